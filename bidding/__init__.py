@@ -1,0 +1,1 @@
+"""Sealed bids: the envelope format, key custody, submission and receipts, the opening ceremony."""

@@ -1,0 +1,513 @@
+"""Publishing: drafts, the rules checked at publication, immutable versions, amendments, terminations.
+
+A notice is drafted and edited by staff of its project's centre; publishing freezes it into version 1 —
+the exact canonical bytes and their SHA-256. An amendment (变更/澄清公告) is a notice of its own; publishing
+it adds a version to the notice it amends. Nothing published is ever updated in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notices import schemas
+from notices.errors import (
+    MissingFields,
+    NoticeNotFound,
+    PublishedNoticeImmutable,
+    TargetNotOpen,
+    WrongNoticeKind,
+)
+from notices.kinds import NOTICE_KINDS, NoticeKind, missing_fields
+from notices.models import Attachment, Notice, NoticeVersion
+from notices.search import index_terms
+from trading.accounts.services import require_same_centre
+from trading.audit.services import record
+from trading.blobs import BlobStore
+from trading.canonical import canonical_bytes, sha256_hex
+from trading.context import Act, Actor
+from trading.errors import Conflict, InvalidInput, RuleViolation
+from trading.projects.models import Project, Section
+from trading.projects.services import move_sections, project_for_staff, timetable_for_storage
+from trading.rules.periods import check_clarification, check_timetable, raise_first, require_events
+from trading.rules.procedures import Procedure, get_procedure
+from trading.rules.services import load_calendar
+from trading.sequences import next_value
+
+CHANGES_COUNTER = "notice_changes"
+#: Section states in which a published trade may still be amended or terminated.
+OPEN_STATES = frozenset(
+    {"tendering", "announced", "listing", "auction", "disclosing", "publicity", "suspended"}
+)
+
+
+def _kind(key: str) -> NoticeKind:
+    kind = NOTICE_KINDS.get(key)
+    if kind is None:
+        raise InvalidInput(
+            f"未知的公告类型：{key}",
+            f"Unknown notice kind: {key}",
+            code="unknown_notice_kind",
+            details={"known": sorted(NOTICE_KINDS)},
+        )
+    return kind
+
+
+def _parse_timetable(raw: dict[str, str]) -> dict[str, datetime]:
+    return {k: datetime.fromisoformat(v) for k, v in raw.items()}
+
+
+def _check_timetable_values(timetable: dict[str, datetime]) -> None:
+    for key, value in timetable.items():
+        if value.tzinfo is None:
+            raise InvalidInput(
+                f"时间「{key}」缺少时区，请使用如 2026-03-02T09:00:00+08:00 的格式",
+                f"Time '{key}' has no time zone; write it like 2026-03-02T09:00:00+08:00",
+                code="naive_datetime",
+            )
+
+
+async def _load(session: AsyncSession, notice_id: int) -> Notice:
+    notice = await session.get(Notice, notice_id)
+    if notice is None:
+        raise NoticeNotFound()
+    return notice
+
+
+async def notice_for_staff(session: AsyncSession, actor: Actor, notice_id: int) -> Notice:
+    notice = await _load(session, notice_id)
+    project = await session.get(Project, notice.project_id)
+    assert project is not None
+    require_same_centre(actor, project.centre_id)
+    return notice
+
+
+async def _sections(session: AsyncSession, project: Project, section_ids: list[int]) -> list[Section]:
+    rows = list(
+        await session.scalars(select(Section).where(Section.project_id == project.id).order_by(Section.id))
+    )
+    if not section_ids:
+        return rows
+    by_id = {s.id: s for s in rows}
+    unknown = [i for i in section_ids if i not in by_id]
+    if unknown:
+        raise InvalidInput(
+            "标段不属于该项目",
+            "A section does not belong to this project",
+            code="unknown_section",
+            details={"section_ids": unknown},
+        )
+    return [by_id[i] for i in sorted(set(section_ids))]
+
+
+def draft_document(notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "status": notice.status,
+        "title": notice.title,
+        "body": notice.body,
+        "fields": notice.fields,
+        "timetable": notice.timetable,
+        "section_ids": notice.section_ids,
+        "target_notice_id": notice.target_notice_id,
+    }
+
+
+async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate) -> Notice:
+    assert act.actor is not None
+    kind = _kind(data.kind)
+    project = await project_for_staff(session, act.actor, data.project_id)
+    if kind.trade_kinds and project.trade_kind not in kind.trade_kinds:
+        raise WrongNoticeKind(
+            f"「{kind.name_zh}」不适用于该类交易",
+            f"A {kind.name_en} does not fit this kind of trade",
+        )
+    _check_timetable_values(data.timetable)
+    await _sections(session, project, data.section_ids)
+    if kind.targets_notice:
+        if data.target_notice_id is None:
+            raise InvalidInput(
+                f"「{kind.name_zh}」须指明所针对的公告",
+                f"A {kind.name_en} must name the notice it acts on",
+                code="target_required",
+            )
+        target = await _load(session, data.target_notice_id)
+        if target.project_id != project.id:
+            raise InvalidInput(
+                "所针对的公告不属于该项目",
+                "The target notice belongs to another project",
+                code="target_other_project",
+            )
+    notice = Notice(
+        kind=kind.key,
+        status="draft",
+        project_id=project.id,
+        section_ids=sorted(set(data.section_ids)),
+        region_code=project.region_code,
+        trade_kind=project.trade_kind,
+        target_notice_id=data.target_notice_id,
+        title=data.title,
+        body=data.body,
+        fields=data.fields,
+        timetable=timetable_for_storage(data.timetable),
+        current_version=0,
+        created_at=act.at,
+        created_by=act.actor.person_id,
+        updated_at=act.at,
+    )
+    session.add(notice)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="notice.draft",
+        subject_type="notice",
+        subject_id=notice.id,
+        after=draft_document(notice),
+    )
+    return notice
+
+
+async def update_draft(
+    session: AsyncSession, act: Act, notice_id: int, data: schemas.NoticeDraftUpdate
+) -> Notice:
+    assert act.actor is not None
+    notice = await notice_for_staff(session, act.actor, notice_id)
+    if notice.status != "draft":
+        raise PublishedNoticeImmutable()
+    before = draft_document(notice)
+    if data.title is not None:
+        notice.title = data.title
+    if data.body is not None:
+        notice.body = data.body
+    if data.fields is not None:
+        notice.fields = data.fields
+    if data.timetable is not None:
+        _check_timetable_values(data.timetable)
+        notice.timetable = timetable_for_storage(data.timetable)
+    if data.section_ids is not None:
+        project = await session.get(Project, notice.project_id)
+        assert project is not None
+        await _sections(session, project, data.section_ids)
+        notice.section_ids = sorted(set(data.section_ids))
+    notice.updated_at = act.at
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="notice.edit",
+        subject_type="notice",
+        subject_id=notice.id,
+        before=before,
+        after=draft_document(notice),
+    )
+    return notice
+
+
+async def add_attachment(
+    session: AsyncSession,
+    act: Act,
+    notice_id: int,
+    *,
+    filename: str,
+    media_type: str,
+    body: AsyncIterable[bytes],
+    blobs: BlobStore,
+    max_bytes: int,
+) -> Attachment:
+    """Stream a file into the blob store (hashing as it passes) and attach it to a draft."""
+    assert act.actor is not None
+    notice = await notice_for_staff(session, act.actor, notice_id)
+    if notice.status != "draft":
+        raise PublishedNoticeImmutable()
+    name = filename.strip().replace("/", "_").replace("\\", "_")[:255]
+    if not name:
+        raise InvalidInput("请提供文件名", "Give the file a name (?filename=…)", code="filename_required")
+    stored = await blobs.put_stream(body, max_bytes=max_bytes)
+    if stored.size == 0:
+        raise InvalidInput("文件为空", "The file is empty", code="empty_file")
+    attachment = Attachment(
+        notice_id=notice.id,
+        filename=name,
+        media_type=media_type[:100],
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_at=act.at,
+        uploaded_by=act.actor.person_id,
+    )
+    session.add(attachment)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="notice.attach",
+        subject_type="notice",
+        subject_id=notice.id,
+        details={
+            "attachment_id": attachment.id,
+            "filename": name,
+            "sha256": stored.sha256,
+            "size": stored.size,
+        },
+    )
+    return attachment
+
+
+async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneInfo) -> Notice:
+    """Publish a draft after every rule that applies to it has passed."""
+    assert act.actor is not None
+    notice = await notice_for_staff(session, act.actor, notice_id)
+    # Claim the draft in one conditional statement, so two concurrent publishes cannot both proceed.
+    claimed = await session.execute(
+        update(Notice).where(Notice.id == notice.id, Notice.status == "draft").values(updated_at=act.at)
+    )
+    if notice.status != "draft" or claimed.rowcount != 1:
+        raise Conflict("该公告已发布", "This notice is already published", code="already_published")
+    kind = _kind(notice.kind)
+    missing = missing_fields(kind, notice.fields)
+    if missing:
+        raise MissingFields(
+            [f.name_zh for f in missing], [f.name_en for f in missing], [f.key for f in missing]
+        )
+    project = await session.get(Project, notice.project_id)
+    assert project is not None
+    procedure = get_procedure(project.procedure)
+    before = draft_document(notice)
+
+    if kind.opens_trade:
+        await _open_trade(session, act, notice, project, procedure, tz)
+    elif kind.key == "amendment":
+        await _apply_amendment(session, act, notice, project, procedure, tz)
+    elif kind.key == "termination":
+        await _terminate(session, act, notice, project)
+
+    await _new_version(session, act, notice, project, before=before)
+    if project.state == "draft":
+        project.state = "public"
+    return notice
+
+
+async def _open_trade(
+    session: AsyncSession, act: Act, notice: Notice, project: Project, procedure: Procedure, tz: ZoneInfo
+) -> None:
+    timetable = _parse_timetable(notice.timetable)
+    timetable["notice_published"] = act.at
+    require_events(procedure, timetable)
+    raise_first(check_timetable(procedure, timetable, await load_calendar(session), tz))
+    deadline = timetable.get(procedure.deadline_event)
+    if deadline is not None and deadline <= act.at:
+        raise RuleViolation(
+            "截止时间已过，不能发布", "The deadline has already passed", code="deadline_in_past"
+        )
+    sections = await _sections(session, project, notice.section_ids)
+    await move_sections(
+        session, act, project, sections, "publish", roles=act.actor.roles if act.actor else ()
+    )
+    stored = timetable_for_storage(timetable)
+    for section in sections:
+        section.timetable = stored
+        section.deadline_at = deadline
+    notice.timetable = stored
+    notice.section_ids = [s.id for s in sections]
+    notice.deadline_at = deadline
+
+
+async def _open_target(session: AsyncSession, notice: Notice) -> tuple[Notice, list[Section]]:
+    assert notice.target_notice_id is not None
+    target = await _load(session, notice.target_notice_id)
+    if target.status != "published" or not _kind(target.kind).opens_trade:
+        raise TargetNotOpen(
+            "只能针对已发布的招标（出让）公告", "Only a published tender or transfer notice can be acted on"
+        )
+    project = await session.get(Project, target.project_id)
+    assert project is not None
+    sections = await _sections(session, project, target.section_ids)
+    closed = [s for s in sections if s.state not in OPEN_STATES]
+    if closed:
+        raise TargetNotOpen(
+            "该交易已结束或已终止，不能再变更或终止",
+            "This trade has ended or been terminated and can no longer be amended or terminated",
+            details={"sections": {s.code: s.state for s in closed}},
+        )
+    return target, sections
+
+
+async def _apply_amendment(
+    session: AsyncSession, act: Act, notice: Notice, project: Project, procedure: Procedure, tz: ZoneInfo
+) -> None:
+    target, sections = await _open_target(session, notice)
+    changes = notice.fields.get("changes") or {}
+    if not isinstance(changes, dict) or not set(changes) <= {"timetable", "fields", "title", "body"}:
+        raise InvalidInput(
+            "变更内容只能包含 timetable、fields、title、body",
+            "changes may hold only timetable, fields, title and body",
+            code="bad_changes",
+        )
+    new_times_raw = changes.get("timetable") or {}
+    try:
+        new_times = {k: datetime.fromisoformat(v) for k, v in new_times_raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            "变更后的时间格式无效", "A changed time is not an ISO-8601 datetime", code="bad_changes"
+        ) from exc
+    _check_timetable_values(new_times)
+    timetable = _parse_timetable(target.timetable) | new_times
+    calendar = await load_calendar(session)
+    raise_first(check_timetable(procedure, timetable, calendar, tz))
+    deadline = timetable.get(procedure.deadline_event)
+    if deadline is not None:
+        if new_times and deadline <= act.at:
+            raise RuleViolation(
+                "变更后的截止时间已过", "The changed deadline is already past", code="deadline_in_past"
+            )
+        check_clarification(
+            procedure, act.at, deadline, calendar, tz, affects_bids=bool(notice.fields.get("affects_bids"))
+        )
+    target.timetable = timetable_for_storage(timetable)
+    target.deadline_at = deadline
+    for section in sections:
+        section.timetable = target.timetable
+        section.deadline_at = deadline
+    if isinstance(changes.get("fields"), dict):
+        target.fields = {**target.fields, **changes["fields"]}
+    if isinstance(changes.get("title"), str) and changes["title"].strip():
+        target.title = changes["title"].strip()[:300]
+    if isinstance(changes.get("body"), str) and changes["body"].strip():
+        target.body = changes["body"]
+    await _new_version(
+        session,
+        act,
+        target,
+        project,
+        before=await _current_document(session, target),
+        amendment_notice_id=notice.id,
+        change_summary=str(notice.fields.get("reason", "")),
+    )
+
+
+async def _terminate(session: AsyncSession, act: Act, notice: Notice, project: Project) -> None:
+    _, sections = await _open_target(session, notice)
+    outcome = notice.fields.get("outcome")
+    if outcome not in ("terminated", "failed"):
+        raise InvalidInput(
+            "结果须为 terminated（终止）或 failed（流标）",
+            "outcome must be terminated or failed",
+            code="bad_outcome",
+        )
+    await move_sections(
+        session,
+        act,
+        project,
+        sections,
+        "terminate" if outcome == "terminated" else "fail",
+        roles=act.actor.roles if act.actor else (),
+    )
+
+
+async def _current_document(session: AsyncSession, notice: Notice) -> dict[str, Any] | None:
+    row = await session.scalar(
+        select(NoticeVersion.document).where(
+            NoticeVersion.notice_id == notice.id, NoticeVersion.version == notice.current_version
+        )
+    )
+    return None if row is None else {"content_hash": sha256_hex(row)}
+
+
+async def _new_version(
+    session: AsyncSession,
+    act: Act,
+    notice: Notice,
+    project: Project,
+    *,
+    before: Any,
+    amendment_notice_id: int | None = None,
+    change_summary: str = "",
+) -> NoticeVersion:
+    version = notice.current_version + 1
+    # Versions are numbered in one conditional statement: a concurrent amendment loses cleanly.
+    claimed = await session.execute(
+        update(Notice)
+        .where(Notice.id == notice.id, Notice.current_version == notice.current_version)
+        .values(current_version=version)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(
+            "该公告正被同时修改，请刷新后重试",
+            "The notice was changed at the same time; reload and retry",
+            code="concurrent_change",
+        )
+    attachments = list(
+        await session.scalars(
+            select(Attachment).where(Attachment.notice_id == notice.id).order_by(Attachment.id)
+        )
+    )
+    for a in attachments:
+        if a.published_in_version is None:
+            a.published_in_version = version
+    document = {
+        "notice_id": notice.id,
+        "version": version,
+        "kind": notice.kind,
+        "title": notice.title,
+        "body": notice.body,
+        "fields": notice.fields,
+        "timetable": notice.timetable,
+        "project": {
+            "trade_code": project.trade_code,
+            "name": project.name,
+            "region_code": project.region_code,
+        },
+        "section_ids": notice.section_ids,
+        "target_notice_id": notice.target_notice_id,
+        "amendment_notice_id": amendment_notice_id,
+        "attachments": [{"filename": a.filename, "sha256": a.sha256, "size": a.size} for a in attachments],
+        "published_at": act.at.isoformat(),
+    }
+    data = canonical_bytes(document)
+    row = NoticeVersion(
+        notice_id=notice.id,
+        version=version,
+        title=notice.title,
+        body=notice.body,
+        fields=notice.fields,
+        document=data,
+        content_hash=sha256_hex(data),
+        published_at=act.at,
+        published_by=act.actor.person_id if act.actor else None,
+        change_seq=await next_value(session, CHANGES_COUNTER),
+        amendment_notice_id=amendment_notice_id,
+        change_summary=change_summary,
+    )
+    session.add(row)
+    notice.status = "published"
+    notice.current_version = version
+    notice.first_published_at = notice.first_published_at or act.at
+    notice.last_published_at = act.at
+    notice.updated_at = act.at
+    notice.search_terms = index_terms(notice.title, notice.body)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="notice.publish" if version == 1 else "notice.amend",
+        subject_type="notice",
+        subject_id=notice.id,
+        before=before,
+        after=document,
+        details={"version": version, "content_hash": row.content_hash, "change_seq": row.change_seq},
+    )
+    return row

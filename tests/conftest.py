@@ -1,0 +1,148 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+Each backend gets a fresh database, migrated once per session; every test starts from empty tables (the
+calendar seeded by migration is kept). PostgreSQL comes from ``TRADING_TEST_POSTGRES`` (default: the local
+server); when it cannot be reached the PostgreSQL half is skipped with the reason shown — unless
+``TRADING_TEST_REQUIRE_POSTGRES=1`` (as ``.ci/run`` sets), when the suite fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from trading.app import create_app
+from trading.clock import FixedClock
+from trading.migrate import upgrade
+from trading.schema import metadata
+from trading.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_REQUIRED = os.environ.get("TRADING_TEST_REQUIRE_POSTGRES") == "1"
+KEEP_TABLES = {"calendar_days", "alembic_version"}
+
+#: Monday 2 March 2026, 09:00 in Shanghai: a plain working day, clear of the holidays.
+DEFAULT_NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _create_pg_database() -> str:
+    dsn = _asyncpg_dsn(PG_ADMIN_URL)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        reason = f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()}: {exc}"
+        if PG_REQUIRED:
+            pytest.fail(reason + " (TRADING_TEST_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    name = f"trading_test_{uuid.uuid4().hex[:12]}"
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return (
+        make_url(PG_ADMIN_URL)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
+    )
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "trading.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        engine = create_async_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+        yield url
+        return
+    url = await _create_pg_database()
+    engine = create_async_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    yield url
+    await _drop_pg_database(url)
+
+
+async def _empty_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in metadata.sorted_tables if t.name not in KEEP_TABLES]
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DEFAULT_NOW)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        blob_dir=str(tmp_path / "blobs"),
+        signing_key_path=str(tmp_path / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        pool_size=5,
+        base_url="http://testserver.local",
+    )
+
+
+@pytest_asyncio.fixture
+async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
+    application = create_app(settings, clock=clock)
+    engine: AsyncEngine = application.state.engine
+    await _empty_tables(engine)
+    yield application
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the real app over ASGI, in the test's own event loop."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        yield c
+
+
+@pytest_asyncio.fixture
+async def db(app: Litestar) -> AsyncIterator[Any]:
+    """A session of the app's own, for arranging data and checking what the database holds."""
+    async with app.state.sessionmaker() as session:
+        yield session

@@ -1,0 +1,1 @@
+"""Accounts and roles: trading centres, organisations (with their unified social credit codes), people."""

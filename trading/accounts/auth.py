@@ -1,0 +1,164 @@
+"""Authentication (bearer tokens for the API, session cookies for the portal) and role guards.
+
+The middleware resolves credentials into an :class:`~trading.context.Actor` in ``scope["user"]`` (None for
+the public). Guards on controllers decide who may call what. Tokens and session ids are random values
+whose SHA-256 alone is stored, so a database dump holds no usable credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from trading.accounts.models import ApiToken, Person, PortalSession
+from trading.context import ROLE_NAMES_ZH, Actor
+from trading.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE = "trading_session"
+TOKEN_PREFIX = "tp_"
+
+
+def new_secret(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def secret_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def actor_of(person: Person) -> Actor:
+    return Actor(
+        person_id=person.id,
+        username=person.username,
+        display_name=person.display_name,
+        roles=tuple(person.roles),
+        centre_id=person.centre_id,
+        organisation_id=person.organisation_id,
+    )
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Actor | None:
+    row = (
+        await session.execute(
+            select(ApiToken, Person)
+            .join(Person, Person.id == ApiToken.person_id)
+            .where(ApiToken.token_hash == secret_hash(token), ApiToken.revoked_at.is_(None), Person.is_active)
+        )
+    ).first()
+    if row is None:
+        return None
+    token_row, person = row
+    # Record use at most once a minute, to keep reads cheap.
+    if token_row.last_used_at is None or (now - token_row.last_used_at).total_seconds() > 60:
+        await session.execute(update(ApiToken).where(ApiToken.id == token_row.id).values(last_used_at=now))
+        await session.commit()
+    return actor_of(person)
+
+
+async def portal_session_for(
+    session: AsyncSession, cookie_value: str, now: datetime
+) -> tuple[Actor, str] | None:
+    """The actor and CSRF token for a portal session cookie, if it is live."""
+    row = (
+        await session.execute(
+            select(PortalSession, Person)
+            .join(Person, Person.id == PortalSession.person_id)
+            .where(PortalSession.id_hash == secret_hash(cookie_value), Person.is_active)
+        )
+    ).first()
+    if row is None or row[0].expires_at <= now:
+        return None
+    return actor_of(row[1]), row[0].csrf_token
+
+
+class AuthenticationMiddleware:
+    """Resolve the caller once per request: a bearer token on /api/, the session cookie elsewhere."""
+
+    def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.app = app
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["user"] = None
+            scope["auth"] = None
+            scope.setdefault("state", {})
+            headers = dict(scope["headers"])
+            path = scope["path"]
+            now = datetime.now(UTC)
+            if is_api_path(path):
+                auth = headers.get(b"authorization", b"").decode("latin-1")
+                if auth.lower().startswith("bearer "):
+                    token = auth[7:].strip()
+                    async with self.sessionmaker() as session:
+                        actor = await actor_for_token(session, token, now)
+                    # An invalid token is an error, not a silent downgrade to the public.
+                    scope["user"] = actor
+                    scope["auth"] = "token" if actor else "invalid"
+            else:
+                cookie_header = headers.get(b"cookie", b"").decode("latin-1")
+                if SESSION_COOKIE in cookie_header:
+                    cookie = SimpleCookie()
+                    try:
+                        cookie.load(cookie_header)
+                    except Exception:  # a malformed cookie header is the public's, not a 500
+                        cookie = SimpleCookie()
+                    morsel = cookie.get(SESSION_COOKIE)
+                    if morsel is not None:
+                        async with self.sessionmaker() as session:
+                            found = await portal_session_for(session, morsel.value, now)
+                        if found:
+                            scope["user"], scope["state"]["csrf_token"] = found
+                            scope["auth"] = "session"
+        await self.app(scope, receive, send)
+
+
+def current_actor(connection: ASGIConnection) -> Actor | None:
+    return connection.scope.get("user")  # type: ignore[return-value]
+
+
+def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """A guard: the caller must be signed in and hold one of *roles*."""
+
+    names_zh = "、".join(ROLE_NAMES_ZH[r] for r in roles)
+    names_en = ", ".join(roles)
+
+    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        actor = current_actor(connection)
+        if connection.scope.get("auth") == "invalid":
+            raise NotAuthenticated()
+        if actor is None:
+            raise NotAuthenticated()
+        if not actor.has_role(*roles):
+            raise Forbidden(
+                f"此操作需要以下角色之一：{names_zh}",
+                f"This action needs one of these roles: {names_en}",
+                code="wrong_role",
+            )
+
+    guard.__name__ = f"require_{'_or_'.join(roles)}"
+    return guard
+
+
+def require_signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    if current_actor(connection) is None:
+        raise NotAuthenticated()
+
+
+def public(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """Anyone may call it, signed in or not (an explicit rule, so every route has one)."""
+    if connection.scope.get("auth") == "invalid":
+        raise NotAuthenticated()

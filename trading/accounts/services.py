@@ -1,0 +1,309 @@
+"""The rules for accounts: creating centres, organisations and people; signing in; tokens and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trading.accounts import schemas
+from trading.accounts.auth import TOKEN_PREFIX, actor_of, new_secret, secret_hash
+from trading.accounts.credit_code import validate_credit_code
+from trading.accounts.models import ApiToken, LoginAttempt, Organisation, Person, PortalSession, TradingCentre
+from trading.accounts.passwords import hash_password, verify_password_async
+from trading.audit.services import record
+from trading.context import Act, Actor
+from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
+from trading.regions import get_region
+from trading.settings import Settings
+
+
+def _centre_dict(c: TradingCentre) -> dict[str, object]:
+    return {"id": c.id, "code": c.code, "name": c.name, "region_code": c.region_code}
+
+
+def organisation_dict(o: Organisation) -> dict[str, object]:
+    return {
+        "id": o.id,
+        "name": o.name,
+        "credit_code": o.credit_code,
+        "kinds": list(o.kinds),
+        "region_code": o.region_code,
+        "address": o.address,
+        "contact_name": o.contact_name,
+        "contact_phone": o.contact_phone,
+    }
+
+
+def person_dict(p: Person) -> dict[str, object]:
+    # Never the password hash: the audit trail stores hashes of these documents, not the documents.
+    return {
+        "id": p.id,
+        "username": p.username,
+        "display_name": p.display_name,
+        "roles": sorted(p.roles),
+        "organisation_id": p.organisation_id,
+        "centre_id": p.centre_id,
+        "is_active": p.is_active,
+    }
+
+
+async def create_centre(session: AsyncSession, act: Act, data: schemas.CentreCreate) -> TradingCentre:
+    get_region(data.region_code)
+    if await session.scalar(select(TradingCentre.id).where(TradingCentre.code == data.code)):
+        raise Conflict(
+            "交易中心代码已存在", "A trading centre with this code exists", code="duplicate_centre"
+        )
+    centre = TradingCentre(code=data.code, name=data.name, region_code=data.region_code)
+    session.add(centre)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="centre.create",
+        subject_type="centre",
+        subject_id=centre.id,
+        after=_centre_dict(centre),
+    )
+    return centre
+
+
+async def create_organisation(
+    session: AsyncSession, act: Act, data: schemas.OrganisationCreate
+) -> Organisation:
+    code = validate_credit_code(data.credit_code)
+    get_region(data.region_code)
+    if await session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
+        raise Conflict(
+            f"统一社会信用代码 {code} 已登记",
+            f"An organisation with credit code {code} is already registered",
+            code="duplicate_credit_code",
+        )
+    org = Organisation(
+        name=data.name,
+        credit_code=code,
+        kinds=sorted(set(data.kinds)),
+        region_code=data.region_code,
+        address=data.address,
+        contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
+        created_at=act.at,
+    )
+    session.add(org)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="organisation.create",
+        subject_type="organisation",
+        subject_id=org.id,
+        after=organisation_dict(org),
+    )
+    return org
+
+
+async def create_person(
+    session: AsyncSession, act: Act, data: schemas.PersonCreate, settings: Settings
+) -> Person:
+    if await session.scalar(select(Person.id).where(Person.username == data.username)):
+        raise Conflict("用户名已被使用", "This username is taken", code="duplicate_username")
+    roles = sorted(set(data.roles))
+    if data.organisation_id is not None and await session.get(Organisation, data.organisation_id) is None:
+        raise InvalidInput("所属单位不存在", "The organisation does not exist", code="unknown_organisation")
+    if data.centre_id is not None and await session.get(TradingCentre, data.centre_id) is None:
+        raise InvalidInput("所属交易中心不存在", "The trading centre does not exist", code="unknown_centre")
+    if "staff" in roles and data.centre_id is None:
+        raise InvalidInput(
+            "交易中心工作人员必须属于一个交易中心",
+            "Staff must belong to a trading centre",
+            code="staff_needs_centre",
+        )
+    if "bidder" in roles and data.organisation_id is None:
+        raise InvalidInput(
+            "投标人账号必须属于一个单位",
+            "A bidder account must belong to an organisation",
+            code="bidder_needs_organisation",
+        )
+    person = Person(
+        username=data.username,
+        display_name=data.display_name,
+        password_hash=hash_password(
+            data.password, memory_cost=settings.password_memory_cost, iterations=settings.password_iterations
+        ),
+        roles=roles,
+        organisation_id=data.organisation_id,
+        centre_id=data.centre_id,
+        is_active=True,
+        created_at=act.at,
+    )
+    session.add(person)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent request took the username
+        raise Conflict("用户名已被使用", "This username is taken", code="duplicate_username") from exc
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="person.create",
+        subject_type="person",
+        subject_id=person.id,
+        after=person_dict(person),
+    )
+    return person
+
+
+async def _check_rate_limit(
+    session: AsyncSession, username: str, address: str, now: datetime, settings: Settings
+) -> None:
+    since = now - timedelta(seconds=settings.login_window)
+    failures_user = await session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == username, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+    )
+    failures_addr = await session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+    )
+    if (failures_user or 0) >= settings.login_max_failures or (failures_addr or 0) >= (
+        settings.login_max_failures_per_address
+    ):
+        minutes = settings.login_window // 60
+        raise TooManyRequests(
+            f"登录失败次数过多，请{minutes}分钟后再试",
+            f"Too many failed sign-in attempts; try again in {minutes} minutes",
+            code="login_rate_limited",
+        )
+
+
+async def authenticate(
+    session: AsyncSession, username: str, password: str, address: str, now: datetime, settings: Settings
+) -> Person:
+    """Check a username and password, rate-limited per account and per address.
+
+    Every attempt is recorded (committed even when it fails, so that the limit holds).
+    """
+    await _check_rate_limit(session, username, address, now, settings)
+    person = await session.scalar(select(Person).where(Person.username == username))
+    ok = await verify_password_async(
+        password,
+        person.password_hash if person is not None else None,
+        memory_cost=settings.password_memory_cost,
+        iterations=settings.password_iterations,
+    )
+    ok = ok and person is not None and person.is_active
+    session.add(LoginAttempt(username=username[:64], address=address[:64], succeeded=ok, at=now))
+    await session.commit()
+    if not ok or person is None:
+        raise InvalidInput(
+            "用户名或密码错误", "Wrong username or password", code="bad_credentials", status_code=401
+        )
+    return person
+
+
+async def issue_token(session: AsyncSession, act: Act, person: Person, label: str) -> tuple[ApiToken, str]:
+    token = new_secret(TOKEN_PREFIX)
+    row = ApiToken(
+        person_id=person.id, token_hash=secret_hash(token), prefix=token[:10], label=label, created_at=act.at
+    )
+    session.add(row)
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor or actor_of(person),
+        address=act.address,
+        at=act.at,
+        action="token.issue",
+        subject_type="api_token",
+        subject_id=row.id,
+        details={"prefix": row.prefix, "label": label},
+    )
+    return row, token
+
+
+async def revoke_token(session: AsyncSession, act: Act, token_id: int) -> None:
+    assert act.actor is not None
+    row = await session.get(ApiToken, token_id)
+    if row is None or (row.person_id != act.actor.person_id and not act.actor.has_role("admin")):
+        raise NotFound("令牌不存在", "No such token", code="token_not_found")
+    if row.revoked_at is None:
+        await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=act.at))
+        await record(
+            session,
+            actor=act.actor,
+            address=act.address,
+            at=act.at,
+            action="token.revoke",
+            subject_type="api_token",
+            subject_id=token_id,
+        )
+
+
+async def list_tokens(session: AsyncSession, actor: Actor) -> list[ApiToken]:
+    return list(
+        await session.scalars(
+            select(ApiToken).where(ApiToken.person_id == actor.person_id).order_by(ApiToken.id)
+        )
+    )
+
+
+async def start_portal_session(
+    session: AsyncSession, person: Person, address: str, now: datetime, settings: Settings
+) -> tuple[str, str]:
+    """Create a portal session; returns the cookie value and the CSRF token."""
+    cookie_value = new_secret()
+    csrf = new_secret()
+    session.add(
+        PortalSession(
+            id_hash=secret_hash(cookie_value),
+            person_id=person.id,
+            csrf_token=csrf,
+            address=address[:64],
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.session_lifetime),
+        )
+    )
+    await record(
+        session,
+        actor=actor_of(person),
+        address=address,
+        at=now,
+        action="session.start",
+        subject_type="person",
+        subject_id=person.id,
+    )
+    return cookie_value, csrf
+
+
+async def end_portal_session(session: AsyncSession, cookie_value: str) -> None:
+    row = await session.get(PortalSession, secret_hash(cookie_value))
+    if row is not None:
+        await session.delete(row)
+
+
+async def get_organisation(session: AsyncSession, org_id: int) -> Organisation:
+    org = await session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound("单位不存在", "No such organisation", code="organisation_not_found")
+    return org
+
+
+def require_same_centre(actor: Actor, centre_id: int) -> None:
+    """Staff act only on their own centre's projects; admins on any."""
+    if actor.has_role("admin"):
+        return
+    if actor.centre_id != centre_id:
+        raise Forbidden(
+            "您不属于该项目所在的交易中心，无权操作",
+            "You belong to another trading centre and may not act on this project",
+            code="other_centre",
+        )

@@ -1,0 +1,176 @@
+"""The app factory: every plugin, middleware and router in plain sight."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+import notices
+from notices import api as notices_api
+from notices import feeds, portal, staff
+from trading.accounts.auth import AuthenticationMiddleware, public
+from trading.accounts.controllers import (
+    CentreController,
+    OrganisationController,
+    PersonController,
+    TokenController,
+)
+from trading.audit.controllers import AuditController
+from trading.blobs import LocalBlobStore
+from trading.clock import Clock, clock_from_setting
+from trading.db import make_engine, make_sessionmaker
+from trading.errors import DomainError
+from trading.projects.controllers import ProjectController
+from trading.rules.controllers import CalendarController, ProcedureController
+from trading.settings import Settings
+from trading.web import provide_db
+
+log = logging.getLogger("trading")
+
+NOTICES_DIR = Path(notices.__file__).parent
+
+
+@get("/healthz", operation_id="health", guards=[public], include_in_schema=False, sync_to_thread=False)
+def health() -> dict[str, str]:
+    """The bare endpoint: no database, no template (the floor for benchmarks)."""
+    return {"status": "ok"}
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return not request.url.path.startswith(("/api/", "/schema", "/feeds/", "/healthz", "/static/", "/log/"))
+
+
+def _error_response(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
+    if _wants_html(request):
+        return Response(
+            content=request.app.template_engine.get_template("error.html").render(
+                status=status,
+                error=body["error"],
+                request=request,
+                settings=request.app.state.settings,
+                actor=request.scope.get("user"),
+            ),
+            status_code=status,
+            media_type=MediaType.HTML,
+        )
+    return Response(content=body, status_code=status, media_type=MediaType.JSON)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return _error_response(request, exc.status_code, exc.to_dict())
+
+
+_HTTP_MESSAGES = {
+    400: ("请求无效", "Bad request", "invalid_input"),
+    401: ("请先登录", "Please sign in first", "not_authenticated"),
+    403: ("无权访问", "Forbidden", "forbidden"),
+    404: ("页面或记录不存在", "Not found", "not_found"),
+    405: ("不支持此请求方法", "Method not allowed", "method_not_allowed"),
+    413: ("请求体过大", "The request body is too large", "payload_too_large"),
+    415: ("不支持的内容类型", "Unsupported media type", "unsupported_media_type"),
+}
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    zh, en, code = _HTTP_MESSAGES.get(
+        exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error")
+    )
+    body: dict[str, Any] = {"code": code, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en}
+    if isinstance(exc, ValidationException):
+        body["code"] = "invalid_input"
+        body["message_zh"] = "请求内容不符合要求：" + str(exc.detail)
+        body["message_en"] = "The request is not valid: " + str(exc.detail)
+        body["message"] = f"{body['message_zh']} / {body['message_en']}"
+        if exc.extra:
+            body["details"] = exc.extra
+    elif exc.status_code < 500 and exc.detail and exc.detail not in (zh, en) and exc.status_code != 404:
+        body["details"] = {"detail": str(exc.detail)}
+    return _error_response(request, exc.status_code, {"error": body})
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Log the type and place only: exception messages can carry data that must not reach logs.
+    log.error(
+        "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
+    )
+    body = {
+        "code": "internal_error",
+        "message": "服务器内部错误 / Internal server error",
+        "message_zh": "服务器内部错误",
+        "message_en": "Internal server error",
+    }
+    return _error_response(request, 500, {"error": body})
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    """Build the application for *settings*. Tests pass a fixed *clock*."""
+    engine = make_engine(settings)
+    sessionmaker = make_sessionmaker(engine)
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": sessionmaker,
+            "clock": clock or clock_from_setting(settings.clock),
+            "blobs": LocalBlobStore(settings.blob_dir),
+        }
+    )
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            CentreController,
+            OrganisationController,
+            PersonController,
+            TokenController,
+            ProjectController,
+            ProcedureController,
+            CalendarController,
+            AuditController,
+            staff.StaffNoticeController,
+            notices_api.PublicNoticeController,
+            notices_api.ChangesController,
+            feeds.FeedController,
+            portal.PortalController,
+            portal.AccountPortalController,
+            create_static_files_router(
+                path="/static", directories=[NOTICES_DIR / "static"], guards=[public], include_in_schema=False
+            ),
+        ],
+        state=state,
+        dependencies={"db": Provide(provide_db)},
+        middleware=[DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker)],
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            Exception: internal_error_handler,
+        },
+        template_config=TemplateConfig(directory=NOTICES_DIR / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="湖南省公共资源交易平台 API",
+            version="0.1.0",
+            description="Public resource trading platform: notices, projects, rules. Public reads need no account.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=settings.max_json_body,
+        response_cache_config=ResponseCacheConfig(),
+        on_shutdown=[dispose_engine],
+        debug=False,
+    )

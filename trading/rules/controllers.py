@@ -1,0 +1,68 @@
+"""HTTP API for the rules: procedure kinds with their periods (public), and the working-day calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, get, put
+from litestar.params import FromPath, JSONBody, Parameter
+
+from trading.accounts.auth import public, require_roles
+from trading.accounts.schemas import Strict
+from trading.errors import NotFound
+from trading.rules import services
+from trading.rules.procedures import PROCEDURES
+from trading.web import DB, make_act
+
+
+class CalendarDayIn(Strict):
+    kind: Literal["holiday", "workday", "normal"]
+    name: Annotated[str, msgspec.Meta(max_length=50)] = ""
+
+
+class CalendarDayRead(msgspec.Struct):
+    day: FromPath[date]
+    kind: str
+    name: str
+
+
+class ProcedureController(Controller):
+    path = "/api/procedures"
+    tags = ["rules"]
+    guards = [public]
+
+    @get("/", operation_id="listProcedures")
+    async def list_procedures(self) -> list[dict[str, Any]]:
+        """Every procedure kind: states, transitions, statutory periods and their sources (public)."""
+        return [msgspec.to_builtins(p) for p in PROCEDURES.values()]
+
+    @get("/{key:str}", operation_id="getProcedure")
+    async def get_procedure(self, key: FromPath[str]) -> dict[str, Any]:
+        """One procedure kind (public)."""
+        if key not in PROCEDURES:
+            raise NotFound("交易方式不存在", "No such procedure", code="procedure_not_found")
+        return msgspec.to_builtins(PROCEDURES[key])
+
+
+class CalendarController(Controller):
+    path = "/api/calendar"
+    tags = ["rules"]
+
+    @get("/", operation_id="listCalendarDays", guards=[public])
+    async def list_days(
+        self, db: DB, year: int | None = Parameter(default=None, ge=2000, le=2100)
+    ) -> list[CalendarDayRead]:
+        """Holidays and make-up working days (public)."""
+        return [
+            CalendarDayRead(day=r.day, kind=r.kind, name=r.name) for r in await services.list_days(db, year)
+        ]
+
+    @put("/{day:date}", operation_id="setCalendarDay", guards=[require_roles("staff", "admin")])
+    async def set_day(
+        self, request: Request, db: DB, day: FromPath[date], data: JSONBody[CalendarDayIn]
+    ) -> CalendarDayRead:
+        """Mark a date as holiday, make-up working day or normal (staff)."""
+        await services.set_day(db, await make_act(request, db), day, data.kind, data.name)
+        return CalendarDayRead(day=day, kind=data.kind, name=data.name)

@@ -1,0 +1,77 @@
+"""Settings: read once from the environment (and an optional TOML file) into a frozen struct."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ENV_PREFIX = "TRADING_"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the service needs to know about where it runs.
+
+    Build one with :func:`load_settings` (environment and TOML) or directly in tests.
+    """
+
+    #: SQLAlchemy URL. SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) in production.
+    database_url: str = "sqlite+aiosqlite:///./var/trading.db"
+    #: Where attachments and bid ciphertexts are stored (local blob store).
+    blob_dir: str = "./var/blobs"
+    #: Display time zone; everything is stored in UTC.
+    time_zone: str = "Asia/Shanghai"
+    #: The platform's Ed25519 signing key (PEM, created on first use if missing).
+    signing_key_path: str = "./var/platform-signing-key.pem"
+    #: Name shown in the portal header.
+    site_name: str = "湖南省公共资源交易平台"
+    #: Public base URL, used in feeds and permanent links.
+    base_url: str = "http://127.0.0.1:8000"
+    #: Largest JSON request body accepted, in bytes.
+    max_json_body: int = 1_000_000
+    #: Largest attachment accepted, in bytes (streamed to the blob store, never held in memory).
+    max_attachment_bytes: int = 512 * 1024 * 1024
+    #: Secure flag on the portal session cookie (turn off only for plain-HTTP local demos).
+    cookie_secure: bool = True
+    #: Portal session lifetime in seconds.
+    session_lifetime: int = 8 * 3600
+    #: Failed logins allowed per account and per address within ``login_window`` seconds.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window: int = 900
+    #: Argon2id cost for password hashing (memory in KiB). Tests lower it; production keeps the default.
+    password_memory_cost: int = 65536
+    password_iterations: int = 3
+    #: "system" (the database's clock) or an ISO datetime for a fixed clock (tests, reproducible demos).
+    clock: str = "system"
+    #: Log SQL statements (never in production: they carry data).
+    echo_sql: bool = False
+    #: Connection pool size per worker (PostgreSQL).
+    pool_size: int = 10
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, toml_path: str | os.PathLike[str] | None = None
+) -> Settings:
+    """Read settings from a TOML file (``TRADING_CONFIG`` or *toml_path*) and then ``TRADING_*`` variables.
+
+    Environment variables win over the file. Unknown keys are refused so that a typo does not go unnoticed.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = toml_path or environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        with Path(path).open("rb") as fh:
+            values.update(tomllib.load(fh))
+    for field in msgspec.structs.fields(Settings):
+        raw = environ.get(ENV_PREFIX + field.name.upper())
+        if raw is not None:
+            values[field.name] = raw
+    return msgspec.convert(values, Settings, strict=False)

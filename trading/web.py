@@ -1,0 +1,52 @@
+"""Small shared pieces of the HTTP layer: the per-request database session, the act, pagination."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trading.context import Act, Actor
+from trading.db import session_scope
+from trading.errors import InvalidInput
+
+#: The per-request session, declared explicitly in handler signatures.
+DB = NamedDependency[AsyncSession]
+
+
+async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(state.sessionmaker):
+        yield session
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+def request_actor(request: Request[Any, Any, Any]) -> Actor | None:
+    return request.scope.get("user")  # type: ignore[return-value]
+
+
+async def make_act(request: Request[Any, Any, Any], db: AsyncSession) -> Act:
+    now = await request.app.state.clock.now(db)
+    return Act(actor=request_actor(request), address=client_address(request), at=now)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, length: int) -> list[Any]:
+    try:
+        values = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except Exception as exc:
+        raise InvalidInput("分页游标无效", "The cursor is not valid", code="bad_cursor") from exc
+    if not isinstance(values, list) or len(values) != length:
+        raise InvalidInput("分页游标无效", "The cursor is not valid", code="bad_cursor")
+    return values
