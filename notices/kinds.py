@@ -76,9 +76,7 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             fields=(
                 *_TENDER_COMMON,
                 _f("budget_fen", "预算金额（分）", "Budget (fen)", "money", source="87号令 §13"),
-                _f(
-                    "ceiling_price_fen", "最高限价（分）", "Ceiling price (fen)", "money", False, "87号令 §13"
-                ),
+                _f("ceiling_price_fen", "最高限价（分）", "Ceiling price (fen)", "money", False, "87号令 §13"),
                 _f("requirements", "采购需求", "Procurement requirements", source="87号令 §13"),
                 _f(
                     "document_price_fen",
@@ -148,7 +146,13 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                     source="法 §23",
                 ),
                 _f("reason", "变更/澄清事由", "Reason for the change"),
-                _f("changes", "变更内容", "What changes", "object"),
+                _f(
+                    "changes",
+                    "变更内容（时间表、字段、标题、正文）",
+                    "What changes (timetable, fields, title, body)",
+                    "object",
+                    False,
+                ),
             ),
             targets_notice=True,
         ),

@@ -179,6 +179,7 @@ async def notice_detail(
         title=notice.title,
         body=notice.body,
         fields=notice.fields,
+        timetable=dict(notice.timetable),
         trade_kind=notice.trade_kind,
         region_code=notice.region_code,
         region_name=full_name(notice.region_code),

@@ -94,6 +94,8 @@ class NoticeDetail(msgspec.Struct):
     title: str
     body: str
     fields: dict[str, Any]
+    #: The procedure's named moments (bid_deadline …), ISO-8601 in UTC.
+    timetable: dict[str, str]
     trade_kind: str
     region_code: str
     region_name: str

@@ -57,9 +57,7 @@ async def _create_pg_database() -> str:
     finally:
         await conn.close()
     return (
-        make_url(PG_ADMIN_URL)
-        .set(drivername="postgresql+asyncpg", database=name)
-        .render_as_string(hide_password=False)
+        make_url(PG_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
     )
 
 

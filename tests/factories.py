@@ -128,9 +128,7 @@ def project_payload(world: World, **overrides: Any) -> dict[str, Any]:
             {"kind": "fiscal", "amount_fen": 2_865_000_000, "description": "县级财政资金"},
             {"kind": "special_bond", "amount_fen": 2_000_000_000, "description": "2026年地方政府专项债券"},
         ],
-        "sections": [
-            {"code": "01", "name": "第一标段：澧阳路K0+000～K2+800", "estimated_price_fen": 2_500_000_000}
-        ],
+        "sections": [{"code": "01", "name": "第一标段：澧阳路K0+000～K2+800", "estimated_price_fen": 2_500_000_000}],
     }
     payload.update(overrides)
     return payload
@@ -161,9 +159,7 @@ def tender_timetable(published: datetime, days: int = 20) -> dict[str, str]:
 
 
 async def create_project(client: httpx.AsyncClient, world: World, **overrides: Any) -> dict[str, Any]:
-    r = await client.post(
-        "/api/projects", json=project_payload(world, **overrides), headers=world.headers("staff")
-    )
+    r = await client.post("/api/projects", json=project_payload(world, **overrides), headers=world.headers("staff"))
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -191,9 +187,7 @@ async def draft_tender(
     return r.json()
 
 
-async def published_tender(
-    client: httpx.AsyncClient, world: World, now: datetime, days: int = 20
-) -> dict[str, Any]:
+async def published_tender(client: httpx.AsyncClient, world: World, now: datetime, days: int = 20) -> dict[str, Any]:
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, now, days)
     r = await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))

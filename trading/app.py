@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -85,9 +85,7 @@ _HTTP_MESSAGES = {
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    zh, en, code = _HTTP_MESSAGES.get(
-        exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error")
-    )
+    zh, en, code = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error"))
     body: dict[str, Any] = {"code": code, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en}
     if isinstance(exc, ValidationException):
         body["code"] = "invalid_input"
@@ -103,9 +101,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Log the type and place only: exception messages can carry data that must not reach logs.
-    log.error(
-        "internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
-    )
+    log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
     body = {
         "code": "internal_error",
         "message": "服务器内部错误 / Internal server error",
@@ -166,7 +162,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             title="湖南省公共资源交易平台 API",
             version="0.1.0",
             description="Public resource trading platform: notices, projects, rules. Public reads need no account.",
-            path="/schema",
+            openapi_router=Router(path="/schema", route_handlers=[], guards=[public], include_in_schema=False),
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
         request_max_body_size=settings.max_json_body,

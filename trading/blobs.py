@@ -69,7 +69,7 @@ class LocalBlobStore:
             final = self._path(digest.hexdigest())
             await anyio.to_thread.run_sync(_move_into_place, Path(tmp_name), final)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            await anyio.to_thread.run_sync(lambda: Path(tmp_name).unlink(missing_ok=True))
             raise
         return StoredBlob(sha256=digest.hexdigest(), size=size)
 

@@ -35,9 +35,7 @@ def not_modified(request: Request[Any, Any, Any], etag: str, last_modified: date
     return False
 
 
-def cache_headers(
-    etag: str, last_modified: datetime | None = None, cache_control: str = SHORT
-) -> dict[str, str]:
+def cache_headers(etag: str, last_modified: datetime | None = None, cache_control: str = SHORT) -> dict[str, str]:
     headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)

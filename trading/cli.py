@@ -50,9 +50,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from trading.demo.seed import DEMO_NOTE, seed_demo
 
     # A local demo over plain HTTP: the session cookie cannot be Secure-only there.
-    settings = msgspec.structs.replace(
-        settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}"
-    )
+    settings = msgspec.structs.replace(settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}")
     asyncio.run(_upgrade(settings))
     created = asyncio.run(seed_demo(settings, reset=args.reset))
     print(created)
@@ -123,9 +121,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="trading", description="湖南省公共资源交易平台 — the platform's command line"
-    )
+    parser = argparse.ArgumentParser(prog="trading", description="湖南省公共资源交易平台 — the platform's command line")
     parser.add_argument("--config", help="a TOML settings file (else TRADING_CONFIG / TRADING_* variables)")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -8,7 +8,7 @@ what lets a crawler follow the changes feed without skipping a record committed 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select, update
+from sqlalchemy import BigInteger, String, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,16 +22,18 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+_NEXT = text(
+    "INSERT INTO counters (name, value) VALUES (:name, 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+)
+
+
 async def next_value(session: AsyncSession, name: str) -> int:
-    result = await session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-    )
-    value = result.scalar_one_or_none()
-    if value is None:
-        session.add(Counter(name=name, value=1))
-        await session.flush()
-        return 1
-    return int(value)
+    """Take the next number of counter *name* (starting at 1), in the caller's transaction.
+
+    One upsert statement, the same SQL on PostgreSQL and SQLite, so even the very first use races safely.
+    """
+    return int((await session.execute(_NEXT, {"name": name})).scalar_one())
 
 
 async def current_value(session: AsyncSession, name: str) -> int:

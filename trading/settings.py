@@ -57,9 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.database_url.startswith("sqlite")
 
 
-def load_settings(
-    environ: dict[str, str] | None = None, toml_path: str | os.PathLike[str] | None = None
-) -> Settings:
+def load_settings(environ: dict[str, str] | None = None, toml_path: str | os.PathLike[str] | None = None) -> Settings:
     """Read settings from a TOML file (``TRADING_CONFIG`` or *toml_path*) and then ``TRADING_*`` variables.
 
     Environment variables win over the file. Unknown keys are refused so that a typo does not go unnoticed.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 
@@ -68,9 +68,7 @@ async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> A
     return actor_of(person)
 
 
-async def portal_session_for(
-    session: AsyncSession, cookie_value: str, now: datetime
-) -> tuple[Actor, str] | None:
+async def portal_session_for(session: AsyncSession, cookie_value: str, now: datetime) -> tuple[Actor, str] | None:
     """The actor and CSRF token for a portal session cookie, if it is live."""
     row = (
         await session.execute(
@@ -130,13 +128,13 @@ def current_actor(connection: ASGIConnection) -> Actor | None:
     return connection.scope.get("user")  # type: ignore[return-value]
 
 
-def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
     """A guard: the caller must be signed in and hold one of *roles*."""
 
     names_zh = "、".join(ROLE_NAMES_ZH[r] for r in roles)
     names_en = ", ".join(roles)
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         actor = current_actor(connection)
         if connection.scope.get("auth") == "invalid":
             raise NotAuthenticated()
@@ -150,15 +148,16 @@ def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], N
             )
 
     guard.__name__ = f"require_{'_or_'.join(roles)}"
+    guard.roles = roles  # type: ignore[attr-defined]  # read by the authorisation tests
     return guard
 
 
-def require_signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def require_signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     if current_actor(connection) is None:
         raise NotAuthenticated()
 
 
-def public(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def public(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Anyone may call it, signed in or not (an explicit rule, so every route has one)."""
     if connection.scope.get("auth") == "invalid":
         raise NotAuthenticated()

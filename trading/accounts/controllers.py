@@ -25,9 +25,7 @@ class CentreController(Controller):
     tags = ["accounts"]
 
     @post("/", operation_id="createCentre", guards=[require_roles("admin")])
-    async def create_centre(
-        self, request: Request, db: DB, data: JSONBody[schemas.CentreCreate]
-    ) -> schemas.CentreRead:
+    async def create_centre(self, request: Request, db: DB, data: JSONBody[schemas.CentreCreate]) -> schemas.CentreRead:
         """Register a trading centre (admin)."""
         centre = await services.create_centre(db, await make_act(request, db), data)
         return _read(schemas.CentreRead, centre)
@@ -77,13 +75,9 @@ class PersonController(Controller):
     guards = [require_roles("admin")]
 
     @post("/", operation_id="createPerson")
-    async def create_person(
-        self, request: Request, db: DB, data: JSONBody[schemas.PersonCreate]
-    ) -> schemas.PersonRead:
+    async def create_person(self, request: Request, db: DB, data: JSONBody[schemas.PersonCreate]) -> schemas.PersonRead:
         """Create a person with roles (admin)."""
-        person = await services.create_person(
-            db, await make_act(request, db), data, request.app.state.settings
-        )
+        person = await services.create_person(db, await make_act(request, db), data, request.app.state.settings)
         return _read(schemas.PersonRead, person)
 
     @get("/", operation_id="listPeople")

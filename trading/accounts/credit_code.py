@@ -63,8 +63,7 @@ def _check_characters(text: str, *, start: int = 1) -> None:
             hint_en = " (the code never uses the letters I, O, S, V or Z)"
         raise _refuse(
             f"统一社会信用代码第{position}位的字符“{character}”不允许使用{hint_zh}",
-            f"Character '{character}' at position {position} is not allowed in a unified social credit "
-            f"code{hint_en}",
+            f"Character '{character}' at position {position} is not allowed in a unified social credit code{hint_en}",
             position=position,
             character=character,
         )
@@ -96,8 +95,7 @@ def organisation_check_character(body8: str) -> str:
         )
     _check_characters(body8, start=9)
     total = sum(
-        _organisation_value(character) * weight
-        for character, weight in zip(body8, ORGANISATION_WEIGHTS, strict=True)
+        _organisation_value(character) * weight for character, weight in zip(body8, ORGANISATION_WEIGHTS, strict=True)
     )
     remainder = 11 - total % 11
     return {10: "X", 11: "0"}.get(remainder, str(remainder))
@@ -168,9 +166,7 @@ def make_credit_code(registration: str, org_type: str, region: str, body8: str) 
     ``org_type`` the type within it (``1`` enterprise under ``9``, ``2`` public institution under ``1`` …),
     ``region`` six digits and ``body8`` the first eight characters of the organisation code.
     """
-    registration, org_type, region, body8 = (
-        _normalise(part) for part in (registration, org_type, region, body8)
-    )
+    registration, org_type, region, body8 = (_normalise(part) for part in (registration, org_type, region, body8))
     for name_zh, name_en, part, size in (
         ("登记管理部门代码", "registration authority", registration, 1),
         ("机构类别代码", "organisation type", org_type, 1),

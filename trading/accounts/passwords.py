@@ -26,9 +26,9 @@ def _unb64(text: str) -> bytes:
 
 def hash_password(password: str, *, memory_cost: int = 65536, iterations: int = 3) -> str:
     salt = os.urandom(16)
-    digest = Argon2id(
-        salt=salt, length=32, iterations=iterations, lanes=LANES, memory_cost=memory_cost
-    ).derive(password.encode())
+    digest = Argon2id(salt=salt, length=32, iterations=iterations, lanes=LANES, memory_cost=memory_cost).derive(
+        password.encode()
+    )
     return f"argon2id$m={memory_cost},t={iterations},p={LANES}${_b64(salt)}${_b64(digest)}"
 
 
@@ -54,9 +54,7 @@ def verify_password(password: str, stored: str) -> bool:
 _DUMMY = None
 
 
-async def verify_password_async(
-    password: str, stored: str | None, *, memory_cost: int, iterations: int
-) -> bool:
+async def verify_password_async(password: str, stored: str | None, *, memory_cost: int, iterations: int) -> bool:
     """Verify off the event loop; with no stored hash, spend the same effort and fail."""
     global _DUMMY
     if stored is None:

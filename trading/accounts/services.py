@@ -53,9 +53,7 @@ def person_dict(p: Person) -> dict[str, object]:
 async def create_centre(session: AsyncSession, act: Act, data: schemas.CentreCreate) -> TradingCentre:
     get_region(data.region_code)
     if await session.scalar(select(TradingCentre.id).where(TradingCentre.code == data.code)):
-        raise Conflict(
-            "交易中心代码已存在", "A trading centre with this code exists", code="duplicate_centre"
-        )
+        raise Conflict("交易中心代码已存在", "A trading centre with this code exists", code="duplicate_centre")
     centre = TradingCentre(code=data.code, name=data.name, region_code=data.region_code)
     session.add(centre)
     await session.flush()
@@ -72,9 +70,7 @@ async def create_centre(session: AsyncSession, act: Act, data: schemas.CentreCre
     return centre
 
 
-async def create_organisation(
-    session: AsyncSession, act: Act, data: schemas.OrganisationCreate
-) -> Organisation:
+async def create_organisation(session: AsyncSession, act: Act, data: schemas.OrganisationCreate) -> Organisation:
     code = validate_credit_code(data.credit_code)
     get_region(data.region_code)
     if await session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
@@ -108,9 +104,7 @@ async def create_organisation(
     return org
 
 
-async def create_person(
-    session: AsyncSession, act: Act, data: schemas.PersonCreate, settings: Settings
-) -> Person:
+async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCreate, settings: Settings) -> Person:
     if await session.scalar(select(Person.id).where(Person.username == data.username)):
         raise Conflict("用户名已被使用", "This username is taken", code="duplicate_username")
     roles = sorted(set(data.roles))
@@ -204,9 +198,7 @@ async def authenticate(
     session.add(LoginAttempt(username=username[:64], address=address[:64], succeeded=ok, at=now))
     await session.commit()
     if not ok or person is None:
-        raise InvalidInput(
-            "用户名或密码错误", "Wrong username or password", code="bad_credentials", status_code=401
-        )
+        raise InvalidInput("用户名或密码错误", "Wrong username or password", code="bad_credentials", status_code=401)
     return person
 
 
@@ -250,9 +242,7 @@ async def revoke_token(session: AsyncSession, act: Act, token_id: int) -> None:
 
 async def list_tokens(session: AsyncSession, actor: Actor) -> list[ApiToken]:
     return list(
-        await session.scalars(
-            select(ApiToken).where(ApiToken.person_id == actor.person_id).order_by(ApiToken.id)
-        )
+        await session.scalars(select(ApiToken).where(ApiToken.person_id == actor.person_id).order_by(ApiToken.id))
     )
 
 

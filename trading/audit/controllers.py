@@ -68,6 +68,4 @@ class AuditController(Controller):
         limit: int = Parameter(default=50, ge=1, le=500),
     ) -> AuditPage:
         """The audit trail, newest first (supervisors and admins; nobody can edit it)."""
-        return await audit_page(
-            db, subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit
-        )
+        return await audit_page(db, subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit)

@@ -35,9 +35,7 @@ class Project(Base):
     funding_sources: Mapped[list[FundingSource]] = relationship(
         back_populates="project", order_by="FundingSource.id", lazy="raise"
     )
-    sections: Mapped[list[Section]] = relationship(
-        back_populates="project", order_by="Section.id", lazy="raise"
-    )
+    sections: Mapped[list[Section]] = relationship(back_populates="project", order_by="Section.id", lazy="raise")
 
 
 class FundingSource(Base):

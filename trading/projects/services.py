@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -258,4 +258,4 @@ def actor_roles(actor: Actor | None) -> tuple[str, ...]:
 
 
 def timetable_for_storage(timetable: dict[str, datetime]) -> dict[str, str]:
-    return {k: v.isoformat() for k, v in sorted(timetable.items())}
+    return {k: v.astimezone(UTC).isoformat() for k, v in sorted(timetable.items())}

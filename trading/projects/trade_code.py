@@ -128,8 +128,7 @@ def parse_trade_code(code: str) -> TradeCode:
     if not _is_digits(serial_text) or int(serial_text) == 0:
         raise _refuse(
             f"交易编号最后7位应为流水号（0000001至{MAX_SERIAL}），实际为“{serial_text}”",
-            f"The last seven characters must be a serial number from 0000001 to {MAX_SERIAL}; "
-            f"got '{serial_text}'",
+            f"The last seven characters must be a serial number from 0000001 to {MAX_SERIAL}; got '{serial_text}'",
             serial=serial_text,
         )
     return TradeCode(

@@ -55,9 +55,7 @@ class CalendarController(Controller):
         self, db: DB, year: int | None = Parameter(default=None, ge=2000, le=2100)
     ) -> list[CalendarDayRead]:
         """Holidays and make-up working days (public)."""
-        return [
-            CalendarDayRead(day=r.day, kind=r.kind, name=r.name) for r in await services.list_days(db, year)
-        ]
+        return [CalendarDayRead(day=r.day, kind=r.kind, name=r.name) for r in await services.list_days(db, year)]
 
     @put("/{day:date}", operation_id="setCalendarDay", guards=[require_roles("staff", "admin")])
     async def set_day(

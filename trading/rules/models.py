@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import BigInteger, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.db import Base, UTCDateTime
@@ -20,4 +20,6 @@ class CalendarDay(Base):
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(50))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    #: Who last changed it (a person id; the audit trail holds the full record). No foreign key, so that
+    #: reference data outlives the accounts that edited it.
+    updated_by: Mapped[int | None] = mapped_column(BigInteger, default=None)

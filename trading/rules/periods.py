@@ -59,9 +59,7 @@ def measure(rule: PeriodRule, start: datetime, end: datetime, calendar: WorkCale
     raise ValueError(f"rule {rule.code} ({rule.unit}) has no length to measure")
 
 
-def _check(
-    rule: PeriodRule, start: datetime, end: datetime, calendar: WorkCalendar, tz: ZoneInfo
-) -> Violation | None:
+def _check(rule: PeriodRule, start: datetime, end: datetime, calendar: WorkCalendar, tz: ZoneInfo) -> Violation | None:
     if rule.unit == "same_time":
         if start != end:
             return Violation(rule=rule, start=start, end=end, actual=None, kind="not_same_time")

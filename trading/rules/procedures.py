@@ -160,9 +160,7 @@ _MLR39_EN = (
     "by Tender, Auction and Listing (MLR Order 39)"
 )
 _SASAC32 = "《企业国有资产交易监督管理办法》（国务院国资委、财政部令第32号）第十三条"
-_SASAC32_EN = (
-    "Measures for the Supervision of State-owned Enterprise Asset Transactions (SASAC/MOF Order 32), Art. 13"
-)
+_SASAC32_EN = "Measures for the Supervision of State-owned Enterprise Asset Transactions (SASAC/MOF Order 32), Art. 13"
 
 
 # --- works (工程建设项目) ---------------------------------------------------------------------------
@@ -304,10 +302,7 @@ MOF74_NEGOTIATION_DOCUMENTS_TO_DEADLINE = PeriodRule(
     source_en=_MOF74_EN,
     rule="74号令",
     zh="从谈判文件发出之日起至供应商提交首次响应文件截止之日止不得少于3个工作日",
-    en=(
-        "At least 3 working days must pass from the issue of the negotiation documents "
-        "to the response deadline"
-    ),
+    en=("At least 3 working days must pass from the issue of the negotiation documents to the response deadline"),
     configurable=True,
 )
 
@@ -321,10 +316,7 @@ MOF74_RFQ_DOCUMENTS_TO_DEADLINE = PeriodRule(
     source_en=_MOF74_EN,
     rule="74号令",
     zh="从询价通知书发出之日起至供应商提交响应文件截止之日止不得少于3个工作日",
-    en=(
-        "At least 3 working days must pass from the issue of the request for quotations "
-        "to the response deadline"
-    ),
+    en=("At least 3 working days must pass from the issue of the request for quotations to the response deadline"),
     configurable=True,
 )
 
@@ -371,10 +363,7 @@ def _land_notice_rule(end: str) -> PeriodRule:
         source_en=_MLR39_EN,
         rule="39号令",
         zh="出让公告应当至少在投标、拍卖或者挂牌开始日前20日发布",
-        en=(
-            "The transfer notice must be published at least 20 days before "
-            "the tender, auction or listing starts"
-        ),
+        en=("The transfer notice must be published at least 20 days before the tender, auction or listing starts"),
     )
 
 
@@ -469,12 +458,8 @@ def _sealed_bid(
     transitions = (
         Transition(act="publish", from_states=("draft",), to_state="tendering", roles=STAFF),
         Transition(act="close", from_states=("tendering",), to_state="closed", roles=STAFF_OR_SYSTEM),
-        Transition(
-            act="open", from_states=("closed",), to_state="opening", roles=("opener", *STAFF_OR_SYSTEM)
-        ),
-        Transition(
-            act="start_evaluation", from_states=("opening",), to_state="evaluating", roles=STAFF_OR_SYSTEM
-        ),
+        Transition(act="open", from_states=("closed",), to_state="opening", roles=("opener", *STAFF_OR_SYSTEM)),
+        Transition(act="start_evaluation", from_states=("opening",), to_state="evaluating", roles=STAFF_OR_SYSTEM),
         Transition(act="publish_result", from_states=("evaluating",), to_state="publicity", roles=STAFF),
         Transition(act="award", from_states=("publicity",), to_state="awarded", roles=STAFF),
         Transition(act="sign_contract", from_states=("awarded",), to_state="contracted", roles=STAFF),
@@ -589,16 +574,10 @@ def _land_sale(*, key: str, name_zh: str, name_en: str, listing: bool) -> Proced
     live = tuple(k for k, _zh, _en in states if k not in final)
     if listing:
         moves = (
-            Transition(
-                act="start_listing", from_states=("announced",), to_state="listing", roles=STAFF_OR_SYSTEM
-            ),
+            Transition(act="start_listing", from_states=("announced",), to_state="listing", roles=STAFF_OR_SYSTEM),
             # Two or more still bidding at the close: a timed auction follows (39号令).
-            Transition(
-                act="start_auction", from_states=("listing",), to_state="auction", roles=STAFF_OR_SYSTEM
-            ),
-            Transition(
-                act="sell", from_states=("listing", "auction"), to_state="sold", roles=STAFF_OR_SYSTEM
-            ),
+            Transition(act="start_auction", from_states=("listing",), to_state="auction", roles=STAFF_OR_SYSTEM),
+            Transition(act="sell", from_states=("listing", "auction"), to_state="sold", roles=STAFF_OR_SYSTEM),
             Transition(
                 act="declare_no_sale",
                 from_states=("listing", "auction"),
@@ -611,13 +590,9 @@ def _land_sale(*, key: str, name_zh: str, name_en: str, listing: bool) -> Proced
         deadline = "listing_end"
     else:
         moves = (
-            Transition(
-                act="start_auction", from_states=("announced",), to_state="auction", roles=STAFF_OR_SYSTEM
-            ),
+            Transition(act="start_auction", from_states=("announced",), to_state="auction", roles=STAFF_OR_SYSTEM),
             Transition(act="sell", from_states=("auction",), to_state="sold", roles=STAFF_OR_SYSTEM),
-            Transition(
-                act="declare_no_sale", from_states=("auction",), to_state="no_sale", roles=STAFF_OR_SYSTEM
-            ),
+            Transition(act="declare_no_sale", from_states=("auction",), to_state="no_sale", roles=STAFF_OR_SYSTEM),
         )
         periods = (_land_notice_rule("auction_start"),)
         required = ("auction_start",)
@@ -662,9 +637,7 @@ def _property_transfer() -> Procedure:
         initial="draft",
         transitions=(
             Transition(act="publish", from_states=("draft",), to_state="disclosing", roles=STAFF),
-            Transition(
-                act="start_trading", from_states=("disclosing",), to_state="trading", roles=STAFF_OR_SYSTEM
-            ),
+            Transition(act="start_trading", from_states=("disclosing",), to_state="trading", roles=STAFF_OR_SYSTEM),
             Transition(act="sell", from_states=("trading",), to_state="sold", roles=STAFF_OR_SYSTEM),
             # No qualified transferee when the disclosure ends, or no deal in trading.
             Transition(
@@ -832,7 +805,5 @@ def allowed_acts(procedure: Procedure, state: str, roles: Iterable[str]) -> tupl
     """The acts a person with ``roles`` may perform from ``state`` (for showing buttons)."""
     held = frozenset(roles)
     return tuple(
-        dict.fromkeys(
-            t.act for t in procedure.transitions if state in t.from_states and held.intersection(t.roles)
-        )
+        dict.fromkeys(t.act for t in procedure.transitions if state in t.from_states and held.intersection(t.roles))
     )
