@@ -65,7 +65,9 @@ def search_condition(
     )
     if dialect != "postgresql":
         return exact
-    wanted = sorted({t for p in phrases for t in _terms(p)})
+    # The index narrows by CJK bigrams only; single characters and Latin words are matched as substrings
+    # by the phrase check, so both engines give the same answers.
+    wanted = sorted({t for p in phrases for t in _terms(p) if len(t) == 2 and not t.isascii()})
     if not wanted:
         return exact
     indexed = func.string_to_array(terms, literal(" "))

@@ -13,7 +13,11 @@ import os
 import anyio
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-LANES = 4
+#: One lane: OpenSSL's multi-lane Argon2 fails (MemoryError) or stalls when several threads derive at
+#: once, which concurrent sign-ins do. Parallelism comes from the limiter below instead.
+LANES = 1
+#: At most this many derivations at once per worker, so memory stays bounded (4 × 64 MiB by default).
+_KDF_LIMITER = anyio.CapacityLimiter(4)
 
 
 def _b64(data: bytes) -> str:
@@ -60,6 +64,6 @@ async def verify_password_async(password: str, stored: str | None, *, memory_cos
     if stored is None:
         if _DUMMY is None:
             _DUMMY = hash_password("x", memory_cost=memory_cost, iterations=iterations)
-        await anyio.to_thread.run_sync(verify_password, password, _DUMMY)
+        await anyio.to_thread.run_sync(verify_password, password, _DUMMY, limiter=_KDF_LIMITER)
         return False
-    return await anyio.to_thread.run_sync(verify_password, password, stored)
+    return await anyio.to_thread.run_sync(verify_password, password, stored, limiter=_KDF_LIMITER)

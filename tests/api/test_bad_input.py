@@ -1,0 +1,196 @@
+"""Bad input gets a 4xx with a stable code and a message a person can act on, and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import build_world, create_project, draft_tender, project_payload
+from trading.accounts.models import Organisation
+from trading.audit.models import AuditEntry
+from trading.projects.models import Project
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _rows(app):
+    async with app.state.sessionmaker() as s:
+        return tuple(
+            [await s.scalar(select(func.count()).select_from(t)) for t in (Project, Organisation, AuditEntry)]
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"surprise": 1}, "invalid_input"),  # unknown field
+        ({"budget_fen": "四千万"}, "invalid_input"),  # wrong type
+        ({"budget_fen": 12.5}, "invalid_input"),  # money is integer fen, never a float
+        ({"budget_fen": -1}, "invalid_input"),
+        ({"region_code": "999999"}, "unknown_region"),
+        ({"procedure": "land_listing"}, "procedure_mismatch"),
+        ({"procedure": "sealed_auction_of_dreams"}, "unknown_procedure"),
+        ({"sections": []}, "invalid_input"),
+        ({"sections": [{"code": "01", "name": "一标段"}, {"code": "01", "name": "二标段"}]}, "duplicate_section"),
+    ],
+)
+async def test_bad_project_bodies_are_refused_and_change_nothing(app, client, clock, change, code):
+    world = await build_world(app, clock.at)
+    before = await _rows(app)
+    r = await client.post("/api/projects", json=project_payload(world, **change), headers=world.headers("staff"))
+    assert 400 <= r.status_code < 500, r.text
+    error = r.json()["error"]
+    assert error["code"] == code
+    assert error["message_zh"] and error["message_en"]
+    assert await _rows(app) == before
+
+
+async def test_malformed_json_is_a_400(app, client, clock):
+    world = await build_world(app, clock.at)
+    r = await client.post(
+        "/api/projects", content=b"{not json", headers=world.headers("staff") | {"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_input"
+
+
+async def test_an_oversize_body_is_a_413(app, client, clock):
+    world = await build_world(app, clock.at)
+    huge = project_payload(world, description="路" * 400_000)  # 1.2 MB of UTF-8, over the 1 MB default
+    r = await client.post("/api/projects", json=huge, headers=world.headers("staff"))
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("credit_code", "fragment"),
+    [
+        ("91430723MA4L00011X", "校验码"),  # wrong check character
+        ("91430723MA4L0001", "18"),  # too short
+        ("91430723MA4L0001IW", "I"),  # a letter the code never uses
+    ],
+)
+async def test_broken_credit_codes_are_explained(app, client, clock, credit_code, fragment):
+    world = await build_world(app, clock.at)
+    before = await _rows(app)
+    r = await client.post(
+        "/api/organisations",
+        json={"name": "湖南某某建设有限公司", "credit_code": credit_code, "kinds": ["bidder"], "region_code": "430723"},
+        headers=world.headers("staff"),
+    )
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "invalid_credit_code"
+    assert fragment in error["message_zh"]
+    assert await _rows(app) == before
+
+
+async def test_duplicate_credit_code_is_a_conflict(app, client, clock):
+    world = await build_world(app, clock.at)
+    existing = (await client.get(f"/api/organisations/{world.bidder_org_id}", headers=world.headers("staff"))).json()
+    r = await client.post(
+        "/api/organisations",
+        json={"name": "另一家公司", "credit_code": existing["credit_code"], "kinds": ["bidder"], "region_code": "430723"},
+        headers=world.headers("staff"),
+    )
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "duplicate_credit_code"
+
+
+async def test_a_timetable_without_time_zone_is_refused(app, client, clock):
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    r = await client.post(
+        "/api/staff/notices",
+        json={"project_id": project["id"], "kind": "tender", "title": "无时区的招标公告", "timetable": {"bid_deadline": "2026-04-01T09:30:00"}},
+        headers=world.headers("staff"),
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "naive_datetime"
+
+
+async def test_a_notice_kind_that_does_not_fit_the_trade_is_refused(app, client, clock):
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    r = await client.post(
+        "/api/staff/notices",
+        json={"project_id": project["id"], "kind": "land_transfer", "title": "道路工程的土地出让公告"},
+        headers=world.headers("staff"),
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "wrong_notice_kind"
+
+
+async def test_unknown_notice_and_bad_cursor(client):
+    r = await client.get("/api/notices/999999")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "notice_not_found"
+    r = await client.get("/api/notices", params={"cursor": "!!!"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_cursor"
+    r = await client.get("/api/notices", params={"limit": 100000})
+    assert r.status_code == 400
+    r = await client.get("/api/notices", params={"from": "2026-01-01T00:00:00"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "naive_datetime"
+    r = await client.get("/api/no-such-endpoint")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clock, settings):
+    import hashlib
+
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, clock.at)
+    body = "澧县城区道路提质改造工程招标文件\n".encode() * 20000
+    r = await client.post(
+        f"/api/staff/notices/{draft['id']}/attachments",
+        params={"filename": "招标文件.pdf"},
+        content=body,
+        headers=world.headers("staff") | {"content-type": "application/pdf"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == hashlib.sha256(body).hexdigest()
+    assert r.json()["size"] == len(body)
+    # Not downloadable until published.
+    r2 = await client.get(r.json()["url"])
+    assert r2.status_code == 404
+    r3 = await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))
+    assert r3.status_code == 200
+    assert r3.json()["attachments"][0]["published_in_version"] == 1
+    doc = (await client.get(r3.json()["versions"][0]["document_url"])).json()
+    assert doc["attachments"] == [{"filename": "招标文件.pdf", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}]
+    r4 = await client.get(r.json()["url"])
+    assert r4.status_code == 200 and r4.content == body
+    # A published notice takes no more attachments.
+    r5 = await client.post(
+        f"/api/staff/notices/{draft['id']}/attachments", params={"filename": "补充.pdf"}, content=b"x",
+        headers=world.headers("staff"),
+    )
+    assert r5.status_code == 409
+
+
+async def test_an_oversize_attachment_is_refused_and_leaves_nothing(app, client, clock, settings, tmp_path):
+    import msgspec
+
+    from tests.conftest import DEFAULT_NOW  # noqa: F401
+    from trading.app import create_app
+
+    small = create_app(msgspec.structs.replace(settings, max_attachment_bytes=1000), clock=app.state.clock)
+    import httpx
+
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, clock.at)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small), base_url="http://t") as c:
+        r = await c.post(
+            f"/api/staff/notices/{draft['id']}/attachments", params={"filename": "大文件.zip"}, content=b"0" * 5000,
+            headers=world.headers("staff"),
+        )
+    await small.state.engine.dispose()
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+    detail = (await client.get(f"/api/staff/notices/{draft['id']}", headers=world.headers("staff"))).json()
+    assert detail["attachments"] == []
+    from pathlib import Path
+
+    incoming = Path(settings.blob_dir) / "incoming"
+    assert not incoming.exists() or list(incoming.iterdir()) == []
