@@ -35,15 +35,23 @@ from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.projects.models import Project, Section
 from trading.projects.services import move_sections, project_for_staff, timetable_for_storage
 from trading.rules.periods import check_clarification, check_timetable, raise_first, require_events
-from trading.rules.procedures import Procedure, get_procedure
+from trading.rules.procedures import Procedure, get_procedure, path_to
 from trading.rules.services import load_calendar
 from trading.sequences import next_value
 
 CHANGES_COUNTER = "notice_changes"
+#: Where a step recorded by a notice leaves the sections it covers (later issues produce these notices from
+#: the platform's own records; until then staff publish them and the sections move on in order).
+PLATFORM_STAGES = {
+    "opening_record": ("evaluating",),
+    "candidate_publicity": ("publicity",),
+    "result": ("awarded", "sold"),
+    "contract": ("contracted", "sold"),
+}
+#: Acts that the platform takes on its own when their time has come.
+SYSTEM_ROLES = ("staff", "admin", "system")
 #: Section states in which a published trade may still be amended or terminated.
-OPEN_STATES = frozenset(
-    {"tendering", "announced", "listing", "auction", "disclosing", "publicity", "suspended"}
-)
+OPEN_STATES = frozenset({"tendering", "announced", "listing", "auction", "disclosing", "publicity", "suspended"})
 
 
 def _kind(key: str) -> NoticeKind:
@@ -88,9 +96,7 @@ async def notice_for_staff(session: AsyncSession, actor: Actor, notice_id: int) 
 
 
 async def _sections(session: AsyncSession, project: Project, section_ids: list[int]) -> list[Section]:
-    rows = list(
-        await session.scalars(select(Section).where(Section.project_id == project.id).order_by(Section.id))
-    )
+    rows = list(await session.scalars(select(Section).where(Section.project_id == project.id).order_by(Section.id)))
     if not section_ids:
         return rows
     by_id = {s.id: s for s in rows}
@@ -176,9 +182,7 @@ async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraf
     return notice
 
 
-async def update_draft(
-    session: AsyncSession, act: Act, notice_id: int, data: schemas.NoticeDraftUpdate
-) -> Notice:
+async def update_draft(session: AsyncSession, act: Act, notice_id: int, data: schemas.NoticeDraftUpdate) -> Notice:
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
     if notice.status != "draft":
@@ -278,9 +282,7 @@ async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneIn
     kind = _kind(notice.kind)
     missing = missing_fields(kind, notice.fields)
     if missing:
-        raise MissingFields(
-            [f.name_zh for f in missing], [f.name_en for f in missing], [f.key for f in missing]
-        )
+        raise MissingFields([f.name_zh for f in missing], [f.name_en for f in missing], [f.key for f in missing])
     project = await session.get(Project, notice.project_id)
     assert project is not None
     procedure = get_procedure(project.procedure)
@@ -292,6 +294,10 @@ async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneIn
         await _apply_amendment(session, act, notice, project, procedure, tz)
     elif kind.key == "termination":
         await _terminate(session, act, notice, project)
+    elif kind.key in PLATFORM_STAGES:
+        await _advance(
+            session, act, project, await _sections(session, project, notice.section_ids), PLATFORM_STAGES[kind.key]
+        )
 
     await _new_version(session, act, notice, project, before=before)
     if project.state == "draft":
@@ -308,13 +314,9 @@ async def _open_trade(
     raise_first(check_timetable(procedure, timetable, await load_calendar(session), tz))
     deadline = timetable.get(procedure.deadline_event)
     if deadline is not None and deadline <= act.at:
-        raise RuleViolation(
-            "截止时间已过，不能发布", "The deadline has already passed", code="deadline_in_past"
-        )
+        raise RuleViolation("截止时间已过，不能发布", "The deadline has already passed", code="deadline_in_past")
     sections = await _sections(session, project, notice.section_ids)
-    await move_sections(
-        session, act, project, sections, "publish", roles=act.actor.roles if act.actor else ()
-    )
+    await move_sections(session, act, project, sections, "publish", roles=act.actor.roles if act.actor else ())
     stored = timetable_for_storage(timetable)
     for section in sections:
         section.timetable = stored
@@ -369,9 +371,7 @@ async def _apply_amendment(
     deadline = timetable.get(procedure.deadline_event)
     if deadline is not None:
         if new_times and deadline <= act.at:
-            raise RuleViolation(
-                "变更后的截止时间已过", "The changed deadline is already past", code="deadline_in_past"
-            )
+            raise RuleViolation("变更后的截止时间已过", "The changed deadline is already past", code="deadline_in_past")
         check_clarification(
             procedure, act.at, deadline, calendar, tz, affects_bids=bool(notice.fields.get("affects_bids"))
         )
@@ -402,10 +402,11 @@ async def _terminate(session: AsyncSession, act: Act, notice: Notice, project: P
     outcome = notice.fields.get("outcome")
     if outcome not in ("terminated", "failed"):
         raise InvalidInput(
-            "结果须为 terminated（终止）或 failed（流标）",
-            "outcome must be terminated or failed",
-            code="bad_outcome",
+            "结果须为 terminated（终止）或 failed（流标）", "outcome must be terminated or failed", code="bad_outcome"
         )
+    if outcome == "failed":
+        # 流标 is declared at or after the opening: the sections close first (which needs the deadline past).
+        await _advance(session, act, project, [s for s in sections if s.state == "tendering"], ("closed",))
     await move_sections(
         session,
         act,
@@ -414,6 +415,29 @@ async def _terminate(session: AsyncSession, act: Act, notice: Notice, project: P
         "terminate" if outcome == "terminated" else "fail",
         roles=act.actor.roles if act.actor else (),
     )
+
+
+async def _advance(
+    session: AsyncSession, act: Act, project: Project, sections: list[Section], targets: tuple[str, ...]
+) -> None:
+    """Move each section forward, act by act through the state machine, until it reaches one of *targets*."""
+    procedure = get_procedure(project.procedure)
+    for section in sections:
+        acts = path_to(procedure, section.state, targets, SYSTEM_ROLES)
+        if acts is None:
+            raise RuleViolation(
+                f"标段「{section.name}」当前处于「{procedure.state_name(section.state)[0]}」，不能进入这一步",
+                f"Section {section.code} is {section.state} and cannot move to {'/'.join(targets)}",
+                code="illegal_transition",
+            )
+        if "close" in acts and (section.deadline_at is None or section.deadline_at > act.at):
+            raise RuleViolation(
+                "投标截止时间未到，不能开标或公布结果",
+                "The bid deadline has not passed yet",
+                code="deadline_not_passed",
+            )
+        for step in acts:
+            await move_sections(session, act, project, [section], step, roles=SYSTEM_ROLES)
 
 
 async def _current_document(session: AsyncSession, notice: Notice) -> dict[str, Any] | None:
@@ -449,9 +473,7 @@ async def _new_version(
             code="concurrent_change",
         )
     attachments = list(
-        await session.scalars(
-            select(Attachment).where(Attachment.notice_id == notice.id).order_by(Attachment.id)
-        )
+        await session.scalars(select(Attachment).where(Attachment.notice_id == notice.id).order_by(Attachment.id))
     )
     for a in attachments:
         if a.published_in_version is None:

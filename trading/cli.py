@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -47,16 +48,28 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from trading.demo.seed import DEMO_NOTE, seed_demo
+    from trading.demo.data import build_world
+    from trading.demo.seed import DEMO_NOTE, SHANGHAI, demo_logins, seed_demo
 
     # A local demo over plain HTTP: the session cookie cannot be Secure-only there.
     settings = msgspec.structs.replace(settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}")
+    if args.reset:
+        _reset_sqlite(settings)
     asyncio.run(_upgrade(settings))
-    created = asyncio.run(seed_demo(settings, reset=args.reset))
+    created = asyncio.run(seed_demo(settings))
     print(created)
-    print(DEMO_NOTE.format(url=f"http://{args.host}:{args.port}"))
+    world = build_world(datetime.now(SHANGHAI).date())
+    print(DEMO_NOTE.format(url=f"http://{args.host}:{args.port}", logins=demo_logins(world)))
     sys.stdout.flush()
     return _run_server(settings, args.host, args.port, workers=1)
+
+
+def _reset_sqlite(settings: Settings) -> None:
+    if not settings.is_sqlite:
+        raise SystemExit("--reset 只用于内置 SQLite 演示库 / --reset only works on the embedded SQLite demo database")
+    path = Path(settings.database_url.split("///", 1)[-1])
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

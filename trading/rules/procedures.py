@@ -807,3 +807,33 @@ def allowed_acts(procedure: Procedure, state: str, roles: Iterable[str]) -> tupl
     return tuple(
         dict.fromkeys(t.act for t in procedure.transitions if state in t.from_states and held.intersection(t.roles))
     )
+
+
+#: Acts that are never taken on the way to a later stage (they divert or pause a trade).
+_SIDE_ACTS = frozenset({"terminate", "fail", "suspend", "resume", "declare_no_sale"})
+
+
+def path_to(procedure: Procedure, state: str, targets: Iterable[str], roles: Iterable[str]) -> tuple[str, ...] | None:
+    """The shortest sequence of forward acts (by *roles*) from *state* to any of *targets*; None if there is none.
+
+    Used when a step is recorded after the fact — a result published for a trade whose opening happened
+    elsewhere — so that the sections still pass through every state in order.
+    """
+    wanted = set(targets)
+    if state in wanted:
+        return ()
+    allowed = set(roles)
+    queue: list[tuple[str, tuple[str, ...]]] = [(state, ())]
+    seen = {state}
+    while queue:
+        current, acts = queue.pop(0)
+        for t in procedure.transitions:
+            if t.act in _SIDE_ACTS or current not in t.from_states or not allowed.intersection(t.roles):
+                continue
+            if t.to_state in seen:
+                continue
+            if t.to_state in wanted:
+                return (*acts, t.act)
+            seen.add(t.to_state)
+            queue.append((t.to_state, (*acts, t.act)))
+    return None

@@ -1,0 +1,194 @@
+"""Write the demo world (trading.demo.data) into a database through the platform's own services.
+
+Every notice goes through the same drafting and publishing path as a real one — the statutory periods are
+checked, versions and audit entries are written — with the clock set to the moment the notice was
+published. Seeding is deterministic for a given day, and does nothing if the database already holds data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from rich.progress import Progress
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notices import services as notice_services
+from notices.models import Notice
+from notices.schemas import NoticeDraftCreate
+from trading.accounts import schemas as acc
+from trading.accounts.auth import actor_of
+from trading.accounts.models import Person
+from trading.accounts.services import create_centre, create_organisation, create_person
+from trading.context import Act
+from trading.db import make_engine, make_sessionmaker
+from trading.demo.data import DemoWorld, ProjectSpec, build_world
+from trading.projects.models import Section
+from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
+from trading.projects.services import create_project
+from trading.settings import Settings
+
+DEMO_NOTE = """
+湖南省公共资源交易平台（演示）已启动 / The demo portal is running:
+
+    {url}
+
+演示账号 / demo sign-ins (portal /login, or POST /api/tokens for an API token):
+{logins}
+按 Ctrl+C 停止 / press Ctrl+C to stop.
+"""
+
+_ROLE_LABELS = {
+    "admin": "系统管理员 admin",
+    "staff": "常德市交易中心工作人员 staff",
+    "supervisor": "监督人员 supervisor（审计记录 /audit）",
+    "opener": "开标人 opener",
+    "evaluator": "评标专家 evaluator",
+    "bidder": "投标人 bidder",
+}
+
+
+def demo_logins(world: DemoWorld) -> str:
+    """One sign-in per role (the 常德 centre's staff and supervisor), for the demo banner."""
+    lines, seen = [], set()
+    for p in world.people:
+        role = p.roles[0]
+        if role in seen or (role in ("staff", "supervisor") and p.centre_code != "CD"):
+            continue
+        seen.add(role)
+        lines.append(f"    {p.username + ' / ' + p.password:<48} {_ROLE_LABELS.get(role, role)}")
+    return "\n".join(lines) + "\n"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str:
+    """Seed the demo world unless the database already holds notices; returns a one-line summary."""
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            existing = await session.scalar(select(func.count()).select_from(Notice))
+            if existing:
+                return f"数据库已有 {existing} 条公告，跳过演示数据 / database already holds {existing} notices"
+        day = (today or datetime.now(UTC)).astimezone(SHANGHAI).date()
+        world = build_world(day)
+        counts = await _write(make_sessionmaker(engine), world, settings)
+    finally:
+        await engine.dispose()
+    return f"已写入演示数据 / seeded: {counts['projects']} 个项目, {counts['published']} 条已发布公告, {counts['drafts']} 份草稿"
+
+
+async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    first_at = min(n.at for p in world.projects for n in p.notices)
+    setup = Act(actor=None, address="demo-seed", at=first_at)
+    async with sessionmaker() as session:
+        centres = {}
+        for c in world.centres:
+            centre = await create_centre(
+                session, setup, acc.CentreCreate(code=c.code, name=c.name, region_code=c.region_code)
+            )
+            centres[c.code] = centre.id
+        orgs = {}
+        for o in world.organisations:
+            org = await create_organisation(
+                session,
+                setup,
+                acc.OrganisationCreate(
+                    name=o.name,
+                    credit_code=o.credit_code,
+                    kinds=list(o.kinds),
+                    region_code=o.region_code,
+                    address=o.address,
+                    contact_name=o.contact_name,
+                    contact_phone=o.contact_phone,
+                ),
+            )
+            orgs[o.key] = org.id
+        staff_by_centre: dict[str, Person] = {}
+        for p in world.people:
+            person = await create_person(
+                session,
+                setup,
+                acc.PersonCreate(
+                    username=p.username,
+                    display_name=p.display_name,
+                    password=p.password,
+                    roles=list(p.roles),
+                    centre_id=centres.get(p.centre_code) if p.centre_code else None,
+                    organisation_id=orgs.get(p.org_key) if p.org_key else None,
+                ),
+                settings,
+            )
+            if "staff" in p.roles and p.centre_code and p.centre_code not in staff_by_centre:
+                staff_by_centre[p.centre_code] = person
+        await session.commit()
+
+    counts = {"projects": 0, "published": 0, "drafts": 0}
+    tz = ZoneInfo(settings.time_zone)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("写入演示项目 / seeding projects", total=len(world.projects))
+        for spec in sorted(world.projects, key=lambda p: p.notices[0].at):
+            async with sessionmaker() as session:
+                await _write_project(session, spec, staff_by_centre[spec.centre_code], orgs, tz, counts)
+                await session.commit()
+            counts["projects"] += 1
+            progress.advance(task)
+    return counts
+
+
+async def _write_project(
+    session: AsyncSession, spec: ProjectSpec, staff: Person, orgs: dict[str, int], tz: ZoneInfo, counts: dict[str, int]
+) -> None:
+    actor = actor_of(staff)
+    created_at = spec.notices[0].at
+    project = await create_project(
+        session,
+        Act(actor=actor, address="demo-seed", at=created_at),
+        ProjectCreate(
+            name=spec.name,
+            trade_kind=spec.trade_kind,
+            procedure=spec.procedure,  # type: ignore[arg-type]
+            region_code=spec.region_code,
+            tenderer_id=orgs[spec.tenderer_key],
+            agent_id=orgs[spec.agent_key] if spec.agent_key else None,
+            description=spec.description,
+            budget_fen=spec.budget_fen,
+            control_price_fen=spec.control_price_fen,
+            funding_sources=[
+                FundingSourceIn(kind=f.kind, amount_fen=f.amount_fen, description=f.description)  # type: ignore[arg-type]
+                for f in spec.funding
+            ],
+            sections=[
+                SectionIn(code=s.code, name=s.name, estimated_price_fen=s.estimated_price_fen) for s in spec.sections
+            ],
+        ),
+    )
+    section_ids = {s.code: s.id for s in await session.scalars(select(Section).where(Section.project_id == project.id))}
+    notice_ids: list[int] = []
+    for n in spec.notices:
+        act = Act(actor=actor, address="demo-seed", at=n.at)
+        fields = dict(n.fields)
+        if n.kind == "amendment" and n.changes:
+            fields["changes"] = n.changes
+        draft = await notice_services.create_draft(
+            session,
+            act,
+            NoticeDraftCreate(
+                project_id=project.id,
+                kind=n.kind,
+                title=n.title,
+                body=n.body,
+                fields=fields,
+                timetable=dict(n.timetable),
+                section_ids=[section_ids[c] for c in n.section_codes],
+                target_notice_id=notice_ids[n.target] if n.target is not None else None,
+            ),
+        )
+        notice_ids.append(draft.id)
+        if n.action == "publish":
+            await notice_services.publish(session, act, draft.id, tz=tz)
+            counts["published"] += 1
+        else:
+            counts["drafts"] += 1
