@@ -30,6 +30,7 @@ class Notice(Base):
         Index("ix_notices_status_published", "status", "last_published_at", "id"),
         Index("ix_notices_kind_published", "kind", "status", "last_published_at", "id"),
         Index("ix_notices_region_published", "region_code", "status", "last_published_at", "id"),
+        Index("ix_notices_city_published", "city_code", "status", "last_published_at", "id"),
         Index("ix_notices_trade_kind_published", "trade_kind", "status", "last_published_at", "id"),
         Index("ix_notices_project", "project_id", "id"),
         Index("ix_notices_deadline", "deadline_at"),
@@ -49,6 +50,9 @@ class Notice(Base):
     section_ids: Mapped[list[int]] = mapped_column(JSONDoc, default=list)
     #: Denormalised from the project so that filters need no join.
     region_code: Mapped[str] = mapped_column(String(6))
+    #: The prefecture-level division the region lies in (itself for a city), so a city's notices are one
+    #: index range in publication order.
+    city_code: Mapped[str] = mapped_column(String(6))
     trade_kind: Mapped[str] = mapped_column(String(20))
     #: For amendments (变更/澄清公告) and terminations: the notice they act on.
     target_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)

@@ -20,12 +20,14 @@ from notices.models import Attachment, Notice, NoticeVersion
 from notices.search import search_condition
 from trading.errors import InvalidInput
 from trading.projects.models import Project
-from trading.regions import full_name
+from trading.regions import full_name, get_region
 from trading.regions_sql import within_region
 from trading.sequences import current_value
 from trading.web import decode_cursor, encode_cursor
 
 CHANGES_COUNTER = "notice_changes"
+#: A project's timeline shown with a notice; real projects have a handful of notices.
+RELATED_LIMIT = 100
 
 
 class NoticeFilter(msgspec.Struct, kw_only=True):
@@ -38,6 +40,16 @@ class NoticeFilter(msgspec.Struct, kw_only=True):
     published_to: datetime | None = None
     q: str | None = None
     project_id: int | None = None
+
+
+def _in_region(code: str) -> Any:
+    """A county matches itself, a city its own column (so the city index serves it in order)."""
+    level = get_region(code).level
+    if level == "county":
+        return Notice.region_code == code
+    if level == "city":
+        return Notice.city_code == code
+    return within_region(Notice.region_code, code)
 
 
 def notice_url(notice_id: int) -> str:
@@ -78,7 +90,7 @@ async def list_notices(
     if flt.trade_kind:
         query = query.where(Notice.trade_kind == flt.trade_kind)
     if flt.region:
-        query = query.where(within_region(Notice.region_code, flt.region))
+        query = query.where(_in_region(flt.region))
     if flt.project_id:
         query = query.where(Notice.project_id == flt.project_id)
     if flt.status == "open":
@@ -90,9 +102,7 @@ async def list_notices(
     if flt.published_to:
         query = query.where(Notice.last_published_at < flt.published_to)
     if flt.q:
-        cond = search_condition(
-            session.bind.dialect.name, flt.q, Notice.title, Notice.body, Notice.search_terms
-        )
+        cond = search_condition(session.bind.dialect.name, flt.q, Notice.title, Notice.body, Notice.search_terms)
         if cond is not None:
             query = query.where(cond)
     if cursor:
@@ -108,9 +118,7 @@ async def list_notices(
             )
         )
     rows = list(
-        await session.scalars(
-            query.order_by(Notice.last_published_at.desc(), Notice.id.desc()).limit(limit + 1)
-        )
+        await session.scalars(query.order_by(Notice.last_published_at.desc(), Notice.id.desc()).limit(limit + 1))
     )
     page = rows[:limit]
     nxt = None
@@ -150,9 +158,7 @@ def attachment_read(a: Attachment) -> schemas.AttachmentRead:
     )
 
 
-async def notice_detail(
-    session: AsyncSession, notice: Notice, *, include_drafts: bool = False
-) -> schemas.NoticeDetail:
+async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts: bool = False) -> schemas.NoticeDetail:
     project = await session.get(Project, notice.project_id)
     assert project is not None
     versions = list(
@@ -170,7 +176,7 @@ async def notice_detail(
     related_q = select(Notice).where(Notice.project_id == notice.project_id, Notice.id != notice.id)
     if not include_drafts:
         related_q = related_q.where(Notice.status == "published")
-    related = list(await session.scalars(related_q.order_by(Notice.first_published_at, Notice.id)))
+    related = list(await session.scalars(related_q.order_by(Notice.first_published_at, Notice.id).limit(RELATED_LIMIT)))
     return schemas.NoticeDetail(
         id=notice.id,
         kind=notice.kind,
@@ -262,9 +268,7 @@ async def changes(session: AsyncSession, *, after: int, limit: int) -> schemas.C
         for v, kind in rows
     ]
     last = items[-1].seq if items else after
-    return schemas.ChangesPage(
-        items=items, next=encode_cursor([last]) if items else None, watermark=watermark
-    )
+    return schemas.ChangesPage(items=items, next=encode_cursor([last]) if items else None, watermark=watermark)
 
 
 async def latest_change_seq(session: AsyncSession) -> int:
@@ -272,10 +276,7 @@ async def latest_change_seq(session: AsyncSession) -> int:
 
 
 async def count_published(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published"))
-        or 0
-    )
+    return int(await session.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published")) or 0)
 
 
 def filter_to_query(flt: NoticeFilter) -> dict[str, Any]:

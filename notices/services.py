@@ -34,6 +34,7 @@ from trading.context import Act, Actor
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.projects.models import Project, Section
 from trading.projects.services import move_sections, project_for_staff, timetable_for_storage
+from trading.regions import city_of
 from trading.rules.periods import check_clarification, check_timetable, raise_first, require_events
 from trading.rules.procedures import Procedure, get_procedure, path_to
 from trading.rules.services import load_calendar
@@ -156,6 +157,7 @@ async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraf
         project_id=project.id,
         section_ids=sorted(set(data.section_ids)),
         region_code=project.region_code,
+        city_code=city_of(project.region_code),
         trade_kind=project.trade_kind,
         target_notice_id=data.target_notice_id,
         title=data.title,

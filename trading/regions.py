@@ -277,3 +277,11 @@ def is_within(code: str, ancestor_code: str) -> bool:
     if region.code == ancestor.code:
         return True
     return any(above.code == ancestor.code for above in ancestors(region.code))
+
+
+def city_of(code: str) -> str:
+    """The prefecture-level division *code* lies in: itself for a city or the province, the parent for a county."""
+    region = get_region(code)
+    if region.level == "county" and region.parent is not None:
+        return region.parent
+    return region.code

@@ -77,7 +77,10 @@ async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str
         counts = await _write(make_sessionmaker(engine), world, settings)
     finally:
         await engine.dispose()
-    return f"已写入演示数据 / seeded: {counts['projects']} 个项目, {counts['published']} 条已发布公告, {counts['drafts']} 份草稿"
+    return (
+        f"已写入演示数据 / seeded: {counts['projects']} 个项目, "
+        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿"
+    )
 
 
 async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str, int]:  # type: ignore[no-untyped-def]

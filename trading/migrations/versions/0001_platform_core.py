@@ -3,14 +3,13 @@ audit trail, notices and their versions.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 17:18:59.439068
+Create Date: 2026-11-21 17:34:14.324640
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 import trading.db
@@ -194,6 +193,7 @@ def upgrade() -> None:
             "section_ids", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("region_code", sa.String(length=6), nullable=False),
+        sa.Column("city_code", sa.String(length=6), nullable=False),
         sa.Column("trade_kind", sa.String(length=20), nullable=False),
         sa.Column("target_notice_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("title", sa.String(length=300), nullable=False),
@@ -216,6 +216,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_notices_project_id_projects")),
         sa.ForeignKeyConstraint(["target_notice_id"], ["notices.id"], name=op.f("fk_notices_target_notice_id_notices")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
+    )
+    op.create_index(
+        "ix_notices_city_published", "notices", ["city_code", "status", "last_published_at", "id"], unique=False
     )
     op.create_index("ix_notices_deadline", "notices", ["deadline_at"], unique=False)
     op.create_index("ix_notices_kind_published", "notices", ["kind", "status", "last_published_at", "id"], unique=False)
@@ -315,6 +318,7 @@ def downgrade() -> None:
     op.drop_index("ix_notices_project", table_name="notices")
     op.drop_index("ix_notices_kind_published", table_name="notices")
     op.drop_index("ix_notices_deadline", table_name="notices")
+    op.drop_index("ix_notices_city_published", table_name="notices")
     op.drop_table("notices")
     op.drop_index(op.f("ix_funding_sources_project_id"), table_name="funding_sources")
     op.drop_table("funding_sources")
