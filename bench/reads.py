@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,40 @@ async def drive(base: str, paths: list[str], seconds: float, concurrency: int) -
     return len(latencies) / elapsed, latencies, errors
 
 
+def _ms(text: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+def drive_wrk(base: str, paths: list[str], seconds: float, concurrency: int) -> tuple[float, float, float, int]:
+    """Drive with wrk (a C load generator) cycling through *paths*: the client costs far less than the server."""
+    script = Path("/tmp/trading-bench.lua")
+    quoted = ", ".join('"' + p.replace('"', '\\"') + '"' for p in paths)
+    script.write_text(
+        f"paths = {{{quoted}}}\ni = 0\n"
+        "request = function()\n  i = i + 1\n  return wrk.format('GET', paths[(i % #paths) + 1])\nend\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), base],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = p50 = p99 = 0.0
+    errors = 0
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            rps = float(parts[1])
+        elif parts[:1] == ["50%"]:
+            p50 = _ms(parts[1])
+        elif parts[:1] == ["99%"]:
+            p99 = _ms(parts[1])
+        elif "Non-2xx" in line or line.strip().startswith("Socket errors"):
+            errors += sum(int(x.rstrip(",")) for x in parts if x.rstrip(",").isdigit())
+    return rps, p50, p99, errors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notices", type=int, default=200_000)
@@ -161,6 +196,8 @@ def main() -> int:
     parser.add_argument("--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--reuse", action="store_true", help="reuse the database loaded by a previous run")
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                        help="load generator (wrk if installed: apt-get install wrk)")
     args = parser.parse_args()
 
     name = f"trading_bench_{args.notices}"
@@ -215,12 +252,16 @@ def main() -> int:
         ]
         rows = []
         for label, paths in cases:
+            if args.client == "wrk":
+                drive_wrk(base, paths, 1, args.concurrency)  # warm up
+                rows.append((label, *drive_wrk(base, paths, args.seconds, args.concurrency)))
+                continue
             asyncio.run(drive(base, paths, 1.0, args.concurrency))  # warm up
             rps, lat, errors = asyncio.run(drive(base, paths, args.seconds, args.concurrency))
             rows.append((label, rps, statistics.median(lat) * 1000, sorted(lat)[int(len(lat) * 0.99)] * 1000, errors))
         floor = rows[0][1]
         print(f"\npublic reads — {args.notices:,} notices, PostgreSQL, {args.workers} worker(s), "
-              f"{args.concurrency} concurrent clients, {args.seconds:.0f} s each")
+              f"{args.concurrency} concurrent clients ({args.client}), {args.seconds:.0f} s each")
         print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
         for label, rps, p50, p99, errors in rows:
             print(f"{label:28} {rps:9.0f} {p50:8.1f} {p99:8.1f} {rps / floor:8.2f} {errors:7d}")

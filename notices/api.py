@@ -68,24 +68,18 @@ class PublicNoticeController(Controller):
         region: str | None = Parameter(
             default=None, pattern=r"^\d{6}$", description="division code; includes sub-divisions"
         ),
-        status: str | None = Parameter(
-            default=None, pattern="^(open|closed)$", description="open: deadline ahead"
-        ),
+        status: str | None = Parameter(default=None, pattern="^(open|closed)$", description="open: deadline ahead"),
         published_from: datetime | None = QueryParameter(name="from", default=None),
         published_to: datetime | None = QueryParameter(name="to", default=None),
-        q: str | None = Parameter(
-            default=None, max_length=100, description="search title and body (Chinese works)"
-        ),
+        q: str | None = Parameter(default=None, max_length=100, description="search title and body (Chinese works)"),
         cursor: str | None = Parameter(default=None, max_length=200),
         limit: int = Parameter(default=20, ge=1, le=100),
     ) -> Response[Any]:
         """Published notices, newest first, filtered and searched; continue with ``?cursor=``."""
         flt = notice_filter(kind, trade_kind, region, status, published_from, published_to, q)
-        now = await request.app.state.clock.now(db)
-        # "open"/"closed" depend on the time, so they are validated by the minute.
-        tag = etag_for(
-            request.url.query, await reads.latest_change_seq(db), now.strftime("%Y%m%d%H%M") if status else ""
-        )
+        # "open"/"closed" depend on the time, so they are validated by the minute; the rest by publication.
+        now = await request.app.state.clock.now(db) if status else None
+        tag = etag_for(request.url.query, await reads.latest_change_seq(db), now.strftime("%Y%m%d%H%M") if now else "")
         headers = cache_headers(tag)
         if not_modified(request, tag):
             return not_modified_response(headers)

@@ -26,9 +26,7 @@ def _iso(dt: datetime | None) -> str:
     return (dt or datetime(2026, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_feed(
-    base_url: str, feed_path: str, title: str, items: list[Any], updated: datetime | None
-) -> bytes:
+def render_feed(base_url: str, feed_path: str, title: str, items: list[Any], updated: datetime | None) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}title").text = title
@@ -51,9 +49,7 @@ def render_feed(
         if item.deadline_at:
             summary += f"｜截止 {item.deadline_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M')} UTC"
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = summary
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
-        feed, encoding="utf-8", xml_declaration=False
-    )
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False)
 
 
 async def _feed(request: Request, db: DB, path: str, title: str, flt: reads.NoticeFilter) -> Response[Any]:
@@ -61,8 +57,7 @@ async def _feed(request: Request, db: DB, path: str, title: str, flt: reads.Noti
     headers = cache_headers(tag)
     if not_modified(request, tag):
         return not_modified_response(headers)
-    now = await request.app.state.clock.now(db)
-    page = await reads.list_notices(db, flt, now=now, cursor=None, limit=FEED_SIZE)
+    page = await reads.list_notices(db, flt, now=None, cursor=None, limit=FEED_SIZE)
     updated = page.items[0].last_published_at if page.items else None
     body = render_feed(request.app.state.settings.base_url, path, title, page.items, updated)
     return Response(content=body, media_type="application/atom+xml; charset=utf-8", headers=headers)

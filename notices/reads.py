@@ -6,6 +6,7 @@ number of statements whatever the page size (no N+1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +61,8 @@ def document_url(notice_id: int, version: int) -> str:
     return f"/api/notices/{notice_id}/versions/{version}/document"
 
 
-def summaries(rows: list[Notice]) -> list[schemas.NoticeSummary]:
+def summaries(rows: Sequence[Any]) -> list[schemas.NoticeSummary]:
+    """List items from notices or from rows of :data:`SUMMARY_COLUMNS`."""
     return [
         schemas.NoticeSummary(
             id=n.id,
@@ -81,10 +83,38 @@ def summaries(rows: list[Notice]) -> list[schemas.NoticeSummary]:
     ]
 
 
+#: What a list shows; the body and search terms stay in the database (lists never need them).
+SUMMARY_COLUMNS = (
+    Notice.id,
+    Notice.kind,
+    Notice.title,
+    Notice.trade_kind,
+    Notice.region_code,
+    Notice.project_id,
+    Notice.current_version,
+    Notice.first_published_at,
+    Notice.last_published_at,
+    Notice.deadline_at,
+)
+
+
+#: A version's summary; its document bytes are served on their own.
+VERSION_COLUMNS = (
+    NoticeVersion.version,
+    NoticeVersion.title,
+    NoticeVersion.published_at,
+    NoticeVersion.content_hash,
+    NoticeVersion.change_seq,
+    NoticeVersion.amendment_notice_id,
+    NoticeVersion.change_summary,
+)
+
+
 async def list_notices(
-    session: AsyncSession, flt: NoticeFilter, *, now: datetime, cursor: str | None, limit: int
+    session: AsyncSession, flt: NoticeFilter, *, now: datetime | None, cursor: str | None, limit: int
 ) -> schemas.NoticePage:
-    query = select(Notice).where(Notice.status == "published")
+    """One page of published notices, newest first. *now* is needed only for the open/closed filter."""
+    query = select(*SUMMARY_COLUMNS).where(Notice.status == "published")
     if flt.kind:
         query = query.where(Notice.kind == flt.kind)
     if flt.trade_kind:
@@ -93,10 +123,10 @@ async def list_notices(
         query = query.where(_in_region(flt.region))
     if flt.project_id:
         query = query.where(Notice.project_id == flt.project_id)
-    if flt.status == "open":
-        query = query.where(Notice.deadline_at > now)
-    elif flt.status == "closed":
-        query = query.where(Notice.deadline_at <= now)
+    if flt.status in ("open", "closed"):
+        if now is None:
+            raise ValueError("the open/closed filter needs the time")
+        query = query.where(Notice.deadline_at > now if flt.status == "open" else Notice.deadline_at <= now)
     if flt.published_from:
         query = query.where(Notice.last_published_at >= flt.published_from)
     if flt.published_to:
@@ -118,7 +148,7 @@ async def list_notices(
             )
         )
     rows = list(
-        await session.scalars(query.order_by(Notice.last_published_at.desc(), Notice.id.desc()).limit(limit + 1))
+        await session.execute(query.order_by(Notice.last_published_at.desc(), Notice.id.desc()).limit(limit + 1))
     )
     page = rows[:limit]
     nxt = None
@@ -159,11 +189,14 @@ def attachment_read(a: Attachment) -> schemas.AttachmentRead:
 
 
 async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts: bool = False) -> schemas.NoticeDetail:
-    project = await session.get(Project, notice.project_id)
-    assert project is not None
+    project = (
+        await session.execute(
+            select(Project.id, Project.name, Project.trade_code).where(Project.id == notice.project_id)
+        )
+    ).one()
     versions = list(
-        await session.scalars(
-            select(NoticeVersion).where(NoticeVersion.notice_id == notice.id).order_by(NoticeVersion.version)
+        await session.execute(
+            select(*VERSION_COLUMNS).where(NoticeVersion.notice_id == notice.id).order_by(NoticeVersion.version)
         )
     )
     attachments = [
@@ -173,10 +206,12 @@ async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts
         )
         if include_drafts or a.published_in_version is not None
     ]
-    related_q = select(Notice).where(Notice.project_id == notice.project_id, Notice.id != notice.id)
+    related_q = select(Notice.id, Notice.kind, Notice.title, Notice.status, Notice.last_published_at).where(
+        Notice.project_id == notice.project_id, Notice.id != notice.id
+    )
     if not include_drafts:
         related_q = related_q.where(Notice.status == "published")
-    related = list(await session.scalars(related_q.order_by(Notice.first_published_at, Notice.id).limit(RELATED_LIMIT)))
+    related = list(await session.execute(related_q.order_by(Notice.first_published_at, Notice.id).limit(RELATED_LIMIT)))
     return schemas.NoticeDetail(
         id=notice.id,
         kind=notice.kind,
@@ -246,7 +281,7 @@ async def changes(session: AsyncSession, *, after: int, limit: int) -> schemas.C
     watermark = await current_value(session, CHANGES_COUNTER)
     rows = (
         await session.execute(
-            select(NoticeVersion, Notice.kind)
+            select(*VERSION_COLUMNS, NoticeVersion.notice_id, Notice.kind)
             .join(Notice, Notice.id == NoticeVersion.notice_id)
             .where(NoticeVersion.change_seq > after, NoticeVersion.change_seq <= watermark)
             .order_by(NoticeVersion.change_seq)
@@ -258,14 +293,14 @@ async def changes(session: AsyncSession, *, after: int, limit: int) -> schemas.C
             seq=v.change_seq,
             notice_id=v.notice_id,
             version=v.version,
-            kind=kind,
+            kind=v.kind,
             title=v.title,
             published_at=v.published_at,
             content_hash=v.content_hash,
             url=notice_url(v.notice_id),
             document_url=document_url(v.notice_id, v.version),
         )
-        for v, kind in rows
+        for v in rows
     ]
     last = items[-1].seq if items else after
     return schemas.ChangesPage(items=items, next=encode_cursor([last]) if items else None, watermark=watermark)
