@@ -74,7 +74,7 @@ class PublicNoticeController(Controller):
         q: str | None = Parameter(default=None, max_length=100, description="search title and body (Chinese works)"),
         cursor: str | None = Parameter(default=None, max_length=200),
         limit: int = Parameter(default=20, ge=1, le=100),
-    ) -> Response[Any]:
+    ) -> Response[schemas.NoticePage]:
         """Published notices, newest first, filtered and searched; continue with ``?cursor=``."""
         flt = notice_filter(kind, trade_kind, region, status, published_from, published_to, q)
         # "open"/"closed" depend on the time, so they are validated by the minute; the rest by publication.
@@ -87,7 +87,7 @@ class PublicNoticeController(Controller):
         return Response(content=page, headers=headers)
 
     @get("/{notice_id:int}", operation_id="getNotice")
-    async def get_notice(self, request: Request, db: DB, notice_id: FromPath[int]) -> Response[Any]:
+    async def get_notice(self, request: Request, db: DB, notice_id: FromPath[int]) -> Response[schemas.NoticeDetail]:
         """One published notice: its current text, every version with its hash, attachments, related notices."""
         notice = await reads.get_published(db, notice_id)
         tag = etag_for("notice", notice.id, notice.current_version, notice.status)

@@ -69,14 +69,14 @@ class FeedController(Controller):
     guards = [public]
 
     @get("/notices.atom", operation_id="feedAll", media_type="application/atom+xml")
-    async def all_notices(self, request: Request, db: DB) -> Response[Any]:
+    async def all_notices(self, request: Request, db: DB) -> Response[bytes]:
         """The latest published notices (Atom)."""
         return await _feed(
             request, db, "/feeds/notices.atom", "最新公告 — 湖南省公共资源交易平台", reads.NoticeFilter()
         )
 
     @get("/kinds/{feed_name:str}", operation_id="feedByKind", media_type="application/atom+xml")
-    async def by_kind(self, request: Request, db: DB, feed_name: FromPath[str]) -> Response[Any]:
+    async def by_kind(self, request: Request, db: DB, feed_name: FromPath[str]) -> Response[bytes]:
         """The latest notices of one kind (Atom): /feeds/kinds/tender.atom"""
         kind = feed_name.removesuffix(".atom")
         if kind not in NOTICE_KINDS or not feed_name.endswith(".atom"):
@@ -90,7 +90,7 @@ class FeedController(Controller):
         )
 
     @get("/regions/{feed_name:str}", operation_id="feedByRegion", media_type="application/atom+xml")
-    async def by_region(self, request: Request, db: DB, feed_name: FromPath[str]) -> Response[Any]:
+    async def by_region(self, request: Request, db: DB, feed_name: FromPath[str]) -> Response[bytes]:
         """The latest notices of one region and the divisions under it (Atom): /feeds/regions/430723.atom"""
         code = feed_name.removesuffix(".atom")
         if code not in REGIONS or not feed_name.endswith(".atom"):

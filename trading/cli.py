@@ -171,7 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings(toml_path=args.config)
+    try:
+        settings = load_settings(toml_path=args.config)
+    except (msgspec.ValidationError, OSError, ValueError) as exc:
+        print(f"设置有误 / bad settings: {exc}", file=sys.stderr)
+        return 2
     return int(args.func(args, settings) or 0)
 
 

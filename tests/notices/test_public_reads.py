@@ -149,3 +149,13 @@ async def test_latin_search_is_a_substring_match_on_both_engines(app, client, cl
     n = await _publish(client, world, clock, "长沙县EPC总承包道路工程", region="430121")
     assert [i["id"] for i in (await client.get("/api/notices", params={"q": "epc"})).json()["items"]] == [n["id"]]
     assert [i["id"] for i in (await client.get("/api/notices", params={"q": "EP"})).json()["items"]] == [n["id"]]
+
+
+async def test_openapi_response_schemas_are_described(client):
+    spec = (await client.get("/schema/openapi.json")).json()
+    listing = spec["paths"]["/api/notices"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    detail = spec["paths"]["/api/notices/{notice_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing["$ref"].endswith("NoticePage")
+    assert detail["$ref"].endswith("NoticeDetail")
+    page = spec["components"]["schemas"]["NoticePage"]
+    assert set(page["properties"]) == {"items", "next"}
