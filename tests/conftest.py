@@ -9,6 +9,7 @@ server); when it cannot be reached the PostgreSQL half is skipped with the reaso
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -94,13 +95,21 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
 
 
 async def _empty_tables(engine: AsyncEngine) -> None:
+    """PostgreSQL: TRUNCATE (row triggers guarding append-only tables do not fire for it)."""
     tables = [t.name for t in metadata.sorted_tables if t.name not in KEEP_TABLES]
     async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in reversed(tables):
-                await conn.execute(text(f"DELETE FROM {name}"))
+        await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def test_database_url(database_url: str, tmp_path: Path) -> str:
+    """SQLite: a copy of the migrated template file for each test; PostgreSQL: the session's database."""
+    if not database_url.startswith("sqlite"):
+        return database_url
+    template = Path(database_url.split("///", 1)[1])
+    copy = tmp_path / "test.db"
+    shutil.copyfile(template, copy)
+    return f"sqlite+aiosqlite:///{copy}"
 
 
 @pytest.fixture
@@ -109,9 +118,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(test_database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url,
+        database_url=test_database_url,
         blob_dir=str(tmp_path / "blobs"),
         signing_key_path=str(tmp_path / "key.pem"),
         cookie_secure=False,
@@ -126,7 +135,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     application = create_app(settings, clock=clock)
     engine: AsyncEngine = application.state.engine
-    await _empty_tables(engine)
+    if engine.dialect.name == "postgresql":
+        await _empty_tables(engine)
     yield application
     await engine.dispose()
 
