@@ -1,0 +1,70 @@
+"""The working-day calendar is data staff maintain, and the rules read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import build_world
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_the_2026_calendar_is_seeded_and_public(client):
+    days = (await client.get("/api/calendar", params={"year": 2026})).json()
+    by_day = {d["day"]: d for d in days}
+    assert by_day["2026-10-01"]["kind"] == "holiday" and by_day["2026-10-01"]["name"] == "国庆节"
+    assert by_day["2026-02-28"]["kind"] == "workday"  # a make-up Saturday (调休)
+    assert all(d["day"].startswith("2026") for d in days)
+
+
+async def test_staff_edit_the_calendar_and_it_is_audited(app, client, clock):
+    world = await build_world(app, clock.at)
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
+    assert days["2026-05-08"]["kind"] == "holiday"
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "normal"}, headers=world.headers("staff"))
+    assert r.status_code == 200
+    days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
+    assert "2026-05-08" not in days
+    audit = (await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("supervisor"))).json()
+    assert [e["action"] for e in audit["items"]] == ["calendar.set", "calendar.set"]
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "sometimes"}, headers=world.headers("staff"))
+    assert r.status_code == 400
+    r = await client.put("/api/calendar/2026-13-45", json={"kind": "holiday"}, headers=world.headers("staff"))
+    assert r.status_code in (400, 404)
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "holiday"}, headers=world.headers("bidder"))
+    assert r.status_code == 403
+
+
+async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
+    """Five working days from Monday 4 May 2026 end on Monday 11 May; declare 6–8 May holidays and they do not."""
+    from tests.factories import create_project, local
+
+    world = await build_world(app, clock.at)
+    clock.set(local(2026, 5, 6, 9))
+    project = await create_project(client, world, name="澧县人民医院医疗设备采购", trade_kind="procurement", procedure="gp_single_source")
+
+    async def try_publish():
+        r = await client.post(
+            "/api/staff/notices",
+            json={"project_id": project["id"], "kind": "procurement", "title": "澧县人民医院单一来源采购公示",
+                  "body": "拟采用单一来源方式采购。",
+                  "fields": {"project_overview": "医疗设备", "funding_source": "财政资金", "qualification": "见公示",
+                             "consortium_allowed": False, "documents_how": "平台", "submission_how": "平台",
+                             "tenderer_contact": "0736-3200000", "budget_fen": 98_000_000, "requirements": "见公示",
+                             "document_price_fen": 0, "opening_place": "澧县"},
+                  "timetable": {"notice_period_end": local(2026, 5, 13, 17).isoformat()}},
+            headers=world.headers("staff"),
+        )
+        assert r.status_code == 201, r.text
+        return await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
+
+    # 7, 8, 11, 12, 13 May: five working days after the 6th — lawful.
+    assert (await try_publish()).status_code == 200
+    for day in ("2026-05-07", "2026-05-08"):
+        r = await client.put(f"/api/calendar/{day}", json={"kind": "holiday", "name": "防汛停工"}, headers=world.headers("staff"))
+        assert r.status_code == 200
+    r = await try_publish()
+    assert r.status_code == 422
+    assert "《政府采购法实施条例》第三十八条" in r.json()["error"]["message_zh"]
