@@ -38,12 +38,33 @@ from trading.canonical import canonical_bytes  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
 from trading.regions import COUNTIES, city_of  # noqa: E402
 
-SUBJECTS = ["城区道路提质改造工程", "农村公路建设项目", "中学新建工程", "人民医院门诊楼改造", "污水处理厂提标改造",
-            "河道综合治理工程", "保障性住房配套设施", "学校教学设备采购", "智慧城市信息化平台", "自来水厂扩建工程",
-            "体育馆维修工程", "桥梁加固工程", "物业管理服务采购", "医疗设备采购项目", "国有建设用地使用权挂牌出让"]
+SUBJECTS = [
+    "城区道路提质改造工程",
+    "农村公路建设项目",
+    "中学新建工程",
+    "人民医院门诊楼改造",
+    "污水处理厂提标改造",
+    "河道综合治理工程",
+    "保障性住房配套设施",
+    "学校教学设备采购",
+    "智慧城市信息化平台",
+    "自来水厂扩建工程",
+    "体育馆维修工程",
+    "桥梁加固工程",
+    "物业管理服务采购",
+    "医疗设备采购项目",
+    "国有建设用地使用权挂牌出让",
+]
 KINDS = ["tender", "procurement", "land_transfer", "result", "candidate_publicity", "contract", "amendment"]
-TRADE = {"tender": "works", "procurement": "procurement", "land_transfer": "land", "result": "works",
-         "candidate_publicity": "works", "contract": "procurement", "amendment": "works"}
+TRADE = {
+    "tender": "works",
+    "procurement": "procurement",
+    "land_transfer": "land",
+    "result": "works",
+    "candidate_publicity": "works",
+    "contract": "procurement",
+    "amendment": "works",
+}
 
 
 def _body(rng: random.Random, title: str) -> str:
@@ -77,14 +98,45 @@ async def load(url: str, n: int, seed: int = 2026) -> None:
         )
         counties = [c.code for c in COUNTIES]
         projects = [
-            (i + 1, f"43{i:016d}", f"项目{i}", "works", "works_open_tender", counties[i % len(counties)], 1, 1, None, "",
-             None, None, "public", now, None)
+            (
+                i + 1,
+                f"43{i:016d}",
+                f"项目{i}",
+                "works",
+                "works_open_tender",
+                counties[i % len(counties)],
+                1,
+                1,
+                None,
+                "",
+                None,
+                None,
+                "public",
+                now,
+                None,
+            )
             for i in range(len(counties))
         ]
         await conn.copy_records_to_table(
-            "projects", records=projects,
-            columns=["id", "trade_code", "name", "trade_kind", "procedure", "region_code", "centre_id", "tenderer_id",
-                     "agent_id", "description", "budget_fen", "control_price_fen", "state", "created_at", "created_by"],
+            "projects",
+            records=projects,
+            columns=[
+                "id",
+                "trade_code",
+                "name",
+                "trade_kind",
+                "procedure",
+                "region_code",
+                "centre_id",
+                "tenderer_id",
+                "agent_id",
+                "description",
+                "budget_fen",
+                "control_price_fen",
+                "state",
+                "created_at",
+                "created_by",
+            ],
         )
         batch = 20_000
         start = now - timedelta(days=3 * 365)
@@ -103,21 +155,93 @@ async def load(url: str, n: int, seed: int = 2026) -> None:
                 at = start + step * i
                 deadline = at + timedelta(days=25) if kind in ("tender", "procurement", "land_transfer") else None
                 doc = canonical_bytes({"notice_id": i + 1, "version": 1, "title": title, "body": body})
-                notices.append((i + 1, kind, "published", project + 1, [], region, city_of(region), TRADE[kind], None,
-                                title, body, "{}", "{}", 1, at, at, deadline, index_terms(title, body), at, None, at))
-                versions.append((i + 1, i + 1, 1, title, body, "{}", doc, hashlib.sha256(doc).hexdigest(), at, None,
-                                 i + 1, None, ""))
+                notices.append(
+                    (
+                        i + 1,
+                        kind,
+                        "published",
+                        project + 1,
+                        [],
+                        region,
+                        city_of(region),
+                        TRADE[kind],
+                        None,
+                        title,
+                        body,
+                        "{}",
+                        "{}",
+                        1,
+                        at,
+                        at,
+                        deadline,
+                        index_terms(title, body),
+                        at,
+                        None,
+                        at,
+                    )
+                )
+                versions.append(
+                    (
+                        i + 1,
+                        i + 1,
+                        1,
+                        title,
+                        body,
+                        "{}",
+                        doc,
+                        hashlib.sha256(doc).hexdigest(),
+                        at,
+                        None,
+                        i + 1,
+                        None,
+                        "",
+                    )
+                )
             await conn.copy_records_to_table(
-                "notices", records=[(*r[:4], "[]", *r[5:]) for r in notices],
-                columns=["id", "kind", "status", "project_id", "section_ids", "region_code", "city_code", "trade_kind",
-                         "target_notice_id", "title", "body", "fields", "timetable", "current_version",
-                         "first_published_at", "last_published_at", "deadline_at", "search_terms", "created_at",
-                         "created_by", "updated_at"],
+                "notices",
+                records=[(*r[:4], "[]", *r[5:]) for r in notices],
+                columns=[
+                    "id",
+                    "kind",
+                    "status",
+                    "project_id",
+                    "section_ids",
+                    "region_code",
+                    "city_code",
+                    "trade_kind",
+                    "target_notice_id",
+                    "title",
+                    "body",
+                    "fields",
+                    "timetable",
+                    "current_version",
+                    "first_published_at",
+                    "last_published_at",
+                    "deadline_at",
+                    "search_terms",
+                    "created_at",
+                    "created_by",
+                    "updated_at",
+                ],
             )
             await conn.copy_records_to_table(
-                "notice_versions", records=versions,
-                columns=["id", "notice_id", "version", "title", "body", "fields", "document", "content_hash",
-                         "published_at", "published_by", "change_seq", "amendment_notice_id", "change_summary"],
+                "notice_versions",
+                records=versions,
+                columns=[
+                    "id",
+                    "notice_id",
+                    "version",
+                    "title",
+                    "body",
+                    "fields",
+                    "document",
+                    "content_hash",
+                    "published_at",
+                    "published_by",
+                    "change_seq",
+                    "amendment_notice_id",
+                    "change_summary",
+                ],
             )
             done += len(notices)
             rate = done / (time.perf_counter() - t0)
@@ -170,7 +294,9 @@ def drive_wrk(base: str, paths: list[str], seconds: float, concurrency: int) -> 
     )
     out = subprocess.run(
         ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds:.0f}s", "--latency", "-s", str(script), base],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = p50 = p99 = 0.0
     errors = 0
@@ -193,15 +319,23 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers serving the app")
-    parser.add_argument("--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse the database loaded by a previous run")
     parser.add_argument("--port", type=int, default=8799)
-    parser.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
-                        help="load generator (wrk if installed: apt-get install wrk)")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (wrk if installed: apt-get install wrk)",
+    )
     args = parser.parse_args()
 
     name = f"trading_bench_{args.notices}"
-    url = make_url(args.server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    url = (
+        make_url(args.server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    )
     admin_dsn = make_url(args.server).set(drivername="postgresql").render_as_string(hide_password=False)
 
     async def prepare() -> None:
@@ -219,12 +353,30 @@ def main() -> int:
 
     asyncio.run(prepare())
 
-    env = dict(os.environ, TRADING_DATABASE_URL=url, TRADING_POOL_SIZE="20", TRADING_BLOB_DIR="/tmp/trading-bench-blobs",
-               TRADING_SIGNING_KEY_PATH="/tmp/trading-bench-key.pem")
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=url,
+        TRADING_POOL_SIZE="20",
+        TRADING_BLOB_DIR="/tmp/trading-bench-blobs",
+        TRADING_SIGNING_KEY_PATH="/tmp/trading-bench-key.pem",
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "trading.asgi:app_factory", "--port", str(args.port),
-         "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "trading.asgi:app_factory",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
@@ -260,8 +412,10 @@ def main() -> int:
             rps, lat, errors = asyncio.run(drive(base, paths, args.seconds, args.concurrency))
             rows.append((label, rps, statistics.median(lat) * 1000, sorted(lat)[int(len(lat) * 0.99)] * 1000, errors))
         floor = rows[0][1]
-        print(f"\npublic reads — {args.notices:,} notices, PostgreSQL, {args.workers} worker(s), "
-              f"{args.concurrency} concurrent clients ({args.client}), {args.seconds:.0f} s each")
+        print(
+            f"\npublic reads — {args.notices:,} notices, PostgreSQL, {args.workers} worker(s), "
+            f"{args.concurrency} concurrent clients ({args.client}), {args.seconds:.0f} s each"
+        )
         print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
         for label, rps, p50, p99, errors in rows:
             print(f"{label:28} {rps:9.0f} {p50:8.1f} {p99:8.1f} {rps / floor:8.2f} {errors:7d}")

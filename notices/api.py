@@ -6,7 +6,6 @@ No account is needed. Paths here are what clients and crawlers depend on; keep t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get

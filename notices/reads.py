@@ -19,7 +19,9 @@ from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
 from notices.models import Attachment, Notice, NoticeVersion
 from notices.search import search_condition
+from notices.services import log_event_key
 from trading.errors import InvalidInput
+from trading.log import services as log
 from trading.projects.models import Project
 from trading.regions import full_name, get_region
 from trading.regions_sql import within_region
@@ -199,6 +201,7 @@ async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts
             select(*VERSION_COLUMNS).where(NoticeVersion.notice_id == notice.id).order_by(NoticeVersion.version)
         )
     )
+    log_positions = await log.indexes_for_events(session, [log_event_key(notice.id, v.version) for v in versions])
     attachments = [
         a
         for a in await session.scalars(
@@ -244,6 +247,7 @@ async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts
                 amendment_notice_id=v.amendment_notice_id,
                 change_summary=v.change_summary,
                 document_url=document_url(notice.id, v.version),
+                log_index=log_positions.get(log_event_key(notice.id, v.version)),
             )
             for v in versions
         ],

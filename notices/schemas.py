@@ -54,6 +54,8 @@ class VersionSummary(msgspec.Struct):
     amendment_notice_id: int | None
     change_summary: str
     document_url: str
+    #: Its leaf in the transparency log (None for the moment between publication and integration).
+    log_index: int | None = None
 
 
 class NoticeSummary(msgspec.Struct):

@@ -32,6 +32,7 @@ from trading.blobs import BlobStore
 from trading.canonical import canonical_bytes, sha256_hex
 from trading.context import Act, Actor
 from trading.errors import Conflict, InvalidInput, RuleViolation
+from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import move_sections, project_for_staff, timetable_for_storage
 from trading.regions import city_of
@@ -41,6 +42,12 @@ from trading.rules.services import load_calendar
 from trading.sequences import next_value
 
 CHANGES_COUNTER = "notice_changes"
+
+
+def log_event_key(notice_id: int, version: int) -> str:
+    """The transparency-log event of a published notice version."""
+    return f"notice:{notice_id}:v{version}"
+
 #: Where a step recorded by a notice leaves the sections it covers (later issues produce these notices from
 #: the platform's own records; until then staff publish them and the sections move on in order).
 PLATFORM_STAGES = {
@@ -515,6 +522,23 @@ async def _new_version(
         change_summary=change_summary,
     )
     session.add(row)
+    # The log entry commits with the version: no published version without its entry, and no entry
+    # for a version that was rolled back.
+    await log.append(
+        session,
+        event_key=log_event_key(notice.id, version),
+        kind="notice_version",
+        document={
+            "kind": "notice_version",
+            "trade_code": project.trade_code,
+            "notice_id": notice.id,
+            "notice_kind": notice.kind,
+            "version": version,
+            "content_sha256": row.content_hash,
+            "published_at": act.at.isoformat(),
+        },
+        at=act.at,
+    )
     notice.status = "published"
     notice.current_version = version
     notice.first_published_at = notice.first_published_at or act.at

@@ -66,9 +66,7 @@ class StaffNoticeController(Controller):
     async def publish(self, request: Request, db: DB, notice_id: FromPath[int]) -> schemas.NoticeDetail:
         """Publish a draft after the rules (required fields, statutory periods, state) have passed."""
         settings = request.app.state.settings
-        notice = await services.publish(
-            db, await make_act(request, db), notice_id, tz=ZoneInfo(settings.time_zone)
-        )
+        notice = await services.publish(db, await make_act(request, db), notice_id, tz=ZoneInfo(settings.time_zone))
         return await notice_detail(db, notice, include_drafts=True)
 
     @post(

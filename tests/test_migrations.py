@@ -47,3 +47,26 @@ async def test_down_to_empty_and_up_again(backend, tmp_path):
         await engine.dispose()
         if backend == "postgresql":
             await _drop_pg_database(url)
+
+
+def test_schema_module_lists_every_models_module():
+    """A models module that trading.schema forgets would get no migration and no agreement check."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    modules = sorted(
+        ".".join(p.relative_to(root).with_suffix("").parts)
+        for pkg in ("trading", "notices", "bidding")
+        for p in (root / pkg).rglob("models.py")
+    )
+    code = (
+        "import importlib, sys\n"
+        "import trading.schema as s\n"
+        "before = set(s.metadata.tables)\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(sorted(set(s.metadata.tables) - before))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    assert out.stdout.strip() == "[]", f"tables missing from trading/schema.py: {out.stdout}"

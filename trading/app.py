@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ from trading.blobs import LocalBlobStore
 from trading.clock import Clock, clock_from_setting
 from trading.db import make_engine, make_sessionmaker
 from trading.errors import DomainError
+from trading.keys import load_or_create_signing_key
+from trading.log import integrator
+from trading.log.controllers import LogController
+from trading.log.note import NoteSigner
 from trading.projects.controllers import ProjectController
 from trading.rules.controllers import CalendarController, ProcedureController
 from trading.settings import Settings
@@ -122,10 +127,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "sessionmaker": sessionmaker,
             "clock": clock or clock_from_setting(settings.clock),
             "blobs": LocalBlobStore(settings.blob_dir),
+            "log_signer": NoteSigner(settings.log_origin, load_or_create_signing_key(settings.signing_key_path)),
         }
     )
+    stop_integrator = asyncio.Event()
+    background: list[asyncio.Task[None]] = []
 
-    async def dispose_engine() -> None:
+    async def start_integrator() -> None:
+        background.append(asyncio.create_task(integrator.run(state, stop_integrator)))
+
+    async def stop_background() -> None:
+        stop_integrator.set()
+        for task in background:
+            await task
         await engine.dispose()
 
     return Litestar(
@@ -139,6 +153,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             ProcedureController,
             CalendarController,
             AuditController,
+            LogController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,
@@ -151,13 +166,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         ],
         state=state,
         dependencies={"db": Provide(provide_db)},
-        middleware=[DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker)],
+        middleware=[DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock)],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
-        template_config=TemplateConfig(directory=NOTICES_DIR / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=NOTICES_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=portal.register_filters
+        ),
         openapi_config=OpenAPIConfig(
             title="湖南省公共资源交易平台 API",
             version="0.1.0",
@@ -167,6 +184,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         ),
         request_max_body_size=settings.max_json_body,
         response_cache_config=ResponseCacheConfig(),
-        on_shutdown=[dispose_engine],
+        on_startup=[start_integrator],
+        on_shutdown=[stop_background],
         debug=False,
     )

@@ -133,6 +133,82 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    import json as jsonlib
+
+    import httpx
+
+    from trading.verify import DEFAULT_STATE, verify_site
+
+    url = args.url.rstrip("/")
+    state = Path(args.state) if args.state else DEFAULT_STATE
+    witness_pem = Path(args.witness).read_bytes() if args.witness else b""
+
+    async def run() -> int:
+        async with httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) as client:
+            try:
+                report, seen = await verify_site(
+                    client, url=url, state_path=state, pinned_key=args.key, quiet=args.json or not sys.stderr.isatty()
+                )
+            except httpx.HTTPError as exc:
+                print(f"无法访问 / cannot reach {url}: {exc}", file=sys.stderr)
+                return 2
+            if report.ok and args.witness:
+                message = await _cosign(client, args, seen, witness_pem)
+                report.notes.append(message)
+        if args.json:
+            print(jsonlib.dumps({"ok": report.ok, **report.__dict__}, ensure_ascii=False, indent=2))
+        else:
+            print(report.summary())
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
+async def _cosign(client, args: argparse.Namespace, seen: dict, key_pem: bytes) -> str:  # type: ignore[no-untyped-def,type-arg]
+    import time
+
+    from cryptography.hazmat.primitives import serialization
+
+    from trading.log.note import Cosigner
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    cosigner = Cosigner(args.witness_name, key)  # type: ignore[arg-type]
+    line = cosigner.cosign(seen["body"], int(time.time()))
+    r = await client.post("/log/witness", json={"size": seen["checkpoint"].size, "cosignature": line})
+    if r.status_code >= 400:
+        return f"cosignature refused ({r.status_code}): {r.text}"
+    return f"cosigned checkpoint of size {seen['checkpoint'].size} as {args.witness_name}"
+
+
+def cmd_witness_keygen(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from trading.log.note import Cosigner
+
+    key = Ed25519PrivateKey.generate()
+    out = Path(args.out)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    print(Cosigner(args.name, key).vkey)
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
+    from trading.keys import load_or_create_signing_key
+    from trading.log.note import NoteSigner
+
+    key = load_or_create_signing_key(settings.signing_key_path)
+    print(NoteSigner(settings.log_origin, key).vkey)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trading", description="湖南省公共资源交易平台 — the platform's command line")
     parser.add_argument("--config", help="a TOML settings file (else TRADING_CONFIG / TRADING_* variables)")
@@ -153,6 +229,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
     serve.set_defaults(func=cmd_serve)
+
+    verify = sub.add_parser("verify", help="check a platform's public record against its transparency log")
+    verify.add_argument("url", help="the platform's base URL, e.g. http://127.0.0.1:8000")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.add_argument("--state", help="where the last checkpoint seen is kept (default ~/.local/state/…)")
+    verify.add_argument("--key", help="the log's verifier key (vkey) to pin, instead of trust on first use")
+    verify.add_argument("--witness", metavar="KEYFILE", help="as a witness: cosign the checkpoint once it verifies")
+    verify.add_argument("--witness-name", default="witness.example", help="the witness's key name")
+    verify.set_defaults(func=cmd_verify)
+
+    witness = sub.add_parser("witness", help="witness keys")
+    witsub = witness.add_subparsers(dest="witness_command", required=True)
+    keygen = witsub.add_parser("keygen", help="make a witness key; prints the vkey to register on the platform")
+    keygen.add_argument("--name", required=True)
+    keygen.add_argument("--out", required=True)
+    keygen.set_defaults(func=cmd_witness_keygen)
+
+    keys = sub.add_parser("keys", help="the platform's signing key")
+    keyssub = keys.add_subparsers(dest="keys_command", required=True)
+    keyssub.add_parser("init", help="create the signing key if missing; prints the log's vkey").set_defaults(
+        func=cmd_keys_init
+    )
 
     user = sub.add_parser("user", help="accounts")
     usersub = user.add_subparsers(dest="user_command", required=True)

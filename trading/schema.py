@@ -8,6 +8,7 @@ from __future__ import annotations
 import notices.models  # noqa: F401
 import trading.accounts.models
 import trading.audit.models
+import trading.log.models
 import trading.projects.models
 import trading.rules.models
 import trading.sequences  # noqa: F401

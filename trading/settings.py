@@ -47,6 +47,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     password_iterations: int = 3
     #: "system" (the database's clock) or an ISO datetime for a fixed clock (tests, reproducible demos).
     clock: str = "system"
+    #: The transparency log's origin line (a schema-less URL naming this log; also the signing key's name).
+    log_origin: str = "ggzy.hunan.example/log"
+    #: Verifier keys (C2SP vkey strings, comma-separated) of the witnesses whose cosignatures are accepted.
+    witness_keys: str = ""
+    #: How often each worker tries to integrate queued log entries, in seconds.
+    log_interval: float = 0.25
     #: Log SQL statements (never in production: they carry data).
     echo_sql: bool = False
     #: Connection pool size per worker (PostgreSQL).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from http.cookies import SimpleCookie
 
 from litestar.connection import ASGIConnection
@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trading.accounts.models import ApiToken, Person, PortalSession
+from trading.clock import Clock
 from trading.context import ROLE_NAMES_ZH, Actor
 from trading.errors import Forbidden, NotAuthenticated
 
@@ -85,9 +86,10 @@ async def portal_session_for(session: AsyncSession, cookie_value: str, now: date
 class AuthenticationMiddleware:
     """Resolve the caller once per request: a bearer token on /api/, the session cookie elsewhere."""
 
-    def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.app = app
         self.sessionmaker = sessionmaker
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -96,13 +98,12 @@ class AuthenticationMiddleware:
             scope.setdefault("state", {})
             headers = dict(scope["headers"])
             path = scope["path"]
-            now = datetime.now(UTC)
             if is_api_path(path):
                 auth = headers.get(b"authorization", b"").decode("latin-1")
                 if auth.lower().startswith("bearer "):
                     token = auth[7:].strip()
                     async with self.sessionmaker() as session:
-                        actor = await actor_for_token(session, token, now)
+                        actor = await actor_for_token(session, token, await self.clock.now(session))
                     # An invalid token is an error, not a silent downgrade to the public.
                     scope["user"] = actor
                     scope["auth"] = "token" if actor else "invalid"
@@ -117,7 +118,7 @@ class AuthenticationMiddleware:
                     morsel = cookie.get(SESSION_COOKIE)
                     if morsel is not None:
                         async with self.sessionmaker() as session:
-                            found = await portal_session_for(session, morsel.value, now)
+                            found = await portal_session_for(session, morsel.value, await self.clock.now(session))
                         if found:
                             scope["user"], scope["state"]["csrf_token"] = found
                             scope["auth"] = "session"

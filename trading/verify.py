@@ -1,0 +1,308 @@
+"""`trading verify URL`: check, from outside, that the platform's public record is whole and unaltered.
+
+What it checks, using only public endpoints:
+
+1. the latest checkpoint is signed by the log's key (pinned on first use, or given with ``--key``);
+2. the log only grew since this verifier last looked: a consistency proof from the checkpoint kept in
+   the state file — a smaller tree is a rollback, a different root at the same size a split view;
+3. the entries served hash to the signed root (every leaf is fetched and the tree rebuilt);
+4. every published notice version served (the changes feed) has exactly the bytes its hash names, and
+   that hash is in the log; every notice version in the log is still served; each notice's current
+   text is the text of its latest version.
+
+It prints a short summary (or ``--json``) and exits non-zero when anything is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from trading.log import merkle
+from trading.log.note import NoteError, NoteVerifier, parse_checkpoint, verify_note
+
+DEFAULT_STATE = Path(os.environ.get("TRADING_VERIFY_STATE", Path.home() / ".local/state/trading-verify.json"))
+
+
+@dataclass
+class Report:
+    url: str
+    origin: str = ""
+    tree_size: int = 0
+    notices: int = 0
+    versions: int = 0
+    bids: int = 0
+    openings: int = 0
+    entries: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def problem(self, code: str, where: str, what: str) -> None:
+        self.problems.append({"code": code, "where": where, "what": what})
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.url} — log {self.origin}, tree size {self.tree_size}",
+            f"verified {self.notices} notices ({self.versions} versions), {self.bids} bids, {self.openings} openings",
+        ]
+        lines += [f"note: {n}" for n in self.notes]
+        if self.ok:
+            lines.append("OK: everything public is in the log, unchanged, and the log only grew. 核验通过。")
+        else:
+            lines.append(f"FAILED: {len(self.problems)} problem(s) 发现问题:")
+            lines += [f"  ✗ [{p['code']}] {p['where']}: {p['what']}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=quiet,
+        transient=True,
+        console=Console(stderr=True),
+    )
+
+
+async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Response:
+    r = await client.get(path, params=params or None)
+    r.raise_for_status()
+    return r
+
+
+async def verify_site(
+    client: httpx.AsyncClient,
+    *,
+    url: str,
+    state_path: Path,
+    pinned_key: str | None = None,
+    quiet: bool = True,
+) -> tuple[Report, dict[str, Any]]:
+    """Run every check against the site *client* talks to; returns the report and the checkpoint seen."""
+    report = Report(url=url)
+    states = _load_state(state_path)
+    mine = states.get(url, {})
+
+    vkey = (await _get(client, "/log/key")).text.strip()
+    if pinned_key and pinned_key != vkey:
+        report.problem("key_mismatch", "/log/key", f"the log key is {vkey}, not the one given ({pinned_key})")
+        return report, {}
+    if mine.get("vkey") and mine["vkey"] != vkey:
+        report.problem("key_changed", "/log/key", f"the log key changed since last time ({mine['vkey']} → {vkey})")
+        return report, {}
+    if not mine.get("vkey") and not pinned_key:
+        report.notes.append(f"trusting log key {vkey} on first use (pin it with --key)")
+    verifier = NoteVerifier.from_vkey(vkey)
+
+    note = (await _get(client, "/log/checkpoint")).text
+    try:
+        body = verify_note(note, [verifier])
+        checkpoint = parse_checkpoint(body)
+    except NoteError as exc:
+        report.problem("bad_checkpoint", "/log/checkpoint", f"the checkpoint does not verify: {exc}")
+        return report, {}
+    report.origin, report.tree_size = checkpoint.origin, checkpoint.size
+    root = checkpoint.root_hash
+
+    # 2. the log only grew
+    last_size, last_root = mine.get("size"), mine.get("root")
+    if last_size is not None:
+        last_root_bytes = base64.b64decode(last_root)
+        if checkpoint.size < last_size:
+            report.problem(
+                "rollback",
+                "/log/checkpoint",
+                f"the tree shrank from {last_size} to {checkpoint.size} entries since last time",
+            )
+        elif checkpoint.size == last_size and root != last_root_bytes:
+            report.problem(
+                "split_view", "/log/checkpoint", f"two different trees of size {last_size}: the log was rewritten"
+            )
+        elif checkpoint.size > last_size and last_size > 0:
+            proof = (await _get(client, "/log/proof/consistency", first=last_size, second=checkpoint.size)).json()
+            ok = merkle.verify_consistency(
+                last_size, checkpoint.size, last_root_bytes, root, [base64.b64decode(p) for p in proof["proof"]]
+            )
+            if not ok:
+                report.problem(
+                    "inconsistent",
+                    "/log/proof/consistency",
+                    f"the tree of size {checkpoint.size} does not extend the one of size {last_size} "
+                    "seen last time: the log's history was rewritten",
+                )
+
+    # 3. the entries hash to the signed root
+    leaves: list[bytes] = []
+    documents: dict[tuple[int, int], tuple[int, str]] = {}
+    with _progress(quiet) as progress:
+        task = progress.add_task("读取日志 / log entries", total=checkpoint.size)
+        start = 0
+        while start < checkpoint.size:
+            page = (await _get(client, "/log/entries", start=start, end=min(checkpoint.size, start + 1000))).json()
+            if not page["entries"]:
+                break
+            for entry in page["entries"]:
+                if entry["index"] != len(leaves):
+                    report.problem(
+                        "entries_gap",
+                        f"/log/entries?start={start}",
+                        f"expected entry {len(leaves)}, got {entry['index']}",
+                    )
+                    break
+                data = base64.b64decode(entry["data"])
+                leaves.append(merkle.leaf_hash(data))
+                _index_entry(report, entry["index"], data, documents)
+            start = len(leaves)
+            progress.update(task, completed=start)
+    report.entries = len(leaves)
+    if len(leaves) != checkpoint.size:
+        report.problem("entries_missing", "/log/entries", f"{checkpoint.size} entries signed, {len(leaves)} served")
+    elif merkle.root_from_leaf_hashes(leaves) != root:
+        report.problem("entries_root_mismatch", "/log/entries", "the entries served do not hash to the signed root")
+
+    # 4. every public notice version is in the log, unchanged
+    await _check_notices(client, report, documents, quiet)
+
+    seen = {
+        "vkey": vkey,
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root": base64.b64encode(root).decode(),
+        "checked_at": int(time.time()),
+    }
+    if report.ok:
+        states[url] = seen
+        _save_state(state_path, states)
+    return report, {"note": note, "body": body, "checkpoint": checkpoint}
+
+
+def _index_entry(report: Report, index: int, data: bytes, documents: dict[tuple[int, int], tuple[int, str]]) -> None:
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        report.problem("bad_entry", f"log entry {index}", "not a JSON document")
+        return
+    kind = doc.get("kind")
+    if kind == "notice_version":
+        key = (int(doc["notice_id"]), int(doc["version"]))
+        if key in documents:
+            report.problem(
+                "duplicate_entry",
+                f"log entry {index}",
+                f"notice {key[0]} version {key[1]} is already entry {documents[key][0]}",
+            )
+        documents[key] = (index, doc["content_sha256"])
+    elif kind in ("bid_submission", "bid_replacement", "bid_withdrawal"):
+        report.bids += 1
+    elif kind == "opening_record":
+        report.openings += 1
+
+
+async def _check_notices(
+    client: httpx.AsyncClient, report: Report, logged: dict[tuple[int, int], tuple[int, str]], quiet: bool
+) -> None:
+    served: dict[tuple[int, int], dict[str, Any]] = {}
+    after = 0
+    while True:
+        page = (await _get(client, "/api/changes", after=after, limit=1000)).json()
+        for item in page["items"]:
+            served[(item["notice_id"], item["version"])] = item
+            after = item["seq"]
+        if not page["items"] or after >= page["watermark"]:
+            break
+    notice_ids = sorted({k[0] for k in served})
+    with _progress(quiet) as progress:
+        task = progress.add_task("核对公告 / notices", total=len(notice_ids))
+        for notice_id in notice_ids:
+            await _check_notice(client, report, notice_id, served, logged)
+            progress.advance(task)
+    for (notice_id, version), (index, _) in sorted(logged.items()):
+        if (notice_id, version) not in served:
+            report.problem(
+                "logged_not_served",
+                f"notice {notice_id} v{version}",
+                f"logged as entry {index} but no longer published",
+            )
+    report.notices = len(notice_ids)
+    report.versions = len(served)
+
+
+async def _check_notice(
+    client: httpx.AsyncClient,
+    report: Report,
+    notice_id: int,
+    served: dict[tuple[int, int], dict[str, Any]],
+    logged: dict[tuple[int, int], tuple[int, str]],
+) -> None:
+    where = f"/notices/{notice_id}"
+    r = await client.get(f"/api/notices/{notice_id}")
+    if r.status_code != 200:
+        report.problem("notice_missing", where, f"published in the changes feed but the notice answers {r.status_code}")
+        return
+    detail = r.json()
+    latest_doc: dict[str, Any] | None = None
+    for v in detail["versions"]:
+        key = (notice_id, v["version"])
+        vwhere = f"{where} v{v['version']}"
+        doc_resp = await client.get(v["document_url"])
+        if doc_resp.status_code != 200:
+            report.problem("document_missing", vwhere, f"the published bytes answer {doc_resp.status_code}")
+            continue
+        actual = hashlib.sha256(doc_resp.content).hexdigest()
+        if actual != v["content_hash"]:
+            report.problem(
+                "document_altered",
+                vwhere,
+                f"the published bytes hash to {actual[:16]}…, the notice says {v['content_hash'][:16]}…",
+            )
+        if key not in logged:
+            report.problem("not_in_log", vwhere, "published but not in the transparency log")
+        elif logged[key][1] != actual:
+            report.problem(
+                "hash_mismatch",
+                vwhere,
+                f"the log (entry {logged[key][0]}) holds {logged[key][1][:16]}…, the bytes served hash to "
+                f"{actual[:16]}…: the notice was changed after it was published",
+            )
+        if key in served and served[key]["content_hash"] != v["content_hash"]:
+            report.problem("feed_mismatch", vwhere, "the changes feed and the notice disagree on the hash")
+        if v["version"] == detail["version"]:
+            latest_doc = doc_resp.json() if doc_resp.status_code == 200 else None
+    if latest_doc is not None:
+        for name in ("title", "body", "fields"):
+            if latest_doc.get(name) != detail.get(name):
+                report.problem(
+                    "text_altered",
+                    where,
+                    f"the notice's current {name} differs from the text of its latest published version",
+                )
