@@ -343,6 +343,9 @@ def main() -> int:
         try:
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if exists and args.reuse:
+                engine = create_async_engine(url)
+                await upgrade(engine)  # a database loaded by an older version gets the newer tables
+                await engine.dispose()
                 return
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.execute(f'CREATE DATABASE "{name}"')
