@@ -330,12 +330,17 @@ async def _open_trade(
     for section in sections:
         section.timetable = stored
         section.deadline_at = deadline
+        section.opening_notice_id = notice.id
     notice.timetable = stored
     notice.section_ids = [s.id for s in sections]
     notice.deadline_at = deadline
 
 
-async def _open_target(session: AsyncSession, notice: Notice) -> tuple[Notice, list[Section]]:
+async def _open_target(
+    session: AsyncSession, notice: Notice, *, amending: bool
+) -> tuple[Notice, list[Section]]:
+    """The notice acted on and its sections. An amendment needs the trade still before its deadline; a
+    termination needs it not yet ended."""
     assert notice.target_notice_id is not None
     target = await _load(session, notice.target_notice_id)
     if target.status != "published" or not _kind(target.kind).opens_trade:
@@ -345,7 +350,8 @@ async def _open_target(session: AsyncSession, notice: Notice) -> tuple[Notice, l
     project = await session.get(Project, target.project_id)
     assert project is not None
     sections = await _sections(session, project, target.section_ids)
-    closed = [s for s in sections if s.state not in OPEN_STATES]
+    final = set(get_procedure(project.procedure).final_states)
+    closed = [s for s in sections if (s.state not in OPEN_STATES if amending else s.state in final)]
     if closed:
         raise TargetNotOpen(
             "该交易已结束或已终止，不能再变更或终止",
@@ -358,7 +364,7 @@ async def _open_target(session: AsyncSession, notice: Notice) -> tuple[Notice, l
 async def _apply_amendment(
     session: AsyncSession, act: Act, notice: Notice, project: Project, procedure: Procedure, tz: ZoneInfo
 ) -> None:
-    target, sections = await _open_target(session, notice)
+    target, sections = await _open_target(session, notice, amending=True)
     changes = notice.fields.get("changes") or {}
     if not isinstance(changes, dict) or not set(changes) <= {"timetable", "fields", "title", "body"}:
         raise InvalidInput(
@@ -390,6 +396,13 @@ async def _apply_amendment(
         section.timetable = target.timetable
         section.deadline_at = deadline
     if isinstance(changes.get("fields"), dict):
+        if "committee" in changes["fields"]:
+            raise RuleViolation(
+                "开标小组及其公钥在公告发布时即已确定，不能通过变更公告修改",
+                "The opening committee and its keys are fixed when the notice is published; an amendment cannot "
+                "change them",
+                code="committee_fixed",
+            )
         target.fields = {**target.fields, **changes["fields"]}
     if isinstance(changes.get("title"), str) and changes["title"].strip():
         target.title = changes["title"].strip()[:300]
@@ -407,7 +420,7 @@ async def _apply_amendment(
 
 
 async def _terminate(session: AsyncSession, act: Act, notice: Notice, project: Project) -> None:
-    _, sections = await _open_target(session, notice)
+    _, sections = await _open_target(session, notice, amending=False)
     outcome = notice.fields.get("outcome")
     if outcome not in ("terminated", "failed"):
         raise InvalidInput(

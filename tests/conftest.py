@@ -126,7 +126,7 @@ def settings(test_database_url: str, tmp_path: Path) -> Settings:
         cookie_secure=False,
         password_memory_cost=1024,
         password_iterations=1,
-        pool_size=5,
+        pool_size=3,
         base_url="http://testserver.local",
     )
 

@@ -20,6 +20,14 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 import notices
+from bidding import scheduler
+from bidding.controllers import (
+    BidderKeyController,
+    BiddingController,
+    OpenerKeyController,
+    OpeningController,
+    UploadController,
+)
 from notices import api as notices_api
 from notices import feeds, portal, staff
 from trading.accounts.auth import AuthenticationMiddleware, public
@@ -127,14 +135,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "sessionmaker": sessionmaker,
             "clock": clock or clock_from_setting(settings.clock),
             "blobs": LocalBlobStore(settings.blob_dir),
-            "log_signer": NoteSigner(settings.log_origin, load_or_create_signing_key(settings.signing_key_path)),
         }
     )
+    state.platform_key = load_or_create_signing_key(settings.signing_key_path)
+    state.log_signer = NoteSigner(settings.log_origin, state.platform_key)
     stop_integrator = asyncio.Event()
     background: list[asyncio.Task[None]] = []
 
     async def start_integrator() -> None:
-        background.append(asyncio.create_task(integrator.run(state, stop_integrator)))
+        # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
+        background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
 
     async def stop_background() -> None:
         stop_integrator.set()
@@ -154,6 +164,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             CalendarController,
             AuditController,
             LogController,
+            BidderKeyController,
+            OpenerKeyController,
+            BiddingController,
+            UploadController,
+            OpeningController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,

@@ -73,6 +73,14 @@ class LocalBlobStore:
             raise
         return StoredBlob(sha256=digest.hexdigest(), size=size)
 
+    async def adopt(self, path: Path, sha256: str, size: int) -> StoredBlob:
+        """Move an already written and fsynced file (whose hash the caller computed) into the store."""
+        await anyio.to_thread.run_sync(_move_into_place, path, self._path(sha256))
+        return StoredBlob(sha256=sha256, size=size)
+
+    def path_of(self, sha256: str) -> Path:
+        return self._path(sha256)
+
     async def open_stream(self, sha256: str) -> AsyncIterator[bytes]:
         path = self._path(sha256)
         fh = await anyio.to_thread.run_sync(path.open, "rb")

@@ -5,12 +5,13 @@ Importing the model modules here (and only here, apart from their own users) kee
 
 from __future__ import annotations
 
+import bidding.models  # noqa: F401
 import notices.models  # noqa: F401
-import trading.accounts.models
-import trading.audit.models
-import trading.log.models
-import trading.projects.models
-import trading.rules.models
+import trading.accounts.models  # noqa: F401
+import trading.audit.models  # noqa: F401
+import trading.log.models  # noqa: F401
+import trading.projects.models  # noqa: F401
+import trading.rules.models  # noqa: F401
 import trading.sequences  # noqa: F401
 from trading.db import Base
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from litestar.datastructures import State
@@ -29,10 +30,15 @@ async def integrate_once(state: State, *, grace: timedelta = DEADLINE_GRACE) -> 
         return size
 
 
-async def run(state: State, stop: asyncio.Event) -> None:
+async def run(
+    state: State, stop: asyncio.Event, *, before: Callable[[State], Awaitable[object]] | None = None
+) -> None:
+    """Integrate until *stop*; *before* runs first in each round (the app passes the deadline scheduler)."""
     interval = state.settings.log_interval
     while not stop.is_set():
         try:
+            if before is not None:
+                await before(state)
             await integrate_once(state)
         except Exception as exc:  # keep going: the next round retries; never log entry data
             log.warning("log integration failed: %s", type(exc).__name__)

@@ -133,7 +133,7 @@ async def integrate(
     while True:
         due = (
             await session.execute(
-                select(Section.id, Section.deadline_at)
+                select(Section.id, Section.deadline_at, Section.state)
                 .where(
                     Section.deadline_at.is_not(None),
                     Section.deadline_at <= now,
@@ -148,7 +148,11 @@ async def integrate(
             break
         cut = due[0].deadline_at
         size, _ = await _take(session, size, up_to=cut, now=now)
-        if cut + grace > now:
+        # A section still taking bids at its deadline has not been closed yet; its close waits for every
+        # bid transaction that began before it (they lock the same row), so once it is closed nothing
+        # created before the deadline can still appear. Until then — or the grace period — the cut waits.
+        still_open = any(r.deadline_at == cut and r.state == "tendering" for r in due)
+        if still_open and cut + grace > now:
             break  # the cut waits; nothing later may be integrated before it
         checkpoint = await _sign(session, signer, origin, size, now)
         for row in due:

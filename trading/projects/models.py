@@ -68,5 +68,7 @@ class Section(Base):
     timetable: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
     #: The next deadline (bid deadline or listing close), kept as a column for "upcoming deadlines".
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    #: The published notice that opened this section's trade (its timetable and opening committee).
+    opening_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", use_alter=True), default=None)
 
     project: Mapped[Project] = relationship(back_populates="sections", lazy="raise")

@@ -1,0 +1,151 @@
+"""Opening committees (开标小组): chosen by staff on the draft notice, fixed by its publication.
+
+The committee — suite, threshold k, and each member's HPKE and signing public keys — is written into the
+draft's fields, so that the published notice itself carries the keys bidders seal to. The bidder's
+client fetches them and checks them against the published version's hash; nothing else is trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import schemas
+from bidding.envelope.suites import suite_info
+from bidding.keys import active_opener_keys
+from notices.errors import PublishedNoticeImmutable
+from notices.kinds import NOTICE_KINDS
+from notices.models import Notice, NoticeVersion
+from notices.services import notice_for_staff
+from trading.accounts.models import Person
+from trading.audit.services import record
+from trading.context import Act
+from trading.errors import InvalidInput, NotFound
+from trading.projects.models import Project, Section
+
+
+async def set_committee(session: AsyncSession, act: Act, notice_id: int, data: schemas.CommitteeIn) -> dict[str, Any]:
+    """Put the committee (with the openers' registered public keys) into a draft opening notice."""
+    assert act.actor is not None
+    notice = await notice_for_staff(session, act.actor, notice_id)
+    if notice.status != "draft":
+        raise PublishedNoticeImmutable()
+    if not NOTICE_KINDS[notice.kind].opens_trade:
+        raise InvalidInput(
+            "只有招标（出让）公告可以设定开标小组",
+            "Only a notice that opens a trade has a committee",
+            code="not_an_opening_notice",
+        )
+    suite_info(data.suite)
+    ids = data.opener_ids
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("开标人不能重复", "An opener appears twice", code="duplicate_opener")
+    if not 2 <= data.k <= len(ids):
+        raise InvalidInput(
+            f"门限 k 须在 2 到 {len(ids)} 之间", f"k must be between 2 and {len(ids)}", code="bad_threshold"
+        )
+    people = {p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(ids)))}
+    not_openers = [i for i in ids if i not in people or "opener" not in people[i].roles]
+    if not_openers:
+        raise InvalidInput(
+            "所选人员不是开标人",
+            "Some of the people chosen are not openers",
+            code="not_an_opener",
+            details={"person_ids": not_openers},
+        )
+    keys = await active_opener_keys(session, ids, data.suite)
+    missing = [i for i in ids if i not in keys]
+    if missing:
+        names = "、".join(people[i].display_name for i in missing)
+        raise InvalidInput(
+            f"以下开标人尚未登记该算法套件的公钥：{names}",
+            f"These openers have no registered key for {data.suite}",
+            code="opener_key_missing",
+            details={"person_ids": missing},
+        )
+    committee = {
+        "suite": data.suite,
+        "k": data.k,
+        "n": len(ids),
+        "members": [
+            {
+                "position": position,
+                "person_id": person_id,
+                "name": people[person_id].display_name,
+                "public_key": base64.b64encode(keys[person_id].public_key).decode(),
+                "signing_key": base64.b64encode(keys[person_id].signing_key).decode(),
+            }
+            for position, person_id in enumerate(ids, start=1)
+        ],
+    }
+    before = dict(notice.fields)
+    notice.fields = {**notice.fields, "committee": committee}
+    notice.updated_at = act.at
+    await session.flush()
+    await record(
+        session,
+        actor=act.actor,
+        address=act.address,
+        at=act.at,
+        action="notice.committee",
+        subject_type="notice",
+        subject_id=notice.id,
+        before=before,
+        after=notice.fields,
+    )
+    return committee
+
+
+class SectionCommittee:
+    """A section as bidders see it: the published notice's committee and the section's state."""
+
+    def __init__(self, section: Section, project: Project, version: NoticeVersion, committee: dict[str, Any] | None):
+        self.section = section
+        self.project = project
+        self.version = version
+        self.committee = committee
+
+    @property
+    def public_keys(self) -> tuple[bytes, ...]:
+        assert self.committee is not None
+        return tuple(base64.b64decode(m["public_key"]) for m in self.committee["members"])
+
+
+async def section_committee(session: AsyncSession, section_id: int) -> SectionCommittee:
+    section = await session.get(Section, section_id)
+    if section is None or section.opening_notice_id is None:
+        raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
+    project = await session.get(Project, section.project_id)
+    notice = await session.get(Notice, section.opening_notice_id)
+    assert project is not None and notice is not None
+    version = await session.scalar(
+        select(NoticeVersion).where(
+            NoticeVersion.notice_id == notice.id, NoticeVersion.version == notice.current_version
+        )
+    )
+    assert version is not None
+    committee = version.fields.get("committee") if isinstance(version.fields, dict) else None
+    return SectionCommittee(section, project, version, committee)
+
+
+def bidding_view(sc: SectionCommittee) -> schemas.SectionBidding:
+    c = sc.committee or {"suite": "", "k": 0, "n": 0, "members": []}
+    return schemas.SectionBidding(
+        section_id=sc.section.id,
+        section_code=sc.section.code,
+        section_name=sc.section.name,
+        trade_code=sc.project.trade_code,
+        state=sc.section.state,
+        deadline_at=sc.section.deadline_at,
+        notice_id=sc.version.notice_id,
+        notice_version=sc.version.version,
+        notice_content_sha256=sc.version.content_hash,
+        suite=c["suite"],
+        k=c["k"],
+        n=c["n"],
+        members=[schemas.CommitteeMemberRead(**m) for m in c["members"]],
+        accepts_bids=sc.committee is not None and sc.section.state == "tendering",
+    )

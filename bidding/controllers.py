@@ -1,0 +1,294 @@
+"""HTTP API for sealed bids: keys, a section's bidding parameters, submissions (resumable), receipts,
+withdrawal, and the committee on a draft notice."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, JSONBody, Parameter
+from litestar.response import ServerSentEvent
+from sqlalchemy import select
+
+from bidding import committees, keys, opening, receipts, schemas, submission, withdrawal
+from bidding.models import Bid, BidderKey, OpenerKey
+from trading.accounts.auth import public, require_roles
+from trading.errors import NotFound
+from trading.web import DB, make_act, request_actor
+
+#: Ciphertext chunks stream to disk; this is only the framework's ceiling per request.
+UPLOAD_ROUTE_LIMIT = 8 * 1024**3
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def receipt_of(bid: Bid) -> schemas.Receipt | None:
+    if bid.receipt is None or bid.receipt_signature is None:
+        return None
+    import json
+
+    return schemas.Receipt(
+        receipt=_b64(bid.receipt), signature=_b64(bid.receipt_signature), document=json.loads(bid.receipt)
+    )
+
+
+class BidderKeyController(Controller):
+    path = "/api/bidding/keys"
+    tags = ["bidding"]
+    guards = [require_roles("bidder")]
+
+    @post("/", operation_id="registerBidderKey")
+    async def register(self, request: Request, db: DB, data: JSONBody[schemas.BidderKeyIn]) -> schemas.BidderKeyRead:
+        """Register an Ed25519 public key that signs my organisation's bids."""
+        row = await keys.register_bidder_key(db, await make_act(request, db), data)
+        return schemas.BidderKeyRead(
+            id=row.id,
+            organisation_id=row.organisation_id,
+            public_key=_b64(row.public_key),
+            label=row.label,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
+
+    @get("/", operation_id="listBidderKeys")
+    async def list_keys(self, request: Request, db: DB) -> list[schemas.BidderKeyRead]:
+        """My organisation's registered signing keys."""
+        actor = request_actor(request)
+        assert actor is not None
+        rows = await db.scalars(select(BidderKey).where(BidderKey.organisation_id == actor.organisation_id))
+        return [
+            schemas.BidderKeyRead(
+                id=r.id,
+                organisation_id=r.organisation_id,
+                public_key=_b64(r.public_key),
+                label=r.label,
+                created_at=r.created_at,
+                revoked_at=r.revoked_at,
+            )
+            for r in rows
+        ]
+
+
+class OpenerKeyController(Controller):
+    path = "/api/openers/keys"
+    tags = ["bidding"]
+
+    @post("/", operation_id="registerOpenerKey", guards=[require_roles("opener")])
+    async def register(self, request: Request, db: DB, data: JSONBody[schemas.OpenerKeyIn]) -> schemas.OpenerKeyRead:
+        """Register my HPKE public key (for one suite) and my share-signing key; the private keys stay with me."""
+        row = await keys.register_opener_key(db, await make_act(request, db), data)
+        return schemas.OpenerKeyRead(
+            id=row.id,
+            person_id=row.person_id,
+            suite=row.suite,
+            public_key=_b64(row.public_key),
+            signing_key=_b64(row.signing_key),
+            created_at=row.created_at,
+        )
+
+    @get("/", operation_id="listOpenerKeys", guards=[require_roles("staff", "admin", "opener")])
+    async def list_keys(self, db: DB) -> list[schemas.OpenerKeyRead]:
+        """Openers' active public keys (staff choose committees from them)."""
+        rows = await db.scalars(select(OpenerKey).where(OpenerKey.revoked_at.is_(None)).order_by(OpenerKey.id))
+        return [
+            schemas.OpenerKeyRead(
+                id=r.id,
+                person_id=r.person_id,
+                suite=r.suite,
+                public_key=_b64(r.public_key),
+                signing_key=_b64(r.signing_key),
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+
+class BiddingController(Controller):
+    path = "/api"
+    tags = ["bidding"]
+
+    @post(
+        "/staff/notices/{notice_id:int}/committee",
+        operation_id="setCommittee",
+        guards=[require_roles("staff", "admin")],
+        status_code=200,
+    )
+    async def set_committee(
+        self, request: Request, db: DB, notice_id: FromPath[int], data: JSONBody[schemas.CommitteeIn]
+    ) -> dict[str, Any]:
+        """Choose the opening committee on a draft notice; publishing the notice fixes it and its keys."""
+        return await committees.set_committee(db, await make_act(request, db), notice_id, data)
+
+    @get("/sections/{section_id:int}/bidding", operation_id="getSectionBidding", guards=[public])
+    async def section_bidding(self, db: DB, section_id: FromPath[int]) -> schemas.SectionBidding:
+        """What a bidder needs to seal for this section: the committee's keys, k, suite and deadline (public)."""
+        return committees.bidding_view(await committees.section_committee(db, section_id))
+
+    @post("/sections/{section_id:int}/bids", operation_id="beginBidSubmission", guards=[require_roles("bidder")])
+    async def begin(
+        self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SubmissionIn]
+    ) -> schemas.UploadRead:
+        """Send the signed manifest and sealed shares; then upload the ciphertexts and complete."""
+        upload = await submission.begin(db, await make_act(request, db), section_id, data)
+        return submission.upload_read(upload, request.app.state.settings.blob_dir)
+
+    @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid", guards=[require_roles("bidder")])
+    async def my_bid(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
+        """My organisation's latest bid in this section, with its receipt."""
+        actor = request_actor(request)
+        assert actor is not None
+        bid = await db.scalar(
+            select(Bid)
+            .where(Bid.section_id == section_id, Bid.organisation_id == actor.organisation_id)
+            .order_by(Bid.id.desc())
+            .limit(1)
+        )
+        if bid is None:
+            raise NotFound("贵单位在此标段没有投标", "Your organisation has no bid in this section", code="no_bid")
+        return schemas.MyBid(
+            bid_id=bid.id,
+            section_id=bid.section_id,
+            manifest_sha256=bid.manifest_sha256,
+            state=bid.state,
+            received_at=bid.received_at,
+            ended_at=bid.ended_at,
+            receipt=receipt_of(bid),
+        )
+
+    @post(
+        "/sections/{section_id:int}/bids/mine/withdraw",
+        operation_id="withdrawMyBid",
+        guards=[require_roles("bidder")],
+        status_code=200,
+    )
+    async def withdraw(
+        self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.WithdrawalIn]
+    ) -> schemas.MyBid:
+        """Withdraw my bid before the deadline, with a withdrawal signed by the key that signed the bid."""
+        bid = await withdrawal.withdraw(db, await make_act(request, db), section_id, data)
+        return schemas.MyBid(
+            bid_id=bid.id,
+            section_id=bid.section_id,
+            manifest_sha256=bid.manifest_sha256,
+            state=bid.state,
+            received_at=bid.received_at,
+            ended_at=bid.ended_at,
+            receipt=receipt_of(bid),
+        )
+
+
+class UploadController(Controller):
+    path = "/api/uploads"
+    tags = ["bidding"]
+    guards = [require_roles("bidder")]
+
+    @get("/{upload_id:str}", operation_id="getUpload")
+    async def status(self, request: Request, db: DB, upload_id: FromPath[str]) -> schemas.UploadRead:
+        """How much of each ciphertext the server holds (resume from there)."""
+        actor = request_actor(request)
+        assert actor is not None
+        upload = await submission.own_upload(db, actor, upload_id)
+        return submission.upload_read(upload, request.app.state.settings.blob_dir)
+
+    @put("/{upload_id:str}/{envelope:str}", operation_id="uploadCiphertext", request_max_body_size=UPLOAD_ROUTE_LIMIT)
+    async def append(
+        self,
+        request: Request,
+        db: DB,
+        upload_id: FromPath[str],
+        envelope: FromPath[str],
+        offset: int = Parameter(ge=0),
+    ) -> dict[str, int]:
+        """Append ciphertext bytes at ``offset`` (the raw body, streamed to disk)."""
+        received = await submission.append(
+            db,
+            await make_act(request, db),
+            upload_id,
+            envelope,
+            offset,
+            request.stream(),
+            request.app.state.settings.blob_dir,
+        )
+        return {"received": received}
+
+    @post("/{upload_id:str}/complete", operation_id="completeUpload")
+    async def complete(self, request: Request, db: DB, upload_id: FromPath[str]) -> schemas.MyBid:
+        """Check the ciphertexts against the manifest and accept the bid if the deadline has not passed;
+        the receipt is signed once the bid is committed."""
+        state = request.app.state
+        bid = await submission.complete(
+            db, await make_act(request, db), upload_id, blobs=state.blobs, blob_root=state.settings.blob_dir
+        )
+        bid_id = bid.id
+        await db.commit()  # durable before any receipt exists
+        bid = await receipts.issue(state, bid_id)
+        return schemas.MyBid(
+            bid_id=bid.id,
+            section_id=bid.section_id,
+            manifest_sha256=bid.manifest_sha256,
+            state=bid.state,
+            received_at=bid.received_at,
+            ended_at=bid.ended_at,
+            receipt=receipt_of(bid),
+        )
+
+
+class OpeningController(Controller):
+    path = "/api/sections/{section_id:int}/opening"
+    tags = ["opening"]
+
+    @post("/", operation_id="startOpening", guards=[require_roles("staff", "admin")], status_code=200)
+    async def start(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
+        """Start the opening ceremony after the deadline (staff of the section's centre)."""
+        act = await make_act(request, db)
+        await db.rollback()
+        await opening.start(request.app.state, act, section_id)
+        async with request.app.state.sessionmaker() as session:
+            return await opening.status(session, section_id)
+
+    @get("/", operation_id="getOpening", guards=[public])
+    async def status(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
+        """The ceremony as the public sees it: who has uploaded shares, and the results once opened."""
+        return await opening.status(db, section_id)
+
+    @get("/events", operation_id="openingEvents", guards=[public])
+    async def events(self, request: Request, section_id: FromPath[int]) -> ServerSentEvent:
+        """Server-sent events: the ceremony's status each time it changes, until the record is published."""
+        state = request.app.state
+
+        async def stream():  # type: ignore[no-untyped-def]
+            import asyncio
+            import json
+
+            last = None
+            for _ in range(3600):
+                async with state.sessionmaker() as session:
+                    current = await opening.status(session, section_id)
+                text = json.dumps(current, ensure_ascii=False, sort_keys=True, default=str)
+                if text != last:
+                    last = text
+                    yield text
+                if current["state"] in ("opened", "failed"):
+                    return
+                await asyncio.sleep(1)
+
+        return ServerSentEvent(stream(), event_type="opening")
+
+    @get("/shares", operation_id="getMySealedShares", guards=[require_roles("opener")])
+    async def my_shares(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
+        """The key shares sealed to me for every bid to open (decrypt them on my own machine)."""
+        actor = request_actor(request)
+        assert actor is not None
+        return await opening.my_sealed_shares(db, actor, section_id)
+
+    @post("/shares", operation_id="uploadShares", guards=[require_roles("opener")], status_code=200)
+    async def upload_shares(
+        self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SharesIn]
+    ) -> dict[str, Any]:
+        """Upload my decrypted shares, signed; with k openers in, the bids open and the record is published."""
+        act = await make_act(request, db)
+        await db.rollback()
+        return await opening.upload_shares(request.app.state, act, section_id, data)

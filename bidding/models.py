@@ -1,0 +1,180 @@
+"""Tables for sealed bids: keys, opening committees, uploads in progress, bids and their receipts, and the
+opening (shares uploaded by openers, results per bid).
+
+Nothing here holds a plaintext bid or a data key before the opening: a bid row keeps the signed manifest,
+the HPKE-sealed shares and the hashes of the ciphertexts (which live in the blob store). Decrypted shares
+arrive only after the deadline, and a data key is stored only once the opening has rebuilt it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trading.db import Base, BigIntPK, JSONDoc, UTCDateTime
+
+
+class BidderKey(Base):
+    """An Ed25519 public key an organisation signs its bids with (投标人签名密钥)."""
+
+    __tablename__ = "bidder_keys"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    certificate_pem: Mapped[str | None] = mapped_column(Text, default=None)
+    registered_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OpenerKey(Base):
+    """An opener's HPKE public key (for one suite) and Ed25519 key for signing uploaded shares (开标人密钥).
+
+    The private halves never leave the opener's machine."""
+
+    __tablename__ = "opener_keys"
+    __table_args__ = (
+        Index(
+            "uq_opener_keys_active",
+            "person_id",
+            "suite",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    suite: Mapped[str] = mapped_column(String(60))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Upload(Base):
+    """A submission in progress: the signed manifest is checked first, then the ciphertexts stream in,
+    resumably, until the bidder completes it. An upload unfinished at the deadline counts as withdrawn."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_section_org", "section_id", "organisation_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    manifest: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_shares: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    sizes: Mapped[dict[str, int]] = mapped_column(JSONDoc)
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Bid(Base):
+    """A submitted bid (投标文件): the exact signed manifest, the sealed shares and the stored ciphertexts."""
+
+    __tablename__ = "bids"
+    __table_args__ = (
+        Index(
+            "uq_bids_active",
+            "section_id",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index("ix_bids_section_state", "section_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"), unique=True)
+    manifest: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    signing_key_id: Mapped[int] = mapped_column(ForeignKey("bidder_keys.id"))
+    sealed_shares: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    #: Ciphertext blobs by envelope: {"price": {"sha256", "size"}, "documents": {...}}
+    blobs: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    #: active → replaced | withdrawn
+    state: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The signed withdrawal (exact bytes) when the bidder withdrew it.
+    withdrawal: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    withdrawal_signature: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    #: The withdrawal's logged event: {"details": …, "salt": base64} (revealed at the opening).
+    withdrawal_event: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
+    #: What the log's commitment commits to (see bidding.events): revealed in the receipt and the opening.
+    event_details: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    event_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The receipt given (exact signed bytes) and the platform's signature over them.
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    receipt_signature: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class Opening(Base):
+    """The opening ceremony of a section (开标)."""
+
+    __tablename__ = "openings"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
+    #: waiting (for shares) → opened | failed (fewer than 3 bids: 流标)
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    deadline_checkpoint_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    record_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+
+
+class OpeningShare(Base):
+    """One decrypted share, uploaded (signed) by an opener after the deadline."""
+
+    __tablename__ = "opening_shares"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    envelope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    share: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpeningUpload(Base):
+    """An opener's signed upload of shares (the exact bytes signed), kept as evidence."""
+
+    __tablename__ = "opening_uploads"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpeningResult(Base):
+    """The outcome of one bid at the opening, with the price data key published for re-checking."""
+
+    __tablename__ = "opening_results"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    #: opened | failed
+    outcome: Mapped[str] = mapped_column(String(20))
+    form: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reason: Mapped[str] = mapped_column(String(60), default="")
+    #: bidder | opener:<position> | platform | "" (opened)
+    fault: Mapped[str] = mapped_column(String(20), default="")
+    rank: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,460 @@
+"""The opening ceremony (开标): staff start it after the deadline, openers upload their decrypted shares
+(signed), and once k have done so the price envelopes are opened and the opening record is published.
+
+Fewer than three bids: no opening; a failed-tender notice (流标) is published instead (法 §28). A bid that
+fails to open is recorded with the reason and whose fault it is (20号令 §31), and the others open
+regardless. The price data keys are published with the record, so anyone can take the ciphertexts logged
+before the deadline and check every figure; the documents envelopes stay sealed for the evaluation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.exceptions import InvalidSignature
+from litestar.datastructures import State
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import schemas
+from bidding.committees import SectionCommittee, section_committee
+from bidding.envelope import combine_and_open, parse_manifest
+from bidding.errors import BadEnvelope
+from bidding.keys import decode_b64, ed25519_public
+from bidding.models import Bid, Opening, OpeningResult, OpeningShare, OpeningUpload
+from bidding.scheduler import close_due_sections
+from bidding.submission import context_for
+from notices import services as notice_services
+from notices.schemas import NoticeDraftCreate
+from trading.accounts.auth import actor_of
+from trading.accounts.models import Organisation, Person
+from trading.audit.services import record
+from trading.blobs import LocalBlobStore
+from trading.canonical import canonical_bytes
+from trading.context import Act, Actor
+from trading.errors import Conflict, Forbidden, NotFound, RuleViolation
+from trading.log.integrator import integrate_once
+from trading.log.models import DeadlineCheckpoint, LogCheckpoint
+
+MIN_BIDS = 3
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shares_document(section_id: int, position: int, shares: list[dict[str, Any]]) -> bytes:
+    """The exact bytes an opener signs when uploading decrypted shares."""
+    return canonical_bytes(
+        {
+            "kind": "opening_shares",
+            "format": "trading-bid/v1",
+            "section_id": section_id,
+            "position": position,
+            "shares": shares,
+        }
+    )
+
+
+async def start(state: State, act: Act, section_id: int) -> Opening:
+    """Start the ceremony: close the section if its deadline has passed, cut the log at the deadline, and
+    either wait for shares or — with fewer than three bids — declare the tender failed."""
+    assert act.actor is not None
+    async with state.sessionmaker() as session:
+        sc = await section_committee(session, section_id)
+        _require_staff_of(act.actor, sc)
+        if sc.section.deadline_at is None or act.at < sc.section.deadline_at:
+            raise RuleViolation(
+                "投标截止时间未到，不能开标", "The bid deadline has not passed", code="deadline_not_passed"
+            )
+        if await session.get(Opening, section_id) is not None:
+            raise Conflict("开标已经开始", "The opening has already started", code="opening_started")
+        await close_due_sections(session, act.at)
+        await session.commit()
+    await integrate_once(state, grace=timedelta(0))  # the deadline cut, now the section is closed
+    async with state.sessionmaker() as session:
+        sc = await section_committee(session, section_id)
+        cut = await session.get(DeadlineCheckpoint, section_id)
+        if cut is None:
+            raise RuleViolation(
+                "截止时刻的日志检查点尚未签发，请稍后再试",
+                "The deadline checkpoint is not signed yet; try again in a moment",
+                code="cut_pending",
+            )
+        opening = Opening(
+            section_id=section_id,
+            state="waiting",
+            started_at=act.at,
+            started_by=act.actor.person_id,
+            deadline_checkpoint_size=cut.size,
+        )
+        session.add(opening)
+        try:
+            await session.flush()
+        except Exception as exc:  # a concurrent start
+            raise Conflict("开标已经开始", "The opening has already started", code="opening_started") from exc
+        bids = await _bids(session, section_id)
+        active = [b for b in bids if b.state == "active"]
+        await record(
+            session,
+            actor=act.actor,
+            address=act.address,
+            at=act.at,
+            action="opening.start",
+            subject_type="section",
+            subject_id=section_id,
+            details={"active_bids": len(active), "deadline_checkpoint": cut.size},
+        )
+        if len(active) < MIN_BIDS:
+            opening.state = "failed"
+            opening.completed_at = act.at
+            await session.flush()
+            await _publish_failed(session, act, sc, len(active))
+        else:
+            await _move(session, sc, "open", act)
+        await session.commit()
+        return opening
+
+
+def _require_staff_of(actor: Actor, sc: SectionCommittee) -> None:
+    if not actor.has_role("admin") and actor.centre_id != sc.project.centre_id:
+        raise Forbidden(
+            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
+        )
+
+
+async def _move(session: AsyncSession, sc: SectionCommittee, act_name: str, act: Act) -> None:
+    from trading.projects.services import move_sections
+
+    await move_sections(session, act, sc.project, [sc.section], act_name, roles=("staff", "admin", "system"))
+
+
+async def _bids(session: AsyncSession, section_id: int) -> list[Bid]:
+    return list(await session.scalars(select(Bid).where(Bid.section_id == section_id).order_by(Bid.id)))
+
+
+async def _publish_failed(session: AsyncSession, act: Act, sc: SectionCommittee, count: int) -> None:
+    """流标: fewer than three bids (法 §28, 条例 §44) — published as a termination notice of the tender."""
+    title = f"{sc.project.name}{sc.section.name}流标公告"
+    draft = await notice_services.create_draft(
+        session,
+        act,
+        NoticeDraftCreate(
+            project_id=sc.project.id,
+            kind="termination",
+            title=title[:300],
+            body=f"本标段投标截止时，递交投标文件的投标人少于3个（{count}个），依法不予开标，本次招标失败。"
+            "招标人将依法重新招标。",
+            fields={
+                "outcome": "failed",
+                "reason": f"投标人少于3个（{count}个）（《招标投标法》第二十八条）",
+                "next_steps": "依法重新招标",
+            },
+            section_ids=[sc.section.id],
+            target_notice_id=sc.version.notice_id,
+        ),
+    )
+    await notice_services.publish(session, act, draft.id, tz=SHANGHAI)
+
+
+async def my_sealed_shares(session: AsyncSession, actor: Actor, section_id: int) -> dict[str, Any]:
+    """What one opener downloads: the price shares sealed to their position, for every bid to open."""
+    sc = await section_committee(session, section_id)
+    position = _position_of(actor, sc)
+    opening = await session.get(Opening, section_id)
+    if opening is None or opening.state != "waiting":
+        raise RuleViolation(
+            "开标尚未开始或已经结束", "The opening is not waiting for shares", code="opening_not_waiting"
+        )
+    bids = [b for b in await _bids(session, section_id) if b.state == "active"]
+    orgs = await _organisations(session, [b.organisation_id for b in bids])
+    return {
+        "section_id": section_id,
+        "position": position,
+        "suite": sc.committee["suite"] if sc.committee else "",
+        "bids": [
+            {
+                "bid_id": b.id,
+                "manifest": base64.b64encode(b.manifest).decode(),
+                "manifest_sha256": b.manifest_sha256,
+                "bidder_credit_code": orgs[b.organisation_id].credit_code,
+                "envelope": "price",
+                "sealed_share": b.sealed_shares["price"][position - 1],
+            }
+            for b in bids
+        ],
+    }
+
+
+def _position_of(actor: Actor, sc: SectionCommittee) -> int:
+    if sc.committee is None:
+        raise NotFound("此标段没有开标小组", "This section has no opening committee", code="no_committee")
+    for member in sc.committee["members"]:
+        if member["person_id"] == actor.person_id:
+            return int(member["position"])
+    raise Forbidden("您不是此标段的开标人", "You are not on this section's opening committee", code="not_on_committee")
+
+
+async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, Organisation]:
+    rows = await session.scalars(select(Organisation).where(Organisation.id.in_(ids or [0])))
+    return {o.id: o for o in rows}
+
+
+async def upload_shares(state: State, act: Act, section_id: int, data: schemas.SharesIn) -> dict[str, Any]:
+    """Accept one opener's signed shares; with k openers in, open the price envelopes and publish."""
+    assert act.actor is not None
+    async with state.sessionmaker() as session:
+        sc = await section_committee(session, section_id)
+        position = _position_of(act.actor, sc)
+        opening = await session.get(Opening, section_id)
+        if opening is None or opening.state != "waiting":
+            raise RuleViolation(
+                "开标尚未开始或已经结束，不能上传密钥分片",
+                "The opening has not started (or is over): shares cannot be uploaded",
+                code="opening_not_waiting",
+            )
+        document = decode_b64(data.document, "分片文件", "document")
+        signature = decode_b64(data.signature, "签名", "signature", size=64)
+        member = sc.committee["members"][position - 1]  # type: ignore[index]
+        try:
+            ed25519_public(base64.b64decode(member["signing_key"])).verify(signature, document)
+        except InvalidSignature as exc:
+            raise BadEnvelope(
+                "分片文件的签名无效", "The shares document is not signed by your registered key", code="bad_signature"
+            ) from exc
+        try:
+            parsed = json.loads(document)
+            shares = parsed["shares"]
+            assert parsed["section_id"] == section_id and parsed["position"] == position
+            assert isinstance(shares, list)
+        except (ValueError, KeyError, AssertionError, TypeError) as exc:
+            raise BadEnvelope(
+                "分片文件内容无效，或不是本标段、本席位的",
+                "The shares document is malformed or for another section or position",
+                code="bad_shares_document",
+            ) from exc
+        if document != shares_document(section_id, position, shares):
+            raise BadEnvelope(
+                "分片文件须为规范编码", "The shares document must be canonical JSON", code="bad_shares_document"
+            )
+        if await session.get(OpeningUpload, (section_id, position)) is not None:
+            raise Conflict(
+                "您已上传过密钥分片", "You have already uploaded your shares", code="shares_already_uploaded"
+            )
+        bids = {b.id: b for b in await _bids(session, section_id) if b.state == "active"}
+        session.add(
+            OpeningUpload(
+                section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
+            )
+        )
+        for item in shares:
+            bid = bids.get(item.get("bid_id")) if isinstance(item, dict) else None
+            if bid is None or item.get("envelope") != "price" or item.get("manifest_sha256") != bid.manifest_sha256:
+                raise BadEnvelope(
+                    "分片所指的投标不在本次开标中", "A share names a bid that is not being opened", code="unknown_bid"
+                )
+            share = decode_b64(item.get("share", ""), "密钥分片", "share")
+            session.add(
+                OpeningShare(
+                    section_id=section_id,
+                    bid_id=bid.id,
+                    envelope="price",
+                    position=position,
+                    share=share,
+                    uploaded_at=act.at,
+                )
+            )
+        await record(
+            session,
+            actor=act.actor,
+            address=act.address,
+            at=act.at,
+            action="opening.shares",
+            subject_type="section",
+            subject_id=section_id,
+            details={"position": position},
+        )
+        await session.flush()
+        uploaded = len(
+            list(await session.scalars(select(OpeningUpload.position).where(OpeningUpload.section_id == section_id)))
+        )
+        k = sc.committee["k"]  # type: ignore[index]
+        if uploaded >= k:
+            claimed = await session.execute(
+                update(Opening)
+                .where(Opening.section_id == section_id, Opening.state == "waiting")
+                .values(state="opening")
+            )
+            if claimed.rowcount == 1:
+                await _open_all(session, state, act, sc, opening)
+        await session.commit()
+        return {
+            "section_id": section_id,
+            "position": position,
+            "uploaded": uploaded,
+            "k": k,
+            "state": (await session.get(Opening, section_id)).state,
+        }  # type: ignore[union-attr]
+
+
+async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
+    blobs: LocalBlobStore = state.blobs
+    bids = await _bids(session, sc.section.id)
+    orgs = await _organisations(session, [b.organisation_id for b in bids])
+    shares: dict[int, dict[int, bytes]] = {}
+    for row in await session.scalars(
+        select(OpeningShare).where(OpeningShare.section_id == sc.section.id, OpeningShare.envelope == "price")
+    ):
+        shares.setdefault(row.bid_id, {})[row.position] = row.share
+    for bid in bids:
+        if bid.state != "active":
+            continue
+        manifest = parse_manifest(bid.manifest)
+        context = context_for(sc, orgs[bid.organisation_id])
+        path = blobs.path_of(bid.blobs["price"]["sha256"])
+        with path.open("rb") as fh:
+            result = combine_and_open(
+                manifest, context, "price", shares.get(bid.id, {}), iter(lambda: fh.read(1 << 16), b""), final=True
+            )
+        session.add(
+            OpeningResult(
+                section_id=sc.section.id,
+                bid_id=bid.id,
+                outcome="opened" if result.ok else "failed",
+                form=result.form if result.ok else None,
+                data_key=result.data_key if result.ok else None,
+                reason=result.reason,
+                fault=result.fault,
+            )
+        )
+    await session.flush()
+    opening.state = "opened"
+    opening.completed_at = act.at
+    notice = await _publish_record(session, act, sc, opening)
+    opening.record_notice_id = notice.id
+
+
+async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Opening, at: datetime) -> dict[str, Any]:
+    bids = await _bids(session, sc.section.id)
+    orgs = await _organisations(session, [b.organisation_id for b in bids])
+    results = {
+        r.bid_id: r
+        for r in await session.scalars(select(OpeningResult).where(OpeningResult.section_id == sc.section.id))
+    }
+    checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
+    rows = []
+    for bid in bids:
+        org = orgs[bid.organisation_id]
+        result = results.get(bid.id)
+        outcome = result.outcome if result else ("withdrawn" if bid.state == "withdrawn" else bid.state)
+        entry: dict[str, Any] = {
+            "bidder": org.name,
+            "bidder_credit_code": org.credit_code,
+            "manifest_sha256": bid.manifest_sha256,
+            "received_at": bid.received_at.isoformat(),
+            "state": bid.state,
+            "outcome": outcome,
+            "ciphertexts": {e: bid.blobs[e] for e in ("price", "documents")},
+            "event": {"details": bid.event_details, "salt": base64.b64encode(bid.event_salt).decode()},
+        }
+        if bid.withdrawal_event:
+            entry["withdrawal_event"] = bid.withdrawal_event
+        if result is not None:
+            entry["form"] = result.form
+            entry["price_key"] = base64.b64encode(result.data_key).decode() if result.data_key else None
+            entry["reason"] = result.reason
+            entry["fault"] = result.fault
+            # 20号令 §31: the bidder's fault → treated as revoked (视为撤销); anyone else's → as withdrawn (视为撤回)
+            if result.outcome == "failed":
+                entry["treated_as"] = "revoked" if result.fault == "bidder" else "withdrawn"
+        rows.append(entry)
+    return {
+        "opened_at": at.isoformat(),
+        "section_id": sc.section.id,
+        "section_code": sc.section.code,
+        "deadline": sc.section.deadline_at.isoformat() if sc.section.deadline_at else None,
+        "deadline_checkpoint": {
+            "size": opening.deadline_checkpoint_size,
+            "note": checkpoint.note if checkpoint else None,
+        },
+        "committee": {
+            "k": sc.committee["k"],
+            "n": sc.committee["n"],  # type: ignore[index]
+            "uploaded": sorted(
+                p
+                for (p,) in (
+                    await session.execute(
+                        select(OpeningUpload.position).where(OpeningUpload.section_id == sc.section.id)
+                    )
+                ).all()
+            ),
+        },
+        "bids": rows,
+    }
+
+
+async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, opening: Opening) -> Any:
+    person = await session.get(Person, opening.started_by)
+    assert person is not None
+    staff_act = Act(actor=actor_of(person), address=act.address, at=act.at)
+    fields = await record_fields(session, sc, opening, act.at)
+    opened = [b for b in fields["bids"] if b["outcome"] == "opened"]
+    active = [b for b in fields["bids"] if b["state"] == "active"]
+    lines = [
+        f"{sc.project.name}{sc.section.name}于{act.at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}开标。",
+        f"共收到有效投标文件 {len(active)} 份，成功解密 {len(opened)} 份。",
+    ]
+    for b in fields["bids"]:
+        if b["outcome"] == "opened" and b.get("form"):
+            lines.append(
+                f"{b['bidder']}：投标报价 {b['form']['total_price_fen'] / 100:,.2f} 元，"
+                f"工期 {b['form'].get('duration_days', '—')} 日历天，质量 {b['form'].get('quality', '—')}"
+            )
+        elif b["outcome"] == "failed":
+            lines.append(f"{b['bidder']}：解密失败（{b['reason']}，责任方：{b['fault']}）")
+    draft = await notice_services.create_draft(
+        session,
+        staff_act,
+        NoticeDraftCreate(
+            project_id=sc.project.id,
+            kind="opening_record",
+            title=f"{sc.project.name}{sc.section.name}开标记录"[:300],
+            body="\n".join(lines),
+            fields=fields,
+            section_ids=[sc.section.id],
+        ),
+    )
+    await notice_services.publish(session, staff_act, draft.id, tz=SHANGHAI)
+    return draft
+
+
+async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
+    sc = await section_committee(session, section_id)
+    opening = await session.get(Opening, section_id)
+    uploaded = [
+        p
+        for (p,) in (
+            await session.execute(select(OpeningUpload.position).where(OpeningUpload.section_id == section_id))
+        ).all()
+    ]
+    members = [
+        {"position": m["position"], "name": m["name"], "uploaded": m["position"] in uploaded}
+        for m in (sc.committee or {"members": []})["members"]
+    ]
+    body: dict[str, Any] = {
+        "section_id": section_id,
+        "section_state": sc.section.state,
+        "deadline_at": sc.section.deadline_at.isoformat() if sc.section.deadline_at else None,
+        "state": opening.state if opening else "not_started",
+        "k": sc.committee["k"] if sc.committee else None,
+        "members": members,
+        "record_notice_id": opening.record_notice_id if opening else None,
+    }
+    if opening is not None and opening.state == "opened":
+        results = await session.scalars(select(OpeningResult).where(OpeningResult.section_id == section_id))
+        body["results"] = [
+            {"bid_id": r.bid_id, "outcome": r.outcome, "form": r.form, "fault": r.fault, "reason": r.reason}
+            for r in results
+        ]
+    return body

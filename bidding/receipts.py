@@ -1,0 +1,81 @@
+"""Receipts (投标回执): signed by the platform's key once a bid is durable.
+
+A receipt names the section, the bidder, the manifest hash and the time received, and carries the bid's
+log entry: the event details and salt behind the public commitment, the entry's exact bytes and leaf
+hash, and — when the integrator has already run, which it is asked to do at once — its leaf index and a
+signed checkpoint that contains it. With these the bidder can check, offline and later, that its bid is
+in the log; `bidding verify-receipt` and `trading verify --receipt` do exactly that.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import events
+from bidding.models import Bid
+from trading.canonical import canonical_bytes
+from trading.log import merkle
+from trading.log import services as log
+from trading.log.integrator import integrate_once
+
+FORMAT = "trading-receipt/v1"
+
+
+def receipt_document(bid: Bid, *, leaf_index: int | None, checkpoint: str | None, log_key: str) -> dict[str, Any]:
+    entry = canonical_bytes(events.log_document(bid.event_details, bid.event_salt))
+    return {
+        "format": FORMAT,
+        "kind": "bid_receipt",
+        "section_id": bid.section_id,
+        "bidder_credit_code": bid.event_details["bidder_credit_code"],
+        "manifest_sha256": bid.manifest_sha256,
+        "received_at": bid.received_at.isoformat(),
+        "event": bid.event_details,
+        "salt": base64.b64encode(bid.event_salt).decode(),
+        "log_entry": base64.b64encode(entry).decode(),
+        "leaf_hash": merkle.leaf_hash(entry).hex(),
+        "leaf_index": leaf_index,
+        "checkpoint": checkpoint,
+        "log_key": log_key,
+    }
+
+
+def sign_receipt(document: dict[str, Any], key: Ed25519PrivateKey) -> tuple[bytes, bytes]:
+    data = canonical_bytes(document)
+    return data, key.sign(data)
+
+
+def verify_receipt_signature(data: bytes, signature: bytes, public_key: Ed25519PublicKey) -> bool:
+    try:
+        public_key.verify(signature, data)
+    except Exception:
+        return False
+    return True
+
+
+async def issue(state: State, bid_id: int) -> Bid:
+    """After the bid has committed: integrate (so the receipt can name its leaf and a checkpoint), then
+    sign and store the receipt."""
+    await integrate_once(state)
+    async with state.sessionmaker() as session:
+        bid = await session.get(Bid, bid_id)
+        assert bid is not None
+        if bid.receipt is None:
+            await _sign_into(session, state, bid)
+            await session.commit()
+        return bid
+
+
+async def _sign_into(session: AsyncSession, state: State, bid: Bid) -> None:
+    index = await log.index_for_event(session, f"bid:{bid.manifest_sha256}")
+    checkpoint = await log.latest_checkpoint(session)
+    note = None
+    if index is not None and checkpoint is not None and checkpoint.size > index:
+        note = checkpoint.note
+    document = receipt_document(bid, leaf_index=index if note else None, checkpoint=note, log_key=state.log_signer.vkey)
+    bid.receipt, bid.receipt_signature = sign_receipt(document, state.platform_key)

@@ -1,0 +1,64 @@
+"""Moving sections through their timetable at the right moment, on any number of workers.
+
+The close is one conditional statement — ``UPDATE sections SET state = 'closed' WHERE state = 'tendering'
+AND deadline_at <= now`` — so two workers can never both close a section, and a bid's own conditional
+statement on the same row (bidding.submission) is ordered strictly before or after it. Uploads still open
+at the close count as withdrawn (20号令 §27). Reads check the time themselves, so a late bid is refused
+even when no worker has run the close yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from litestar.datastructures import State
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding.models import Upload
+from trading.audit.services import record
+from trading.projects.models import Section
+
+
+async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
+    """Close every tendering section whose deadline has passed; returns their ids. The caller commits."""
+    due = list(
+        await session.scalars(
+            select(Section.id).where(Section.state == "tendering", Section.deadline_at <= now).limit(100)
+        )
+    )
+    closed = []
+    for section_id in due:
+        claimed = await session.execute(
+            update(Section)
+            .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at <= now)
+            .values(state="closed")
+        )
+        if claimed.rowcount != 1:
+            continue  # another worker closed it
+        abandoned = await session.execute(
+            update(Upload).where(Upload.section_id == section_id, Upload.state == "open").values(state="abandoned")
+        )
+        await record(
+            session,
+            actor=None,
+            address="scheduler",
+            at=now,
+            action="section.close",
+            subject_type="section",
+            subject_id=section_id,
+            before={"id": section_id, "state": "tendering"},
+            after={"id": section_id, "state": "closed"},
+            details={"uploads_abandoned": abandoned.rowcount},
+        )
+        closed.append(section_id)
+    return closed
+
+
+async def tick(state: State) -> list[int]:
+    async with state.sessionmaker() as session:
+        now = await state.clock.now(session)
+        closed = await close_due_sections(session, now)
+        if closed:
+            await session.commit()
+        return closed

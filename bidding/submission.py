@@ -1,0 +1,369 @@
+"""Submitting sealed bids: check the signed manifest, stream the ciphertexts in (resumably), then accept
+the bid in one statement that cannot race the deadline, and give a signed receipt once it is durable.
+
+Order of work in ``complete``: the ciphertexts are hashed and moved into the blob store (written,
+fsynced, renamed) before the bid row exists; the bid row, its log entry and the section lock commit
+together; only then is the receipt signed and returned. A crash at any point leaves either no bid (and
+at worst an unreferenced blob) or a committed bid whose receipt can be fetched again — never a
+receipted bid that is not there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+from collections.abc import AsyncIterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bidding import events, schemas
+from bidding.committees import SectionCommittee, section_committee
+from bidding.envelope import BidContext, check_submission, manifest_hash
+from bidding.errors import (
+    BadEnvelope,
+    DeadlinePassed,
+    NotYourBid,
+    SectionNotOpenForBids,
+    UploadConflict,
+    UploadNotFound,
+)
+from bidding.keys import bidder_key_by_public, decode_b64, ed25519_public
+from bidding.models import Bid, Upload
+from trading.accounts.models import Organisation
+from trading.audit.services import record
+from trading.blobs import LocalBlobStore
+from trading.context import Act, Actor
+from trading.errors import Forbidden, InvalidInput, PayloadTooLarge
+from trading.log import services as log
+from trading.projects.models import Section
+
+ENVELOPES = ("price", "documents")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _bidder(act: Act) -> Actor:
+    actor = act.actor
+    if actor is None or actor.organisation_id is None or not actor.has_role("bidder"):
+        raise Forbidden("只有投标人可以递交投标文件", "Only a bidder can submit bids", code="wrong_role")
+    return actor
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ensure_open(sc: SectionCommittee, now: datetime) -> None:
+    section = sc.section
+    if sc.committee is None:
+        raise SectionNotOpenForBids(
+            "此标段未设开标小组，不接受电子投标", "This section has no opening committee and takes no electronic bids"
+        )
+    if section.deadline_at is not None and now >= section.deadline_at:
+        raise DeadlinePassed(_local(section.deadline_at))
+    if section.state != "tendering":
+        raise SectionNotOpenForBids(
+            f"此标段当前不接受投标（状态：{section.state}）",
+            f"This section is not taking bids (state: {section.state})",
+        )
+
+
+def context_for(sc: SectionCommittee, organisation: Organisation) -> BidContext:
+    assert sc.committee is not None
+    return BidContext(
+        section_id=sc.section.id,
+        trade_code=sc.project.trade_code,
+        section_code=sc.section.code,
+        bidder_credit_code=organisation.credit_code,
+        suite=sc.committee["suite"],
+        k=sc.committee["k"],
+        n=sc.committee["n"],
+        opener_keys=sc.public_keys,
+    )
+
+
+def upload_dir(blob_root: str, upload_id: str) -> Path:
+    return Path(blob_root) / "uploads" / upload_id
+
+
+def _part(blob_root: str, upload_id: str, envelope: str) -> Path:
+    if envelope not in ENVELOPES:
+        raise InvalidInput(
+            "信封名称只能是 price 或 documents", "The envelope must be price or documents", code="bad_envelope_name"
+        )
+    return upload_dir(blob_root, upload_id) / f"{envelope}.part"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def upload_read(upload: Upload, blob_root: str) -> schemas.UploadRead:
+    return schemas.UploadRead(
+        upload_id=upload.id,
+        section_id=upload.section_id,
+        manifest_sha256=upload.manifest_sha256,
+        state=upload.state,
+        envelopes={
+            e: schemas.UploadEnvelope(
+                size=upload.sizes[e],
+                received=_size(_part(blob_root, upload.id, e)),
+                url=f"/api/uploads/{upload.id}/{e}",
+            )
+            for e in ENVELOPES
+        },
+        complete_url=f"/api/uploads/{upload.id}/complete",
+    )
+
+
+async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.SubmissionIn) -> Upload:
+    """Check a signed manifest and open an upload for its ciphertexts. A replayed manifest returns the same
+    upload (or the bid it became)."""
+    actor = _bidder(act)
+    sc = await section_committee(session, section_id)
+    _ensure_open(sc, act.at)
+    organisation = await session.get(Organisation, actor.organisation_id)
+    assert organisation is not None
+    manifest = decode_b64(data.manifest, "清单", "manifest")
+    signature = decode_b64(data.signature, "签名", "signature", size=64)
+    try:
+        sealed = {e: [base64.b64decode(s, validate=True) for s in data.sealed_shares.get(e, [])] for e in ENVELOPES}
+    except (ValueError, binascii.Error) as exc:
+        raise InvalidInput(
+            "密封份额不是有效的 base64", "A sealed share is not valid base64", code="bad_base64"
+        ) from exc
+    digest = manifest_hash(manifest)
+    existing = await session.scalar(select(Upload).where(Upload.manifest_sha256 == digest))
+    if existing is not None:
+        if existing.organisation_id != actor.organisation_id:
+            raise NotYourBid()
+        return existing  # a replay: the same submission, not a second one
+    signing_key = _signing_key_of(manifest)
+    key_row = await bidder_key_by_public(session, organisation.id, signing_key)
+    if key_row is None:
+        raise Forbidden(
+            "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
+            "The manifest is signed with a key not registered to your organisation (run bidding register)",
+            code="unregistered_key",
+        )
+    parsed = check_submission(manifest, signature, sealed, context_for(sc, organisation), ed25519_public(signing_key))
+    upload = Upload(
+        id=secrets.token_hex(16),
+        section_id=section_id,
+        organisation_id=organisation.id,
+        person_id=actor.person_id,
+        manifest=manifest,
+        signature=signature,
+        manifest_sha256=digest,
+        sealed_shares={e: [base64.b64encode(s).decode() for s in sealed[e]] for e in ENVELOPES},
+        sizes={e: parsed.envelope(e).ciphertext_size for e in ENVELOPES},
+        state="open",
+        created_at=act.at,
+        updated_at=act.at,
+    )
+    session.add(upload)
+    await session.flush()
+    await record(
+        session,
+        actor=actor,
+        address=act.address,
+        at=act.at,
+        action="bid.upload_begin",
+        subject_type="section",
+        subject_id=section_id,
+        details={"upload_id": upload.id},
+    )
+    return upload
+
+
+def _signing_key_of(manifest: bytes) -> bytes:
+    import json
+
+    try:
+        value = json.loads(manifest)["signing_key"]
+        return base64.b64decode(value, validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise BadEnvelope(
+            "清单格式无效：缺少签名公钥", "The manifest is malformed: no signing key", code="malformed_manifest"
+        ) from exc
+
+
+async def own_upload(session: AsyncSession, actor: Actor, upload_id: str) -> Upload:
+    upload = await session.get(Upload, upload_id)
+    if upload is None:
+        raise UploadNotFound()
+    if upload.organisation_id != actor.organisation_id:
+        raise NotYourBid()
+    return upload
+
+
+async def append(
+    session: AsyncSession,
+    act: Act,
+    upload_id: str,
+    envelope: str,
+    offset: int,
+    body: AsyncIterable[bytes],
+    blob_root: str,
+) -> int:
+    """Append bytes at *offset* (which must be what the server already has: resume from there)."""
+    actor = _bidder(act)
+    upload = await own_upload(session, actor, upload_id)
+    if upload.state != "open":
+        raise UploadConflict("该上传已结束", "This upload is no longer open")
+    sc = await section_committee(session, upload.section_id)
+    _ensure_open(sc, act.at)
+    path = _part(blob_root, upload_id, envelope)
+    limit = upload.sizes[envelope]
+    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
+    current = _size(path)
+    if offset != current:
+        raise UploadConflict(
+            f"断点位置不符：服务器已收到 {current} 字节",
+            f"Resume from byte {current}, not {offset}",
+            details={"received": current},
+        )
+    written = current
+    fh = await anyio.to_thread.run_sync(lambda: path.open("ab"))
+    try:
+        async for chunk in body:
+            if not chunk:
+                continue
+            if written + len(chunk) > limit:
+                raise PayloadTooLarge(
+                    f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
+                )
+            await anyio.to_thread.run_sync(fh.write, chunk)
+            written += len(chunk)
+        await anyio.to_thread.run_sync(fh.flush)
+        await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+    finally:
+        fh.close()
+    return written
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: LocalBlobStore, blob_root: str) -> Bid:
+    """Turn a fully uploaded submission into a bid, if the deadline has not passed. The caller commits."""
+    actor = _bidder(act)
+    upload = await own_upload(session, actor, upload_id)
+    if upload.state == "complete":
+        bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
+        assert bid is not None
+        return bid  # completing twice (a retry) gives the same bid
+    if upload.state != "open":
+        raise UploadConflict("该上传已结束", "This upload is no longer open")
+    parsed = _parsed(upload)
+    stored: dict[str, Any] = {}
+    for envelope in ENVELOPES:
+        path = _part(blob_root, upload.id, envelope)
+        size = _size(path)
+        if size != upload.sizes[envelope]:
+            raise UploadConflict(
+                f"「{envelope}」尚未上传完整：{size}/{upload.sizes[envelope]} 字节",
+                f"The {envelope} ciphertext is incomplete: {size} of {upload.sizes[envelope]} bytes",
+                details={"envelope": envelope, "received": size},
+            )
+        actual = await anyio.to_thread.run_sync(_hash_file, path)
+        if actual != parsed.envelope(envelope).ciphertext_sha256:
+            raise BadEnvelope(
+                f"「{envelope}」密文的哈希与签名清单不符，文件可能已损坏，请重新上传",
+                f"The {envelope} ciphertext does not match the signed manifest; upload it again",
+                code="ciphertext_mismatch",
+            )
+        stored[envelope] = await blobs.adopt(path, actual, size)
+    # The decision: one conditional statement on the section row, which also holds it until commit, so
+    # the close (which updates the same row) can never slip between this check and this bid.
+    locked = await session.execute(
+        update(Section)
+        .where(Section.id == upload.section_id, Section.state == "tendering", Section.deadline_at > act.at)
+        .values(state=Section.state)
+    )
+    if locked.rowcount != 1:
+        section = await session.get(Section, upload.section_id)
+        assert section is not None
+        if section.deadline_at is not None and act.at >= section.deadline_at:
+            raise DeadlinePassed(_local(section.deadline_at))
+        raise SectionNotOpenForBids("此标段当前不接受投标", "This section is not taking bids")
+    organisation = await session.get(Organisation, upload.organisation_id)
+    assert organisation is not None
+    previous = await session.scalar(
+        select(Bid).where(
+            Bid.section_id == upload.section_id, Bid.organisation_id == upload.organisation_id, Bid.state == "active"
+        )
+    )
+    if previous is not None:
+        previous.state = "replaced"
+        previous.ended_at = act.at
+        await session.flush()
+    key_row = await bidder_key_by_public(session, organisation.id, _signing_key_of(upload.manifest))
+    if key_row is None:
+        raise Forbidden("签名公钥已被撤销", "The signing key has been revoked", code="unregistered_key")
+    bid = Bid(
+        section_id=upload.section_id,
+        organisation_id=upload.organisation_id,
+        upload_id=upload.id,
+        manifest=upload.manifest,
+        signature=upload.signature,
+        manifest_sha256=upload.manifest_sha256,
+        signing_key_id=key_row.id,
+        sealed_shares=upload.sealed_shares,
+        blobs={e: {"sha256": stored[e].sha256, "size": stored[e].size} for e in ENVELOPES},
+        state="active",
+        received_at=act.at,
+        event_details={
+            "event": "submission",
+            "section_id": upload.section_id,
+            "bidder_credit_code": organisation.credit_code,
+            "manifest_sha256": upload.manifest_sha256,
+            "at": act.at.isoformat(),
+            **({"replaces": previous.manifest_sha256} if previous is not None else {}),
+        },
+        event_salt=events.new_salt(),
+    )
+    session.add(bid)
+    upload.state = "complete"
+    upload.updated_at = act.at
+    await session.flush()
+    await log.append(
+        session,
+        event_key=f"bid:{bid.manifest_sha256}",
+        kind="bid_event",
+        document=events.log_document(bid.event_details, bid.event_salt),
+        at=act.at,
+    )
+    await record(
+        session,
+        actor=actor,
+        address=act.address,
+        at=act.at,
+        action="bid.submit",
+        subject_type="section",
+        subject_id=upload.section_id,
+        details={"bid_id": bid.id},
+    )
+    return bid
+
+
+def _parsed(upload: Upload) -> Any:
+    from bidding.envelope import parse_manifest
+
+    return parse_manifest(upload.manifest)

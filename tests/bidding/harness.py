@@ -1,0 +1,299 @@
+"""Sealed-bid test harness: openers with real keys, a published section with a committee, bidders with
+registered signing keys, and sealing and submitting through the real API."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar import Litestar
+
+from bidding.envelope import BidContext, generate_opener_key, read_sealed_bid, seal_bid
+from bidding.envelope.suites import encode_public_key
+from tests.factories import PASSWORD, World, create_project, draft_tender
+from trading.accounts import schemas as acc
+from trading.accounts.credit_code import make_credit_code
+from trading.accounts.services import create_organisation, create_person, issue_token
+from trading.context import Act
+
+SUITE = "hpke-x25519-sha256-aes256gcm"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def raw_public(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@dataclass
+class Opener:
+    person_id: int
+    token: str
+    hpke: Any
+    signing: Ed25519PrivateKey
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Bidder:
+    organisation_id: int
+    credit_code: str
+    name: str
+    token: str
+    signing: Ed25519PrivateKey
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Section:
+    id: int
+    notice: dict[str, Any]
+    info: dict[str, Any]
+    openers: list[Opener]
+    deadline: datetime
+
+    def context(self, bidder: Bidder) -> BidContext:
+        return BidContext(
+            section_id=self.id,
+            trade_code=self.info["trade_code"],
+            section_code=self.info["section_code"],
+            bidder_credit_code=bidder.credit_code,
+            suite=self.info["suite"],
+            k=self.info["k"],
+            n=self.info["n"],
+            opener_keys=tuple(base64.b64decode(m["public_key"]) for m in self.info["members"]),
+        )
+
+
+@dataclass
+class Market:
+    app: Litestar
+    client: httpx.AsyncClient
+    world: World
+    bidders: list[Bidder] = field(default_factory=list)
+
+
+async def make_openers(
+    app: Litestar, client: httpx.AsyncClient, at: datetime, count: int = 3, suite: str = SUITE
+) -> list[Opener]:
+    settings = app.state.settings
+    openers = []
+    async with app.state.sessionmaker() as s:
+        act = Act(actor=None, address="127.0.0.1", at=at)
+        for i in range(count):
+            person = await create_person(
+                s,
+                act,
+                acc.PersonCreate(
+                    username=f"opener{i + 1}",
+                    display_name=["李开", "周启", "吴封"][i % 3] + str(i + 1),
+                    password=PASSWORD,
+                    roles=["opener"],
+                ),
+                settings,
+            )
+            _, token = await issue_token(s, act, person, "tests")
+            openers.append(
+                Opener(
+                    person_id=person.id,
+                    token=token,
+                    hpke=generate_opener_key(suite),
+                    signing=Ed25519PrivateKey.generate(),
+                )
+            )
+        await s.commit()
+    for o in openers:
+        r = await client.post(
+            "/api/openers/keys",
+            headers=o.headers,
+            json={
+                "suite": suite,
+                "public_key": b64(encode_public_key(suite, o.hpke.public_key())),
+                "signing_key": b64(raw_public(o.signing)),
+            },
+        )
+        assert r.status_code == 201, r.text
+    return openers
+
+
+async def make_bidder(
+    app: Litestar, client: httpx.AsyncClient, at: datetime, n: int, name: str | None = None
+) -> Bidder:
+    settings = app.state.settings
+    code = make_credit_code("9", "1", "430700", f"MA4Q{n:04d}")
+    name = name or f"湖南第{n}建设工程有限公司"
+    async with app.state.sessionmaker() as s:
+        act = Act(actor=None, address="127.0.0.1", at=at)
+        org = await create_organisation(
+            s, act, acc.OrganisationCreate(name=name, credit_code=code, kinds=["bidder"], region_code="430700")
+        )
+        person = await create_person(
+            s,
+            act,
+            acc.PersonCreate(
+                username=f"bidder{n}",
+                display_name=f"投标人{n}",
+                password=PASSWORD,
+                roles=["bidder"],
+                organisation_id=org.id,
+            ),
+            settings,
+        )
+        _, token = await issue_token(s, act, person, "tests")
+        await s.commit()
+    bidder = Bidder(
+        organisation_id=org.id, credit_code=code, name=name, token=token, signing=Ed25519PrivateKey.generate()
+    )
+    r = await client.post(
+        "/api/bidding/keys",
+        headers=bidder.headers,
+        json={"public_key": b64(raw_public(bidder.signing)), "label": "投标专用"},
+    )
+    assert r.status_code == 201, r.text
+    return bidder
+
+
+async def open_section(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    world: World,
+    at: datetime,
+    *,
+    k: int = 2,
+    openers: list[Opener] | None = None,
+    days: int = 20,
+    suite: str = SUITE,
+) -> Section:
+    openers = openers or await make_openers(app, client, at, suite=suite)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, at, days=days)
+    r = await client.post(
+        f"/api/staff/notices/{draft['id']}/committee",
+        headers=world.headers("staff"),
+        json={"suite": suite, "k": k, "opener_ids": [o.person_id for o in openers]},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    notice = r.json()
+    section_id = notice["section_ids"][0]
+    info = (await client.get(f"/api/sections/{section_id}/bidding")).json()
+    return Section(
+        id=section_id, notice=notice, info=info, openers=openers, deadline=datetime.fromisoformat(info["deadline_at"])
+    )
+
+
+def seal(
+    section: Section,
+    bidder: Bidder,
+    tmp: Path,
+    *,
+    price: int = 4_512_345_600,
+    marker: str = "",
+    documents: dict[str, bytes] | None = None,
+    signing: Ed25519PrivateKey | None = None,
+) -> Path:
+    folder = tmp / f"docs-{bidder.credit_code}-{price}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in (
+        documents or {"技术标.txt": f"施工组织设计 {marker}".encode(), "商务标.txt": f"商务文件 {marker}".encode()}
+    ).items():
+        (folder / name).write_bytes(content)
+    out = tmp / f"bid-{bidder.credit_code}-{price}.bid"
+    form = {"total_price_fen": price, "duration_days": 240, "quality": f"合格 {marker}".strip()}
+    seal_bid(section.context(bidder), signing or bidder.signing, form, folder, out)
+    return out
+
+
+async def begin(client: httpx.AsyncClient, bidder: Bidder, section: Section, path: Path) -> httpx.Response:
+    sealed = read_sealed_bid(path)
+    return await client.post(
+        f"/api/sections/{section.id}/bids",
+        headers=bidder.headers,
+        json={
+            "manifest": b64(sealed.manifest_bytes),
+            "signature": b64(sealed.signature),
+            "sealed_shares": {e: [b64(s) for s in shares] for e, shares in sealed.sealed_shares.items()},
+        },
+    )
+
+
+async def upload(client: httpx.AsyncClient, bidder: Bidder, path: Path, upload_info: dict[str, Any]) -> None:
+    sealed = read_sealed_bid(path)
+    for envelope in ("price", "documents"):
+        data = b"".join(sealed.iter_ciphertext(envelope))
+        r = await client.put(
+            f"/api/uploads/{upload_info['upload_id']}/{envelope}",
+            params={"offset": 0},
+            content=data,
+            headers=bidder.headers,
+        )
+        assert r.status_code == 200, r.text
+
+
+async def submit(client: httpx.AsyncClient, bidder: Bidder, section: Section, path: Path) -> httpx.Response:
+    r = await begin(client, bidder, section, path)
+    assert r.status_code == 201, r.text
+    await upload(client, bidder, path, r.json())
+    return await client.post(f"/api/uploads/{r.json()['upload_id']}/complete", headers=bidder.headers)
+
+
+async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -> httpx.Response:
+    """What `bidding opener open` does: download my sealed shares, decrypt them here, upload them signed."""
+    from bidding.envelope import open_share, parse_manifest
+    from bidding.opening import shares_document
+
+    r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=opener.headers)
+    assert r.status_code == 200, r.text
+    pack = r.json()
+    shares = []
+    for bid in pack["bids"]:
+        manifest = parse_manifest(base64.b64decode(bid["manifest"]))
+        context = BidContext(
+            section_id=section.id,
+            trade_code=section.info["trade_code"],
+            section_code=section.info["section_code"],
+            bidder_credit_code=bid["bidder_credit_code"],
+            suite=section.info["suite"],
+            k=section.info["k"],
+            n=section.info["n"],
+            opener_keys=tuple(base64.b64decode(m["public_key"]) for m in section.info["members"]),
+        )
+        share = open_share(
+            pack["suite"],
+            opener.hpke,
+            context,
+            "price",
+            pack["position"],
+            base64.b64decode(bid["sealed_share"]),
+            manifest=manifest,
+        )
+        shares.append(
+            {
+                "bid_id": bid["bid_id"],
+                "manifest_sha256": bid["manifest_sha256"],
+                "envelope": "price",
+                "share": b64(share),
+            }
+        )
+    document = shares_document(section.id, pack["position"], shares)
+    return await client.post(
+        f"/api/sections/{section.id}/opening/shares",
+        headers=opener.headers,
+        json={"document": b64(document), "signature": b64(opener.signing.sign(document))},
+    )

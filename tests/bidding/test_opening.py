@@ -1,0 +1,81 @@
+"""The opening ceremony: k of n openers, the opening record with prices, the public re-check, 流标."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+
+from bidding.envelope import parse_manifest, recheck_price
+from tests.bidding.harness import make_bidder, open_as, open_section, seal, submit
+from tests.factories import build_world
+
+pytestmark = pytest.mark.asyncio
+
+PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000]
+
+
+async def _three_bids(app, client, clock, tmp_path, prices=PRICES):
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidders = []
+    for i, price in enumerate(prices):
+        bidder = await make_bidder(app, client, clock.at, i + 1)
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=price))
+        assert r.status_code == 201, r.text
+        bidders.append(bidder)
+    return world, section, bidders
+
+
+async def test_two_of_three_openers_open_the_section_and_anyone_can_recheck(app, client, clock, tmp_path):
+    world, section, _bidders = await _three_bids(app, client, clock, tmp_path)
+    # openers cannot start before the deadline
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "deadline_not_passed"
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "waiting"
+    r = await open_as(client, section.openers[0], section)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "waiting"
+    again = await open_as(client, section.openers[0], section)
+    assert again.status_code == 409
+    r = await open_as(client, section.openers[2], section)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "opened"
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    assert status["state"] == "opened" and status["record_notice_id"]
+    record = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
+    assert record["kind"] == "opening_record"
+    bids = record["fields"]["bids"]
+    assert sorted(b["form"]["total_price_fen"] for b in bids) == sorted(PRICES)
+    assert "45,123,456.00 元" in record["body"]
+    # the public re-check: the published key opens the logged ciphertext to the same figures
+    for b in bids:
+        from sqlalchemy import select
+
+        from bidding.models import Bid
+
+        async with app.state.sessionmaker() as s:
+            bid = await s.scalar(select(Bid).where(Bid.manifest_sha256 == b["manifest_sha256"]))
+        path = app.state.blobs.path_of(b["ciphertexts"]["price"]["sha256"])
+        form = recheck_price(parse_manifest(bid.manifest), base64.b64decode(b["price_key"]), [path.read_bytes()])
+        assert form == b["form"]
+    project = (await client.get(f"/api/projects/{record['project_id']}")).json()
+    assert project["sections"][0]["state"] == "evaluating"
+
+
+async def test_fewer_than_three_bids_is_a_failed_tender(app, client, clock, tmp_path):
+    world, section, _ = await _three_bids(app, client, clock, tmp_path, prices=PRICES[:2])
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "failed"
+    failed = (await client.get("/api/notices", params={"kind": "termination"})).json()["items"]
+    assert len(failed) == 1 and "流标" in failed[0]["title"]
+    project = (await client.get(f"/api/projects/{section.notice['project_id']}")).json()
+    assert project["sections"][0]["state"] == "failed"
+    r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=section.openers[0].headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "opening_not_waiting"
