@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, Parameter
-from litestar.response import ServerSentEvent
+from litestar.response import ServerSentEvent, Stream
 from sqlalchemy import select
 
 from bidding import committees, keys, opening, receipts, schemas, submission, withdrawal
@@ -292,3 +292,42 @@ class OpeningController(Controller):
         act = await make_act(request, db)
         await db.rollback()
         return await opening.upload_shares(request.app.state, act, section_id, data)
+
+    @get(
+        "/bids/{manifest_sha256:str}/manifest",
+        operation_id="getOpenedBidManifest",
+        guards=[public],
+        media_type="application/json",
+    )
+    async def opened_manifest(
+        self, db: DB, section_id: FromPath[int], manifest_sha256: FromPath[str]
+    ) -> Response[bytes]:
+        """After the opening: a bid's signed manifest, the exact bytes (for the public re-check)."""
+        bid = await opening.opened_bid(db, section_id, manifest_sha256)
+        return Response(
+            content=bid.manifest,
+            media_type="application/json",
+            headers={"X-Signature": _b64(bid.signature), "Cache-Control": "public, max-age=31536000, immutable"},
+        )
+
+    @get(
+        "/bids/{manifest_sha256:str}/price",
+        operation_id="getOpenedBidPriceCiphertext",
+        guards=[public],
+        media_type="application/octet-stream",
+    )
+    async def opened_price(
+        self, request: Request, db: DB, section_id: FromPath[int], manifest_sha256: FromPath[str]
+    ) -> Stream:
+        """After the opening: a bid's price ciphertext, to decrypt with the key in the opening record."""
+        bid = await opening.opened_bid(db, section_id, manifest_sha256)
+        blob = bid.blobs["price"]
+        return Stream(
+            request.app.state.blobs.open_stream(blob["sha256"]),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Length": str(blob["size"]),
+                "X-Content-SHA256": blob["sha256"],
+                "Cache-Control": "public, max-age=31536000, immutable",
+            },
+        )

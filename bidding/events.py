@@ -11,6 +11,7 @@ one was logged before the deadline checkpoint.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from typing import Any
 
@@ -27,6 +28,24 @@ def commitment(details: dict[str, Any], salt: bytes) -> str:
     return hashlib.sha256(LABEL + salt + canonical_bytes(details)).hexdigest()
 
 
-def log_document(details: dict[str, Any], salt: bytes) -> dict[str, Any]:
-    """The public log entry: its kind and the commitment, nothing else."""
-    return {"kind": "bid_event", "commitment": commitment(details, salt)}
+def section_tag(section_key: bytes, commitment_hex: str) -> str:
+    return hmac.new(section_key, bytes.fromhex(commitment_hex), hashlib.sha256).hexdigest()
+
+
+def log_document(details: dict[str, Any], salt: bytes, section_key: bytes) -> dict[str, Any]:
+    """The public log entry: its kind, the commitment and the section tag, nothing else."""
+    c = commitment(details, salt)
+    return {"kind": "bid_event", "commitment": c, "section_tag": section_tag(section_key, c)}
+
+
+async def section_key(session: Any, section_id: int) -> bytes:
+    """The section's tag key, made on first use (one statement, safe under concurrency on both engines)."""
+    from sqlalchemy import select, text
+
+    from bidding.models import SectionKey
+
+    await session.execute(
+        text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
+        {"s": section_id, "k": os.urandom(32)},
+    )
+    return bytes(await session.scalar(select(SectionKey.key).where(SectionKey.section_id == section_id)))

@@ -178,3 +178,12 @@ class OpeningResult(Base):
     #: bidder | opener:<position> | platform | "" (opened)
     fault: Mapped[str] = mapped_column(String(20), default="")
     rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SectionKey(Base):
+    """The random key of a section's bid-event tags (bidding.events), revealed in its opening record."""
+
+    __tablename__ = "bid_section_keys"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)

@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import schemas
+from bidding import events, schemas
 from bidding.committees import SectionCommittee, section_committee
 from bidding.envelope import combine_and_open, parse_manifest
 from bidding.errors import BadEnvelope
@@ -371,6 +371,9 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
         rows.append(entry)
     return {
         "opened_at": at.isoformat(),
+        # Reveals which log entries belong to this section (bidding.events): anyone can check the record
+        # lists every bid event logged for it before the deadline checkpoint, and nothing else.
+        "section_tag_key": base64.b64encode(await events.section_key(session, sc.section.id)).decode(),
         "section_id": sc.section.id,
         "section_code": sc.section.code,
         "deadline": sc.section.deadline_at.isoformat() if sc.section.deadline_at else None,
@@ -458,3 +461,16 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
             for r in results
         ]
     return body
+
+
+async def opened_bid(session: AsyncSession, section_id: int, manifest_sha256: str) -> Bid:
+    """A bid of a section whose opening record is published; before that nothing about bids is public."""
+    opening = await session.get(Opening, section_id)
+    bid = await session.scalar(select(Bid).where(Bid.section_id == section_id, Bid.manifest_sha256 == manifest_sha256))
+    if opening is None or opening.state != "opened" or bid is None:
+        raise NotFound(
+            "开标记录公布前不公开投标信息，或该投标不存在",
+            "Bids are not public before the opening record is published, or there is no such bid",
+            code="bid_not_public",
+        )
+    return bid

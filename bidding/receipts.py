@@ -26,8 +26,10 @@ from trading.log.integrator import integrate_once
 FORMAT = "trading-receipt/v1"
 
 
-def receipt_document(bid: Bid, *, leaf_index: int | None, checkpoint: str | None, log_key: str) -> dict[str, Any]:
-    entry = canonical_bytes(events.log_document(bid.event_details, bid.event_salt))
+def receipt_document(
+    bid: Bid, *, section_key: bytes, leaf_index: int | None, checkpoint: str | None, log_key: str
+) -> dict[str, Any]:
+    entry = canonical_bytes(events.log_document(bid.event_details, bid.event_salt, section_key))
     return {
         "format": FORMAT,
         "kind": "bid_receipt",
@@ -77,5 +79,11 @@ async def _sign_into(session: AsyncSession, state: State, bid: Bid) -> None:
     note = None
     if index is not None and checkpoint is not None and checkpoint.size > index:
         note = checkpoint.note
-    document = receipt_document(bid, leaf_index=index if note else None, checkpoint=note, log_key=state.log_signer.vkey)
+    document = receipt_document(
+        bid,
+        section_key=await events.section_key(session, bid.section_id),
+        leaf_index=index if note else None,
+        checkpoint=note,
+        log_key=state.log_signer.vkey,
+    )
     bid.receipt, bid.receipt_signature = sign_receipt(document, state.platform_key)

@@ -347,7 +347,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         session,
         event_key=f"bid:{bid.manifest_sha256}",
         kind="bid_event",
-        document=events.log_document(bid.event_details, bid.event_salt),
+        document=events.log_document(bid.event_details, bid.event_salt, await events.section_key(session, bid.section_id)),
         at=act.at,
     )
     await record(

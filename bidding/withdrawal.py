@@ -102,7 +102,7 @@ async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schem
         session,
         event_key=f"withdraw:{bid.manifest_sha256}",
         kind="bid_event",
-        document=events.log_document(details, salt),
+        document=events.log_document(details, salt, await events.section_key(session, section_id)),
         at=act.at,
     )
     await record(

@@ -163,6 +163,7 @@ async def verify_site(
 
     # 3. the entries hash to the signed root
     leaves: list[bytes] = []
+    raw_entries: list[bytes] = []
     documents: dict[tuple[int, int], tuple[int, str]] = {}
     with _progress(quiet) as progress:
         task = progress.add_task("读取日志 / log entries", total=checkpoint.size)
@@ -181,6 +182,7 @@ async def verify_site(
                     break
                 data = base64.b64decode(entry["data"])
                 leaves.append(merkle.leaf_hash(data))
+                raw_entries.append(data)
                 _index_entry(report, entry["index"], data, documents)
             start = len(leaves)
             progress.update(task, completed=start)
@@ -191,7 +193,12 @@ async def verify_site(
         report.problem("entries_root_mismatch", "/log/entries", "the entries served do not hash to the signed root")
 
     # 4. every public notice version is in the log, unchanged
-    await _check_notices(client, report, documents, quiet)
+    records = await _check_notices(client, report, documents, quiet)
+
+    # 5. every opening record: its bids were logged before the deadline checkpoint, none is missing, none
+    # was added, and the published keys open the logged ciphertexts to the published figures
+    for notice_id, fields in records:
+        await check_opening(client, report, notice_id, fields, verifier, leaves, raw_entries)
 
     seen = {
         "vkey": vkey,
@@ -222,15 +229,12 @@ def _index_entry(report: Report, index: int, data: bytes, documents: dict[tuple[
                 f"notice {key[0]} version {key[1]} is already entry {documents[key][0]}",
             )
         documents[key] = (index, doc["content_sha256"])
-    elif kind in ("bid_submission", "bid_replacement", "bid_withdrawal"):
-        report.bids += 1
-    elif kind == "opening_record":
-        report.openings += 1
 
 
 async def _check_notices(
     client: httpx.AsyncClient, report: Report, logged: dict[tuple[int, int], tuple[int, str]], quiet: bool
-) -> None:
+) -> list[tuple[int, dict[str, Any]]]:
+    """Check every published notice; returns the opening records' fields for the opening checks."""
     served: dict[tuple[int, int], dict[str, Any]] = {}
     after = 0
     while True:
@@ -243,8 +247,11 @@ async def _check_notices(
     notice_ids = sorted({k[0] for k in served})
     with _progress(quiet) as progress:
         task = progress.add_task("核对公告 / notices", total=len(notice_ids))
+        records: list[tuple[int, dict[str, Any]]] = []
         for notice_id in notice_ids:
-            await _check_notice(client, report, notice_id, served, logged)
+            latest = await _check_notice(client, report, notice_id, served, logged)
+            if latest is not None and latest.get("kind") == "opening_record":
+                records.append((notice_id, latest.get("fields") or {}))
             progress.advance(task)
     for (notice_id, version), (index, _) in sorted(logged.items()):
         if (notice_id, version) not in served:
@@ -255,6 +262,7 @@ async def _check_notices(
             )
     report.notices = len(notice_ids)
     report.versions = len(served)
+    return records
 
 
 async def _check_notice(
@@ -306,3 +314,115 @@ async def _check_notice(
                     where,
                     f"the notice's current {name} differs from the text of its latest published version",
                 )
+    return latest_doc
+
+
+async def check_opening(
+    client: httpx.AsyncClient,
+    report: Report,
+    notice_id: int,
+    fields: dict[str, Any],
+    verifier: NoteVerifier,
+    leaves: list[bytes],
+    raw_entries: list[bytes],
+) -> None:
+    """One opening record against the log: both directions, and every figure re-decrypted."""
+    from bidding.envelope import EnvelopeError, manifest_hash, parse_manifest, recheck_price
+    from bidding.events import commitment, section_tag
+
+    where = f"/notices/{notice_id} (开标记录)"
+    report.openings += 1
+    cut = fields.get("deadline_checkpoint") or {}
+    try:
+        checkpoint = parse_checkpoint(verify_note(cut.get("note") or "", [verifier]))
+    except NoteError as exc:
+        report.problem("bad_deadline_checkpoint", where, f"the deadline checkpoint does not verify: {exc}")
+        return
+    size = checkpoint.size
+    if size > len(leaves) or merkle.root_from_leaf_hashes(leaves[:size]) != checkpoint.root_hash:
+        report.problem(
+            "deadline_checkpoint_mismatch",
+            where,
+            f"the deadline checkpoint (size {size}) is not a prefix of the log served today",
+        )
+        return
+    key = base64.b64decode(fields.get("section_tag_key") or "")
+    section_before: dict[str, int] = {}
+    section_after: dict[str, int] = {}
+    for index, data in enumerate(raw_entries):
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            continue
+        if doc.get("kind") != "bid_event" or not key:
+            continue
+        if section_tag(key, doc["commitment"]) == doc.get("section_tag"):
+            (section_before if index < size else section_after)[doc["commitment"]] = index
+    claimed: set[str] = set()
+    for bid in fields.get("bids") or []:
+        report.bids += 1
+        bwhere = f"{where} {bid.get('bidder', '?')}"
+        for label in ("event", "withdrawal_event"):
+            event = bid.get(label)
+            if not event:
+                continue
+            c = commitment(event["details"], base64.b64decode(event["salt"]))
+            claimed.add(c)
+            if c in section_after:
+                report.problem(
+                    "logged_after_deadline",
+                    bwhere,
+                    f"its {label.replace('_', ' ')} was logged (entry {section_after[c]}) after the deadline",
+                )
+            elif c not in section_before:
+                report.problem(
+                    "bid_not_in_log",
+                    bwhere,
+                    f"its {label.replace('_', ' ')} is not in the log before the deadline checkpoint",
+                )
+        if bid.get("outcome") == "opened":
+            await _recheck_bid(
+                client, report, bwhere, fields, bid, manifest_hash, parse_manifest, recheck_price, EnvelopeError
+            )
+    for c, index in sorted(section_before.items(), key=lambda kv: kv[1]):
+        if c not in claimed:
+            report.problem(
+                "bid_dropped",
+                where,
+                f"log entry {index} is a bid event of this section, logged before the deadline, "
+                "but the opening record does not account for it",
+            )
+
+
+async def _recheck_bid(
+    client,
+    report,
+    where,
+    fields,
+    bid,
+    manifest_hash,
+    parse_manifest,
+    recheck_price,  # type: ignore[no-untyped-def]
+    envelope_error,
+) -> None:
+    base = f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}"
+    m = await client.get(base + "/manifest")
+    c = await client.get(base + "/price")
+    if m.status_code != 200 or c.status_code != 200:
+        report.problem("ciphertext_missing", where, "the manifest or the price ciphertext is not served")
+        return
+    if manifest_hash(m.content) != bid["manifest_sha256"]:
+        report.problem("manifest_altered", where, "the manifest served does not hash to the manifest hash recorded")
+        return
+    try:
+        form = recheck_price(parse_manifest(m.content), base64.b64decode(bid.get("price_key") or ""), [c.content])
+    except (envelope_error, ValueError) as exc:
+        report.problem("price_recheck_failed", where, f"the published key does not open the logged ciphertext: {exc}")
+        return
+    if form != bid.get("form"):
+        report.problem(
+            "price_mismatch",
+            where,
+            f"the ciphertext opens to {form.get('total_price_fen')} fen, the record says "
+            f"{(bid.get('form') or {}).get('total_price_fen')}",
+        )

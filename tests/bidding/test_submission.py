@@ -39,4 +39,4 @@ async def test_a_sealed_bid_is_accepted_with_a_signed_receipt(app, client, clock
     entries = (await client.get("/log/entries", params={"start": 0, "end": 100})).json()["entries"]
     bid_entries = [json.loads(base64.b64decode(e["data"])) for e in entries]
     bid_entries = [e for e in bid_entries if e["kind"] == "bid_event"]
-    assert len(bid_entries) == 1 and set(bid_entries[0]) == {"kind", "commitment"}
+    assert len(bid_entries) == 1 and set(bid_entries[0]) == {"kind", "commitment", "section_tag"}

@@ -3,7 +3,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-21 18:03:02.554541
+Create Date: 2026-11-21 18:10:32.808946
 """
 
 from __future__ import annotations
@@ -59,6 +59,13 @@ def upgrade() -> None:
         unique=True,
         sqlite_where=sa.text("revoked_at IS NULL"),
         postgresql_where=sa.text("revoked_at IS NULL"),
+    )
+    op.create_table(
+        "bid_section_keys",
+        sa.Column("section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("key", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["section_id"], ["sections.id"], name=op.f("fk_bid_section_keys_section_id_sections")),
+        sa.PrimaryKeyConstraint("section_id", name=op.f("pk_bid_section_keys")),
     )
     op.create_table(
         "openings",
@@ -233,6 +240,7 @@ def downgrade() -> None:
     op.drop_index("ix_uploads_section_org", table_name="uploads")
     op.drop_table("uploads")
     op.drop_table("openings")
+    op.drop_table("bid_section_keys")
     op.drop_index(
         "uq_opener_keys_active",
         table_name="opener_keys",

@@ -1,0 +1,257 @@
+"""The HTTP client behind the ``bidding`` command (投标/开标客户端): one method per API endpoint it uses.
+
+It speaks to the platform over plain HTTP(S) with a bearer token and turns the platform's refusals —
+``{"error": {"code", "message_zh", "message_en", "details"}}`` — into :class:`ApiError`, so the command line
+can show them as they were written. Network failures become an ``ApiError`` with ``status_code`` 0.
+Nothing here is cryptographic: sealing, opening shares and checking receipts happen in the command line
+with the pure code of :mod:`bidding.envelope` and :mod:`trading.log`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+USER_AGENT = "trading-bidding-cli/0.1"
+#: A PUT carries one slice of a ciphertext; a lost connection costs at most this much again.
+DEFAULT_UPLOAD_CHUNK = 4 * 1024 * 1024
+
+
+class ApiError(Exception):
+    """A refusal from the platform (or no answer at all: ``status_code`` 0), with both messages."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message_zh: str,
+        message_en: str,
+        *,
+        details: dict[str, Any] | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message_en)
+        self.status_code = status_code
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.details = details or {}
+        self.rule = rule
+
+    @property
+    def is_network(self) -> bool:
+        return self.status_code == 0
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ApiError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            return cls(
+                response.status_code,
+                str(error.get("code", "http_error")),
+                str(error.get("message_zh") or error.get("message") or ""),
+                str(error.get("message_en") or error.get("message") or ""),
+                details=error.get("details") if isinstance(error.get("details"), dict) else None,
+                rule=error.get("rule"),
+            )
+        return cls(
+            response.status_code,
+            "http_error",
+            f"服务器返回 HTTP {response.status_code}",
+            f"The server answered HTTP {response.status_code}",
+        )
+
+    @classmethod
+    def from_transport(cls, server: str, exc: httpx.HTTPError) -> ApiError:
+        return cls(
+            0,
+            "network_error",
+            f"无法连接服务器 {server}（{type(exc).__name__}）",
+            f"Cannot reach {server} ({type(exc).__name__}: {exc})",
+        )
+
+
+class BiddingClient:
+    """The bidding API over HTTP. ``token`` is an API token from ``POST /api/tokens``."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        *,
+        timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        headers = {"User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=15.0),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BiddingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        return self.server + path
+
+    # ---------------------------------------------------------------------------------------------
+    # plumbing
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError.from_transport(self.server, exc) from exc
+        if response.status_code >= 400:
+            raise ApiError.from_response(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(
+                response.status_code,
+                "bad_response",
+                "服务器的应答不是 JSON",
+                "The server's answer is not JSON",
+            ) from exc
+
+    # ---------------------------------------------------------------------------------------------
+    # accounts
+
+    def create_token(self, username: str, password: str, label: str) -> dict[str, Any]:
+        """POST /api/tokens — sign in; the token in the answer is shown once."""
+        return self._json("POST", "/api/tokens", json={"username": username, "password": password, "label": label})
+
+    def revoke_token(self, token_id: int) -> None:
+        self._send("DELETE", f"/api/tokens/{token_id}")
+
+    def me(self) -> dict[str, Any]:
+        return self._json("GET", "/api/me")
+
+    # ---------------------------------------------------------------------------------------------
+    # keys
+
+    def register_bidder_key(self, public_key_b64: str, label: str, certificate_pem: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"public_key": public_key_b64, "label": label}
+        if certificate_pem:
+            body["certificate_pem"] = certificate_pem
+        return self._json("POST", "/api/bidding/keys", json=body)
+
+    def register_opener_key(self, suite: str, public_key_b64: str, signing_key_b64: str) -> dict[str, Any]:
+        return self._json(
+            "POST",
+            "/api/openers/keys",
+            json={"suite": suite, "public_key": public_key_b64, "signing_key": signing_key_b64},
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # sections and notices (public)
+
+    def section_bidding(self, section_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/api/sections/{section_id}/bidding")
+
+    def notice_version_document(self, notice_id: int, version: int) -> bytes:
+        """The exact bytes published as one notice version (their SHA-256 is its content hash)."""
+        return self._send("GET", f"/api/notices/{notice_id}/versions/{version}/document").content
+
+    def notice(self, notice_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/api/notices/{notice_id}")
+
+    # ---------------------------------------------------------------------------------------------
+    # submission
+
+    def begin_submission(
+        self, section_id: int, manifest_b64: str, signature_b64: str, sealed_shares: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """POST the signed manifest and sealed shares; a replayed manifest returns the same upload."""
+        return self._json(
+            "POST",
+            f"/api/sections/{section_id}/bids",
+            json={"manifest": manifest_b64, "signature": signature_b64, "sealed_shares": sealed_shares},
+        )
+
+    def upload_status(self, upload_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/api/uploads/{quote(upload_id)}")
+
+    def put_ciphertext(self, upload_id: str, envelope: str, offset: int, data: bytes) -> int:
+        """Append ``data`` at ``offset``; returns how many bytes the server now holds."""
+        body = self._json(
+            "PUT",
+            f"/api/uploads/{quote(upload_id)}/{quote(envelope)}",
+            params={"offset": offset},
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return int(body["received"])
+
+    def complete_upload(self, upload_id: str) -> dict[str, Any]:
+        return self._json("POST", f"/api/uploads/{quote(upload_id)}/complete")
+
+    def my_bid(self, section_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/api/sections/{section_id}/bids/mine")
+
+    def withdraw(self, section_id: int, document_b64: str, signature_b64: str) -> dict[str, Any]:
+        return self._json(
+            "POST",
+            f"/api/sections/{section_id}/bids/mine/withdraw",
+            json={"withdrawal": document_b64, "signature": signature_b64},
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # opening
+
+    def opening_status(self, section_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/api/sections/{section_id}/opening")
+
+    def my_sealed_shares(self, section_id: int) -> dict[str, Any]:
+        return self._json("GET", f"/api/sections/{section_id}/opening/shares")
+
+    def upload_shares(self, section_id: int, document_b64: str, signature_b64: str) -> dict[str, Any]:
+        return self._json(
+            "POST",
+            f"/api/sections/{section_id}/opening/shares",
+            json={"document": document_b64, "signature": signature_b64},
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # transparency log (public)
+
+    def log_key(self) -> str:
+        return self._send("GET", "/log/key").text.strip()
+
+    def log_checkpoint(self) -> str:
+        return self._send("GET", "/log/checkpoint").text
+
+    def inclusion_proof(
+        self, tree_size: int, *, index: int | None = None, leaf_hash_hex: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"tree_size": tree_size}
+        if index is not None:
+            params["index"] = index
+        if leaf_hash_hex is not None:
+            params["leaf_hash"] = leaf_hash_hex
+        return self._json("GET", "/log/proof/inclusion", params=params)
+
+    def consistency_proof(self, first: int, second: int) -> dict[str, Any]:
+        return self._json("GET", "/log/proof/consistency", params={"first": first, "second": second})

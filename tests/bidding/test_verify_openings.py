@@ -1,0 +1,130 @@
+"""`trading verify` on openings: the record accounts for every bid logged before the deadline, in both
+directions, and the published keys open the logged ciphertexts to the published figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from bidding import events
+from bidding.models import Bid, Upload
+from tests.bidding.harness import begin, make_bidder, open_as, open_section, seal, submit, upload
+from tests.factories import build_world
+from trading.log import services as log
+from trading.log.integrator import integrate_once
+from trading.verify import verify_site
+
+pytestmark = pytest.mark.asyncio
+
+PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000, 4_700_000_000]
+
+
+async def _bids(app, client, clock, tmp_path, count):
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidders = []
+    for i in range(count):
+        bidder = await make_bidder(app, client, clock.at, i + 1)
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=PRICES[i]))
+        assert r.status_code == 201, r.text
+        bidders.append(bidder)
+    return world, section, bidders
+
+
+async def _open(app, client, clock, world, section):
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    for opener in section.openers[:2]:
+        assert (await open_as(client, opener, section)).status_code == 200
+    await integrate_once(app.state)
+
+
+async def _verify(client, tmp_path):
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json")
+    return report
+
+
+async def test_an_honest_opening_verifies(app, client, clock, tmp_path):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path)
+    assert report.ok, report.summary()
+    assert report.openings == 1 and report.bids == 3
+
+
+async def test_a_bid_deleted_before_the_opening_is_named(app, client, clock, tmp_path):
+    world, section, bidders = await _bids(app, client, clock, tmp_path, 4)
+    async with app.state.sessionmaker() as s:  # someone with database rights drops a bid
+        victim = await s.scalar(select(Bid).where(Bid.organisation_id == bidders[1].organisation_id))
+        await s.execute(delete(Bid).where(Bid.id == victim.id))
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path)
+    assert [p["code"] for p in report.problems] == ["bid_dropped"], report.summary()
+
+
+async def test_a_backdated_bid_slipped_in_after_the_deadline_is_named(app, client, clock, tmp_path):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    late = await make_bidder(app, client, clock.at, 9, name="湖南后补建设有限公司")
+    path = seal(section, late, tmp_path, price=3_999_000_000)
+    r = await begin(client, late, section, path)
+    await upload(client, late, path, r.json())
+    upload_id = r.json()["upload_id"]
+    clock.set(section.deadline + timedelta(seconds=30))
+    await integrate_once(app.state)
+    # after the deadline, with database rights: a bid row dated before the deadline, and its log entry
+    async with app.state.sessionmaker() as s:
+        up = await s.get(Upload, upload_id)
+        from bidding.models import BidderKey
+
+        key = await s.scalar(select(BidderKey).where(BidderKey.organisation_id == late.organisation_id))
+        backdated = section.deadline - timedelta(minutes=5)
+        details = {
+            "event": "submission",
+            "section_id": section.id,
+            "bidder_credit_code": late.credit_code,
+            "manifest_sha256": up.manifest_sha256,
+            "at": backdated.isoformat(),
+        }
+        salt = events.new_salt()
+        blobs = {}
+        for envelope in ("price", "documents"):
+            part = app.state.blobs.root / "uploads" / upload_id / f"{envelope}.part"
+            import hashlib
+
+            data = part.read_bytes()
+            stored = await app.state.blobs.adopt(part, hashlib.sha256(data).hexdigest(), len(data))
+            blobs[envelope] = {"sha256": stored.sha256, "size": stored.size}
+        s.add(
+            Bid(
+                section_id=section.id,
+                organisation_id=late.organisation_id,
+                upload_id=upload_id,
+                manifest=up.manifest,
+                signature=up.signature,
+                manifest_sha256=up.manifest_sha256,
+                signing_key_id=key.id,
+                sealed_shares=up.sealed_shares,
+                blobs=blobs,
+                state="active",
+                received_at=backdated,
+                event_details=details,
+                event_salt=salt,
+            )
+        )
+        up.state = "complete"
+        await log.append(
+            s,
+            event_key=f"bid:{up.manifest_sha256}",
+            kind="bid_event",
+            document=events.log_document(details, salt, await events.section_key(s, section.id)),
+            at=clock.at,
+        )
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path)
+    codes = [p["code"] for p in report.problems]
+    assert "logged_after_deadline" in codes, report.summary()
