@@ -207,8 +207,16 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
         position = _position_of(act.actor, sc)
+        # One upload at a time per section: this conditional statement holds the opening's row until commit, so
+        # the count of uploads below sees every earlier one. (Without it two openers uploading together could
+        # each count only their own and neither open the bids, leaving k shares in and the ceremony waiting.)
+        waiting = await session.execute(
+            update(Opening)
+            .where(Opening.section_id == section_id, Opening.state == "waiting")
+            .values(state=Opening.state)
+        )
         opening = await session.get(Opening, section_id)
-        if opening is None or opening.state != "waiting":
+        if waiting.rowcount != 1 or opening is None or opening.state != "waiting":
             raise RuleViolation(
                 "开标尚未开始或已经结束，不能上传密钥分片",
                 "The opening has not started (or is over): shares cannot be uploaded",
@@ -248,12 +256,20 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
             )
         )
+        named: set[int] = set()
         for item in shares:
             bid = bids.get(item.get("bid_id")) if isinstance(item, dict) else None
             if bid is None or item.get("envelope") != "price" or item.get("manifest_sha256") != bid.manifest_sha256:
                 raise BadEnvelope(
                     "分片所指的投标不在本次开标中", "A share names a bid that is not being opened", code="unknown_bid"
                 )
+            if bid.id in named:  # (else the stored shares' primary key refuses it, as an internal error)
+                raise BadEnvelope(
+                    "同一投标的密钥分片只能上传一份",
+                    "One share per bid: this document names a bid twice",
+                    code="duplicate_share",
+                )
+            named.add(bid.id)
             share = decode_b64(item.get("share", ""), "密钥分片", "share")
             session.add(
                 OpeningShare(

@@ -27,7 +27,13 @@ FORMAT = "trading-receipt/v1"
 
 
 def receipt_document(
-    bid: Bid, *, section_key: bytes, leaf_index: int | None, checkpoint: str | None, log_key: str
+    bid: Bid,
+    *,
+    section_key: bytes,
+    leaf_index: int | None,
+    checkpoint: str | None,
+    log_key: str,
+    inclusion_proof: list[bytes] | None = None,
 ) -> dict[str, Any]:
     entry = canonical_bytes(events.log_document(bid.event_details, bid.event_salt, section_key))
     return {
@@ -43,6 +49,8 @@ def receipt_document(
         "leaf_hash": merkle.leaf_hash(entry).hex(),
         "leaf_index": leaf_index,
         "checkpoint": checkpoint,
+        # The audit path from the leaf to the checkpoint's root, so the receipt verifies offline.
+        "inclusion_proof": [p.hex() for p in inclusion_proof or []],
         "log_key": log_key,
     }
 
@@ -77,13 +85,16 @@ async def _sign_into(session: AsyncSession, state: State, bid: Bid) -> None:
     index = await log.index_for_event(session, f"bid:{bid.manifest_sha256}")
     checkpoint = await log.latest_checkpoint(session)
     note = None
+    proof: list[bytes] = []
     if index is not None and checkpoint is not None and checkpoint.size > index:
         note = checkpoint.note
+        proof = await log.inclusion_proof(session, index, checkpoint.size)
     document = receipt_document(
         bid,
         section_key=await events.section_key(session, bid.section_id),
         leaf_index=index if note else None,
         checkpoint=note,
         log_key=state.log_signer.vkey,
+        inclusion_proof=proof,
     )
     bid.receipt, bid.receipt_signature = sign_receipt(document, state.platform_key)

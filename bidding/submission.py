@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, schemas
 from bidding.committees import SectionCommittee, section_committee
-from bidding.envelope import BidContext, check_submission, manifest_hash
+from bidding.envelope import BidContext, Malformed, check_submission, manifest_hash, parse_manifest
 from bidding.errors import (
     BadEnvelope,
     DeadlinePassed,
@@ -149,6 +149,7 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
         if existing.organisation_id != actor.organisation_id:
             raise NotYourBid()
         return existing  # a replay: the same submission, not a second one
+    _require_sealed(manifest)
     signing_key = _signing_key_of(manifest)
     key_row = await bidder_key_by_public(session, organisation.id, signing_key)
     if key_row is None:
@@ -187,6 +188,24 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     return upload
 
 
+def _require_sealed(manifest: bytes) -> None:
+    """20号令 §26: a bid is encrypted on the bidder's machine; anything but the signed manifest of a sealed bid
+    (a PDF, a plain archive, a form in the clear) is refused with a message that says so."""
+    try:
+        parse_manifest(manifest)
+    except Malformed as exc:  # also UnsupportedFormat and UnsupportedSuite
+        raise BadEnvelope(
+            f"投标文件须在投标人本地加密后递交（《电子招标投标办法》第二十六条）。所递交的不是加密投标文件的签名清单"
+            f"（{exc.message_zh}），请用投标客户端加密后递交",
+            "A bid must be encrypted on the bidder's own machine before it is submitted (Electronic Bidding "
+            f"Measures, Art. 26). This is not the signed manifest of a sealed bid ({exc.message_en}); seal it "
+            "with the bidder client and submit that",
+            code="unencrypted_bid",
+            rule="20号令 §26",
+            details={"reason": exc.code},
+        ) from exc
+
+
 def _signing_key_of(manifest: bytes) -> bytes:
     import json
 
@@ -220,10 +239,10 @@ async def append(
     """Append bytes at *offset* (which must be what the server already has: resume from there)."""
     actor = _bidder(act)
     upload = await own_upload(session, actor, upload_id)
+    # The deadline first: after it, a bidder hears that it has passed (20号令 §27), not that the upload closed.
+    _ensure_open(await section_committee(session, upload.section_id), act.at)
     if upload.state != "open":
         raise UploadConflict("该上传已结束", "This upload is no longer open")
-    sc = await section_committee(session, upload.section_id)
-    _ensure_open(sc, act.at)
     path = _part(blob_root, upload_id, envelope)
     limit = upload.sizes[envelope]
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
@@ -258,6 +277,8 @@ def _hash_file(path: Path) -> str:
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
+        # An append cut short (client gone, 413) closes its file without fsync: make it durable before adopting.
+        os.fsync(fh.fileno())
     return digest.hexdigest()
 
 
@@ -269,27 +290,21 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
         assert bid is not None
         return bid  # completing twice (a retry) gives the same bid
+    # Refuse a late completion before touching the ciphertexts (the conditional statement below stays the
+    # decision): a late bid must not leave its ciphertext in the blob store.
+    _ensure_open(await section_committee(session, upload.section_id), act.at)
     if upload.state != "open":
         raise UploadConflict("该上传已结束", "This upload is no longer open")
     parsed = _parsed(upload)
-    stored: dict[str, Any] = {}
-    for envelope in ENVELOPES:
-        path = _part(blob_root, upload.id, envelope)
-        size = _size(path)
-        if size != upload.sizes[envelope]:
-            raise UploadConflict(
-                f"「{envelope}」尚未上传完整：{size}/{upload.sizes[envelope]} 字节",
-                f"The {envelope} ciphertext is incomplete: {size} of {upload.sizes[envelope]} bytes",
-                details={"envelope": envelope, "received": size},
-            )
-        actual = await anyio.to_thread.run_sync(_hash_file, path)
-        if actual != parsed.envelope(envelope).ciphertext_sha256:
-            raise BadEnvelope(
-                f"「{envelope}」密文的哈希与签名清单不符，文件可能已损坏，请重新上传",
-                f"The {envelope} ciphertext does not match the signed manifest; upload it again",
-                code="ciphertext_mismatch",
-            )
-        stored[envelope] = await blobs.adopt(path, actual, size)
+    try:
+        stored = await _take_ciphertexts(upload, parsed, blobs, blob_root)
+    except (UploadConflict, FileNotFoundError):
+        # A concurrent retry of this same completion may have moved the ciphertexts into the store under us:
+        # then wait for it to commit and answer with its bid, as a retry after it would get.
+        bid = await _completed_elsewhere(session, upload, parsed, blobs)
+        if bid is not None:
+            return bid
+        raise
     # The decision: one conditional statement on the section row, which also holds it until commit, so
     # the close (which updates the same row) can never slip between this check and this bid.
     locked = await session.execute(
@@ -347,7 +362,9 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         session,
         event_key=f"bid:{bid.manifest_sha256}",
         kind="bid_event",
-        document=events.log_document(bid.event_details, bid.event_salt, await events.section_key(session, bid.section_id)),
+        document=events.log_document(
+            bid.event_details, bid.event_salt, await events.section_key(session, bid.section_id)
+        ),
         at=act.at,
     )
     await record(
@@ -361,6 +378,48 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         details={"bid_id": bid.id},
     )
     return bid
+
+
+async def _take_ciphertexts(upload: Upload, parsed: Any, blobs: LocalBlobStore, blob_root: str) -> dict[str, Any]:
+    """Check both uploaded ciphertexts against the signed manifest, then move them into the blob store."""
+    checked: dict[str, tuple[Path, str, int]] = {}
+    for envelope in ENVELOPES:
+        path = _part(blob_root, upload.id, envelope)
+        size = _size(path)
+        if size != upload.sizes[envelope]:
+            raise UploadConflict(
+                f"「{envelope}」尚未上传完整：{size}/{upload.sizes[envelope]} 字节",
+                f"The {envelope} ciphertext is incomplete: {size} of {upload.sizes[envelope]} bytes",
+                details={"envelope": envelope, "received": size},
+            )
+        actual = await anyio.to_thread.run_sync(_hash_file, path)
+        if actual != parsed.envelope(envelope).ciphertext_sha256:
+            # Discard the bad bytes, so that the same sealed file can be uploaded again from offset 0.
+            await anyio.to_thread.run_sync(lambda p=path: p.unlink(missing_ok=True))
+            raise BadEnvelope(
+                f"「{envelope}」密文的哈希与签名清单不符，文件可能已损坏，已丢弃，请从头重新上传",
+                f"The {envelope} ciphertext does not match the signed manifest; it was discarded: upload it again",
+                code="ciphertext_mismatch",
+                details={"envelope": envelope, "received": 0},
+            )
+        checked[envelope] = (path, actual, size)
+    # Only when both envelopes check out are they moved into the store (so a refusal adopts nothing).
+    return {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
+
+
+async def _completed_elsewhere(session: AsyncSession, upload: Upload, parsed: Any, blobs: LocalBlobStore) -> Bid | None:
+    """The bid another request made of this upload, if one is doing so (its ciphertexts are already in the
+    store); waits a few seconds for it to commit."""
+    if not any([await blobs.exists(parsed.envelope(e).ciphertext_sha256) for e in ENVELOPES]):
+        return None
+    for _ in range(100):
+        state = await session.scalar(select(Upload.state).where(Upload.id == upload.id))
+        if state == "complete":
+            return await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
+        if state != "open":
+            return None
+        await anyio.sleep(0.05)
+    return None
 
 
 def _parsed(upload: Upload) -> Any:

@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 
 import notices
 from bidding import scheduler
+from bidding.portal import OpeningHallController
 from bidding.controllers import (
     BidderKeyController,
     BiddingController,
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             BiddingController,
             UploadController,
             OpeningController,
+            OpeningHallController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,

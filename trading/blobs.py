@@ -74,7 +74,9 @@ class LocalBlobStore:
         return StoredBlob(sha256=digest.hexdigest(), size=size)
 
     async def adopt(self, path: Path, sha256: str, size: int) -> StoredBlob:
-        """Move an already written and fsynced file (whose hash the caller computed) into the store."""
+        """Move a file written elsewhere (whose hash the caller computed) into the store: its content is
+        fsynced first, then it is renamed into place and the directory fsynced."""
+        await anyio.to_thread.run_sync(_fsync_file, path)
         await anyio.to_thread.run_sync(_move_into_place, path, self._path(sha256))
         return StoredBlob(sha256=sha256, size=size)
 
@@ -92,6 +94,14 @@ class LocalBlobStore:
 
     async def exists(self, sha256: str) -> bool:
         return await anyio.to_thread.run_sync(self._path(sha256).exists)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:

@@ -141,6 +141,12 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from trading.verify import DEFAULT_STATE, verify_site
 
     url = args.url.rstrip("/")
+    if args.receipt:
+        # A bidder's receipt: the same check as `bidding verify-receipt` (signature, log entry, checkpoint,
+        # and — online — inclusion in the latest checkpoint and consistency with the receipt's).
+        from bidding.cli import main as bidding_main
+
+        return bidding_main(["--server", url, "verify-receipt", args.receipt, *(["--offline"] if args.offline else [])])
     state = Path(args.state) if args.state else DEFAULT_STATE
     witness_pem = Path(args.witness).read_bytes() if args.witness else b""
 
@@ -235,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--state", help="where the last checkpoint seen is kept (default ~/.local/state/…)")
     verify.add_argument("--key", help="the log's verifier key (vkey) to pin, instead of trust on first use")
+    verify.add_argument("--receipt", metavar="FILE", help="check a bidder's receipt (as bidding verify-receipt)")
+    verify.add_argument("--offline", action="store_true", help="with --receipt: check without contacting the server")
     verify.add_argument("--witness", metavar="KEYFILE", help="as a witness: cosign the checkpoint once it verifies")
     verify.add_argument("--witness-name", default="witness.example", help="the witness's key name")
     verify.set_defaults(func=cmd_verify)

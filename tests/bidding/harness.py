@@ -297,3 +297,192 @@ async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -
         headers=opener.headers,
         json={"document": b64(document), "signature": b64(opener.signing.sign(document))},
     )
+
+
+# --- helpers for the attack tests (test_attacks, test_deadline_race, test_confidentiality) ----------------------
+
+
+def refused(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert a refusal with this status and error code; return the error body."""
+    assert r.status_code == status, f"{r.status_code} != {status}: {r.text}"
+    error = r.json()["error"]
+    assert error["code"] == code, r.text
+    return error
+
+
+def ciphertexts(path: Path) -> dict[str, bytes]:
+    sealed = read_sealed_bid(path)
+    return {e: b"".join(sealed.iter_ciphertext(e)) for e in ("price", "documents")}
+
+
+def manifest_sha256_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(read_sealed_bid(path).manifest_bytes).hexdigest()
+
+
+async def begun(client: httpx.AsyncClient, bidder: Bidder, section: Section, path: Path) -> dict[str, Any]:
+    """Begin a submission, asserting it was accepted; the upload's description."""
+    r = await begin(client, bidder, section, path)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def put(
+    client: httpx.AsyncClient, bidder: Bidder, upload_id: str, envelope: str, data: Any, offset: int = 0
+) -> httpx.Response:
+    """Append raw bytes (or an async iterator of chunks) to one envelope of an upload."""
+    return await client.put(
+        f"/api/uploads/{upload_id}/{envelope}", params={"offset": offset}, content=data, headers=bidder.headers
+    )
+
+
+async def complete(client: httpx.AsyncClient, bidder: Bidder, upload_id: str) -> httpx.Response:
+    return await client.post(f"/api/uploads/{upload_id}/complete", headers=bidder.headers)
+
+
+def withdrawal_body(section_id: int, manifest_sha256: str, key: Ed25519PrivateKey) -> dict[str, str]:
+    from bidding.withdrawal import withdrawal_document
+
+    document = withdrawal_document(section_id, manifest_sha256)
+    return {"withdrawal": b64(document), "signature": b64(key.sign(document))}
+
+
+async def withdraw(
+    client: httpx.AsyncClient,
+    bidder: Bidder,
+    section_id: int,
+    manifest_sha256: str,
+    key: Ed25519PrivateKey | None = None,
+) -> httpx.Response:
+    return await client.post(
+        f"/api/sections/{section_id}/bids/mine/withdraw",
+        headers=bidder.headers,
+        json=withdrawal_body(section_id, manifest_sha256, key or bidder.signing),
+    )
+
+
+async def start_opening(client: httpx.AsyncClient, world: World, section: Section) -> httpx.Response:
+    return await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+
+
+def signed_shares(
+    section_id: int, position: int, shares: list[dict[str, Any]], key: Ed25519PrivateKey
+) -> dict[str, str]:
+    """An opener's upload body: the canonical shares document and a signature by *key*."""
+    from bidding.opening import shares_document
+
+    document = shares_document(section_id, position, shares)
+    return {"document": b64(document), "signature": b64(key.sign(document))}
+
+
+async def post_shares(
+    client: httpx.AsyncClient, opener: Opener, section_id: int, body: dict[str, str]
+) -> httpx.Response:
+    return await client.post(f"/api/sections/{section_id}/opening/shares", headers=opener.headers, json=body)
+
+
+async def opening_record(client: httpx.AsyncClient, section: Section) -> dict[str, Any]:
+    """The published opening record (开标记录) of an opened section."""
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    assert status["state"] == "opened" and status["record_notice_id"], status
+    record = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
+    assert record["kind"] == "opening_record"
+    return record
+
+
+async def table_counts(app: Litestar) -> dict[str, int]:
+    """Rows in every table of the schema."""
+    from sqlalchemy import func, select
+
+    from trading.schema import metadata
+
+    async with app.state.sessionmaker() as s:
+        return {t.name: int(await s.scalar(select(func.count()).select_from(t)) or 0) for t in metadata.sorted_tables}
+
+
+def blob_files(app: Litestar) -> dict[str, tuple[int, str]]:
+    """Every file under the blob directory (the store and the uploads in progress): path → (size, SHA-256)."""
+    import hashlib
+
+    root = Path(app.state.settings.blob_dir)
+    files: dict[str, tuple[int, str]] = {}
+    if root.exists():
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                files[str(p.relative_to(root))] = (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+    return files
+
+
+def stored_blobs(app: Litestar) -> set[str]:
+    """The ciphertexts adopted into the blob store (not the uploads in progress)."""
+    return {p for p in blob_files(app) if not p.startswith(("uploads/", "incoming/"))}
+
+
+async def snapshot(app: Litestar) -> dict[str, Any]:
+    """What a refused request must leave exactly as it was: every table's row count and every stored file."""
+    return {"tables": await table_counts(app), "files": blob_files(app)}
+
+
+async def bid_rows(app: Litestar, section_id: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from bidding.models import Bid
+
+    async with app.state.sessionmaker() as s:
+        return list(await s.scalars(select(Bid).where(Bid.section_id == section_id).order_by(Bid.id)))
+
+
+async def log_entries(client: httpx.AsyncClient, start: int, end: int) -> list[tuple[int, bytes]]:
+    """Entries [start, end) of the public log, as (index, exact bytes), fetched page by page."""
+    out: list[tuple[int, bytes]] = []
+    while start < end:
+        r = await client.get("/log/entries", params={"start": start, "end": min(end, start + 1000)})
+        assert r.status_code == 200, r.text
+        page = [(e["index"], base64.b64decode(e["data"])) for e in r.json()["entries"]]
+        if not page:
+            break
+        out.extend(page)
+        start = page[-1][0] + 1
+    return out
+
+
+async def decrypted_shares(
+    client: httpx.AsyncClient, opener: Opener, section: Section
+) -> tuple[int, list[dict[str, Any]]]:
+    """What `open_as` would upload, without uploading it: (position, shares) for tampering with."""
+    from bidding.envelope import open_share, parse_manifest
+
+    r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=opener.headers)
+    assert r.status_code == 200, r.text
+    pack = r.json()
+    shares = []
+    for bid in pack["bids"]:
+        context = BidContext(
+            section_id=section.id,
+            trade_code=section.info["trade_code"],
+            section_code=section.info["section_code"],
+            bidder_credit_code=bid["bidder_credit_code"],
+            suite=section.info["suite"],
+            k=section.info["k"],
+            n=section.info["n"],
+            opener_keys=tuple(base64.b64decode(m["public_key"]) for m in section.info["members"]),
+        )
+        share = open_share(
+            pack["suite"],
+            opener.hpke,
+            context,
+            "price",
+            pack["position"],
+            base64.b64decode(bid["sealed_share"]),
+            manifest=parse_manifest(base64.b64decode(bid["manifest"])),
+        )
+        shares.append(
+            {
+                "bid_id": bid["bid_id"],
+                "manifest_sha256": bid["manifest_sha256"],
+                "envelope": "price",
+                "share": b64(share),
+            }
+        )
+    return pack["position"], shares

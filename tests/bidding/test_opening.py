@@ -79,3 +79,21 @@ async def test_fewer_than_three_bids_is_a_failed_tender(app, client, clock, tmp_
     assert project["sections"][0]["state"] == "failed"
     r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=section.openers[0].headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "opening_not_waiting"
+
+
+async def test_the_opening_hall_follows_the_ceremony(app, client, clock, tmp_path):
+    world, section, _ = await _three_bids(app, client, clock, tmp_path)
+    page = await client.get(f"/sections/{section.id}/opening")
+    assert page.status_code == 200
+    assert "尚未开标" in page.text and "开标小组" in page.text
+    assert "投标人数量和递交时间也不公开" in page.text
+    clock.set(section.deadline + timedelta(minutes=1))
+    await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    await open_as(client, section.openers[1], section)
+    page = await client.get(f"/sections/{section.id}/opening")
+    assert "等待开标人上传密钥分片" in page.text and "已上传" in page.text
+    events = await client.get(f"/api/sections/{section.id}/opening/events", timeout=5)
+    assert events.headers["content-type"].startswith("text/event-stream")
+    await open_as(client, section.openers[2], section)
+    page = await client.get(f"/sections/{section.id}/opening")
+    assert "已开标" in page.text and "45,123,456.00" in page.text

@@ -117,11 +117,14 @@ class TokenController(Controller):
         await services.revoke_token(db, await make_act(request, db), token_id)
 
     @get("/me", operation_id="getMe", guards=[require_signed_in])
-    async def me(self, request: Request) -> schemas.Me:
-        """Who am I."""
+    async def me(self, request: Request, db: DB) -> schemas.Me:
+        """Who am I (with my organisation's name and credit code)."""
         actor = request_actor(request)
         assert actor is not None
+        org = await db.get(Organisation, actor.organisation_id) if actor.organisation_id else None
         return schemas.Me(
+            organisation_name=org.name if org else None,
+            organisation_credit_code=org.credit_code if org else None,
             id=actor.person_id,
             username=actor.username,
             display_name=actor.display_name,

@@ -103,3 +103,6 @@ class Me(msgspec.Struct):
     roles: list[str]
     organisation_id: int | None
     centre_id: int | None
+    #: My organisation's name and unified social credit code (a bidder seals its bids with it).
+    organisation_name: str | None = None
+    organisation_credit_code: str | None = None

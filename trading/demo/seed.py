@@ -8,6 +8,7 @@ published. Seeding is deterministic for a given day, and does nothing if the dat
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.progress import Progress
@@ -21,9 +22,11 @@ from trading.accounts import schemas as acc
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Person
 from trading.accounts.services import create_centre, create_organisation, create_person
+from trading.clock import clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
 from trading.demo.data import DemoWorld, ProjectSpec, build_world
+from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
 from trading.projects.services import create_project
@@ -75,11 +78,16 @@ async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str
         day = (today or datetime.now(UTC)).astimezone(SHANGHAI).date()
         world = build_world(day)
         counts = await _write(make_sessionmaker(engine), world, settings)
+        async with make_sessionmaker(engine)() as session:
+            now = await clock_from_setting(settings.clock).now(session)
+        sealed = await seed_sealed(
+            make_sessionmaker(engine), settings, now, Path(settings.blob_dir).parent / "demo-openers"
+        )
     finally:
         await engine.dispose()
     return (
         f"已写入演示数据 / seeded: {counts['projects']} 个项目, "
-        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿"
+        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿\n{sealed}"
     )
 
 
@@ -173,6 +181,9 @@ async def _write_project(
     for n in spec.notices:
         act = Act(actor=actor, address="demo-seed", at=n.at)
         fields = dict(n.fields)
+        if n.kind == "opening_record":
+            # Seeded history: these openings took place before the platform's sealed-bid ceremony existed.
+            fields.setdefault("source", "offline")
         if n.kind == "amendment" and n.changes:
             fields["changes"] = n.changes
         draft = await notice_services.create_draft(

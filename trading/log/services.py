@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, tuple_
+from sqlalchemy import bindparam, exists, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,16 +75,27 @@ async def tree_size(session: AsyncSession) -> int:
     return await current_value(session, SIZE_COUNTER)
 
 
-async def _integrate_batch(session: AsyncSession, size: int, entries: list[LogEntry], now: datetime) -> int:
-    hashes = [merkle.leaf_hash(e.data) for e in entries]
+async def _integrate_batch(session: AsyncSession, size: int, entries: list[Any], now: datetime) -> int:
+    """Give *entries* (rows of id and data) the next leaf indices and store the subtrees they complete.
+
+    Core statements with many parameter sets, not ORM objects: building objects for every node cost most
+    of the integrator's time under load (bench/log.py)."""
+    hashes = [merkle.leaf_hash(bytes(e.data)) for e in entries]
     existing = await _fetch_nodes(session, merkle.append_plan(size, len(entries)))
     created = merkle.new_nodes(size, hashes, existing)
-    session.add_all(LogNode(level=lvl, index=idx, hash=h) for (lvl, idx), h in sorted(created.items()))
-    for offset, (entry, h) in enumerate(zip(entries, hashes, strict=True)):
-        entry.leaf_index = size + offset
-        entry.leaf_hash = h
-        entry.integrated_at = now
-    await session.flush()
+    await session.execute(
+        insert(LogNode.__table__),
+        [{"level": lvl, "index": idx, "hash": h} for (lvl, idx), h in sorted(created.items())],
+    )
+    await session.execute(
+        update(LogEntry.__table__)
+        .where(LogEntry.__table__.c.id == bindparam("entry_id"))
+        .values(leaf_index=bindparam("new_index"), leaf_hash=bindparam("new_hash"), integrated_at=bindparam("at")),
+        [
+            {"entry_id": e.id, "new_index": size + offset, "new_hash": h, "at": now}
+            for offset, (e, h) in enumerate(zip(entries, hashes, strict=True))
+        ],
+    )
     return size + len(entries)
 
 
@@ -104,18 +115,32 @@ async def _sign(session: AsyncSession, signer: NoteSigner, origin: str, size: in
     return checkpoint
 
 
-async def _take(session: AsyncSession, size: int, *, up_to: datetime | None, now: datetime) -> tuple[int, int]:
-    """Integrate queued entries (only those created at or before *up_to*, if given). Returns (size, added)."""
+#: Batches one round integrates at most, so a round ends (and its checkpoint is signed) under steady writes.
+MAX_BATCHES_PER_ROUND = 5
+
+
+async def _take(
+    session: AsyncSession, size: int, *, up_to: datetime, now: datetime, complete: bool = False
+) -> tuple[int, int]:
+    """Integrate queued entries created at or before *up_to*, in queue order. Returns (size, added).
+
+    A deadline cut passes ``complete``: it must hold every entry up to the deadline, however many."""
     added = 0
-    while True:
-        query = select(LogEntry).where(LogEntry.leaf_index.is_(None))
-        if up_to is not None:
-            query = query.where(LogEntry.created_at <= up_to)
-        entries = list(await session.scalars(query.order_by(LogEntry.id).limit(BATCH)))
+    batches = 0
+    while complete or batches < MAX_BATCHES_PER_ROUND:
+        batches += 1
+        query = (
+            select(LogEntry.id, LogEntry.data)
+            .where(LogEntry.leaf_index.is_(None), LogEntry.created_at <= up_to)
+            .order_by(LogEntry.id)
+            .limit(BATCH)
+        )
+        entries = list(await session.execute(query))
         if not entries:
-            return size, added
+            break
         size = await _integrate_batch(session, size, entries, now)
         added += len(entries)
+    return size, added
 
 
 async def integrate(
@@ -144,10 +169,12 @@ async def integrate(
             )
         ).all()
         if not due:
-            size, _ = await _take(session, size, up_to=None, now=now)
+            # Only what was created by this round's "now": a deadline passing while the round runs must
+            # not find entries created after it already in the tree.
+            size, _ = await _take(session, size, up_to=now, now=now)
             break
         cut = due[0].deadline_at
-        size, _ = await _take(session, size, up_to=cut, now=now)
+        size, _ = await _take(session, size, up_to=cut, now=now, complete=True)
         # A section still taking bids at its deadline has not been closed yet; its close waits for every
         # bid transaction that began before it (they lock the same row), so once it is closed nothing
         # created before the deadline can still appear. Until then — or the grace period — the cut waits.

@@ -1,0 +1,69 @@
+"""The opening hall (开标大厅): a public page per section showing the committee, which openers have
+uploaded their shares, and the results as they appear — live by server-sent events where JavaScript
+runs, by a plain refresh where it does not. Staff start the ceremony from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from typing_extensions import Annotated
+
+import msgspec
+
+from bidding import opening
+from bidding.committees import bidding_view, section_committee
+from notices.portal import _check_session_csrf, _context, _template
+from trading.accounts.auth import public
+from trading.errors import Forbidden
+from trading.web import DB, make_act
+
+
+class StartForm(msgspec.Struct):
+    csrf_token: str = ""
+
+
+class OpeningHallController(Controller):
+    path = "/sections"
+    include_in_schema = False
+    guards = [public]
+
+    @get("/{section_id:int}/opening", operation_id="portalOpeningHall")
+    async def hall(self, request: Request, db: DB, section_id: FromPath[int]) -> Template:
+        """The opening hall of one section."""
+        sc = await section_committee(db, section_id)
+        status = await opening.status(db, section_id)
+        context = _context(
+            request,
+            sc.project.trade_kind,
+            section=bidding_view(sc),
+            project=sc.project,
+            status=status,
+            now=await request.app.state.clock.now(db),
+        )
+        return _template("opening.html", context=context, headers={"Cache-Control": "no-cache"})
+
+    @post("/{section_id:int}/opening/start", operation_id="portalStartOpening", status_code=303)
+    async def start(
+        self,
+        request: Request,
+        db: DB,
+        section_id: FromPath[int],
+        data: Annotated[StartForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """Staff start the ceremony (a form with the session's CSRF token)."""
+        actor = _check_session_csrf(request, data.csrf_token)
+        if not actor.has_role("staff", "admin"):
+            raise Forbidden("只有交易中心工作人员可以开始开标", "Only trading-centre staff can start the opening",
+                            code="wrong_role")
+        act = await make_act(request, db)
+        await db.rollback()
+        await opening.start(request.app.state, act, section_id)
+        return Redirect(path=f"/sections/{section_id}/opening", status_code=303)
+
+
+def results_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return status.get("results") or []
