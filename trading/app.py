@@ -21,7 +21,6 @@ from litestar.template.config import TemplateConfig
 
 import notices
 from bidding import scheduler
-from bidding.portal import OpeningHallController
 from bidding.controllers import (
     BidderKeyController,
     BiddingController,
@@ -29,6 +28,7 @@ from bidding.controllers import (
     OpeningController,
     UploadController,
 )
+from bidding.portal import OpeningHallController
 from notices import api as notices_api
 from notices import feeds, portal, staff
 from trading.accounts.auth import AuthenticationMiddleware, public
