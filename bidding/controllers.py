@@ -25,6 +25,18 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def my_bid(bid: Bid) -> schemas.MyBid:
+    return schemas.MyBid(
+        bid_id=bid.id,
+        section_id=bid.section_id,
+        manifest_sha256=bid.manifest_sha256,
+        state=bid.state,
+        received_at=bid.received_at,
+        ended_at=bid.ended_at,
+        receipt=receipt_of(bid),
+    )
+
+
 def receipt_of(bid: Bid) -> schemas.Receipt | None:
     if bid.receipt is None or bid.receipt_signature is None:
         return None
@@ -148,15 +160,7 @@ class BiddingController(Controller):
         )
         if bid is None:
             raise NotFound("贵单位在此标段没有投标", "Your organisation has no bid in this section", code="no_bid")
-        return schemas.MyBid(
-            bid_id=bid.id,
-            section_id=bid.section_id,
-            manifest_sha256=bid.manifest_sha256,
-            state=bid.state,
-            received_at=bid.received_at,
-            ended_at=bid.ended_at,
-            receipt=receipt_of(bid),
-        )
+        return my_bid(bid)
 
     @post(
         "/sections/{section_id:int}/bids/mine/withdraw",
@@ -169,15 +173,7 @@ class BiddingController(Controller):
     ) -> schemas.MyBid:
         """Withdraw my bid before the deadline, with a withdrawal signed by the key that signed the bid."""
         bid = await withdrawal.withdraw(db, await make_act(request, db), section_id, data)
-        return schemas.MyBid(
-            bid_id=bid.id,
-            section_id=bid.section_id,
-            manifest_sha256=bid.manifest_sha256,
-            state=bid.state,
-            received_at=bid.received_at,
-            ended_at=bid.ended_at,
-            receipt=receipt_of(bid),
-        )
+        return my_bid(bid)
 
 
 class UploadController(Controller):
@@ -225,15 +221,7 @@ class UploadController(Controller):
         bid_id = bid.id
         await db.commit()  # durable before any receipt exists
         bid = await receipts.issue(state, bid_id)
-        return schemas.MyBid(
-            bid_id=bid.id,
-            section_id=bid.section_id,
-            manifest_sha256=bid.manifest_sha256,
-            state=bid.state,
-            received_at=bid.received_at,
-            ended_at=bid.ended_at,
-            receipt=receipt_of(bid),
-        )
+        return my_bid(bid)
 
 
 class OpeningController(Controller):

@@ -31,3 +31,18 @@ async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     assert open_now, "the demo should show trades open for bids"
     again = await seed_demo(settings, today=today)
     assert "跳过" in again  # seeding twice does nothing
+
+
+async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings, clock, tmp_path):
+    from trading.log.integrator import integrate_once
+    from trading.verify import verify_site
+
+    today = datetime(2026, 11, 21, 3, tzinfo=UTC)
+    clock.set(today)
+    await seed_demo(settings, today=today)
+    while await integrate_once(app.state) is not None and clock.at < today:
+        pass
+    await integrate_once(app.state)
+    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json")
+    assert report.ok, report.summary()
+    assert report.notices >= 200 and report.offline_openings > 0
