@@ -92,8 +92,10 @@ async def test_the_opening_hall_follows_the_ceremony(app, client, clock, tmp_pat
     await open_as(client, section.openers[1], section)
     page = await client.get(f"/sections/{section.id}/opening")
     assert "等待开标人上传密钥分片" in page.text and "已上传" in page.text
-    events = await client.get(f"/api/sections/{section.id}/opening/events", timeout=5)
-    assert events.headers["content-type"].startswith("text/event-stream")
     await open_as(client, section.openers[2], section)
     page = await client.get(f"/sections/{section.id}/opening")
     assert "已开标" in page.text and "45,123,456.00" in page.text
+    # Once the ceremony is over the event stream says so and ends (while it runs, it stays open).
+    events = await client.get(f"/api/sections/{section.id}/opening/events", timeout=10)
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert "event: opening" in events.text and '"state": "opened"' in events.text
