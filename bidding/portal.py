@@ -4,15 +4,13 @@ runs, by a plain refresh where it does not. Staff start the ceremony from here."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
-from typing_extensions import Annotated
-
-import msgspec
 
 from bidding import opening
 from bidding.committees import bidding_view, section_committee
@@ -57,13 +55,10 @@ class OpeningHallController(Controller):
         """Staff start the ceremony (a form with the session's CSRF token)."""
         actor = _check_session_csrf(request, data.csrf_token)
         if not actor.has_role("staff", "admin"):
-            raise Forbidden("只有交易中心工作人员可以开始开标", "Only trading-centre staff can start the opening",
-                            code="wrong_role")
+            raise Forbidden(
+                "只有交易中心工作人员可以开始开标", "Only trading-centre staff can start the opening", code="wrong_role"
+            )
         act = await make_act(request, db)
         await db.rollback()
         await opening.start(request.app.state, act, section_id)
         return Redirect(path=f"/sections/{section_id}/opening", status_code=303)
-
-
-def results_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
-    return status.get("results") or []

@@ -47,6 +47,7 @@ from trading.log import services as log
 from trading.projects.models import Section
 
 ENVELOPES = ("price", "documents")
+NOT_TAKING_BIDS = ("此标段当前不接受投标", "This section is not taking bids")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -188,6 +189,23 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     return upload
 
 
+async def lock_open_section(session: AsyncSession, section_id: int, now: datetime, refusal: tuple[str, str]) -> None:
+    """The decision on a bid or a withdrawal: one conditional statement on the section row, which also holds
+    the row until commit, so the close (which updates the same row) can never slip between this check and
+    the act. Refused with ``deadline_passed`` after the deadline, else with *refusal*."""
+    locked = await session.execute(
+        update(Section)
+        .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
+        .values(state=Section.state)
+    )
+    if locked.rowcount != 1:
+        section = await session.get(Section, section_id)
+        assert section is not None
+        if section.deadline_at is not None and now >= section.deadline_at:
+            raise DeadlinePassed(_local(section.deadline_at))
+        raise SectionNotOpenForBids(*refusal)
+
+
 def _require_sealed(manifest: bytes) -> None:
     """20号令 §26: a bid is encrypted on the bidder's machine; anything but the signed manifest of a sealed bid
     (a PDF, a plain archive, a form in the clear) is refused with a message that says so."""
@@ -305,19 +323,9 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         if bid is not None:
             return bid
         raise
-    # The decision: one conditional statement on the section row, which also holds it until commit, so
-    # the close (which updates the same row) can never slip between this check and this bid.
-    locked = await session.execute(
-        update(Section)
-        .where(Section.id == upload.section_id, Section.state == "tendering", Section.deadline_at > act.at)
-        .values(state=Section.state)
+    await lock_open_section(
+        session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
     )
-    if locked.rowcount != 1:
-        section = await session.get(Section, upload.section_id)
-        assert section is not None
-        if section.deadline_at is not None and act.at >= section.deadline_at:
-            raise DeadlinePassed(_local(section.deadline_at))
-        raise SectionNotOpenForBids("此标段当前不接受投标", "This section is not taking bids")
     organisation = await session.get(Organisation, upload.organisation_id)
     assert organisation is not None
     previous = await session.scalar(

@@ -6,21 +6,22 @@ import base64
 import json
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, schemas
-from bidding.errors import BadEnvelope, DeadlinePassed, SectionNotOpenForBids
+from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import Bid, BidderKey
-from bidding.submission import _bidder, _local
+from bidding.submission import _bidder, lock_open_section
 from trading.accounts.models import Organisation
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import NotFound
 from trading.log import services as log
-from trading.projects.models import Section
+
+NOT_TAKING_WITHDRAWALS = ("此标段当前不接受撤回", "This section no longer accepts withdrawals")
 
 
 def withdrawal_document(section_id: int, manifest_sha256: str) -> bytes:
@@ -72,17 +73,9 @@ async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schem
             "The withdrawal's signature is not valid (sign it with the key that signed the bid)",
             code="bad_signature",
         ) from exc
-    locked = await session.execute(
-        update(Section)
-        .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > act.at)
-        .values(state=Section.state)
+    await lock_open_section(
+        session, section_id, act.at, ("此标段当前不接受撤回", "This section no longer accepts withdrawals")
     )
-    if locked.rowcount != 1:
-        section = await session.get(Section, section_id)
-        assert section is not None
-        if section.deadline_at is not None and act.at >= section.deadline_at:
-            raise DeadlinePassed(_local(section.deadline_at))
-        raise SectionNotOpenForBids("此标段当前不接受撤回", "This section no longer accepts withdrawals")
     organisation = await session.get(Organisation, bid.organisation_id)
     assert organisation is not None
     bid.state = "withdrawn"

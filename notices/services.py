@@ -48,6 +48,7 @@ def log_event_key(notice_id: int, version: int) -> str:
     """The transparency-log event of a published notice version."""
     return f"notice:{notice_id}:v{version}"
 
+
 #: Where a step recorded by a notice leaves the sections it covers (later issues produce these notices from
 #: the platform's own records; until then staff publish them and the sections move on in order).
 PLATFORM_STAGES = {
@@ -336,9 +337,7 @@ async def _open_trade(
     notice.deadline_at = deadline
 
 
-async def _open_target(
-    session: AsyncSession, notice: Notice, *, amending: bool
-) -> tuple[Notice, list[Section]]:
+async def _open_target(session: AsyncSession, notice: Notice, *, amending: bool) -> tuple[Notice, list[Section]]:
     """The notice acted on and its sections. An amendment needs the trade still before its deadline; a
     termination needs it not yet ended."""
     assert notice.target_notice_id is not None

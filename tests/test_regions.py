@@ -49,9 +49,7 @@ def test_the_province_has_14_prefecture_level_and_122_county_level_divisions() -
 
 
 def test_county_level_breakdown() -> None:
-    kinds = Counter(
-        "autonomous county" if county.name.endswith("自治县") else county.name[-1] for county in COUNTIES
-    )
+    kinds = Counter("autonomous county" if county.name.endswith("自治县") else county.name[-1] for county in COUNTIES)
     assert kinds == {"区": 36, "市": 19, "县": 60, "autonomous county": 7}
 
 

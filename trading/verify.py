@@ -61,7 +61,9 @@ class Report:
             f"verified {self.notices} notices ({self.versions} versions), {self.bids} bids, {self.openings} openings",
         ]
         if self.offline_openings:
-            lines.append(f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)")
+            lines.append(
+                f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)"
+            )
         lines += [f"note: {n}" for n in self.notes]
         if self.ok:
             lines.append("OK: everything public is in the log, unchanged, and the log only grew. 核验通过。")

@@ -92,9 +92,7 @@ def test_wrong_length_is_refused_with_the_count(code: str) -> None:
         ("91430100MA4Q5W141-", 18, "-"),
     ],
 )
-def test_letters_outside_the_alphabet_are_named_with_their_position(
-    code: str, position: int, character: str
-) -> None:
+def test_letters_outside_the_alphabet_are_named_with_their_position(code: str, position: int, character: str) -> None:
     error = refusal(code)
     assert error.details == {"position": position, "character": character}
     assert f"第{position}位" in error.message_zh and f"position {position}" in error.message_en

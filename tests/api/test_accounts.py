@@ -71,8 +71,13 @@ async def test_admin_creates_people_with_roles_and_rules(app, client, clock):
     assert r.status_code == 400 and r.json()["error"]["code"] == "staff_needs_centre"
     r = await client.post(
         "/api/people",
-        json={"username": "cd_staff9", "display_name": "周敏", "password": "long-enough-pw", "roles": ["staff"],
-              "centre_id": world.centre_id},
+        json={
+            "username": "cd_staff9",
+            "display_name": "周敏",
+            "password": "long-enough-pw",
+            "roles": ["staff"],
+            "centre_id": world.centre_id,
+        },
         headers=admin,
     )
     assert r.status_code == 201, r.text
@@ -96,7 +101,8 @@ async def test_centres_are_public_and_created_by_admins(app, client, clock):
     r = await client.get("/api/centres")
     assert [c["code"] for c in r.json()] == ["CD", "HH"]
     r = await client.post(
-        "/api/centres", json={"code": "YY", "name": "岳阳市公共资源交易中心", "region_code": "430600"},
+        "/api/centres",
+        json={"code": "YY", "name": "岳阳市公共资源交易中心", "region_code": "430600"},
         headers=world.headers("admin"),
     )
     assert r.status_code == 201

@@ -15,9 +15,7 @@ pytestmark = pytest.mark.asyncio
 
 async def _rows(app):
     async with app.state.sessionmaker() as s:
-        return tuple(
-            [await s.scalar(select(func.count()).select_from(t)) for t in (Project, Organisation, AuditEntry)]
-        )
+        return tuple([await s.scalar(select(func.count()).select_from(t)) for t in (Project, Organisation, AuditEntry)])
 
 
 @pytest.mark.parametrize(
@@ -90,7 +88,12 @@ async def test_duplicate_credit_code_is_a_conflict(app, client, clock):
     existing = (await client.get(f"/api/organisations/{world.bidder_org_id}", headers=world.headers("staff"))).json()
     r = await client.post(
         "/api/organisations",
-        json={"name": "另一家公司", "credit_code": existing["credit_code"], "kinds": ["bidder"], "region_code": "430723"},
+        json={
+            "name": "另一家公司",
+            "credit_code": existing["credit_code"],
+            "kinds": ["bidder"],
+            "region_code": "430723",
+        },
         headers=world.headers("staff"),
     )
     assert r.status_code == 409
@@ -102,7 +105,12 @@ async def test_a_timetable_without_time_zone_is_refused(app, client, clock):
     project = await create_project(client, world)
     r = await client.post(
         "/api/staff/notices",
-        json={"project_id": project["id"], "kind": "tender", "title": "无时区的招标公告", "timetable": {"bid_deadline": "2026-04-01T09:30:00"}},
+        json={
+            "project_id": project["id"],
+            "kind": "tender",
+            "title": "无时区的招标公告",
+            "timetable": {"bid_deadline": "2026-04-01T09:30:00"},
+        },
         headers=world.headers("staff"),
     )
     assert r.status_code == 400
@@ -157,12 +165,16 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     assert r3.status_code == 200
     assert r3.json()["attachments"][0]["published_in_version"] == 1
     doc = (await client.get(r3.json()["versions"][0]["document_url"])).json()
-    assert doc["attachments"] == [{"filename": "招标文件.pdf", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}]
+    assert doc["attachments"] == [
+        {"filename": "招标文件.pdf", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+    ]
     r4 = await client.get(r.json()["url"])
     assert r4.status_code == 200 and r4.content == body
     # A published notice takes no more attachments.
     r5 = await client.post(
-        f"/api/staff/notices/{draft['id']}/attachments", params={"filename": "补充.pdf"}, content=b"x",
+        f"/api/staff/notices/{draft['id']}/attachments",
+        params={"filename": "补充.pdf"},
+        content=b"x",
         headers=world.headers("staff"),
     )
     assert r5.status_code == 409
@@ -182,7 +194,9 @@ async def test_an_oversize_attachment_is_refused_and_leaves_nothing(app, client,
     draft = await draft_tender(client, world, project, clock.at)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small), base_url="http://t") as c:
         r = await c.post(
-            f"/api/staff/notices/{draft['id']}/attachments", params={"filename": "大文件.zip"}, content=b"0" * 5000,
+            f"/api/staff/notices/{draft['id']}/attachments",
+            params={"filename": "大文件.zip"},
+            content=b"0" * 5000,
             headers=world.headers("staff"),
         )
     await small.state.engine.dispose()

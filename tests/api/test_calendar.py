@@ -19,7 +19,9 @@ async def test_the_2026_calendar_is_seeded_and_public(client):
 
 async def test_staff_edit_the_calendar_and_it_is_audited(app, client, clock):
     world = await build_world(app, clock.at)
-    r = await client.put("/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers("staff"))
+    r = await client.put(
+        "/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers("staff")
+    )
     assert r.status_code == 200, r.text
     days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
     assert days["2026-05-08"]["kind"] == "holiday"
@@ -27,7 +29,9 @@ async def test_staff_edit_the_calendar_and_it_is_audited(app, client, clock):
     assert r.status_code == 200
     days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
     assert "2026-05-08" not in days
-    audit = (await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("supervisor"))).json()
+    audit = (
+        await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("supervisor"))
+    ).json()
     assert [e["action"] for e in audit["items"]] == ["calendar.set", "calendar.set"]
     r = await client.put("/api/calendar/2026-05-08", json={"kind": "sometimes"}, headers=world.headers("staff"))
     assert r.status_code == 400
@@ -43,18 +47,33 @@ async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
 
     world = await build_world(app, clock.at)
     clock.set(local(2026, 5, 6, 9))
-    project = await create_project(client, world, name="澧县人民医院医疗设备采购", trade_kind="procurement", procedure="gp_single_source")
+    project = await create_project(
+        client, world, name="澧县人民医院医疗设备采购", trade_kind="procurement", procedure="gp_single_source"
+    )
 
     async def try_publish():
         r = await client.post(
             "/api/staff/notices",
-            json={"project_id": project["id"], "kind": "procurement", "title": "澧县人民医院单一来源采购公示",
-                  "body": "拟采用单一来源方式采购。",
-                  "fields": {"project_overview": "医疗设备", "funding_source": "财政资金", "qualification": "见公示",
-                             "consortium_allowed": False, "documents_how": "平台", "submission_how": "平台",
-                             "tenderer_contact": "0736-3200000", "budget_fen": 98_000_000, "requirements": "见公示",
-                             "document_price_fen": 0, "opening_place": "澧县"},
-                  "timetable": {"notice_period_end": local(2026, 5, 13, 17).isoformat()}},
+            json={
+                "project_id": project["id"],
+                "kind": "procurement",
+                "title": "澧县人民医院单一来源采购公示",
+                "body": "拟采用单一来源方式采购。",
+                "fields": {
+                    "project_overview": "医疗设备",
+                    "funding_source": "财政资金",
+                    "qualification": "见公示",
+                    "consortium_allowed": False,
+                    "documents_how": "平台",
+                    "submission_how": "平台",
+                    "tenderer_contact": "0736-3200000",
+                    "budget_fen": 98_000_000,
+                    "requirements": "见公示",
+                    "document_price_fen": 0,
+                    "opening_place": "澧县",
+                },
+                "timetable": {"notice_period_end": local(2026, 5, 13, 17).isoformat()},
+            },
             headers=world.headers("staff"),
         )
         assert r.status_code == 201, r.text
@@ -63,7 +82,9 @@ async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
     # 7, 8, 11, 12, 13 May: five working days after the 6th — lawful.
     assert (await try_publish()).status_code == 200
     for day in ("2026-05-07", "2026-05-08"):
-        r = await client.put(f"/api/calendar/{day}", json={"kind": "holiday", "name": "防汛停工"}, headers=world.headers("staff"))
+        r = await client.put(
+            f"/api/calendar/{day}", json={"kind": "holiday", "name": "防汛停工"}, headers=world.headers("staff")
+        )
         assert r.status_code == 200
     r = await try_publish()
     assert r.status_code == 422

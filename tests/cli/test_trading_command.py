@@ -42,8 +42,11 @@ async def test_db_upgrade_then_serve_with_two_workers(fresh_url, tmp_path):
     assert "migrated" in out.stdout
     port = _free_port()
     server = subprocess.Popen(
-        [TRADING, "serve", "--port", str(port), "--workers", "2"], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [TRADING, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:

@@ -17,7 +17,11 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 async def _publish(client, world, clock, name, region="430723", body_extra=""):
     project = await create_project(client, world, name=name, region_code=region)
     draft = await draft_tender(
-        client, world, project, clock.at, title=f"{name}招标公告",
+        client,
+        world,
+        project,
+        clock.at,
+        title=f"{name}招标公告",
         body=f"一、招标条件\n{name}已批准建设。{body_extra}",
     )
     r = await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))
@@ -31,7 +35,9 @@ async def corpus(app, client, clock):
     world = await build_world(app, clock.at)
     road = await _publish(client, world, clock, "澧县城区道路提质改造工程")
     school = await _publish(client, world, clock, "鹤城区第五中学新建工程", region="431202")
-    bridge = await _publish(client, world, clock, "津市市澧水大桥维修工程", region="430781", body_extra="含引桥路面与道路标线。")
+    bridge = await _publish(
+        client, world, clock, "津市市澧水大桥维修工程", region="430781", body_extra="含引桥路面与道路标线。"
+    )
     hospital = await _publish(client, world, clock, "常德市第一人民医院门诊楼改造", region="430702")
     return {"world": world, "road": road, "school": school, "bridge": bridge, "hospital": hospital}
 
@@ -154,7 +160,9 @@ async def test_latin_search_is_a_substring_match_on_both_engines(app, client, cl
 async def test_openapi_response_schemas_are_described(client):
     spec = (await client.get("/schema/openapi.json")).json()
     listing = spec["paths"]["/api/notices"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    detail = spec["paths"]["/api/notices/{notice_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    detail = spec["paths"]["/api/notices/{notice_id}"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ]
     assert listing["$ref"].endswith("NoticePage")
     assert detail["$ref"].endswith("NoticeDetail")
     page = spec["components"]["schemas"]["NoticePage"]

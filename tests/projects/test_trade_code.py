@@ -61,9 +61,7 @@ def test_input_is_normalised() -> None:
 def test_round_trip(region_code: str, year: int, kind: str, serial: int) -> None:
     code = make_trade_code(region_code, year, kind, serial)
     assert len(code) == 18
-    assert parse_trade_code(code) == TradeCode(
-        region_code=region_code, year=year, trade_kind=kind, serial=serial
-    )
+    assert parse_trade_code(code) == TradeCode(region_code=region_code, year=year, trade_kind=kind, serial=serial)
     assert validate_trade_code(code) == code
     assert validate_trade_code(code.lower()) == code
 

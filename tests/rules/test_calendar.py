@@ -135,9 +135,7 @@ def _brute_force_between(cal: WorkCalendar, start: date, end: date, inclusive: b
 
 @given(dates, dates, st.booleans())
 def test_working_days_between_matches_a_day_by_day_count(a, b, inclusive):
-    assert CAL.working_days_between(a, b, inclusive_start=inclusive) == _brute_force_between(
-        CAL, a, b, inclusive
-    )
+    assert CAL.working_days_between(a, b, inclusive_start=inclusive) == _brute_force_between(CAL, a, b, inclusive)
 
 
 @given(dates, st.integers(min_value=0, max_value=60))

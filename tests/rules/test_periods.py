@@ -136,9 +136,7 @@ def test_an_end_before_its_start_is_refused_clearly():
     with pytest.raises(RuleViolation) as info:
         raise_first(violations)
     assert info.value.code == "period_reversed"
-    assert (
-        info.value.message_zh == "「文件获取截止」不得早于「文件获取开始」（《招标投标法实施条例》第十六条）"
-    )
+    assert info.value.message_zh == "「文件获取截止」不得早于「文件获取开始」（《招标投标法实施条例》第十六条）"
     assert "must not be before" in info.value.message_en
 
 
@@ -209,9 +207,7 @@ def test_gp_documents_available_5_working_days_counting_the_first_day():
 
 
 def test_gp_twenty_days_to_the_deadline():
-    short = check_timetable(
-        GP, gp_timetable(bid_deadline=at(2026, 10, 18), opening=at(2026, 10, 18)), CAL, TZ
-    )
+    short = check_timetable(GP, gp_timetable(bid_deadline=at(2026, 10, 18), opening=at(2026, 10, 18)), CAL, TZ)
     assert codes(short) == ["gpl35_documents_to_deadline"]
 
 
@@ -229,13 +225,8 @@ def test_single_source_publicity():
 def test_negotiation_three_working_days():
     neg = PROCEDURES["gp_competitive_negotiation"]
     # Issued Fri 6 Mar: 9, 10, 11 March.
-    assert (
-        check_timetable(neg, {"documents_issued": at(2026, 3, 6), "bid_deadline": at(2026, 3, 11)}, CAL, TZ)
-        == []
-    )
-    short = check_timetable(
-        neg, {"documents_issued": at(2026, 3, 6), "bid_deadline": at(2026, 3, 10)}, CAL, TZ
-    )
+    assert check_timetable(neg, {"documents_issued": at(2026, 3, 6), "bid_deadline": at(2026, 3, 11)}, CAL, TZ) == []
+    short = check_timetable(neg, {"documents_issued": at(2026, 3, 6), "bid_deadline": at(2026, 3, 10)}, CAL, TZ)
     assert short[0].actual == 2
     assert short[0].rule.configurable
 
@@ -281,9 +272,7 @@ def test_property_disclosure_20_working_days():
 def test_earliest_lawful_deadline_keeps_the_time_of_day():
     change = at(2026, 3, 5, 14)
     assert earliest_lawful_deadline(WORKS, change, at(2026, 3, 10, 9), CAL, TZ) == at(2026, 3, 20, 9)
-    assert earliest_lawful_deadline(WORKS, change, at(2026, 3, 10, 14, 30), CAL, TZ) == at(
-        2026, 3, 20, 14, 30
-    )
+    assert earliest_lawful_deadline(WORKS, change, at(2026, 3, 10, 14, 30), CAL, TZ) == at(2026, 3, 20, 14, 30)
 
 
 def test_earliest_lawful_deadline_rolls_onto_a_working_day():
@@ -341,14 +330,10 @@ def test_check_clarification_for_procurement_names_order_87():
 def test_check_clarification_lets_harmless_or_timely_changes_through():
     check_clarification(WORKS, at(2026, 3, 5, 14), at(2026, 3, 10, 9), CAL, TZ, affects_bids=False)
     check_clarification(WORKS, at(2026, 3, 5, 14), at(2026, 3, 20, 9), CAL, TZ, affects_bids=True)
-    check_clarification(
-        PROCEDURES["land_listing"], at(2026, 3, 5), at(2026, 3, 6), CAL, TZ, affects_bids=True
-    )
+    check_clarification(PROCEDURES["land_listing"], at(2026, 3, 5), at(2026, 3, 6), CAL, TZ, affects_bids=True)
 
 
-instants = st.datetimes(
-    min_value=datetime(2025, 12, 1), max_value=datetime(2027, 11, 30), timezones=st.just(TZ)
-)
+instants = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2027, 11, 30), timezones=st.just(TZ))
 
 
 @given(instants, st.integers(min_value=-30, max_value=60))

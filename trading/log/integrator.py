@@ -30,9 +30,7 @@ async def integrate_once(state: State, *, grace: timedelta = DEADLINE_GRACE) -> 
         return size
 
 
-async def run(
-    state: State, stop: asyncio.Event, *, before: Callable[[State], Awaitable[object]] | None = None
-) -> None:
+async def run(state: State, stop: asyncio.Event, *, before: Callable[[State], Awaitable[object]] | None = None) -> None:
     """Integrate until *stop*; *before* runs first in each round (the app passes the deadline scheduler)."""
     interval = state.settings.log_interval
     while not stop.is_set():
