@@ -32,7 +32,8 @@ class Notice(Base):
         Index("ix_notices_region_published", "region_code", "status", "last_published_at", "id"),
         Index("ix_notices_city_published", "city_code", "status", "last_published_at", "id"),
         Index("ix_notices_trade_kind_published", "trade_kind", "status", "last_published_at", "id"),
-        Index("ix_notices_project", "project_id", "id"),
+        # a project's timeline, in publication order (the related notices on a notice page)
+        Index("ix_notices_project", "project_id", "first_published_at", "id"),
         Index("ix_notices_deadline", "deadline_at"),
         # Chinese search on PostgreSQL: a GIN index over the bigram array (see notices.search).
         Index(
