@@ -1,0 +1,376 @@
+"""The deadline storm: many bidders submitting sealed bids at once, against raw asyncpg commits.
+
+    .venv/bin/python bench/bids.py --bidders 200 --document-kib 64
+
+Creates a fresh PostgreSQL database, seeds a section with a three-opener committee and N bidders with
+registered signing keys (through the platform's services), seals one bid per bidder offline (a 64 KiB
+documents file each), starts the real app under uvicorn, then has all N bidders submit at once over
+loopback — begin, upload both ciphertexts, complete — and reports receipted bids per second and the
+latency of a whole submission. The floor, measured in the same run: N concurrent raw asyncpg
+INSERT + COMMIT of rows of the same size into a plain table (with as many connections as the app's pool).
+No timing is asserted anywhere: these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from bidding import committees, keys, schemas  # noqa: E402
+from bidding.envelope import BidContext, encode_public_key, generate_opener_key, read_sealed_bid, seal_bid  # noqa: E402
+from notices import services as notice_services  # noqa: E402
+from notices.schemas import NoticeDraftCreate  # noqa: E402
+from trading.accounts import schemas as acc  # noqa: E402
+from trading.accounts.auth import actor_of  # noqa: E402
+from trading.accounts.credit_code import make_credit_code  # noqa: E402
+from trading.accounts.services import create_centre, create_organisation, create_person, issue_token  # noqa: E402
+from trading.context import Act  # noqa: E402
+from trading.db import make_engine, make_sessionmaker  # noqa: E402
+from trading.migrate import upgrade  # noqa: E402
+from trading.projects.schemas import ProjectCreate, SectionIn  # noqa: E402
+from trading.projects.services import create_project  # noqa: E402
+from trading.settings import Settings  # noqa: E402
+
+SUITE = "hpke-x25519-sha256-aes256gcm"
+FIELDS = {
+    "project_overview": "道路工程",
+    "funding_source": "财政资金",
+    "qualification": "市政二级",
+    "consortium_allowed": False,
+    "documents_how": "平台下载",
+    "submission_how": "平台递交",
+    "tenderer_contact": "0736-0000000",
+}
+
+
+def raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tuple[int, list[tuple[str, Path]]]:
+    engine = make_engine(settings)
+    await upgrade(engine)
+    sm = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    published = now - timedelta(days=21)
+    deadline = now + timedelta(hours=1)
+    act = Act(actor=None, address="bench", at=published)
+    bidders = []
+    async with sm() as s:
+        centre = await create_centre(
+            s, act, acc.CentreCreate(code="CD", name="常德市公共资源交易中心", region_code="430700")
+        )
+        tenderer = await create_organisation(
+            s,
+            act,
+            acc.OrganisationCreate(
+                name="常德市交通运输局",
+                credit_code=make_credit_code("1", "1", "430700", "MB1C0011"),
+                kinds=["tenderer"],
+                region_code="430700",
+            ),
+        )
+        staff = await create_person(
+            s,
+            act,
+            acc.PersonCreate(
+                username="staff",
+                display_name="王晓明",
+                password="bench-password-1",
+                roles=["staff"],
+                centre_id=centre.id,
+            ),
+            settings,
+        )
+        openers = []
+        for i in range(3):
+            p = await create_person(
+                s,
+                act,
+                acc.PersonCreate(
+                    username=f"opener{i}", display_name=f"开标人{i}", password="bench-password-1", roles=["opener"]
+                ),
+                settings,
+            )
+            k = generate_opener_key(SUITE)
+            await keys.register_opener_key(
+                s,
+                Act(actor=actor_of(p), address="bench", at=published),
+                schemas.OpenerKeyIn(
+                    suite=SUITE,
+                    public_key=base64.b64encode(encode_public_key(SUITE, k.public_key())).decode(),
+                    signing_key=base64.b64encode(raw(Ed25519PrivateKey.generate())).decode(),
+                ),
+            )
+            openers.append(p)
+        sact = Act(actor=actor_of(staff), address="bench", at=published)
+        project = await create_project(
+            s,
+            sact,
+            ProjectCreate(
+                name="常德市城区道路改造工程（压力测试）",
+                trade_kind="works",
+                procedure="works_open_tender",
+                region_code="430702",
+                tenderer_id=tenderer.id,
+                sections=[SectionIn(code="01", name="第一标段")],
+            ),
+        )
+        draft = await notice_services.create_draft(
+            s,
+            sact,
+            NoticeDraftCreate(
+                project_id=project.id,
+                kind="tender",
+                title="常德市城区道路改造工程施工招标公告",
+                body="压力测试",
+                fields=FIELDS,
+                timetable={
+                    "documents_issued": published,
+                    "documents_sale_start": published,
+                    "documents_sale_end": published + timedelta(days=7),
+                    "bid_deadline": deadline,
+                    "opening": deadline,
+                },
+            ),
+        )
+        await committees.set_committee(
+            s, sact, draft.id, schemas.CommitteeIn(suite=SUITE, k=2, opener_ids=[p.id for p in openers])
+        )
+        await notice_services.publish(s, sact, draft.id, tz=ZoneInfo("Asia/Shanghai"))
+        await s.commit()
+        sc = await committees.section_committee(s, (await s.get(type(draft), draft.id)).section_ids[0])
+        for i in range(n):
+            code = make_credit_code("9", "1", "430700", f"MA{i:06d}")
+            org = await create_organisation(
+                s,
+                act,
+                acc.OrganisationCreate(
+                    name=f"湖南第{i}建设有限公司", credit_code=code, kinds=["bidder"], region_code="430700"
+                ),
+            )
+            person = await create_person(
+                s,
+                act,
+                acc.PersonCreate(
+                    username=f"bidder{i}",
+                    display_name=f"投标人{i}",
+                    password="bench-password-1",
+                    roles=["bidder"],
+                    organisation_id=org.id,
+                ),
+                settings,
+            )
+            _, token = await issue_token(s, act, person, "bench")
+            key = Ed25519PrivateKey.generate()
+            await keys.register_bidder_key(
+                s,
+                Act(actor=actor_of(person), address="bench", at=published),
+                schemas.BidderKeyIn(public_key=base64.b64encode(raw(key)).decode()),
+            )
+            bidders.append((token, code, key))
+        await s.commit()
+        section_id = sc.section.id
+        context_base = dict(
+            section_id=section_id,
+            trade_code=sc.project.trade_code,
+            section_code=sc.section.code,
+            suite=SUITE,
+            k=2,
+            n=3,
+            opener_keys=sc.public_keys,
+        )
+    await engine.dispose()
+    sealed = []
+    for i, (token, code, key) in enumerate(bidders):
+        folder = tmp / f"docs{i}"
+        folder.mkdir()
+        (folder / "技术标.bin").write_bytes(os.urandom(document_kib * 1024))
+        out = tmp / f"bid{i}.bid"
+        seal_bid(
+            BidContext(bidder_credit_code=code, **context_base),
+            key,
+            {"total_price_fen": 4_000_000_000 + i, "duration_days": 240, "quality": "合格"},
+            folder,
+            out,
+        )
+        sealed.append((token, out))
+    return section_id, sealed
+
+
+async def submit(client: httpx.AsyncClient, token: str, section_id: int, path: Path) -> tuple[float, int]:
+    """One bidder's whole submission; (seconds, final status) — status 0 when the connection failed."""
+    t = time.perf_counter()
+    try:
+        return await _submit(client, token, section_id, path)
+    except httpx.TransportError:
+        return time.perf_counter() - t, 0
+
+
+async def _submit(client: httpx.AsyncClient, token: str, section_id: int, path: Path) -> tuple[float, int]:
+    sealed = read_sealed_bid(path)
+    headers = {"Authorization": f"Bearer {token}"}
+    t = time.perf_counter()
+    r = await client.post(
+        f"/api/sections/{section_id}/bids",
+        headers=headers,
+        json={
+            "manifest": base64.b64encode(sealed.manifest_bytes).decode(),
+            "signature": base64.b64encode(sealed.signature).decode(),
+            "sealed_shares": {e: [base64.b64encode(x).decode() for x in v] for e, v in sealed.sealed_shares.items()},
+        },
+    )
+    if r.status_code != 201:
+        return time.perf_counter() - t, r.status_code
+    upload = r.json()
+    for envelope in ("price", "documents"):
+        data = b"".join(sealed.iter_ciphertext(envelope))
+        r2 = await client.put(
+            f"/api/uploads/{upload['upload_id']}/{envelope}", params={"offset": 0}, content=data, headers=headers
+        )
+        if r2.status_code != 200:
+            return time.perf_counter() - t, r2.status_code
+    r3 = await client.post(f"/api/uploads/{upload['upload_id']}/complete", headers=headers)
+    return time.perf_counter() - t, r3.status_code
+
+
+async def floor(dsn: str, n: int, size: int, connections: int) -> tuple[float, list[float]]:
+    pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
+    await pool.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial primary key, key text unique, data bytea)")
+    payload = os.urandom(size)
+    latencies = []
+
+    async def one(i: int) -> None:
+        t = time.perf_counter()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO bench_floor (key, data) VALUES ($1, $2)", f"k{i}-{time.time_ns()}", payload)
+        latencies.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*[one(i) for i in range(n)])
+    elapsed = time.perf_counter() - t0
+    await pool.close()
+    return n / elapsed, latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bidders", type=int, default=200)
+    parser.add_argument("--document-kib", type=int, default=64)
+    parser.add_argument(
+        "--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    parser.add_argument("--port", type=int, default=8797)
+    args = parser.parse_args()
+    name = "trading_bench_bids"
+    admin = make_url(args.server).set(drivername="postgresql").render_as_string(hide_password=False)
+    url = (
+        make_url(args.server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    )
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(recreate())
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bids-"))
+    settings = Settings(
+        database_url=url,
+        blob_dir=str(tmp / "blobs"),
+        signing_key_path=str(tmp / "key.pem"),
+        password_memory_cost=1024,
+        password_iterations=1,
+        pool_size=20,
+    )
+    print(f"seeding and sealing {args.bidders} bids …", file=sys.stderr)
+    section_id, sealed = asyncio.run(seed(settings, args.bidders, tmp, args.document_kib))
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=url,
+        TRADING_BLOB_DIR=settings.blob_dir,
+        TRADING_SIGNING_KEY_PATH=settings.signing_key_path,
+        TRADING_POOL_SIZE="20",
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "trading.asgi:app_factory",
+            "--port",
+            str(args.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+
+        async def storm() -> tuple[float, list[tuple[float, int]]]:
+            limits = httpx.Limits(max_connections=args.bidders, max_keepalive_connections=args.bidders)
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+                t0 = time.perf_counter()
+                results = await asyncio.gather(*[submit(client, tok, section_id, p) for tok, p in sealed])
+                return time.perf_counter() - t0, results
+
+        elapsed, results = asyncio.run(storm())
+        ok = [t for t, code in results if code == 201]
+        size = sealed[0][1].stat().st_size
+        floor_rate, floor_lat = asyncio.run(floor(dsn, args.bidders, size, 20))
+        rate = len(ok) / elapsed
+        print(
+            f"\ndeadline storm — {args.bidders} bidders at once, {args.document_kib} KiB documents "
+            f"({size:,} bytes sealed), PostgreSQL, one uvicorn worker"
+        )
+        print(f"{'what':44} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9}")
+        print(
+            f"{'raw asyncpg INSERT+COMMIT of the same bytes':44} {floor_rate:9.0f} "
+            f"{statistics.median(floor_lat) * 1000:9.1f} {sorted(floor_lat)[int(len(floor_lat) * 0.99)] * 1000:9.1f} {1:9.2f}"
+        )
+        if ok:
+            print(
+                f"{'receipted sealed bids (begin+upload+complete)':44} {rate:9.0f} "
+                f"{statistics.median(ok) * 1000:9.1f} {sorted(ok)[int(len(ok) * 0.99)] * 1000:9.1f} {rate / floor_rate:9.2f}"
+            )
+        print(f"receipts: {len(ok)}/{len(results)}; other answers: {sorted({c for _, c in results if c != 201})}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
