@@ -18,7 +18,6 @@ import asyncio
 import base64
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _app import serve_app  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
@@ -314,30 +314,7 @@ def main() -> int:
         TRADING_SIGNING_KEY_PATH=settings.signing_key_path,
         TRADING_POOL_SIZE="20",
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "trading.asgi:app_factory",
-            "--port",
-            str(args.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serve_app(env, args.port) as base:
 
         async def storm() -> tuple[float, list[tuple[float, int]]]:
             limits = httpx.Limits(max_connections=args.bidders, max_keepalive_connections=args.bidders)
@@ -366,9 +343,6 @@ def main() -> int:
                 f"{statistics.median(ok) * 1000:9.1f} {sorted(ok)[int(len(ok) * 0.99)] * 1000:9.1f} {rate / floor_rate:9.2f}"
             )
         print(f"receipts: {len(ok)}/{len(results)}; other answers: {sorted({c for _, c in results if c != 201})}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

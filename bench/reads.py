@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _app import serve_app  # noqa: E402
+
 from notices.search import index_terms  # noqa: E402
 from trading.canonical import canonical_bytes  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
@@ -363,32 +365,7 @@ def main() -> int:
         TRADING_BLOB_DIR="/tmp/trading-bench-blobs",
         TRADING_SIGNING_KEY_PATH="/tmp/trading-bench-key.pem",
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "trading.asgi:app_factory",
-            "--port",
-            str(args.port),
-            "--workers",
-            str(args.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serve_app(env, args.port, workers=args.workers) as base:
         rng = random.Random(1)
         ids = [rng.randint(1, args.notices) for _ in range(500)]
         first = httpx.get(base + "/api/notices", params={"limit": 20}).json()
@@ -422,9 +399,6 @@ def main() -> int:
         print(f"{'endpoint':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8} {'errors':>7}")
         for label, rps, p50, p99, errors in rows:
             print(f"{label:28} {rps:9.0f} {p50:8.1f} {p99:8.1f} {rps / floor:8.2f} {errors:7d}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

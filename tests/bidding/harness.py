@@ -68,11 +68,15 @@ class Section:
     deadline: datetime
 
     def context(self, bidder: Bidder) -> BidContext:
+        return self.context_for(bidder.credit_code)
+
+    def context_for(self, credit_code: str) -> BidContext:
+        """The context a bid by *credit_code* is sealed for (what an opener rebuilds from a share pack)."""
         return BidContext(
             section_id=self.id,
             trade_code=self.info["trade_code"],
             section_code=self.info["section_code"],
-            bidder_credit_code=bidder.credit_code,
+            bidder_credit_code=credit_code,
             suite=self.info["suite"],
             k=self.info["k"],
             n=self.info["n"],
@@ -264,16 +268,7 @@ async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -
     shares = []
     for bid in pack["bids"]:
         manifest = parse_manifest(base64.b64decode(bid["manifest"]))
-        context = BidContext(
-            section_id=section.id,
-            trade_code=section.info["trade_code"],
-            section_code=section.info["section_code"],
-            bidder_credit_code=bid["bidder_credit_code"],
-            suite=section.info["suite"],
-            k=section.info["k"],
-            n=section.info["n"],
-            opener_keys=tuple(base64.b64decode(m["public_key"]) for m in section.info["members"]),
-        )
+        context = section.context_for(bid["bidder_credit_code"])
         share = open_share(
             pack["suite"],
             opener.hpke,
@@ -458,16 +453,7 @@ async def decrypted_shares(
     pack = r.json()
     shares = []
     for bid in pack["bids"]:
-        context = BidContext(
-            section_id=section.id,
-            trade_code=section.info["trade_code"],
-            section_code=section.info["section_code"],
-            bidder_credit_code=bid["bidder_credit_code"],
-            suite=section.info["suite"],
-            k=section.info["k"],
-            n=section.info["n"],
-            opener_keys=tuple(base64.b64decode(m["public_key"]) for m in section.info["members"]),
-        )
+        context = section.context_for(bid["bidder_credit_code"])
         share = open_share(
             pack["suite"],
             opener.hpke,
