@@ -5,7 +5,7 @@
 Creates a fresh PostgreSQL database, seeds a section with a three-opener committee and N bidders with
 registered signing keys (through the platform's services), seals one bid per bidder offline (a 64 KiB
 documents file each), starts the real app under uvicorn, then has all N bidders submit at once over
-loopback — begin, upload both ciphertexts, complete — and reports receipted bids per second and the
+loopback (one keep-alive connection each, bench/_http.py) — begin, upload both ciphertexts, complete — and reports receipted bids per second and the
 latency of a whole submission. The floor, measured in the same run: N concurrent raw asyncpg
 INSERT + COMMIT of rows of the same size into a plain table (with as many connections as the app's pool).
 No timing is asserted anywhere: these are measurements.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import json
 import os
 import statistics
 import sys
@@ -26,13 +27,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import httpx
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _app import serve_app  # noqa: E402
+from _http import Connection  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
@@ -218,40 +219,44 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
     return section_id, sealed
 
 
-async def submit(client: httpx.AsyncClient, token: str, section_id: int, path: Path) -> tuple[float, int]:
-    """One bidder's whole submission; (seconds, final status) — status 0 when the connection failed."""
+async def submit(port: int, token: str, section_id: int, path: Path) -> tuple[float, int]:
+    """One bidder's whole submission on its own connection; (seconds, final status), 0 if the connection failed."""
+    conn = Connection("127.0.0.1", port)
     t = time.perf_counter()
     try:
-        return await _submit(client, token, section_id, path)
-    except httpx.TransportError:
+        return await _submit(conn, token, section_id, path)
+    except (OSError, asyncio.IncompleteReadError):
         return time.perf_counter() - t, 0
+    finally:
+        await conn.close()
 
 
-async def _submit(client: httpx.AsyncClient, token: str, section_id: int, path: Path) -> tuple[float, int]:
+async def _submit(conn: Connection, token: str, section_id: int, path: Path) -> tuple[float, int]:
     sealed = read_sealed_bid(path)
     headers = {"Authorization": f"Bearer {token}"}
     t = time.perf_counter()
-    r = await client.post(
+    status, body = await conn.request(
+        "POST",
         f"/api/sections/{section_id}/bids",
         headers=headers,
-        json={
+        json_body={
             "manifest": base64.b64encode(sealed.manifest_bytes).decode(),
             "signature": base64.b64encode(sealed.signature).decode(),
             "sealed_shares": {e: [base64.b64encode(x).decode() for x in v] for e, v in sealed.sealed_shares.items()},
         },
     )
-    if r.status_code != 201:
-        return time.perf_counter() - t, r.status_code
-    upload = r.json()
+    if status != 201:
+        return time.perf_counter() - t, status
+    upload_id = json.loads(body)["upload_id"]
     for envelope in ("price", "documents"):
         data = b"".join(sealed.iter_ciphertext(envelope))
-        r2 = await client.put(
-            f"/api/uploads/{upload['upload_id']}/{envelope}", params={"offset": 0}, content=data, headers=headers
+        status, _ = await conn.request(
+            "PUT", f"/api/uploads/{upload_id}/{envelope}?offset=0", headers=headers, body=data
         )
-        if r2.status_code != 200:
-            return time.perf_counter() - t, r2.status_code
-    r3 = await client.post(f"/api/uploads/{upload['upload_id']}/complete", headers=headers)
-    return time.perf_counter() - t, r3.status_code
+        if status != 200:
+            return time.perf_counter() - t, status
+    status, _ = await conn.request("POST", f"/api/uploads/{upload_id}/complete", headers=headers)
+    return time.perf_counter() - t, status
 
 
 async def floor(dsn: str, n: int, size: int, connections: int) -> tuple[float, list[float]]:
@@ -281,6 +286,7 @@ def main() -> int:
         "--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     name = "trading_bench_bids"
     admin = make_url(args.server).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -314,14 +320,12 @@ def main() -> int:
         TRADING_SIGNING_KEY_PATH=settings.signing_key_path,
         TRADING_POOL_SIZE="20",
     )
-    with serve_app(env, args.port) as base:
+    with serve_app(env, args.port, workers=args.workers):
 
         async def storm() -> tuple[float, list[tuple[float, int]]]:
-            limits = httpx.Limits(max_connections=args.bidders, max_keepalive_connections=args.bidders)
-            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-                t0 = time.perf_counter()
-                results = await asyncio.gather(*[submit(client, tok, section_id, p) for tok, p in sealed])
-                return time.perf_counter() - t0, results
+            t0 = time.perf_counter()
+            results = await asyncio.gather(*[submit(args.port, tok, section_id, p) for tok, p in sealed])
+            return time.perf_counter() - t0, results
 
         elapsed, results = asyncio.run(storm())
         ok = [t for t, code in results if code == 201]
@@ -330,7 +334,7 @@ def main() -> int:
         rate = len(ok) / elapsed
         print(
             f"\ndeadline storm — {args.bidders} bidders at once, {args.document_kib} KiB documents "
-            f"({size:,} bytes sealed), PostgreSQL, one uvicorn worker"
+            f"({size:,} bytes sealed), PostgreSQL, {args.workers} uvicorn worker(s), {os.cpu_count()} cores"
         )
         print(f"{'what':44} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9}")
         print(

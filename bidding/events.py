@@ -44,8 +44,12 @@ async def section_key(session: Any, section_id: int) -> bytes:
 
     from bidding.models import SectionKey
 
-    await session.execute(
-        text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
-        {"s": section_id, "k": os.urandom(32)},
-    )
-    return bytes(await session.scalar(select(SectionKey.key).where(SectionKey.section_id == section_id)))
+    query = select(SectionKey.key).where(SectionKey.section_id == section_id)
+    key = await session.scalar(query)
+    if key is None:
+        await session.execute(
+            text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
+            {"s": section_id, "k": os.urandom(32)},
+        )
+        key = await session.scalar(query)
+    return bytes(key)

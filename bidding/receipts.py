@@ -2,18 +2,21 @@
 
 A receipt names the section, the bidder, the manifest hash and the time received, and carries the bid's
 log entry: the event details and salt behind the public commitment, the entry's exact bytes and leaf
-hash, and — when the integrator has already run, which it is asked to do at once — its leaf index and a
-signed checkpoint that contains it. With these the bidder can check, offline and later, that its bid is
-in the log; `bidding verify-receipt` and `trading verify --receipt` do exactly that.
+hash, and its leaf index with a signed checkpoint that contains it. The receipt waits for the next
+integration round, which it shares with every other bid arriving at the same moment
+(trading.log.integrator). With these the bidder can check, offline and later, that its bid is in the log;
+`bidding verify-receipt` and `trading verify --receipt` do exactly that.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from litestar.datastructures import State
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events
@@ -21,9 +24,11 @@ from bidding.models import Bid
 from trading.canonical import canonical_bytes
 from trading.log import merkle
 from trading.log import services as log
-from trading.log.integrator import integrate_once
+from trading.log.integrator import pump_of
 
 FORMAT = "trading-receipt/v1"
+
+logger = logging.getLogger("bidding.receipts")
 
 
 def receipt_document(
@@ -69,19 +74,28 @@ def verify_receipt_signature(data: bytes, signature: bytes, public_key: Ed25519P
 
 
 async def issue(state: State, bid_id: int) -> Bid:
-    """After the bid has committed: integrate (so the receipt can name its leaf and a checkpoint), then
-    sign and store the receipt."""
-    await integrate_once(state)
+    """After the bid has committed: wait for an integration round (so the receipt can name its leaf and a
+    checkpoint), then sign and store the receipt — once: a concurrent retry gets the same receipt."""
+    try:
+        await pump_of(state).round()
+    except Exception as exc:  # the bid is durable; its receipt then names no leaf yet (verify-receipt says so)
+        logger.warning("receipt for bid %s signed without a leaf: %s", bid_id, type(exc).__name__)
     async with state.sessionmaker() as session:
         bid = await session.get(Bid, bid_id)
         assert bid is not None
         if bid.receipt is None:
-            await _sign_into(session, state, bid)
+            data, signature = await _signed(session, state, bid)
+            await session.execute(
+                update(Bid)
+                .where(Bid.id == bid_id, Bid.receipt.is_(None))
+                .values(receipt=data, receipt_signature=signature)
+            )
             await session.commit()
+            await session.refresh(bid)
         return bid
 
 
-async def _sign_into(session: AsyncSession, state: State, bid: Bid) -> None:
+async def _signed(session: AsyncSession, state: State, bid: Bid) -> tuple[bytes, bytes]:
     index = await log.index_for_event(session, f"bid:{bid.manifest_sha256}")
     checkpoint = await log.latest_checkpoint(session)
     note = None
@@ -97,4 +111,4 @@ async def _sign_into(session: AsyncSession, state: State, bid: Bid) -> None:
         log_key=state.log_signer.vkey,
         inclusion_proof=proof,
     )
-    bid.receipt, bid.receipt_signature = sign_receipt(document, state.platform_key)
+    return sign_receipt(document, state.platform_key)

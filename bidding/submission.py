@@ -63,18 +63,30 @@ def _local(dt: datetime) -> str:
 
 
 def _ensure_open(sc: SectionCommittee, now: datetime) -> None:
-    section = sc.section
     if sc.committee is None:
         raise SectionNotOpenForBids(
             "此标段未设开标小组，不接受电子投标", "This section has no opening committee and takes no electronic bids"
         )
-    if section.deadline_at is not None and now >= section.deadline_at:
+    _ensure_taking_bids(sc.section, now)
+
+
+def _ensure_taking_bids(section: Section, now: datetime) -> None:
+    # "closed" is what the deadline does: a request that read the clock a moment before the deadline and got
+    # here after the close hears that the deadline has passed.
+    if section.deadline_at is not None and (now >= section.deadline_at or section.state == "closed"):
         raise DeadlinePassed(_local(section.deadline_at))
     if section.state != "tendering":
         raise SectionNotOpenForBids(
             f"此标段当前不接受投标（状态：{section.state}）",
             f"This section is not taking bids (state: {section.state})",
         )
+
+
+async def _ensure_upload_section_open(session: AsyncSession, upload: Upload, now: datetime) -> None:
+    """The time check for an upload already begun (its section's committee was checked then): one read."""
+    section = await session.get(Section, upload.section_id)
+    assert section is not None
+    _ensure_taking_bids(section, now)
 
 
 def context_for(sc: SectionCommittee, organisation: Organisation) -> BidContext:
@@ -199,10 +211,9 @@ async def lock_open_section(session: AsyncSession, section_id: int, now: datetim
         .values(state=Section.state)
     )
     if locked.rowcount != 1:
-        section = await session.get(Section, section_id)
+        section = await session.get(Section, section_id, populate_existing=True)
         assert section is not None
-        if section.deadline_at is not None and now >= section.deadline_at:
-            raise DeadlinePassed(_local(section.deadline_at))
+        _ensure_taking_bids(section, now)
         raise SectionNotOpenForBids(*refusal)
 
 
@@ -258,7 +269,7 @@ async def append(
     actor = _bidder(act)
     upload = await own_upload(session, actor, upload_id)
     # The deadline first: after it, a bidder hears that it has passed (20号令 §27), not that the upload closed.
-    _ensure_open(await section_committee(session, upload.section_id), act.at)
+    await _ensure_upload_section_open(session, upload, act.at)
     if upload.state != "open":
         raise UploadConflict("该上传已结束", "This upload is no longer open")
     path = _part(blob_root, upload_id, envelope)
@@ -310,12 +321,18 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         return bid  # completing twice (a retry) gives the same bid
     # Refuse a late completion before touching the ciphertexts (the conditional statement below stays the
     # decision): a late bid must not leave its ciphertext in the blob store.
-    _ensure_open(await section_committee(session, upload.section_id), act.at)
+    await _ensure_upload_section_open(session, upload, act.at)
     if upload.state != "open":
         raise UploadConflict("该上传已结束", "This upload is no longer open")
     parsed = _parsed(upload)
     try:
-        stored = await _take_ciphertexts(upload, parsed, blobs, blob_root)
+        # Hash outside the section's lock (a large bid takes seconds), move into the store inside it (a
+        # rename), so that a refusal at the lock leaves nothing in the store.
+        checked = await _check_ciphertexts(upload, parsed, blob_root)
+        await lock_open_section(
+            session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
+        )
+        stored = {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
     except (UploadConflict, FileNotFoundError):
         # A concurrent retry of this same completion may have moved the ciphertexts into the store under us:
         # then wait for it to commit and answer with its bid, as a retry after it would get.
@@ -323,9 +340,6 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         if bid is not None:
             return bid
         raise
-    await lock_open_section(
-        session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
-    )
     organisation = await session.get(Organisation, upload.organisation_id)
     assert organisation is not None
     previous = await session.scalar(
@@ -388,8 +402,8 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
     return bid
 
 
-async def _take_ciphertexts(upload: Upload, parsed: Any, blobs: LocalBlobStore, blob_root: str) -> dict[str, Any]:
-    """Check both uploaded ciphertexts against the signed manifest, then move them into the blob store."""
+async def _check_ciphertexts(upload: Upload, parsed: Any, blob_root: str) -> dict[str, tuple[Path, str, int]]:
+    """Check both uploaded ciphertexts against the signed manifest (path, hash and size of each)."""
     checked: dict[str, tuple[Path, str, int]] = {}
     for envelope in ENVELOPES:
         path = _part(blob_root, upload.id, envelope)
@@ -411,8 +425,7 @@ async def _take_ciphertexts(upload: Upload, parsed: Any, blobs: LocalBlobStore, 
                 details={"envelope": envelope, "received": 0},
             )
         checked[envelope] = (path, actual, size)
-    # Only when both envelopes check out are they moved into the store (so a refusal adopts nothing).
-    return {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
+    return checked
 
 
 async def _completed_elsewhere(session: AsyncSession, upload: Upload, parsed: Any, blobs: LocalBlobStore) -> Bid | None:

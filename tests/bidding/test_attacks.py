@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bidding import scheduler
+from bidding import scheduler, submission
 from bidding.controllers import UPLOAD_ROUTE_LIMIT
 from bidding.envelope import read_sealed_bid
 from tests.bidding.harness import (
@@ -124,6 +124,42 @@ async def test_at_or_after_the_deadline_nothing_is_accepted_at_any_step(app, cli
     _is_deadline_refusal(await put(client, bidder, half["upload_id"], "documents", data["documents"]))
     assert await bid_rows(app, section.id) == []
     assert stored_blobs(app) == set()
+
+
+@pytest.mark.parametrize("when", ["before-the-request", "while-hashing"])
+async def test_a_completion_overtaken_by_the_close_hears_the_deadline_passed_and_stores_nothing(
+    app, client, clock, tmp_path, monkeypatch, when
+):
+    """A request that read the clock a moment before the deadline and reached the decision after another
+    worker closed the section: refused as late, with nothing moved into the blob store."""
+    _world, section, (bidder, *_) = await _market(app, client, clock, 1)
+    path = seal(section, bidder, tmp_path, documents=_tiny("临界"))
+    clock.set(section.deadline - MS)
+    info = await begun(client, bidder, section, path)
+    await upload(client, bidder, path, info)
+
+    async def close() -> None:
+        async with app.state.sessionmaker() as session:
+            assert await scheduler.close_due_sections(session, section.deadline) == [section.id]
+            await session.commit()
+
+    if when == "before-the-request":
+        await close()
+    else:
+        check = submission._check_ciphertexts
+
+        async def check_then_close(*args):
+            checked = await check(*args)
+            await close()
+            return checked
+
+        monkeypatch.setattr(submission, "_check_ciphertexts", check_then_close)
+    before = await table_counts(app)
+    _is_deadline_refusal(await complete(client, bidder, info["upload_id"]))
+    assert await bid_rows(app, section.id) == []
+    assert stored_blobs(app) == set()  # the checked ciphertexts were never moved into the store
+    after = await table_counts(app)
+    assert after["bids"] == before["bids"] and after["log_entries"] == before["log_entries"]
 
 
 # --- 3. replays -------------------------------------------------------------------------------------------------

@@ -151,3 +151,34 @@ async def test_bad_log_queries_are_400s(client):
     assert (await client.get("/log/proof/consistency", params={"first": 3, "second": 99})).status_code == 400
     r = await client.post("/log/witness", json={"size": 1, "cosignature": "— nobody AAAA"})
     assert r.status_code in (403, 404)
+
+
+async def test_everyone_waiting_on_the_pump_at_once_is_served_by_one_shared_round(app, clock, monkeypatch):
+    """Two hundred bids committing together cost a round or two, not two hundred (trading.log.integrator)."""
+    from trading.log import integrator
+    from trading.log.models import LogCheckpoint
+
+    async with app.state.sessionmaker() as s:
+        for i in range(50):
+            await services.append(s, event_key=f"pump:{i}", kind="test", document={"i": i}, at=clock.at)
+        await s.commit()
+    rounds = 0
+    real = integrator.integrate_once
+
+    async def counted(state, **kwargs):
+        nonlocal rounds
+        rounds += 1
+        return await real(state, **kwargs)
+
+    monkeypatch.setattr(integrator, "integrate_once", counted)
+    pump = integrator.pump_of(app.state)
+    await asyncio.gather(*[pump.round() for _ in range(50)])
+    # The first caller's round; then one more for the 49 who asked while it ran (their entries might have
+    # committed after it read the queue): two rounds, not fifty.
+    assert rounds == 2
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.leaf_index.is_(None))) == 0
+        assert await s.scalar(select(func.count()).select_from(LogCheckpoint)) == 1
+    # One alone runs its own round.
+    await pump.round()
+    assert rounds == 3
