@@ -24,7 +24,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -34,38 +33,19 @@ sys.path.insert(0, str(ROOT))
 
 from _app import serve_app  # noqa: E402
 from _http import Connection  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
+from _section import PASSWORD, raw, seed_section  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from bidding import committees, keys, schemas  # noqa: E402
-from bidding.envelope import BidContext, encode_public_key, generate_opener_key, read_sealed_bid, seal_bid  # noqa: E402
-from notices import services as notice_services  # noqa: E402
-from notices.schemas import NoticeDraftCreate  # noqa: E402
+from bidding import keys, schemas  # noqa: E402
+from bidding.envelope import BidContext, read_sealed_bid, seal_bid  # noqa: E402
 from trading.accounts import schemas as acc  # noqa: E402
 from trading.accounts.auth import actor_of  # noqa: E402
 from trading.accounts.credit_code import make_credit_code  # noqa: E402
-from trading.accounts.services import create_centre, create_organisation, create_person, issue_token  # noqa: E402
+from trading.accounts.services import create_organisation, create_person, issue_token  # noqa: E402
 from trading.context import Act  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
-from trading.projects.schemas import ProjectCreate, SectionIn  # noqa: E402
-from trading.projects.services import create_project  # noqa: E402
 from trading.settings import Settings  # noqa: E402
-
-SUITE = "hpke-x25519-sha256-aes256gcm"
-FIELDS = {
-    "project_overview": "道路工程",
-    "funding_source": "财政资金",
-    "qualification": "市政二级",
-    "consortium_allowed": False,
-    "documents_how": "平台下载",
-    "submission_how": "平台递交",
-    "tenderer_contact": "0736-0000000",
-}
-
-
-def raw(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tuple[int, list[tuple[str, Path]]]:
@@ -74,93 +54,10 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
     sm = make_sessionmaker(engine)
     now = datetime.now(UTC)
     published = now - timedelta(days=21)
-    deadline = now + timedelta(hours=1)
     act = Act(actor=None, address="bench", at=published)
     bidders = []
     async with sm() as s:
-        centre = await create_centre(
-            s, act, acc.CentreCreate(code="CD", name="常德市公共资源交易中心", region_code="430700")
-        )
-        tenderer = await create_organisation(
-            s,
-            act,
-            acc.OrganisationCreate(
-                name="常德市交通运输局",
-                credit_code=make_credit_code("1", "1", "430700", "MB1C0011"),
-                kinds=["tenderer"],
-                region_code="430700",
-            ),
-        )
-        staff = await create_person(
-            s,
-            act,
-            acc.PersonCreate(
-                username="staff",
-                display_name="王晓明",
-                password="bench-password-1",
-                roles=["staff"],
-                centre_id=centre.id,
-            ),
-            settings,
-        )
-        openers = []
-        for i in range(3):
-            p = await create_person(
-                s,
-                act,
-                acc.PersonCreate(
-                    username=f"opener{i}", display_name=f"开标人{i}", password="bench-password-1", roles=["opener"]
-                ),
-                settings,
-            )
-            k = generate_opener_key(SUITE)
-            await keys.register_opener_key(
-                s,
-                Act(actor=actor_of(p), address="bench", at=published),
-                schemas.OpenerKeyIn(
-                    suite=SUITE,
-                    public_key=base64.b64encode(encode_public_key(SUITE, k.public_key())).decode(),
-                    signing_key=base64.b64encode(raw(Ed25519PrivateKey.generate())).decode(),
-                ),
-            )
-            openers.append(p)
-        sact = Act(actor=actor_of(staff), address="bench", at=published)
-        project = await create_project(
-            s,
-            sact,
-            ProjectCreate(
-                name="常德市城区道路改造工程（压力测试）",
-                trade_kind="works",
-                procedure="works_open_tender",
-                region_code="430702",
-                tenderer_id=tenderer.id,
-                sections=[SectionIn(code="01", name="第一标段")],
-            ),
-        )
-        draft = await notice_services.create_draft(
-            s,
-            sact,
-            NoticeDraftCreate(
-                project_id=project.id,
-                kind="tender",
-                title="常德市城区道路改造工程施工招标公告",
-                body="压力测试",
-                fields=FIELDS,
-                timetable={
-                    "documents_issued": published,
-                    "documents_sale_start": published,
-                    "documents_sale_end": published + timedelta(days=7),
-                    "bid_deadline": deadline,
-                    "opening": deadline,
-                },
-            ),
-        )
-        await committees.set_committee(
-            s, sact, draft.id, schemas.CommitteeIn(suite=SUITE, k=2, opener_ids=[p.id for p in openers])
-        )
-        await notice_services.publish(s, sact, draft.id, tz=ZoneInfo("Asia/Shanghai"))
-        await s.commit()
-        sc = await committees.section_committee(s, (await s.get(type(draft), draft.id)).section_ids[0])
+        seeded = await seed_section(s, settings, published=published, deadline=now + timedelta(hours=1))
         for i in range(n):
             code = make_credit_code("9", "1", "430700", f"MA{i:06d}")
             org = await create_organisation(
@@ -176,7 +73,7 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
                 acc.PersonCreate(
                     username=f"bidder{i}",
                     display_name=f"投标人{i}",
-                    password="bench-password-1",
+                    password=PASSWORD,
                     roles=["bidder"],
                     organisation_id=org.id,
                 ),
@@ -191,16 +88,7 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
             )
             bidders.append((token, code, key))
         await s.commit()
-        section_id = sc.section.id
-        context_base = dict(
-            section_id=section_id,
-            trade_code=sc.project.trade_code,
-            section_code=sc.section.code,
-            suite=SUITE,
-            k=2,
-            n=3,
-            opener_keys=sc.public_keys,
-        )
+    section_id, context_base = seeded.section_id, seeded.context_base
     await engine.dispose()
     sealed = []
     for i, (token, code, key) in enumerate(bidders):

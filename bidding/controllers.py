@@ -19,6 +19,9 @@ from trading.web import DB, make_act, request_actor
 
 #: Ciphertext chunks stream to disk; this is only the framework's ceiling per request.
 UPLOAD_ROUTE_LIMIT = 8 * 1024**3
+#: An opener's signed shares document holds about 300 bytes per bid: 64 MiB is two hundred thousand bids, where
+#: the JSON default (settings.max_json_body) would stop a section with a few thousand.
+SHARES_ROUTE_LIMIT = 64 * 1024**2
 
 
 def _b64(data: bytes) -> str:
@@ -272,7 +275,13 @@ class OpeningController(Controller):
         assert actor is not None
         return await opening.my_sealed_shares(db, actor, section_id)
 
-    @post("/shares", operation_id="uploadShares", guards=[require_roles("opener")], status_code=200)
+    @post(
+        "/shares",
+        operation_id="uploadShares",
+        guards=[require_roles("opener")],
+        status_code=200,
+        request_max_body_size=SHARES_ROUTE_LIMIT,
+    )
     async def upload_shares(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SharesIn]
     ) -> dict[str, Any]:

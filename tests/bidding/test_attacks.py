@@ -756,3 +756,21 @@ async def test_an_unencrypted_file_offered_as_a_bid_is_refused_naming_article_26
     assert "投标文件须在投标人本地加密后递交（《电子招标投标办法》第二十六条）" in error["message_zh"]
     assert error["rule"] == "20号令 §26"
     assert await snapshot(app) == before
+
+
+async def test_a_shares_document_for_a_section_with_thousands_of_bids_is_not_refused_as_too_large(
+    app, client, clock, tmp_path
+):
+    """About 240 bytes per bid: ten thousand bids make a 2.4 MB document, beyond the JSON default of 1 MB.
+    (bench/opening.py found this: the section could not be opened.)"""
+    world, (section,), _ = await _bids_in(app, client, clock, tmp_path)
+    clock.set(section.deadline + timedelta(minutes=1))
+    assert (await start_opening(client, world, section)).json()["state"] == "waiting"
+    opener = section.openers[0]
+    position, shares = await decrypted_shares(client, opener, section)
+    padding = [{**shares[0], "bid_id": 10_000_000 + i} for i in range(10_000)]  # bids that are not in the opening
+    body = signed_shares(section.id, position, [*shares, *padding], opener.signing)
+    assert len(body["document"]) > 2 * app.state.settings.max_json_body
+    before = await snapshot(app)
+    refused(await post_shares(client, opener, section.id, body), 422, "unknown_bid")  # read in full, then refused
+    assert await snapshot(app) == before
