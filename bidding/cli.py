@@ -2,8 +2,9 @@
 
 Bidders: ``login`` → ``keygen`` → ``register`` → ``fetch`` → ``seal`` (offline) → ``submit`` (resumable) →
 ``status`` / ``verify-receipt`` / ``withdraw``. Openers: ``login`` → ``opener keygen`` → ``opener register`` →
-(after the deadline, once staff start the opening) ``opener open``. Private keys, data keys and passphrases
-never leave this machine and are never printed.
+(after the deadline, once staff start the opening) ``opener open``. Trading-centre staff: ``keygen`` →
+``reserve register`` → ``fetch`` → ``reserve seal`` → ``reserve submit`` (bidding.cli_reserve). Private keys,
+data keys and passphrases never leave this machine and are never printed.
 
 Files it writes:
 
@@ -1186,7 +1187,23 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
         say(
             f"第 {position} 号开标人：本机解密 {len(bids)} 份投标的报价密钥分片", f"opener {position}: {len(bids)} bids"
         )
+        reserves = pack.get("reserve", [])
+        if reserves:
+            say("另有交易中心密封的标底/最高投标限价一份，一并解密其分片", "and the sealed reserve/control price")
         with progress_bar("解密分片 / opening shares", len(bids), unit_bytes=False) as update:
+            for item in reserves:
+                outcome = _open_one(item, section, opener_keys, position, hpke_key, role="reserve")
+                if isinstance(outcome, bytes):
+                    shares.append(
+                        {
+                            "reserve_id": item["reserve_id"],
+                            "manifest_sha256": item["manifest_sha256"],
+                            "envelope": "price",
+                            "share": b64(outcome),
+                        }
+                    )
+                else:
+                    skipped.append(({**item, "bid_id": "标底/reserve", "bidder_credit_code": ""}, *outcome))
             for done, item in enumerate(bids, start=1):
                 outcome = _open_one(item, section, opener_keys, position, hpke_key)
                 if isinstance(outcome, bytes):
@@ -1229,8 +1246,11 @@ def _open_one(
     opener_keys: tuple[bytes, ...],
     position: int,
     hpke_key: OpenerPrivateKey,
+    *,
+    role: str = "bidder",
 ) -> bytes | tuple[str, str]:
-    """Open the share of one bid, or say why not (and so whose fault it is) without uploading anything."""
+    """Open the share of one bid (or of the reserve price, ``role="reserve"``), or say why not (and so whose
+    fault it is) without uploading anything."""
     from bidding.envelope import BidContext, EnvelopeError, open_share, parse_manifest
 
     manifest_bytes = base64.b64decode(item["manifest"])
@@ -1246,12 +1266,13 @@ def _open_one(
             "平台给出的密封分片与投标人签名的清单不符（平台责任）",
             "the sealed share differs from the manifest (platform)",
         )
+    sealer = item["sealer_credit_code"] if role == "reserve" else item["bidder_credit_code"]
     if (manifest.section_id, manifest.trade_code, manifest.section_code, manifest.bidder_credit_code) != (
         section["section_id"],
         section["trade_code"],
         section["section_code"],
-        item["bidder_credit_code"],
-    ):
+        sealer,
+    ) or manifest.role != role:
         return (
             "清单所写标段或投标人与平台所给不符（平台责任）",
             "the manifest names another section or bidder (platform)",
@@ -1269,6 +1290,7 @@ def _open_one(
         k=int(section["k"]),
         n=int(section["n"]),
         opener_keys=opener_keys,
+        role=role,
     )
     try:
         return open_share(section["suite"], hpke_key, context, "price", position, sealed, manifest=manifest)
@@ -1366,6 +1388,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("receipt", metavar="receipt.json")
     p.add_argument("--offline", action="store_true", help="不联网 / without the network")
     p.add_argument("--log-key", metavar="VKEY", help="指定平台日志公钥 / pin the log's verifier key")
+
+    from bidding import cli_reserve
+
+    cli_reserve.add_commands(commands, command, _passphrase_option, parents=[common])
 
     opener = commands.add_parser("opener", help="开标人 / opener commands", parents=[common])
     opener_commands = opener.add_subparsers(dest="opener_command", metavar="COMMAND", required=True)

@@ -165,6 +165,18 @@ class BiddingClient:
             json={"suite": suite, "public_key": public_key_b64, "signing_key": signing_key_b64},
         )
 
+    def register_centre_key(self, public_key_b64: str, label: str) -> dict[str, Any]:
+        return self._json("POST", "/api/centre-keys", json={"public_key": public_key_b64, "label": label})
+
+    # ---------------------------------------------------------------------------------------------
+    # reserve and control prices (staff)
+
+    def submit_reserve(self, section_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", f"/api/sections/{section_id}/reserve-price", json=body)
+
+    def reserve_prices(self, section_id: int) -> list[dict[str, Any]]:
+        return self._json("GET", f"/api/sections/{section_id}/reserve-price")
+
     # ---------------------------------------------------------------------------------------------
     # sections and notices (public)
 

@@ -22,8 +22,8 @@ from notices.models import Notice, NoticeVersion
 from notices.services import notice_for_staff
 from trading.accounts.models import Person
 from trading.audit.services import record
-from trading.context import Act
-from trading.errors import InvalidInput, NotFound
+from trading.context import Act, Actor
+from trading.errors import Forbidden, InvalidInput, NotFound
 from trading.projects.models import Project, Section
 
 
@@ -131,7 +131,15 @@ async def section_committee(session: AsyncSession, section_id: int) -> SectionCo
     return SectionCommittee(section, project, version, committee)
 
 
-def bidding_view(sc: SectionCommittee) -> schemas.SectionBidding:
+def require_staff_of(actor: Actor, sc: SectionCommittee) -> None:
+    """Staff act only on their own centre's sections (an admin on any)."""
+    if not actor.has_role("admin") and actor.centre_id != sc.project.centre_id:
+        raise Forbidden(
+            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
+        )
+
+
+def bidding_view(sc: SectionCommittee, tenderer_credit_code: str = "") -> schemas.SectionBidding:
     c = sc.committee or {"suite": "", "k": 0, "n": 0, "members": []}
     return schemas.SectionBidding(
         section_id=sc.section.id,
@@ -148,4 +156,5 @@ def bidding_view(sc: SectionCommittee) -> schemas.SectionBidding:
         n=c["n"],
         members=[schemas.CommitteeMemberRead(**m) for m in c["members"]],
         accepts_bids=sc.committee is not None and sc.section.state == "tendering",
+        tenderer_credit_code=tenderer_credit_code,
     )

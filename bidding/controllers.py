@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import ServerSentEvent, Stream
 from sqlalchemy import select
 
-from bidding import committees, keys, opening, receipts, schemas, submission, withdrawal
+from bidding import committees, keys, opening, receipts, reserve, schemas, submission, withdrawal
 from bidding.models import Bid, BidderKey, OpenerKey
 from trading.accounts.auth import public, require_roles
 from trading.errors import NotFound
@@ -121,9 +121,57 @@ class OpenerKeyController(Controller):
         ]
 
 
+class CentreKeyController(Controller):
+    path = "/api/centre-keys"
+    tags = ["bidding"]
+    guards = [require_roles("staff", "admin")]
+
+    @post("/", operation_id="registerCentreKey")
+    async def register(self, request: Request, db: DB, data: JSONBody[schemas.CentreKeyIn]) -> schemas.CentreKeyRead:
+        """Register an Ed25519 public key of my trading centre: it signs the reserve prices staff seal."""
+        return _centre_key(await reserve.register_centre_key(db, await make_act(request, db), data))
+
+    @get("/", operation_id="listCentreKeys")
+    async def list_keys(self, request: Request, db: DB) -> list[schemas.CentreKeyRead]:
+        """My centre's registered signing keys."""
+        return [_centre_key(r) for r in await reserve.centre_keys(db, await make_act(request, db))]
+
+
+def _centre_key(row: Any) -> schemas.CentreKeyRead:
+    return schemas.CentreKeyRead(
+        id=row.id,
+        centre_id=row.centre_id,
+        public_key=_b64(row.public_key),
+        label=row.label,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
 class BiddingController(Controller):
     path = "/api"
     tags = ["bidding"]
+
+    @post(
+        "/sections/{section_id:int}/reserve-price",
+        operation_id="submitReservePrice",
+        guards=[require_roles("staff", "admin")],
+    )
+    async def submit_reserve(
+        self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.ReserveIn]
+    ) -> schemas.ReserveRead:
+        """Seal a reserve (标底) or control price (最高投标限价) before the deadline; it opens with the bids."""
+        act = await make_act(request, db)
+        return reserve.read(await reserve.submit(db, act, section_id, data, request.app.state.blobs))
+
+    @get(
+        "/sections/{section_id:int}/reserve-price",
+        operation_id="listReservePrices",
+        guards=[require_roles("staff", "admin", "supervisor")],
+    )
+    async def reserve_prices(self, request: Request, db: DB, section_id: FromPath[int]) -> list[schemas.ReserveRead]:
+        """What has been sealed for the section (kind, hash, time) — never the figure before the opening."""
+        return [reserve.read(r) for r in await reserve.for_section(db, await make_act(request, db), section_id)]
 
     @post(
         "/staff/notices/{notice_id:int}/committee",
@@ -140,7 +188,8 @@ class BiddingController(Controller):
     @get("/sections/{section_id:int}/bidding", operation_id="getSectionBidding", guards=[public])
     async def section_bidding(self, db: DB, section_id: FromPath[int]) -> schemas.SectionBidding:
         """What a bidder needs to seal for this section: the committee's keys, k, suite and deadline (public)."""
-        return committees.bidding_view(await committees.section_committee(db, section_id))
+        sc = await committees.section_committee(db, section_id)
+        return committees.bidding_view(sc, await reserve.tenderer_credit_code(db, sc))
 
     @post("/sections/{section_id:int}/bids", operation_id="beginBidSubmission", guards=[require_roles("bidder")])
     async def begin(

@@ -187,3 +187,64 @@ class SectionKey(Base):
 
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
     key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CentreKey(Base):
+    """A trading centre's Ed25519 signing key (registered by its staff), for sealing reserve prices."""
+
+    __tablename__ = "centre_keys"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("trading_centres.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    registered_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class ReservePrice(Base):
+    """A reserve price (标底/底价) or control price (最高投标限价) sealed by staff before the deadline, in the bid
+    format with role ``reserve`` (docs/envelope.md §11), opened with the bids by the same committee.
+
+    Like a bid row it holds only the signed manifest, the sealed shares and the ciphertext hashes until the
+    opening; the outcome columns are filled in by the opening.
+    """
+
+    __tablename__ = "reserve_prices"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
+    #: reserve (标底/底价) | ceiling (最高投标限价)
+    kind: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    signing_key_id: Mapped[int] = mapped_column(ForeignKey("centre_keys.id"))
+    manifest: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_shares: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    blobs: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    #: active | replaced
+    state: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The logged event (a salted commitment under the section tag, as for bids: bidding.events).
+    event_details: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    event_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Set by the opening: opened | failed, the form, the price data key (published), why and whose fault.
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    form: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reason: Mapped[str] = mapped_column(String(60), default="")
+    fault: Mapped[str] = mapped_column(String(20), default="")
+
+
+class ReserveShare(Base):
+    """One decrypted share of a reserve price's key, uploaded (signed, in the opener's shares document)."""
+
+    __tablename__ = "reserve_shares"
+
+    reserve_id: Mapped[int] = mapped_column(ForeignKey("reserve_prices.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    share: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

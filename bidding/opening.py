@@ -20,12 +20,12 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events, schemas
-from bidding.committees import SectionCommittee, section_committee
+from bidding import events, reserve, schemas
+from bidding.committees import SectionCommittee, require_staff_of, section_committee
 from bidding.envelope import combine_and_open, parse_manifest
 from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
-from bidding.models import Bid, Opening, OpeningResult, OpeningShare, OpeningUpload
+from bidding.models import Bid, Opening, OpeningResult, OpeningShare, OpeningUpload, ReservePrice, ReserveShare
 from bidding.scheduler import close_due_sections
 from bidding.submission import context_for
 from notices import services as notice_services
@@ -63,7 +63,7 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
     assert act.actor is not None
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
-        _require_staff_of(act.actor, sc)
+        require_staff_of(act.actor, sc)
         if sc.section.deadline_at is None or act.at < sc.section.deadline_at:
             raise RuleViolation(
                 "投标截止时间未到，不能开标", "The bid deadline has not passed", code="deadline_not_passed"
@@ -117,13 +117,6 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
         return opening
 
 
-def _require_staff_of(actor: Actor, sc: SectionCommittee) -> None:
-    if not actor.has_role("admin") and actor.centre_id != sc.project.centre_id:
-        raise Forbidden(
-            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
-        )
-
-
 async def _move(session: AsyncSession, sc: SectionCommittee, act_name: str, act: Act) -> None:
     from trading.projects.services import move_sections
 
@@ -169,10 +162,24 @@ async def my_sealed_shares(session: AsyncSession, actor: Actor, section_id: int)
         )
     bids = [b for b in await _bids(session, section_id) if b.state == "active"]
     orgs = await _organisations(session, [b.organisation_id for b in bids])
+    sealed_reserve = await reserve.active(session, section_id)
     return {
         "section_id": section_id,
         "position": position,
         "suite": sc.committee["suite"] if sc.committee else "",
+        # A reserve or control price sealed by staff (role "reserve"), opened with the bids: 0 or 1 of them.
+        "reserve": [
+            {
+                "reserve_id": r.id,
+                "kind": r.kind,
+                "manifest": base64.b64encode(r.manifest).decode(),
+                "manifest_sha256": r.manifest_sha256,
+                "sealer_credit_code": r.event_details["sealer_credit_code"],
+                "envelope": "price",
+                "sealed_share": r.sealed_shares["price"][position - 1],
+            }
+            for r in ([sealed_reserve] if sealed_reserve is not None else [])
+        ],
         "bids": [
             {
                 "bid_id": b.id,
@@ -251,13 +258,34 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 "您已上传过密钥分片", "You have already uploaded your shares", code="shares_already_uploaded"
             )
         bids = {b.id: b for b in await _bids(session, section_id) if b.state == "active"}
+        sealed_reserve = await reserve.active(session, section_id)
         session.add(
             OpeningUpload(
                 section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
             )
         )
         named: set[int] = set()
+        reserve_named = False
         for item in shares:
+            if isinstance(item, dict) and "reserve_id" in item:
+                if (
+                    reserve_named
+                    or sealed_reserve is None
+                    or item.get("reserve_id") != sealed_reserve.id
+                    or item.get("envelope") != "price"
+                    or item.get("manifest_sha256") != sealed_reserve.manifest_sha256
+                ):
+                    raise BadEnvelope(
+                        "分片所指的标底不在本次开标中，或重复",
+                        "A share names a reserve price that is not being opened, or names it twice",
+                        code="unknown_bid",
+                    )
+                reserve_named = True
+                share = decode_b64(item.get("share", ""), "密钥分片", "share")
+                session.add(
+                    ReserveShare(reserve_id=sealed_reserve.id, position=position, share=share, uploaded_at=act.at)
+                )
+                continue
             bid = bids.get(item.get("bid_id")) if isinstance(item, dict) else None
             if bid is None or item.get("envelope") != "price" or item.get("manifest_sha256") != bid.manifest_sha256:
                 raise BadEnvelope(
@@ -344,11 +372,38 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
                 fault=result.fault,
             )
         )
+    await _open_reserve(session, blobs, sc)
     await session.flush()
     opening.state = "opened"
     opening.completed_at = act.at
     notice = await _publish_record(session, act, sc, opening)
     opening.record_notice_id = notice.id
+
+
+async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: SectionCommittee) -> None:
+    """Open the sealed reserve or control price, if there is one, like a bid (its fault rules are the same)."""
+    row = await reserve.active(session, sc.section.id)
+    if row is None:
+        return
+    shares = {
+        s.position: s.share
+        for s in await session.scalars(select(ReserveShare).where(ReserveShare.reserve_id == row.id))
+    }
+    context = await reserve.reserve_context(session, sc)
+    path = blobs.path_of(row.blobs["price"]["sha256"])
+    with path.open("rb") as fh:
+        result = combine_and_open(
+            parse_manifest(row.manifest),
+            context,
+            "price",
+            shares,
+            iter(lambda: fh.read(1 << 16), b""),
+            final=True,
+        )
+    row.outcome = "opened" if result.ok else "failed"
+    row.form = result.form if result.ok else None
+    row.data_key = result.data_key if result.ok else None
+    row.reason, row.fault = result.reason, result.fault
 
 
 async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Opening, at: datetime) -> dict[str, Any]:
@@ -410,6 +465,14 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             ),
         },
         "bids": rows,
+        # Reserve or control prices sealed by staff (every one, replaced ones too, so each logged event is
+        # accounted for); the active one opened with the bids.
+        "reserve_prices": [
+            reserve.record_entry(r)
+            for r in await session.scalars(
+                select(ReservePrice).where(ReservePrice.section_id == sc.section.id).order_by(ReservePrice.id)
+            )
+        ],
     }
 
 
@@ -424,6 +487,12 @@ async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee,
         f"{sc.project.name}{sc.section.name}于{act.at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}开标。",
         f"共收到有效投标文件 {len(active)} 份，成功解密 {len(opened)} 份。",
     ]
+    for r in fields["reserve_prices"]:
+        if r["outcome"] == "opened" and r.get("form"):
+            figure = r["form"]["total_price_fen"] / 100
+            lines.append(f"{r['kind_zh']}：{figure:,.2f} 元（交易中心开标前密封，与投标同时解密）")
+        elif r["outcome"] == "failed":
+            lines.append(f"{r['kind_zh']}：解密失败（{r['reason']}，责任方：{r['fault']}）")
     for b in fields["bids"]:
         if b["outcome"] == "opened" and b.get("form"):
             lines.append(
@@ -471,18 +540,47 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
         "record_notice_id": opening.record_notice_id if opening else None,
     }
     if opening is not None and opening.state == "opened":
-        results = await session.scalars(select(OpeningResult).where(OpeningResult.section_id == section_id))
+        results = list(await session.scalars(select(OpeningResult).where(OpeningResult.section_id == section_id)))
+        # Published with the record, so the hall names the bidders too.
+        bids = {b.id: b for b in await _bids(session, section_id)}
+        orgs = await _organisations(session, [b.organisation_id for b in bids.values()])
         body["results"] = [
-            {"bid_id": r.bid_id, "outcome": r.outcome, "form": r.form, "fault": r.fault, "reason": r.reason}
+            {
+                "bid_id": r.bid_id,
+                "bidder": orgs[bids[r.bid_id].organisation_id].name,
+                "outcome": r.outcome,
+                "form": r.form,
+                "fault": r.fault,
+                "reason": r.reason,
+            }
             for r in results
         ]
+        opened_reserve = await reserve.active(session, section_id)
+        if opened_reserve is not None:
+            body["reserve"] = {
+                "kind": opened_reserve.kind,
+                "kind_zh": reserve.KINDS[opened_reserve.kind][0],
+                "outcome": opened_reserve.outcome,
+                "form": opened_reserve.form,
+                "fault": opened_reserve.fault,
+                "reason": opened_reserve.reason,
+            }
     return body
 
 
-async def opened_bid(session: AsyncSession, section_id: int, manifest_sha256: str) -> Bid:
-    """A bid of a section whose opening record is published; before that nothing about bids is public."""
+async def opened_bid(session: AsyncSession, section_id: int, manifest_sha256: str) -> Bid | ReservePrice:
+    """A bid (or the reserve price) of a section whose opening record is published; before that nothing about
+    bids is public."""
     opening = await session.get(Opening, section_id)
-    bid = await session.scalar(select(Bid).where(Bid.section_id == section_id, Bid.manifest_sha256 == manifest_sha256))
+    bid: Bid | ReservePrice | None = await session.scalar(
+        select(Bid).where(Bid.section_id == section_id, Bid.manifest_sha256 == manifest_sha256)
+    )
+    if bid is None:
+        bid = await session.scalar(
+            select(ReservePrice).where(
+                ReservePrice.section_id == section_id, ReservePrice.manifest_sha256 == manifest_sha256
+            )
+        )
     if opening is None or opening.state != "opened" or bid is None:
         raise NotFound(
             "开标记录公布前不公开投标信息，或该投标不存在",

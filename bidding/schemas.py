@@ -79,6 +79,47 @@ class SectionBidding(msgspec.Struct):
     n: int
     members: list[CommitteeMemberRead]
     accepts_bids: bool
+    #: The tenderer's credit code: a reserve or control price is sealed in its name (docs/envelope.md §11).
+    tenderer_credit_code: str = ""
+
+
+class CentreKeyIn(Strict):
+    #: The Ed25519 public key, base64 of its 32 raw bytes.
+    public_key: B64
+    label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class CentreKeyRead(msgspec.Struct):
+    id: int
+    centre_id: int
+    public_key: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ReserveIn(Strict):
+    """A sealed reserve (标底) or control price (最高投标限价): the signed manifest, the sealed shares and both
+    ciphertexts (small: the opening form and an empty archive)."""
+
+    kind: Annotated[str, msgspec.Meta(max_length=20)]
+    manifest: Annotated[str, msgspec.Meta(min_length=4, max_length=200_000)]
+    signature: B64
+    sealed_shares: dict[str, list[str]]
+    ciphertexts: dict[str, str]
+
+
+class ReserveRead(msgspec.Struct):
+    """What staff and supervisors see of a sealed reserve price before the opening: never the figure."""
+
+    id: int
+    section_id: int
+    kind: str
+    kind_zh: str
+    manifest_sha256: str
+    state: str
+    received_at: datetime
+    outcome: str | None
 
 
 class SubmissionIn(Strict):
@@ -132,5 +173,6 @@ class MyBid(msgspec.Struct):
 class SharesIn(Strict):
     """An opener's decrypted shares: the exact signed document (base64 of canonical JSON) and signature."""
 
-    document: Annotated[str, msgspec.Meta(min_length=4, max_length=5_000_000)]
+    #: (About 320 base64 characters per bid: the route's 64 MiB body limit is the real bound.)
+    document: Annotated[str, msgspec.Meta(min_length=4, max_length=64 * 1024**2)]
     signature: B64

@@ -24,6 +24,7 @@ from bidding import scheduler
 from bidding.controllers import (
     BidderKeyController,
     BiddingController,
+    CentreKeyController,
     OpenerKeyController,
     OpeningController,
     UploadController,
@@ -166,6 +167,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             AuditController,
             LogController,
             BidderKeyController,
+            CentreKeyController,
             OpenerKeyController,
             BiddingController,
             UploadController,

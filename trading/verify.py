@@ -367,9 +367,12 @@ async def check_opening(
         if section_tag(key, doc["commitment"]) == doc.get("section_tag"):
             (section_before if index < size else section_after)[doc["commitment"]] = index
     claimed: set[str] = set()
-    for bid in fields.get("bids") or []:
-        report.bids += 1
-        bwhere = f"{where} {bid.get('bidder', '?')}"
+    # Bids, and any reserve or control price staff sealed (logged and opened the same way).
+    sealed = [(bid, bid.get("bidder", "?")) for bid in fields.get("bids") or []]
+    sealed += [(r, r.get("kind_zh", "标底")) for r in fields.get("reserve_prices") or []]
+    for bid, name in sealed:
+        report.bids += 1 if "bidder" in bid else 0
+        bwhere = f"{where} {name}"
         for label in ("event", "withdrawal_event"):
             event = bid.get(label)
             if not event:

@@ -50,7 +50,7 @@ class BidContext(msgspec.Struct, frozen=True, kw_only=True):
 
     ``opener_keys[i]`` is the raw public key of opener i+1 (:func:`~bidding.envelope.suites.encode_public_key`).
     ``role`` is ``"bidder"`` for a bid and ``"reserve"`` for a reserve/control price sealed by the trading centre,
-    whose credit code then stands in ``bidder_credit_code``.
+    whose tenderer's credit code then stands in ``bidder_credit_code`` (docs/envelope.md §11).
     """
 
     section_id: int

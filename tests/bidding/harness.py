@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 
@@ -286,6 +287,26 @@ async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -
                 "share": b64(share),
             }
         )
+    for sealed_reserve in pack.get("reserve", []):  # a reserve price staff sealed: opened the same way
+        manifest = parse_manifest(base64.b64decode(sealed_reserve["manifest"]))
+        context = msgspec.structs.replace(section.context_for(sealed_reserve["sealer_credit_code"]), role="reserve")
+        share = open_share(
+            pack["suite"],
+            opener.hpke,
+            context,
+            "price",
+            pack["position"],
+            base64.b64decode(sealed_reserve["sealed_share"]),
+            manifest=manifest,
+        )
+        shares.append(
+            {
+                "reserve_id": sealed_reserve["reserve_id"],
+                "manifest_sha256": sealed_reserve["manifest_sha256"],
+                "envelope": "price",
+                "share": b64(share),
+            }
+        )
     document = shares_document(section.id, pack["position"], shares)
     return await client.post(
         f"/api/sections/{section.id}/opening/shares",
@@ -472,3 +493,41 @@ async def decrypted_shares(
             }
         )
     return pack["position"], shares
+
+
+# --- reserve and control prices (bidding.reserve) ---------------------------------------------------------------
+
+
+async def centre_key(client: httpx.AsyncClient, world: World, who: str = "staff") -> Ed25519PrivateKey:
+    """A signing key registered to *who*'s trading centre (what `bidding reserve register` does)."""
+    key = Ed25519PrivateKey.generate()
+    r = await client.post(
+        "/api/centre-keys", headers=world.headers(who), json={"public_key": b64(raw_public(key)), "label": "标底密封"}
+    )
+    assert r.status_code == 201, r.text
+    return key
+
+
+def seal_reserve(
+    section: Section, key: Ed25519PrivateKey, tmp: Path, *, fen: int = 4_800_000_000, role: str = "reserve", **form: Any
+) -> Path:
+    """A reserve price sealed in the tenderer's name (role "reserve"; with role="bidder", sealed as if a bid)."""
+    context = msgspec.structs.replace(section.context_for(section.info["tenderer_credit_code"]), role=role)
+    price: dict[str, Any] = {"total_price_fen": fen, **form}
+    if role != "reserve":
+        price |= {"duration_days": 1, "quality": "合格"}
+    tmp.mkdir(parents=True, exist_ok=True)
+    out = tmp / f"reserve-{fen}-{role}.bid"
+    seal_bid(context, key, price, [], out)
+    return out
+
+
+def reserve_body(path: Path, kind: str = "ceiling") -> dict[str, Any]:
+    sealed = read_sealed_bid(path)
+    return {
+        "kind": kind,
+        "manifest": b64(sealed.manifest_bytes),
+        "signature": b64(sealed.signature),
+        "sealed_shares": {e: [b64(x) for x in v] for e, v in sealed.sealed_shares.items()},
+        "ciphertexts": {e: b64(b"".join(sealed.iter_ciphertext(e))) for e in ("price", "documents")},
+    }

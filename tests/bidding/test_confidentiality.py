@@ -26,11 +26,14 @@ from sqlalchemy import select
 from bidding import scheduler
 from tests.bidding.harness import (
     begun,
+    centre_key,
     make_bidder,
     open_as,
     open_section,
     opening_record,
+    reserve_body,
     seal,
+    seal_reserve,
     start_opening,
     submit,
     upload,
@@ -125,6 +128,15 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
         assert r.status_code == 201, r.text
     unfinished = await begun(client, bidders[3], section, files["丁"])
     await upload(client, bidders[3], files["丁"], unfinished)  # uploaded, never completed
+    # Staff seal a control price (最高投标限价) with its own marker: it stays sealed exactly as the bids do.
+    reserve_marker = f"RESERVE-MARKER-{tag}"
+    staff_key = await centre_key(client, world)
+    r = await client.post(
+        f"/api/sections/{section.id}/reserve-price",
+        headers=world.headers("staff"),
+        json=reserve_body(seal_reserve(section, staff_key, sealed_dir, note=reserve_marker)),
+    )
+    assert r.status_code == 201, r.text
 
     # The deadline passes; the scheduler closes the section; staff start the opening; one opener (k−1) uploads.
     clock.set(section.deadline + timedelta(seconds=1))
@@ -138,11 +150,12 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
         (await client.get(f"/api/sections/{section.id}/opening/shares", headers=section.openers[1].headers)).text,
     ]
     for text in public:
-        assert not any(m in text for m in (*price_marker.values(), *docs_marker.values()))
+        assert not any(m in text for m in (*price_marker.values(), *docs_marker.values(), reserve_marker))
 
     everything = {
         **{f"price {b}": m for b, m in price_marker.items()},
         **{f"docs {b}": m for b, m in docs_marker.items()},
+        "reserve": reserve_marker,
     }
     hits = await _where(app, caplog, everything)
     assert {name: places for name, places in hits.items() if places} == {}
@@ -154,8 +167,9 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
     opened = {row["form"]["quality"] for row in record["fields"]["bids"] if row["outcome"] == "opened"}
     assert opened == {f"合格 {price_marker[b]}" for b in ("甲2", "乙", "丙")}
     hits = await _where(app, caplog, everything)
-    public_now = {f"price {b}" for b in ("甲2", "乙", "丙")}
-    for name in public_now:  # the search does find a marker that is there: in the results and the record
+    public_now = {f"price {b}" for b in ("甲2", "乙", "丙")} | {"reserve"}
+    assert {"reserve_prices.form", "notice_versions.fields"} <= hits["reserve"], hits["reserve"]
+    for name in public_now - {"reserve"}:  # the search does find a marker that is there: in the results and the record
         assert {"opening_results.form", "notice_versions.fields", "notice_versions.body"} <= hits[name], hits[name]
     # … but not the replaced bid's form, nor the unfinished one's, nor any bid's documents.
     assert {name: places for name, places in hits.items() if places and name not in public_now} == {}

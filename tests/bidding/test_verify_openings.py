@@ -9,8 +9,19 @@ import pytest
 from sqlalchemy import delete, select
 
 from bidding import events
-from bidding.models import Bid, Upload
-from tests.bidding.harness import begin, make_bidder, open_as, open_section, seal, submit, upload
+from bidding.models import Bid, ReservePrice, Upload
+from tests.bidding.harness import (
+    begin,
+    centre_key,
+    make_bidder,
+    open_as,
+    open_section,
+    reserve_body,
+    seal,
+    seal_reserve,
+    submit,
+    upload,
+)
 from tests.factories import build_world
 from trading.log import services as log
 from trading.log.integrator import integrate_once
@@ -53,6 +64,36 @@ async def test_an_honest_opening_verifies(app, client, clock, tmp_path):
     report = await _verify(client, tmp_path)
     assert report.ok, report.summary()
     assert report.openings == 1 and report.bids == 3
+
+
+async def _seal_ceiling(client, world, section, tmp_path, times: int = 1) -> None:
+    key = await centre_key(client, world)
+    for i in range(times):  # sealed again: the later one replaces the earlier, both logged
+        body = reserve_body(seal_reserve(section, key, tmp_path / "centre", fen=4_800_000_000 + i))
+        r = await client.post(f"/api/sections/{section.id}/reserve-price", headers=world.headers("staff"), json=body)
+        assert r.status_code == 201, r.text
+
+
+async def test_an_opening_with_a_sealed_control_price_verifies_and_its_figure_is_rechecked(
+    app, client, clock, tmp_path
+):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _seal_ceiling(client, world, section, tmp_path, times=2)
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path)
+    assert report.ok, report.summary()
+    assert report.openings == 1 and report.bids == 3
+
+
+async def test_a_control_price_deleted_before_the_opening_is_named(app, client, clock, tmp_path):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _seal_ceiling(client, world, section, tmp_path)
+    async with app.state.sessionmaker() as s:  # someone with database rights drops the sealed ceiling
+        await s.execute(delete(ReservePrice))
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path)
+    assert [p["code"] for p in report.problems] == ["bid_dropped"], report.summary()
 
 
 async def test_a_bid_deleted_before_the_opening_is_named(app, client, clock, tmp_path):

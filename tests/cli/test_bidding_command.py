@@ -296,6 +296,26 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
         members = sorted(read_sealed_bid(tmp_path / "bid-3.bid").manifest.envelopes)
         assert members == ["documents", "price"]
 
+        # --- staff seal a control price (最高投标限价) on their own machine, with the same command line ---------
+        platform.bidding("staff", "login", "--username", "staff", "--password", PASSWORD)
+        platform.bidding("staff", "keygen", "--out", "centre.pem", *pp)
+        platform.bidding("staff", "reserve", "register", "--key", "centre.pem", "--label", "标底密封", *pp)
+        platform.bidding("staff", "fetch", str(section_id), "--out", "section-staff.json")
+        ceiling = platform.bidding(
+            "staff",
+            "reserve", "seal",
+            "--section", "section-staff.json",
+            "--key", "centre.pem",
+            "--price-fen", "4800000000",
+            "--out", "ceiling.bid",
+            *pp,
+        )  # fmt: skip
+        assert "48,000,000.00 元" in ceiling.stdout
+        handed_in = platform.bidding("staff", "reserve", "submit", "ceiling.bid", str(section_id))
+        assert "最高投标限价已密封递交" in handed_in.stdout
+        refused_bidder = platform.bidding("toubiao1", "reserve", "submit", "ceiling.bid", str(section_id), ok=False)
+        assert refused_bidder.returncode == 1 and "wrong_role" in refused_bidder.stderr
+
         # --- submit: three straight through, one interrupted and resumed --------------------------------------
         def submit(n: int) -> subprocess.CompletedProcess[str]:
             return platform.bidding(seeded.bidders[n - 1][0], "submit", f"bid-{n}.bid", str(section_id))
@@ -369,7 +389,7 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
             assert r.status_code == 200, r.text
             assert r.json()["state"] == "waiting"
         first_opener = platform.bidding("kaibiao1", "opener", "open", str(section_id), "--key", "kaibiao1.key", *pp)
-        assert "已上传 3 份签名的密钥分片" in first_opener.stdout
+        assert "已上传 4 份签名的密钥分片" in first_opener.stdout  # three bids and the control price
         assert "等待开标人上传分片" in first_opener.stdout
         wrong_key = platform.bidding(
             "kaibiao2", "opener", "open", str(section_id), "--key", "kaibiao3.key", *pp, ok=False
@@ -387,6 +407,9 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
         opened = sorted(b["form"]["total_price_fen"] for b in bids if b["outcome"] == "opened")
         assert opened == sorted(PRICES[n] for n in (1, 2, 3))
         assert [b["outcome"] for b in bids if b["bidder_credit_code"] == seeded.bidders[3][1]] == ["withdrawn"]
+        (ceiling_row,) = record["fields"]["reserve_prices"]
+        assert ceiling_row["outcome"] == "opened" and ceiling_row["form"]["total_price_fen"] == 4_800_000_000
+        assert "最高投标限价：48,000,000.00 元" in record["body"]
 
         # A receipt from before the deadline still verifies against the log as it is now.
         later = platform.bidding("toubiao1", "verify-receipt", "bid-1.bid.receipt.json")
