@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -46,3 +46,65 @@ async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings
     report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json")
     assert report.ok, report.summary()
     assert report.notices >= 200 and report.offline_openings > 0
+
+
+async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, client, settings, clock, tmp_path):
+    """What the README walks a newcomer through: the live section's deadline passes, staff start the opening,
+    two demo openers open it with the key files the demo wrote, and the record shows the three bids and the
+    control price staff sealed."""
+    import re
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from bidding.envelope import unprotect_private_key
+    from tests.bidding.harness import Opener, Section
+    from tests.bidding.harness import open_as as open_with
+    from trading.demo.sealed import OPENER_PASSPHRASE
+    from trading.log.integrator import integrate_once
+    from trading.verify import verify_site
+
+    today = datetime(2026, 11, 21, 3, tzinfo=UTC)
+    clock.set(today)
+    summary = await seed_demo(settings, today=today)
+    live = int(re.search(r"第 (\d+) 号标段将于", summary).group(1))
+    info = (await client.get(f"/api/sections/{live}/bidding")).json()
+    deadline = datetime.fromisoformat(info["deadline_at"])
+    key_dir = Path(settings.blob_dir).parent / "demo-openers"
+    tokens = {}
+    for name in ("cd_staff1", "opener1", "opener2"):
+        r = await client.post("/api/tokens", json={"username": name, "password": _password(name), "label": "t"})
+        assert r.status_code == 201, r.text
+        tokens[name] = r.json()["token"]
+    openers = []
+    for name in ("opener1", "opener2"):
+        hpke = unprotect_private_key((key_dir / f"{name}.key").read_bytes(), OPENER_PASSPHRASE)
+        pem = (key_dir / f"{name}.key.signing.pem").read_bytes()
+        signing = load_pem_private_key(pem, OPENER_PASSPHRASE.encode())
+        openers.append(Opener(person_id=0, token=tokens[name], hpke=hpke, signing=signing))
+    section = Section(id=live, notice={}, info=info, openers=openers, deadline=deadline)
+
+    clock.set(deadline + timedelta(minutes=2))
+    r = await client.post(f"/api/sections/{live}/opening", headers={"Authorization": f"Bearer {tokens['cd_staff1']}"})
+    assert r.status_code == 200 and r.json()["state"] == "waiting", r.text
+    for opener in openers:
+        assert (await open_with(client, opener, section)).status_code == 200
+    status = (await client.get(f"/api/sections/{live}/opening")).json()
+    assert status["state"] == "opened"
+    assert [x["outcome"] for x in status["results"]] == ["opened"] * 3
+    assert status["reserve"]["kind_zh"] == "最高投标限价" and status["reserve"]["form"]["total_price_fen"] > 0
+    record = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
+    assert "最高投标限价：40,000,000.00 元" in record["body"]
+    hall = await client.get(f"/sections/{live}/opening")
+    assert "最高投标限价（交易中心密封）" in hall.text and "投标 #" not in hall.text
+    while await integrate_once(app.state) is not None:
+        pass
+    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json")
+    assert report.ok, report.summary()
+    assert report.openings >= 1 and report.bids >= 3
+
+
+def _password(username: str) -> str:
+    from trading.demo.data import PASSWORDS
+
+    return PASSWORDS["staff" if username.startswith("cd_staff") else "opener"]

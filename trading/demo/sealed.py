@@ -131,10 +131,11 @@ async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: 
     prices = [38_650_000_00, 37_980_500_00, 39_120_000_00, 38_004_000_00]
     for i, (person, key) in enumerate(bidders[:3]):
         await _bid(sessionmaker, state, person, key, live, prices[i], now - timedelta(minutes=30 - i))
+    await _ceiling(sessionmaker, state, staff, live, 40_000_000_00, now - timedelta(minutes=25))
     for i, (person, key) in enumerate(bidders[1:3]):
         await _bid(sessionmaker, state, person, key, later, prices[i + 2] // 2, now - timedelta(minutes=20 - i))
     return (
-        f"演示开标：第 {live} 号标段将于 {minute:%H:%M} 截标（已有3份密封投标）；"
+        f"演示开标：第 {live} 号标段将于 {minute:%H:%M} 截标（已有3份密封投标和交易中心密封的最高投标限价）；"
         f"开标人密钥在 {key_dir}（口令 {OPENER_PASSPHRASE}）"
     )
 
@@ -200,6 +201,36 @@ async def _section(
         section_id = await session.scalar(select(Section.id).where(Section.project_id == project.id))
         await session.commit()
         return int(section_id)
+
+
+async def _ceiling(sessionmaker, state: State, staff: Person, section_id: int, price: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Staff seal a control price (最高投标限价) for the live section: it opens with the bids (bidding.reserve)."""
+    from bidding import reserve
+    from trading.blobs import LocalBlobStore
+
+    act = Act(actor=actor_of(staff), address="demo-seed", at=at)
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    async with sessionmaker() as session:
+        await reserve.register_centre_key(
+            session, act, schemas.CentreKeyIn(public_key=base64.b64encode(raw).decode(), label="演示标底密封")
+        )
+        context = await reserve.reserve_context(session, await committees.section_committee(session, section_id))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "ceiling.bid"
+            seal_bid(context, key, {"total_price_fen": price, "kind": "最高投标限价"}, [], out)
+            sealed = read_sealed_bid(out)
+            body = schemas.ReserveIn(
+                kind="ceiling",
+                manifest=base64.b64encode(sealed.manifest_bytes).decode(),
+                signature=base64.b64encode(sealed.signature).decode(),
+                sealed_shares={e: [base64.b64encode(s).decode() for s in v] for e, v in sealed.sealed_shares.items()},
+                ciphertexts={
+                    e: base64.b64encode(b"".join(sealed.iter_ciphertext(e))).decode() for e in ("price", "documents")
+                },
+            )
+        await reserve.submit(session, act, section_id, body, LocalBlobStore(state.settings.blob_dir))
+        await session.commit()
 
 
 async def _bid(
