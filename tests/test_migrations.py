@@ -58,7 +58,7 @@ def test_schema_module_lists_every_models_module():
     root = Path(__file__).resolve().parent.parent
     modules = sorted(
         ".".join(p.relative_to(root).with_suffix("").parts)
-        for pkg in ("trading", "notices", "bidding")
+        for pkg in ("trading", "notices", "bidding", "evaluation")
         for p in (root / pkg).rglob("models.py")
     )
     code = (

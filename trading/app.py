@@ -30,6 +30,7 @@ from bidding.controllers import (
     UploadController,
 )
 from bidding.portal import OpeningHallController
+from evaluation.controllers import ExpertController, ExpertDrawController
 from notices import api as notices_api
 from notices import feeds, portal, staff
 from trading.accounts.auth import AuthenticationMiddleware, public
@@ -173,6 +174,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             UploadController,
             OpeningController,
             OpeningHallController,
+            ExpertController,
+            ExpertDrawController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,

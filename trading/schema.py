@@ -6,6 +6,7 @@ Importing the model modules here (and only here, apart from their own users) kee
 from __future__ import annotations
 
 import bidding.models  # noqa: F401
+import evaluation.models  # noqa: F401
 import notices.models  # noqa: F401
 import trading.accounts.models  # noqa: F401
 import trading.audit.models  # noqa: F401

@@ -1,0 +1,221 @@
+"""The expert draw through the API, on both databases: committed before the deadline (its seed's hash in
+the log), run after the opening with the tenderer's and bidders' people passed over, an expert's conflict
+replaced by the next in order, names kept from the public until the reveal, and the reveal recomputable."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from evaluation import draws
+from evaluation.schemas import DrawRead
+from tests.bidding.harness import make_bidder, open_as, open_section, refused, seal, start_opening, submit
+from tests.factories import PASSWORD, build_world
+from trading.accounts.credit_code import make_credit_code
+from trading.context import Act
+from trading.log.integrator import integrate_once
+from trading.log.models import LogEntry
+
+pytestmark = pytest.mark.asyncio
+
+TENDERER_CODE = make_credit_code("1", "1", "430723", "MB1C0011")  # the world's tenderer (tests.factories)
+
+
+async def _evaluator(client, world, n: int) -> tuple[int, dict[str, str]]:
+    username = f"pingbiao{n}"
+    r = await client.post(
+        "/api/people",
+        headers=world.headers("admin"),
+        json={"username": username, "display_name": f"专家{n}", "password": PASSWORD, "roles": ["evaluator"]},
+    )
+    assert r.status_code == 201, r.text
+    token = await client.post("/api/tokens", json={"username": username, "password": PASSWORD, "label": "t"})
+    return r.json()["id"], {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+async def _setting(app, client, clock, tmp_path):
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidders = [await make_bidder(app, client, clock.at, i + 1) for i in range(3)]
+    for i, bidder in enumerate(bidders):
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=4_500_000_000 + i))
+        assert r.status_code == 201, r.text
+    # Twelve experts: two from the tenderer, two from bidders, eight independent with evaluator accounts.
+    orgs = [TENDERER_CODE] * 2 + [bidders[0].credit_code, bidders[2].credit_code] + [""] * 8
+    evaluators = {}
+    for n, org in enumerate(orgs, start=1):
+        person_id, headers = (await _evaluator(client, world, n)) if not org else (None, None)
+        r = await client.post(
+            "/api/experts",
+            headers=world.headers("staff"),
+            json={
+                "name": f"专家{n}",
+                "specialities": ["市政", "道路"] if n % 2 else ["市政"],
+                "region_code": "430700",
+                "organisation_name": "某单位" if org else "湖南大学",
+                "organisation_credit_code": org,
+                "person_id": person_id,
+            },
+        )
+        assert r.status_code == 201, r.text
+        if headers:
+            evaluators[r.json()["id"]] = headers
+    # A water-works expert, outside the speciality asked for.
+    r = await client.post(
+        "/api/experts",
+        headers=world.headers("staff"),
+        json={"name": "水利专家", "specialities": ["水利"], "region_code": "430700"},
+    )
+    assert r.status_code == 201
+    return world, section, bidders, evaluators
+
+
+async def test_the_draw_is_committed_before_the_deadline_run_after_the_opening_and_recomputable(
+    app, client, clock, tmp_path
+):
+    world, section, _, evaluators = await _setting(app, client, clock, tmp_path)
+    url = f"/api/sections/{section.id}/expert-draw"
+    staff = world.headers("staff")
+
+    # Committing: an odd number of five or more, from a pool large enough.
+    refused(await client.post(url, headers=staff, json={"count": 4, "specialities": ["市政"]}), 422, "bad_panel_size")
+    refused(await client.post(url, headers=staff, json={"count": 3, "specialities": ["市政"]}), 422, "bad_panel_size")
+    refused(await client.post(url, headers=staff, json={"count": 5, "specialities": ["水利"]}), 400, "pool_too_small")
+    refused(
+        await client.post(url, headers=world.headers("other_staff"), json={"count": 5, "specialities": ["市政"]}),
+        403,
+        "other_centre",
+    )
+    r = await client.post(url, headers=staff, json={"count": 5, "specialities": ["市政"]})
+    assert r.status_code == 201, r.text
+    committed = r.json()
+    assert committed["state"] == "committed" and committed["pool_size"] == 12 and committed["seed"] is None
+    refused(await client.post(url, headers=staff, json={"count": 5, "specialities": ["市政"]}), 409, "draw_committed")
+    async with app.state.sessionmaker() as s:
+        entry = await s.scalar(select(LogEntry).where(LogEntry.event_key == f"expert_draw:{section.id}"))
+        logged = json.loads(entry.data)
+    assert logged["seed_sha256"] == committed["commitment"] and logged["pool_sha256"] == committed["pool_hash"]
+
+    # Not before the opening record; then drawn, with nobody's name public.
+    refused(await client.post(url + "/run", headers=staff), 422, "opening_not_done")
+    clock.set(section.deadline + timedelta(minutes=1))
+    assert (await start_opening(client, world, section)).status_code == 200
+    for opener in section.openers[:2]:
+        assert (await open_as(client, opener, section)).status_code == 200
+    r = await client.post(url + "/run", headers=staff)
+    assert r.status_code == 200, r.text
+    public = (await client.get(url)).json()
+    assert public["state"] == "drawn" and public["panel"] is None and public["seed"] is None
+    assert "专家" not in (await client.get(url)).text
+    refused(await client.post(url + "/run", headers=staff), 409, "already_drawn")
+    panel = (await client.get(url + "/panel", headers=world.headers("supervisor"))).json()
+    assert len(panel) == 5 and panel == (await client.get(url + "/panel", headers=staff)).json()
+    refused(await client.get(url + "/panel", headers=world.headers("other_staff")), 403, "other_centre")
+    drawn = [p["expert_id"] for p in panel]
+    assert set(drawn) <= set(evaluators)  # nobody from the tenderer or a bidder
+
+    # A drawn expert steps aside: the next in the draw's order takes the place; the result is logged again.
+    leaving = drawn[2]
+    r = await client.post(url + "/conflict", headers=evaluators[leaving], json={"reason": "与投标人存在利害关系"})
+    assert r.status_code == 200, r.text
+    refused(
+        await client.post(url + "/conflict", headers=evaluators[leaving], json={"reason": "再次"}),
+        409,
+        "already_declared",
+    )
+    after = [p["expert_id"] for p in (await client.get(url + "/panel", headers=staff)).json()]
+    assert leaving not in after and [i for i in drawn if i != leaving] == after[:4] and len(after) == 5
+    await integrate_once(app.state)
+    async with app.state.sessionmaker() as s:
+        versions = list(await s.scalars(select(LogEntry.event_key).where(LogEntry.kind == "expert_draw_result")))
+    assert sorted(versions) == [f"expert_draw_result:{section.id}:1", f"expert_draw_result:{section.id}:2"]
+
+    # With the result the draw is revealed: anyone recomputes the panel from the seed, beacon and pool.
+    async with app.state.sessionmaker() as s:
+        await draws.reveal(s, section.id, Act(actor=None, address="test", at=clock.at))
+        await s.commit()
+    revealed = (await client.get(url)).json()
+    assert revealed["state"] == "revealed" and [p["expert_id"] for p in revealed["panel"]] == after
+    view = DrawRead(**revealed)
+    assert draws.recompute(view) == after
+    assert revealed["result"]["passed_over"][str(leaving)] == "conflict"
+    forged = DrawRead(**{**revealed, "seed": base64.b64encode(b"\0" * 32).decode()})
+    with pytest.raises(ValueError, match="commitment"):
+        draws.recompute(forged)
+    refused(
+        await client.post(url + "/conflict", headers=evaluators[after[0]], json={"reason": "太迟"}),
+        422,
+        "draw_revealed",
+    )
+
+
+async def test_a_draw_cannot_be_committed_once_the_deadline_has_passed(app, client, clock, tmp_path):
+    world, section, _, _ = await _setting(app, client, clock, tmp_path)
+    clock.set(section.deadline)
+    r = await client.post(
+        f"/api/sections/{section.id}/expert-draw",
+        headers=world.headers("staff"),
+        json={"count": 5, "specialities": ["市政"]},
+    )
+    error = refused(r, 422, "draw_after_deadline")
+    assert error["rule"] == "条例 §46"
+    refused(await client.get(f"/api/sections/{section.id}/expert-draw"), 404, "no_draw")
+
+
+async def test_the_expert_pool_is_kept_by_staff_with_checked_particulars(app, client, clock):
+    world = await build_world(app, clock.at)
+    staff = world.headers("staff")
+    bad = [
+        ({"name": "甲", "specialities": ["市政"], "region_code": "110000"}, 400, "bad_region"),
+        (
+            {"name": "甲", "specialities": ["市政"], "region_code": "430700", "organisation_credit_code": "123"},
+            400,
+            None,
+        ),
+        (
+            {"name": "甲", "specialities": ["市政"], "region_code": "430700", "person_id": world.people["bidder"].id},
+            400,
+            "not_evaluator",
+        ),
+        ({"name": "甲", "specialities": [], "region_code": "430700"}, 400, None),
+    ]
+    for body, status, code in bad:
+        r = await client.post("/api/experts", headers=staff, json=body)
+        assert r.status_code == status, r.text
+        if code:
+            assert r.json()["error"]["code"] == code
+    r = await client.post(
+        "/api/experts",
+        headers=staff,
+        json={
+            "name": "李明",
+            "specialities": ["道路", "市政", "道路"],
+            "region_code": "430700",
+            "person_id": world.people["evaluator"].id,
+        },
+    )
+    assert r.status_code == 201 and r.json()["specialities"] == ["市政", "道路"]
+    expert_id = r.json()["id"]
+    again = await client.post(
+        "/api/experts",
+        headers=staff,
+        json={
+            "name": "王五",
+            "specialities": ["市政"],
+            "region_code": "430700",
+            "person_id": world.people["evaluator"].id,
+        },
+    )
+    refused(again, 409, "person_taken")
+    r = await client.put(
+        f"/api/experts/{expert_id}",
+        headers=staff,
+        json={"name": "李明", "specialities": ["道路"], "region_code": "430700", "active": False},
+    )
+    assert r.status_code == 200 and r.json()["active"] is False
+    listed = (await client.get("/api/experts", headers=staff, params={"speciality": "道路"})).json()
+    assert [e["id"] for e in listed] == [expert_id]
