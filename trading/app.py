@@ -33,6 +33,7 @@ from bidding.portal import OpeningHallController
 from evaluation.controllers import ExpertController, ExpertDrawController
 from notices import api as notices_api
 from notices import feeds, portal, staff
+from notices.ocds.api import OcdsController
 from trading.accounts.auth import AuthenticationMiddleware, public
 from trading.accounts.controllers import (
     CentreController,
@@ -176,6 +177,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             OpeningHallController,
             ExpertController,
             ExpertDrawController,
+            OcdsController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,

@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_interval: float = 0.25
     #: Log SQL statements (never in production: they carry data).
     echo_sql: bool = False
+    #: The OCDS ocid prefix ("ocds-" and six characters, registered with the Open Contracting Partnership);
+    #: a project's ocid is this prefix, a hyphen and its unified trade code.
+    ocid_prefix: str = "ocds-hnggzy"
     #: The smallest evaluation panel (an odd number; 法 §37 and 87号令 §47 ask for five or more).
     min_evaluators: int = 5
     #: Connection pool size per worker (PostgreSQL).

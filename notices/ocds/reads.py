@@ -1,0 +1,160 @@
+"""OCDS from the database: every published notice version of a project becomes a release
+(notices.ocds.releases); packages of releases for a date range, and a project's record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notices.models import Notice, NoticeVersion
+from notices.ocds.releases import (
+    BID_EXTENSION,
+    OCDS_VERSION,
+    Org,
+    ProjectFacts,
+    PublishedVersion,
+    compile_releases,
+    release,
+)
+from notices.reads import _in_region
+from trading.accounts.models import Organisation
+from trading.errors import NotFound
+from trading.projects.models import FundingSource, Project
+from trading.rules.procedures import PROCEDURES
+from trading.settings import Settings
+from trading.web import decode_cursor, encode_cursor
+
+PUBLISHER = {"name": "湖南省公共资源交易平台 / Hunan Public Resource Trading Platform"}
+
+
+async def project_facts(session: AsyncSession, project: Project, settings: Settings) -> ProjectFacts:
+    tenderer = await session.get(Organisation, project.tenderer_id)
+    agent = await session.get(Organisation, project.agent_id) if project.agent_id else None
+    assert tenderer is not None
+    funding = list(
+        await session.scalars(
+            select(FundingSource).where(FundingSource.project_id == project.id).order_by(FundingSource.id)
+        )
+    )
+    procedure = PROCEDURES.get(project.procedure)
+    return ProjectFacts(
+        ocid_prefix=settings.ocid_prefix,
+        trade_code=project.trade_code,
+        name=project.name,
+        trade_kind=project.trade_kind,
+        procedure_name_zh=procedure.name_zh if procedure else project.procedure,
+        tenderer=Org(tenderer.name, tenderer.credit_code),
+        agent=Org(agent.name, agent.credit_code) if agent else None,
+        budget_fen=project.budget_fen,
+        control_price_fen=project.control_price_fen,
+        funding=[(f.kind, f.description, f.amount_fen) for f in funding],
+    )
+
+
+def published_version(notice: Notice, version: NoticeVersion, base_url: str) -> PublishedVersion:
+    import json
+
+    document = json.loads(version.document)
+    return PublishedVersion(
+        notice_id=notice.id,
+        version=version.version,
+        kind=notice.kind,
+        title=version.title,
+        published_at=document["published_at"],
+        fields=document.get("fields") or {},
+        timetable=document.get("timetable") or {},
+        section_ids=document.get("section_ids") or [],
+        content_sha256=version.content_hash,
+        url=f"{base_url.rstrip('/')}/api/notices/{notice.id}/versions/{version.version}/document",
+    )
+
+
+async def project_releases(session: AsyncSession, project: Project, settings: Settings) -> list[dict[str, Any]]:
+    facts = await project_facts(session, project, settings)
+    rows = (
+        await session.execute(
+            select(Notice, NoticeVersion)
+            .join(NoticeVersion, NoticeVersion.notice_id == Notice.id)
+            .where(Notice.project_id == project.id)
+            .order_by(NoticeVersion.published_at, NoticeVersion.id)
+        )
+    ).all()
+    return [release(facts, published_version(n, v, settings.base_url)) for n, v in rows]
+
+
+def _package_head(uri: str, published: datetime) -> dict[str, Any]:
+    return {
+        "uri": uri,
+        "version": OCDS_VERSION,
+        "publishedDate": published.isoformat(),
+        "publisher": PUBLISHER,
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "publicationPolicy": "https://ggzy.hunan.example/about#open-data",
+        "extensions": [BID_EXTENSION],
+    }
+
+
+async def record_package(session: AsyncSession, ocid: str, settings: Settings, now: datetime) -> dict[str, Any]:
+    prefix = settings.ocid_prefix + "-"
+    project = (
+        await session.scalar(select(Project).where(Project.trade_code == ocid[len(prefix) :]))
+        if ocid.startswith(prefix)
+        else None
+    )
+    releases = await project_releases(session, project, settings) if project is not None else []
+    if not releases:
+        raise NotFound(
+            "没有这个开放合同编号（ocid）的已发布数据",
+            "No published data for this ocid",
+            code="ocid_not_found",
+            details={"ocid_prefix": settings.ocid_prefix},
+        )
+    package = _package_head(f"{settings.base_url.rstrip('/')}/api/ocds/records/{ocid}", now)
+    package["records"] = [{"ocid": ocid, "releases": releases, "compiledRelease": compile_releases(releases)}]
+    return package
+
+
+async def release_package(
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    *,
+    published_from: datetime | None,
+    published_to: datetime | None,
+    region: str | None,
+    trade_kind: str | None,
+    cursor: str | None,
+    limit: int,
+    uri: str,
+) -> tuple[dict[str, Any], str | None]:
+    """Releases published in a date range, oldest first; returns the package and the next page's cursor."""
+    query = (
+        select(Notice, NoticeVersion, Project)
+        .join(NoticeVersion, NoticeVersion.notice_id == Notice.id)
+        .join(Project, Project.id == Notice.project_id)
+    )
+    if published_from is not None:
+        query = query.where(NoticeVersion.published_at >= published_from)
+    if published_to is not None:
+        query = query.where(NoticeVersion.published_at < published_to)
+    if region is not None:
+        query = query.where(_in_region(region))
+    if trade_kind is not None:
+        query = query.where(Notice.trade_kind == trade_kind)
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(NoticeVersion.change_seq > int(after))
+    rows = (await session.execute(query.order_by(NoticeVersion.change_seq).limit(limit + 1))).all()
+    facts: dict[int, ProjectFacts] = {}
+    releases = []
+    for notice, version, project in rows[:limit]:
+        if project.id not in facts:
+            facts[project.id] = await project_facts(session, project, settings)
+        releases.append(release(facts[project.id], published_version(notice, version, settings.base_url)))
+    package = _package_head(uri, now)
+    package["releases"] = releases
+    next_cursor = encode_cursor([rows[limit - 1][1].change_seq]) if len(rows) > limit else None
+    return package, next_cursor

@@ -1,0 +1,385 @@
+"""OCDS 1.1 releases built from published notice versions, as pure code (no I/O).
+
+Each published notice version is one release of its project's contracting process (``ocid`` = the
+configured prefix and the project's unified trade code): the opening notice a ``tender`` release, an
+amendment ``tenderAmendment``, a termination or failed tender ``tenderCancellation``, the opening record a
+``tenderUpdate`` carrying the bids extension, candidate publicity and the result notice ``award`` releases,
+the contract notice a ``contract`` release. Amounts are converted from fen to yuan (CNY). Local method
+names go in ``procurementMethodDetails``. Organisations are identified by their unified social credit
+code (scheme ``CN-USCC``) where the platform knows it.
+
+:func:`compile_releases` merges a project's releases into its compiled release (OCDS merge rules:
+objects merge field by field, arrays of objects with ``id`` merge by identifier, other arrays and values
+are replaced by the newer release).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+OCDS_VERSION = "1.1"
+BID_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json"
+OPENING_KINDS = ("tender", "procurement", "land_transfer", "property_transfer")
+
+
+@dataclass(frozen=True)
+class Org:
+    name: str
+    credit_code: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    ocid_prefix: str
+    trade_code: str
+    name: str
+    trade_kind: str  # works | procurement | land | property
+    procedure_name_zh: str
+    tenderer: Org
+    agent: Org | None = None
+    budget_fen: int | None = None
+    control_price_fen: int | None = None
+    #: (kind, description, amount in fen) of each funding source.
+    funding: Sequence[tuple[str, str, int]] = ()
+
+    @property
+    def ocid(self) -> str:
+        return f"{self.ocid_prefix}-{self.trade_code}"
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    notice_id: int
+    version: int
+    kind: str
+    title: str
+    published_at: str  # RFC 3339
+    fields: Mapping[str, Any]
+    timetable: Mapping[str, Any] = field(default_factory=dict)
+    section_ids: Sequence[int] = ()
+    content_sha256: str = ""
+    url: str = ""
+
+
+def amount(fen: int | None) -> dict[str, Any] | None:
+    if fen is None:
+        return None
+    return {"amount": round(fen / 100, 2), "currency": "CNY"}
+
+
+def party_id(org: Org) -> str:
+    if org.credit_code:
+        return f"CN-USCC-{org.credit_code}"
+    return "name-" + hashlib.sha256(org.name.encode()).hexdigest()[:16]
+
+
+def _party(org: Org, roles: Iterable[str]) -> dict[str, Any]:
+    party: dict[str, Any] = {"id": party_id(org), "name": org.name, "roles": sorted(set(roles))}
+    if org.credit_code:
+        party["identifier"] = {"scheme": "CN-USCC", "id": org.credit_code, "legalName": org.name}
+    return party
+
+
+def _ref(org: Org) -> dict[str, str]:
+    return {"id": party_id(org), "name": org.name}
+
+
+class _Parties:
+    def __init__(self) -> None:
+        self.by_id: dict[str, dict[str, Any]] = {}
+
+    def add(self, org: Org, *roles: str) -> dict[str, str]:
+        entry = self.by_id.setdefault(party_id(org), _party(org, ()))
+        entry["roles"] = sorted(set(entry["roles"]) | set(roles))
+        return _ref(org)
+
+    def listing(self) -> list[dict[str, Any]]:
+        return list(self.by_id.values())
+
+
+def _section_key(version: PublishedVersion) -> str:
+    return f"s{version.section_ids[0]}" if version.section_ids else "s0"
+
+
+def _document(version: PublishedVersion, document_type: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": f"notice-{version.notice_id}-v{version.version}",
+        "documentType": document_type,
+        "title": version.title,
+        "datePublished": version.published_at,
+        "format": "application/json",
+        "language": "zh",
+    }
+    if version.url:
+        doc["url"] = version.url
+    if version.content_sha256:
+        doc["description"] = f"公告文本 SHA-256：{version.content_sha256}"
+    return doc
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
+    """One release for one published notice version."""
+    parties = _Parties()
+    if project.trade_kind in ("works", "procurement"):
+        buyer = parties.add(project.tenderer, "buyer", *(() if project.agent else ("procuringEntity",)))
+    else:
+        buyer = None
+        parties.add(project.tenderer, "procuringEntity")
+    procuring = parties.add(project.agent, "procuringEntity") if project.agent else _ref(project.tenderer)
+    out: dict[str, Any] = {
+        "ocid": project.ocid,
+        "id": f"{project.trade_code}-notice-{version.notice_id}-v{version.version}",
+        "date": version.published_at,
+        "initiationType": "tender",
+        "language": "zh",
+    }
+    if buyer is not None:
+        out["buyer"] = buyer
+    tender: dict[str, Any] = {"id": project.trade_code}
+    fields = version.fields
+    kind = version.kind
+    key = _section_key(version)
+
+    if kind in OPENING_KINDS:
+        out["tag"] = ["tender"]
+        tender |= _opening_tender(project, version, procuring)
+        budget = project.budget_fen or sum(f[2] for f in project.funding) or None
+        if budget:
+            out["planning"] = {
+                "budget": {
+                    "id": project.trade_code,
+                    "description": "；".join(f"{k}{('（' + d + '）') if d else ''}" for k, d, _ in project.funding)
+                    or _text(fields.get("funding_source")),
+                    "amount": amount(budget),
+                    "projectID": project.trade_code,
+                    "project": project.name,
+                }
+            }
+    elif kind == "amendment":
+        out["tag"] = ["tenderAmendment"]
+        tender["amendments"] = [
+            {
+                "id": f"notice-{version.notice_id}",
+                "date": version.published_at,
+                "rationale": _text(fields.get("reason")),
+                "description": version.title,
+            }
+        ]
+    elif kind == "termination":
+        out["tag"] = ["tenderCancellation"]
+        tender["status"] = "unsuccessful" if fields.get("outcome") == "failed" else "cancelled"
+        tender["amendments"] = [
+            {
+                "id": f"notice-{version.notice_id}",
+                "date": version.published_at,
+                "rationale": _text(fields.get("reason")),
+            }
+        ]
+    elif kind == "opening_record":
+        out["tag"] = ["tenderUpdate"]
+        details, tenderers = _bids(version, parties, key)
+        tender["numberOfTenderers"] = len(tenderers)
+        tender["tenderers"] = list(tenderers.values())
+        valid = [d for d in details if d["status"] == "valid"]
+        statistics: list[dict[str, Any]] = [
+            {"id": f"{key}-bids", "measure": "bids", "value": len(details), "date": version.published_at},
+            {"id": f"{key}-validBids", "measure": "validBids", "value": len(valid), "date": version.published_at},
+        ]
+        prices = [d["value"]["amount"] for d in valid if "value" in d]
+        if prices:
+            statistics += [
+                {"id": f"{key}-lowest", "measure": "lowestValidBidValue", "value": min(prices), "currency": "CNY"},
+                {"id": f"{key}-highest", "measure": "highestValidBidValue", "value": max(prices), "currency": "CNY"},
+            ]
+        out["bids"] = {"statistics": statistics, "details": details}
+    elif kind == "candidate_publicity":
+        out["tag"] = ["award"]
+        out["awards"] = [
+            {
+                "id": f"{key}-candidate-{c.get('rank', i + 1)}",
+                "title": f"第{c.get('rank', i + 1)}名中标候选人",
+                "description": _candidate_description(c),
+                "status": "pending",
+                "date": _text(fields.get("publicity_start")) or version.published_at,
+                **({"value": amount(c["price_fen"])} if isinstance(c.get("price_fen"), int) else {}),
+                "suppliers": [parties.add(Org(c.get("name", ""), c.get("credit_code", "")), "tenderer")],
+            }
+            for i, c in enumerate(fields.get("candidates") or [])
+            if isinstance(c, dict)
+        ]
+    elif kind == "result":
+        out["tag"] = ["award"]
+        winner = fields.get("winner")
+        name = winner if isinstance(winner, str) else (winner or {}).get("name", "")
+        award: dict[str, Any] = {
+            "id": f"{key}-award",
+            "title": version.title,
+            "status": "active",
+            "date": version.published_at,
+            "suppliers": [parties.add(Org(name, _text(fields.get("winner_credit_code"))), "supplier", "tenderer")],
+        }
+        if isinstance(fields.get("price_fen"), int):
+            award["value"] = amount(fields["price_fen"])
+        items = [
+            {
+                "id": str(i + 1),
+                "description": _text(item.get("name")),
+                "quantity": item.get("quantity"),
+                "unit": {"name": _text(item.get("unit")), "value": amount(item.get("unit_price_fen"))},
+            }
+            for i, item in enumerate(fields.get("items") or [])
+            if isinstance(item, dict)
+        ]
+        if items:
+            award["items"] = items
+        award["documents"] = [_document(version, "awardNotice")]
+        out["awards"] = [award]
+    elif kind == "contract":
+        out["tag"] = ["contract"]
+        contract: dict[str, Any] = {
+            "id": f"{key}-contract",
+            "awardID": f"{key}-award",
+            "title": version.title,
+            "status": "active",
+            "documents": [_document(version, "contractNotice")],
+        }
+        if isinstance(fields.get("amount_fen"), int):
+            contract["value"] = amount(fields["amount_fen"])
+        if fields.get("signed_on"):
+            contract["dateSigned"] = fields["signed_on"]
+        if fields.get("term"):
+            contract["description"] = f"合同期限：{fields['term']}"
+        if fields.get("document_sha256"):
+            contract["documents"].append(
+                {
+                    "id": f"contract-{fields['document_sha256'][:16]}",
+                    "documentType": "contractSigned",
+                    "title": "合同文本",
+                    "description": f"合同文本 SHA-256：{fields['document_sha256']}",
+                }
+            )
+        for p in fields.get("parties") or []:
+            if isinstance(p, dict) and p.get("role") == "乙方":
+                parties.add(Org(_text(p.get("name")), _text(p.get("credit_code"))), "supplier")
+        out["contracts"] = [contract]
+    else:
+        out["tag"] = ["tenderUpdate"]
+    if len(tender) > 1:
+        out["tender"] = tender
+    out["parties"] = parties.listing()
+    return out
+
+
+def _opening_tender(project: ProjectFacts, version: PublishedVersion, procuring: dict[str, str]) -> dict[str, Any]:
+    fields, timetable = version.fields, version.timetable
+    tender: dict[str, Any] = {
+        "title": project.name,
+        "description": _text(fields.get("project_overview") or fields.get("subject") or fields.get("requirements"))
+        or version.title,
+        "status": "active",
+        "procuringEntity": procuring,
+        "procurementMethod": "open",
+        "procurementMethodDetails": project.procedure_name_zh,
+        "submissionMethod": ["electronicSubmission"],
+        "documents": [_document(version, "tenderNotice")],
+    }
+    category = {"works": "works", "land": None, "property": None}.get(project.trade_kind, None)
+    if category:
+        tender["mainProcurementCategory"] = category
+    price = (
+        fields.get("ceiling_price_fen")
+        or fields.get("budget_fen")
+        or fields.get("starting_price_fen")
+        or fields.get("listing_price_fen")
+        or project.control_price_fen
+        or project.budget_fen
+    )
+    if isinstance(price, int):
+        tender["value"] = amount(price)
+    start = timetable.get("documents_issued") or timetable.get("notice_published") or version.published_at
+    end = timetable.get("bid_deadline") or timetable.get("listing_end") or timetable.get("auction_start")
+    tender["tenderPeriod"] = {"startDate": start, **({"endDate": end} if end else {})}
+    return tender
+
+
+def _bids(
+    version: PublishedVersion, parties: _Parties, key: str
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+    details: list[dict[str, Any]] = []
+    tenderers: dict[str, dict[str, str]] = {}
+    for i, bid in enumerate(version.fields.get("bids") or []):
+        if not isinstance(bid, dict) or bid.get("state") == "replaced":
+            continue
+        org = Org(_text(bid.get("bidder")), _text(bid.get("bidder_credit_code")))
+        ref = parties.add(org, "tenderer")
+        tenderers[ref["id"]] = ref
+        outcome = bid.get("outcome")
+        status = {"opened": "valid", "withdrawn": "withdrawn"}.get(outcome, "disqualified" if outcome else "pending")
+        detail: dict[str, Any] = {"id": f"{key}-bid-{i + 1}", "status": status, "tenderers": [ref]}
+        if bid.get("received_at"):
+            detail["date"] = bid["received_at"]
+        price = (bid.get("form") or {}).get("total_price_fen") if isinstance(bid.get("form"), dict) else None
+        price = price if isinstance(price, int) else bid.get("price_fen")
+        if isinstance(price, int) and status == "valid":
+            detail["value"] = amount(price)
+        details.append(detail)
+    return details, tenderers
+
+
+def _candidate_description(c: Mapping[str, Any]) -> str:
+    parts = []
+    for label, k in (("质量", "quality"), ("项目负责人", "project_leader"), ("证书", "certificate"), ("得分", "score")):
+        if c.get(k) not in (None, ""):
+            parts.append(f"{label}：{c[k]}")
+    if c.get("duration_days"):
+        parts.append(f"工期：{c['duration_days']}日历天")
+    return "；".join(parts)
+
+
+# --- the compiled release ----------------------------------------------------------------------------------
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for k, v in new.items():
+        if v is None:
+            into.pop(k, None)
+        elif isinstance(v, dict):
+            target = into.get(k)
+            if not isinstance(target, dict):
+                target = into[k] = {}
+            _merge(target, v)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) and "id" in x for x in v):
+            existing = into.get(k) if isinstance(into.get(k), list) else []
+            by_id = {x.get("id"): x for x in existing if isinstance(x, dict)}
+            order = [x.get("id") for x in existing if isinstance(x, dict)]
+            for item in v:
+                if item["id"] in by_id:
+                    _merge(by_id[item["id"]], item)
+                else:
+                    by_id[item["id"]] = copy.deepcopy(item)
+                    order.append(item["id"])
+            into[k] = [by_id[i] for i in order]
+        else:
+            into[k] = copy.deepcopy(v)
+
+
+def compile_releases(releases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The compiled release: the releases merged in date order (newer values win)."""
+    if not releases:
+        raise ValueError("no releases")
+    ordered = sorted(releases, key=lambda r: (r["date"], r["id"]))
+    compiled: dict[str, Any] = {}
+    for r in ordered:
+        _merge(compiled, {k: v for k, v in r.items() if k not in ("id", "tag", "date")})
+    compiled["id"] = f"{ordered[-1]['ocid']}-compiled"
+    compiled["date"] = ordered[-1]["date"]
+    compiled["tag"] = ["compiled"]
+    return compiled
