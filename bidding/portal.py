@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from bidding import opening
 from bidding.committees import bidding_view, section_committee
-from notices.portal import _check_session_csrf, _context, _template
+from notices.portal import check_session_csrf, html_page, page_context
 from trading.accounts.auth import public
 from trading.errors import Forbidden
 from trading.web import DB, make_act
@@ -34,7 +34,7 @@ class OpeningHallController(Controller):
         """The opening hall of one section."""
         sc = await section_committee(db, section_id)
         status = await opening.status(db, section_id)
-        context = _context(
+        context = page_context(
             request,
             sc.project.trade_kind,
             section=bidding_view(sc),
@@ -42,7 +42,7 @@ class OpeningHallController(Controller):
             status=status,
             now=await request.app.state.clock.now(db),
         )
-        return _template("opening.html", context=context, headers={"Cache-Control": "no-cache"})
+        return html_page("opening.html", context=context, headers={"Cache-Control": "no-cache"})
 
     @post("/{section_id:int}/opening/start", operation_id="portalStartOpening", status_code=303)
     async def start(
@@ -53,7 +53,7 @@ class OpeningHallController(Controller):
         data: Annotated[StartForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Redirect:
         """Staff start the ceremony (a form with the session's CSRF token)."""
-        actor = _check_session_csrf(request, data.csrf_token)
+        actor = check_session_csrf(request, data.csrf_token)
         if not actor.has_role("staff", "admin"):
             raise Forbidden(
                 "只有交易中心工作人员可以开始开标", "Only trading-centre staff can start the opening", code="wrong_role"

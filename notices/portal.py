@@ -123,7 +123,7 @@ def _session_csrf(request: Request) -> str | None:
     return state.get("csrf_token") if request_actor(request) is not None else None
 
 
-def _context(request: Request, nav: str = "", **context: Any) -> dict[str, Any]:
+def page_context(request: Request, nav: str = "", **context: Any) -> dict[str, Any]:
     base = {
         "settings": request.app.state.settings,
         "actor": request_actor(request),
@@ -134,7 +134,7 @@ def _context(request: Request, nav: str = "", **context: Any) -> dict[str, Any]:
     return base | context
 
 
-def _template(name: str, **kwargs: Any) -> Template:
+def html_page(name: str, **kwargs: Any) -> Template:
     """An HTML page. Said explicitly: handlers that may also answer 304 would otherwise default to JSON."""
     return Template(name, media_type=MediaType.HTML, **kwargs)
 
@@ -147,7 +147,7 @@ def _csrf_failed() -> Forbidden:
     )
 
 
-def _check_session_csrf(request: Request, submitted: str) -> Actor:
+def check_session_csrf(request: Request, submitted: str) -> Actor:
     """The signed-in actor, if the form carries the session's CSRF token; otherwise a 403."""
     actor = request_actor(request)
     expected = _session_csrf(request)
@@ -345,7 +345,7 @@ class PortalController(Controller):
                 db, reads.NoticeFilter(kind=kind), now=now, cursor=None, limit=HOME_LIST_SIZE
             )
             latest[kind] = page.items
-        context = _context(
+        context = page_context(
             request,
             "home",
             now=now,
@@ -356,7 +356,7 @@ class PortalController(Controller):
             cities=CITIES,
             feeds=[(f"{NOTICE_KINDS[k].name_zh}订阅", f"/feeds/kinds/{k}.atom") for k in HOME_KINDS[:4]],
         )
-        return _template("home.html", context=context, headers=headers)
+        return html_page("home.html", context=context, headers=headers)
 
     @get("/notices", operation_id="portalNotices")
     async def notices(
@@ -383,7 +383,7 @@ class PortalController(Controller):
             q=q.strip(),
         )
         now = await request.app.state.clock.now(db)
-        context = _context(
+        context = page_context(
             request,
             self._nav_for(query),
             now=now,
@@ -404,7 +404,7 @@ class PortalController(Controller):
             page = await reads.list_notices(db, flt, now=now, cursor=cursor or None, limit=PAGE_SIZE)
         except InvalidInput as exc:
             context["error"] = exc.to_dict()["error"]
-            return _template("notices.html", context=context, status_code=400)
+            return html_page("notices.html", context=context, status_code=400)
         params = query.params()
         context["page"] = page
         context["next_url"] = _url("/notices", params | {"cursor": page.next}) if page.next else None
@@ -413,7 +413,7 @@ class PortalController(Controller):
             context["feeds"] = [(f"{NOTICE_KINDS[query.kind].name_zh}订阅", f"/feeds/kinds/{query.kind}.atom")]
         elif query.region:
             context["feeds"] = [(f"{REGIONS[query.region].name}公告订阅", f"/feeds/regions/{query.region}.atom")]
-        return _template("notices.html", context=context, headers=headers)
+        return html_page("notices.html", context=context, headers=headers)
 
     @staticmethod
     def _nav_for(query: ListQuery) -> str:
@@ -457,7 +457,7 @@ class PortalController(Controller):
         if detail.target_notice_id is not None:
             target = next((r for r in detail.related if r.id == detail.target_notice_id), None)
         amendments = {v.amendment_notice_id for v in detail.versions if v.amendment_notice_id}
-        context = _context(
+        context = page_context(
             request,
             detail.trade_kind,
             now=now,
@@ -475,7 +475,7 @@ class PortalController(Controller):
                 (f"{REGIONS[detail.region_code].name}公告订阅", f"/feeds/regions/{detail.region_code}.atom"),
             ],
         )
-        return _template(template, context=context, headers=headers)
+        return html_page(template, context=context, headers=headers)
 
     @get("/projects/{project_id:int}", operation_id="portalProject")
     async def project(self, request: Request, db: DB, project_id: FromPath[int]) -> Template:
@@ -488,7 +488,7 @@ class PortalController(Controller):
         )
         procedure = PROCEDURES.get(read.procedure)
         funding_total = sum(f.amount_fen for f in read.funding_sources)
-        context = _context(
+        context = page_context(
             request,
             read.trade_kind,
             now=now,
@@ -499,13 +499,13 @@ class PortalController(Controller):
             funding_total=funding_total,
             notices=_timeline(0, page.items),
         )
-        return _template("project.html", context=context)
+        return html_page("project.html", context=context)
 
     @get("/regions", operation_id="portalRegions")
     async def regions(self, request: Request) -> Template:
         """Hunan's cities and counties, each with its notices and feed."""
-        context = _context(request, "regions", province=PROVINCE, cities=[(c, children(c.code)) for c in CITIES])
-        return _template("regions.html", context=context)
+        context = page_context(request, "regions", province=PROVINCE, cities=[(c, children(c.code)) for c in CITIES])
+        return html_page("regions.html", context=context)
 
     @get("/regions/{code:str}", operation_id="portalRegion")
     async def region(
@@ -532,7 +532,7 @@ class PortalController(Controller):
             db, reads.NoticeFilter(region=code), now=now, cursor=cursor or None, limit=PAGE_SIZE
         )
         feed = f"/feeds/regions/{code}.atom"
-        context = _context(
+        context = page_context(
             request,
             "regions",
             now=now,
@@ -545,7 +545,7 @@ class PortalController(Controller):
             first_url=f"/regions/{code}" if cursor else None,
             feeds=[(f"{region.name}公告订阅", feed)],
         )
-        return _template("region.html", context=context, headers=headers)
+        return html_page("region.html", context=context, headers=headers)
 
     @get("/log", operation_id="portalLog")
     async def log_page(self, request: Request, db: DB) -> Template | Any:
@@ -555,7 +555,7 @@ class PortalController(Controller):
         if fresh:
             return not_modified_response(headers)
         cosignatures = await log_services.cosignature_lines(db, latest.size) if latest else []
-        context = _context(
+        context = page_context(
             request,
             "about",
             checkpoint=latest,
@@ -564,19 +564,19 @@ class PortalController(Controller):
             vkey=request.app.state.log_signer.vkey,
             base_url=request.app.state.settings.base_url,
         )
-        return _template("log.html", context=context, headers=headers)
+        return html_page("log.html", context=context, headers=headers)
 
     @get("/about", operation_id="portalAbout")
     async def about(self, request: Request) -> Template:
         """What the platform is, how each trade goes, and the statutory periods it enforces."""
-        context = _context(
+        context = page_context(
             request,
             "about",
             procedures=list(PROCEDURES.values()),
             trade_kinds=TRADE_KIND_NAMES,
             events=EVENTS | {"clarification": ("澄清或修改发出", "a clarification or change")},
         )
-        return _template("about.html", context=context)
+        return html_page("about.html", context=context)
 
     # --- signing in and out -----------------------------------------------------------------------------------
 
@@ -595,10 +595,10 @@ class PortalController(Controller):
         token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
         if len(token) < 32 or len(token) > 128:
             token = secrets.token_urlsafe(32)
-        context = _context(
+        context = page_context(
             request, "login", login_csrf=token, next=_safe_next(next_path, ""), error=error, username=username
         )
-        return _template(
+        return html_page(
             "login.html",
             context=context,
             status_code=status,
@@ -640,7 +640,7 @@ class PortalController(Controller):
         """Sign out: the session ends on the server and the cookie is cleared."""
         cookie_value = request.cookies.get(SESSION_COOKIE)
         if request_actor(request) is not None:
-            _check_session_csrf(request, data.csrf_token)
+            check_session_csrf(request, data.csrf_token)
             if cookie_value:
                 await end_portal_session(db, cookie_value)
         return Redirect(
@@ -670,7 +670,7 @@ class PortalController(Controller):
             limit=50,
         )
         params = {"subject_type": subject_type.strip(), "subject_id": subject_id.strip()}
-        context = _context(
+        context = page_context(
             request,
             "audit",
             page=page,
@@ -679,7 +679,7 @@ class PortalController(Controller):
             next_url=_url("/audit", params | {"cursor": page.next}) if page.next else None,
             first_url=_url("/audit", params) if cursor else None,
         )
-        return _template("audit.html", context=context, headers=NO_STORE)
+        return html_page("audit.html", context=context, headers=NO_STORE)
 
 
 class AccountPortalController(Controller):
@@ -710,7 +710,7 @@ class AccountPortalController(Controller):
         assert actor is not None
         organisation = await get_organisation(db, actor.organisation_id) if actor.organisation_id else None
         centre = await db.get(TradingCentre, actor.centre_id) if actor.centre_id else None
-        context = _context(
+        context = page_context(
             request,
             "account",
             organisation=organisation,
@@ -722,12 +722,12 @@ class AccountPortalController(Controller):
             error=error,
             message=message,
         )
-        return _template("account.html", context=context, status_code=status, headers=NO_STORE)
+        return html_page("account.html", context=context, status_code=status, headers=NO_STORE)
 
     @post("/tokens", operation_id="portalCreateToken", status_code=201)
     async def create_token(self, request: Request, db: DB, data: Annotated[TokenForm, Form]) -> Template:
         """Issue an API token; it is shown once, on this page, and only its hash is kept."""
-        actor = _check_session_csrf(request, data.csrf_token)
+        actor = check_session_csrf(request, data.csrf_token)
         label = data.label.strip()
         if not label:
             error = InvalidInput("请为令牌填写用途说明", "Give the token a label", code="label_required")
@@ -742,6 +742,6 @@ class AccountPortalController(Controller):
         self, request: Request, db: DB, token_id: FromPath[int], data: Annotated[CsrfForm, Form]
     ) -> Redirect:
         """Revoke one of my API tokens."""
-        _check_session_csrf(request, data.csrf_token)
+        check_session_csrf(request, data.csrf_token)
         await revoke_token(db, await make_act(request, db), token_id)
         return Redirect(path="/account?done=revoked", status_code=303, headers=NO_STORE)

@@ -46,6 +46,7 @@ from trading.blobs import LocalBlobStore
 from trading.clock import Clock, clock_from_setting
 from trading.db import make_engine, make_sessionmaker
 from trading.errors import DomainError
+from trading.funds.controllers import FundsApiController, FundsPortalController
 from trading.keys import load_or_create_signing_key
 from trading.log import integrator
 from trading.log.controllers import LogController
@@ -178,6 +179,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             ExpertController,
             ExpertDrawController,
             OcdsController,
+            FundsApiController,
+            FundsPortalController,
             staff.StaffNoticeController,
             notices_api.PublicNoticeController,
             notices_api.ChangesController,

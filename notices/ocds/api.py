@@ -28,11 +28,12 @@ class OcdsController(Controller):
         published_to: datetime | None = QueryParameter(name="to", default=None),
         region: str | None = Parameter(default=None, pattern=r"^\d{6}$", description="division; includes its parts"),
         trade_kind: str | None = Parameter(default=None, pattern="^(works|procurement|land|property)$"),
+        stage: str = Parameter(default="notices", pattern="^(notices|implementation)$"),
         cursor: str | None = Parameter(default=None, max_length=200),
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> Response[dict[str, Any]]:
-        """A release package: one release per published notice version, oldest first; the next page's URL is
-        in the ``Link`` header (rel="next")."""
+        """A release package: one release per published notice version, oldest first (``stage=implementation``:
+        one per payment under a contract); the next page's URL is in the ``Link`` header (rel="next")."""
         state = request.app.state
         package, next_cursor = await reads.release_package(
             db,
@@ -45,6 +46,7 @@ class OcdsController(Controller):
             cursor=cursor,
             limit=limit,
             uri=str(request.url),
+            stage=stage,
         )
         headers = {}
         if next_cursor is not None:

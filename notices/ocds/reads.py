@@ -16,7 +16,9 @@ from notices.ocds.releases import (
     Org,
     ProjectFacts,
     PublishedVersion,
+    Transaction,
     compile_releases,
+    implementation_release,
     release,
 )
 from notices.reads import _in_region
@@ -82,7 +84,41 @@ async def project_releases(session: AsyncSession, project: Project, settings: Se
             .order_by(NoticeVersion.published_at, NoticeVersion.id)
         )
     ).all()
-    return [release(facts, published_version(n, v, settings.base_url)) for n, v in rows]
+    releases = [release(facts, published_version(n, v, settings.base_url)) for n, v in rows]
+    return releases + await _implementation(session, project, facts, rows)
+
+
+async def _implementation(
+    session: AsyncSession, project: Project, facts: ProjectFacts, rows: Any
+) -> list[dict[str, Any]]:
+    """The payments under the project's contract (kind "payment"), as implementation releases."""
+    from trading.funds.models import Payment
+
+    keys = {n.id: _contract_key(n) for n, _ in rows if n.kind == "contract"}
+    if not keys:
+        return []
+    payments = await session.scalars(
+        select(Payment).where(Payment.project_id == project.id, Payment.kind == "payment").order_by(Payment.id)
+    )
+    return [implementation_release(facts, keys.get(p.contract_notice_id, "s0"), _transaction(p)) for p in payments]
+
+
+def _contract_key(notice: Notice | None) -> str:
+    """The section key the contract release uses (notices.ocds.releases: one contract per section)."""
+    return f"s{notice.section_ids[0]}" if notice is not None and notice.section_ids else "s0"
+
+
+def _transaction(p: Any) -> Transaction:
+    return Transaction(
+        payment_id=p.id,
+        paid_on=p.paid_on.isoformat(),
+        recorded_at=p.recorded_at.isoformat(),
+        amount_fen=p.amount_fen,
+        payer=Org(p.payer),
+        payee=Org(p.payee, p.payee_credit_code),
+        purpose=p.purpose,
+        evidence_sha256=p.evidence_sha256,
+    )
 
 
 def _package_head(uri: str, published: datetime) -> dict[str, Any]:
@@ -129,8 +165,14 @@ async def release_package(
     cursor: str | None,
     limit: int,
     uri: str,
+    stage: str = "notices",
 ) -> tuple[dict[str, Any], str | None]:
-    """Releases published in a date range, oldest first; returns the package and the next page's cursor."""
+    """Releases published in a date range, oldest first; returns the package and the next page's cursor.
+    ``stage="implementation"`` gives the payments' implementation releases instead of the notices'."""
+    if stage == "implementation":
+        return await _payment_package(
+            session, settings, now, published_from, published_to, region, trade_kind, cursor, limit, uri
+        )
     query = (
         select(Notice, NoticeVersion, Project)
         .join(NoticeVersion, NoticeVersion.notice_id == Notice.id)
@@ -157,4 +199,45 @@ async def release_package(
     package = _package_head(uri, now)
     package["releases"] = releases
     next_cursor = encode_cursor([rows[limit - 1][1].change_seq]) if len(rows) > limit else None
+    return package, next_cursor
+
+
+async def _payment_package(
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    published_from: datetime | None,
+    published_to: datetime | None,
+    region: str | None,
+    trade_kind: str | None,
+    cursor: str | None,
+    limit: int,
+    uri: str,
+) -> tuple[dict[str, Any], str | None]:
+    from trading.funds.models import Payment
+    from trading.regions_sql import within_region
+
+    query = select(Payment, Project).join(Project, Project.id == Payment.project_id).where(Payment.kind == "payment")
+    if published_from is not None:
+        query = query.where(Payment.recorded_at >= published_from)
+    if published_to is not None:
+        query = query.where(Payment.recorded_at < published_to)
+    if region is not None:
+        query = query.where(within_region(Project.region_code, region))
+    if trade_kind is not None:
+        query = query.where(Project.trade_kind == trade_kind)
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(Payment.id > int(after))
+    rows = (await session.execute(query.order_by(Payment.id).limit(limit + 1))).all()
+    facts: dict[int, ProjectFacts] = {}
+    releases = []
+    for payment, project in rows[:limit]:
+        if project.id not in facts:
+            facts[project.id] = await project_facts(session, project, settings)
+        contract = await session.get(Notice, payment.contract_notice_id) if payment.contract_notice_id else None
+        releases.append(implementation_release(facts[project.id], _contract_key(contract), _transaction(payment)))
+    package = _package_head(uri, now)
+    package["releases"] = releases
+    next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
     return package, next_cursor

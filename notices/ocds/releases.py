@@ -344,6 +344,51 @@ def _candidate_description(c: Mapping[str, Any]) -> str:
     return "；".join(parts)
 
 
+@dataclass(frozen=True)
+class Transaction:
+    payment_id: int
+    paid_on: str  # ISO date
+    recorded_at: str  # RFC 3339
+    amount_fen: int
+    payer: Org
+    payee: Org
+    purpose: str
+    evidence_sha256: str
+
+
+def implementation_release(project: ProjectFacts, contract_key: str, tx: Transaction) -> dict[str, Any]:
+    """One payment under the project's contract: an ``implementation`` release with its transaction."""
+    parties = _Parties()
+    payer, payee = parties.add(tx.payer, "payer"), parties.add(tx.payee, "payee")
+    return {
+        "ocid": project.ocid,
+        "id": f"{project.trade_code}-payment-{tx.payment_id}",
+        "date": tx.recorded_at,
+        "tag": ["implementation"],
+        "initiationType": "tender",
+        "language": "zh",
+        "parties": parties.listing(),
+        "contracts": [
+            {
+                "id": f"{contract_key}-contract",
+                "awardID": f"{contract_key}-award",
+                "implementation": {
+                    "transactions": [
+                        {
+                            "id": str(tx.payment_id),
+                            "source": f"sha256:{tx.evidence_sha256}",
+                            "date": f"{tx.paid_on}T00:00:00+08:00",
+                            "value": amount(tx.amount_fen),
+                            "payer": payer,
+                            "payee": payee,
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+
+
 # --- the compiled release ----------------------------------------------------------------------------------
 
 

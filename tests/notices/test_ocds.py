@@ -94,6 +94,12 @@ async def test_every_release_the_demo_produces_validates_and_the_packages_page(a
     assert land and all("tender" not in r or "mainProcurementCategory" not in r["tender"] for r in land)
     changde = (await client.get("/api/ocds/releases", params={"region": "430700", "limit": 1000})).json()["releases"]
     assert 0 < len(changde) < len(releases)
+    # Payments under contracts: implementation releases with their transactions.
+    paid = await client.get("/api/ocds/releases", params={"stage": "implementation", "limit": 1000})
+    assert errors(package_schema, paid.json()) == []
+    payments = paid.json()["releases"]
+    assert payments and all(r["tag"] == ["implementation"] for r in payments)
+    assert {k: v for k, v in {r["id"]: errors(RELEASE_SCHEMA, r) for r in payments}.items() if v} == {}
     later = (await client.get("/api/ocds/releases", params={"from": "2026-09-01T00:00:00Z", "limit": 1000})).json()
     assert all(r["date"] >= "2026-09-01" for r in later["releases"])
 
@@ -102,7 +108,12 @@ async def test_a_road_project_can_be_followed_from_tender_to_contract_as_an_ocds
     await _demo(app, clock, settings)
     roads = (await client.get("/api/notices", params={"q": "道路", "kind": "contract", "limit": 50})).json()["items"]
     assert roads, "the demo should have a road project under contract"
-    notice = (await client.get(f"/api/notices/{roads[0]['id']}")).json()
+    for item in roads:  # one with payments already made
+        notice = (await client.get(f"/api/notices/{item['id']}")).json()
+        if (await client.get(f"/api/projects/{notice['project_id']}/funds")).json()["payments"]:
+            break
+    else:
+        pytest.fail("no demo road project has payments")
     ocid = f"{settings.ocid_prefix}-{notice['trade_code']}"
     r = await client.get(f"/api/ocds/records/{ocid}")
     assert r.status_code == 200, r.text
@@ -115,6 +126,9 @@ async def test_a_road_project_can_be_followed_from_tender_to_contract_as_an_ocds
     assert errors(RELEASE_SCHEMA, compiled) == []
     assert compiled["tag"] == ["compiled"] and compiled["tender"]["procurementMethodDetails"]
     assert compiled["contracts"][0]["awardID"] in {a["id"] for a in compiled["awards"]}
+    transactions = [t for c in compiled["contracts"] for t in c.get("implementation", {}).get("transactions", [])]
+    assert transactions and all(t["value"]["currency"] == "CNY" for t in transactions)
+    assert "implementation" in tags
     assert compiled == compile_releases(record["releases"])
     assert any(p["roles"] == ["buyer"] or "buyer" in p["roles"] for p in compiled["parties"])
     missing = await client.get(f"/api/ocds/records/{settings.ocid_prefix}-nope")

@@ -26,6 +26,7 @@ from trading.clock import clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
 from trading.demo.data import DemoWorld, ProjectSpec, build_world
+from trading.demo.payments import seed_payments
 from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
@@ -80,6 +81,7 @@ async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str
         counts = await _write(make_sessionmaker(engine), world, settings)
         async with make_sessionmaker(engine)() as session:
             now = await clock_from_setting(settings.clock).now(session)
+        paid = await seed_payments(make_sessionmaker(engine), now.astimezone(SHANGHAI).date())
         sealed = await seed_sealed(
             make_sessionmaker(engine), settings, now, Path(settings.blob_dir).parent / "demo-openers"
         )
@@ -87,7 +89,7 @@ async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str
         await engine.dispose()
     return (
         f"已写入演示数据 / seeded: {counts['projects']} 个项目, "
-        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿\n{sealed}"
+        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿, {paid} 笔支付\n{sealed}"
     )
 
 
