@@ -1,0 +1,136 @@
+"""The public in a real browser, JavaScript off: from the home page to a road project's award notice, on to
+the project and its fund usage page with the payments chart, and to the province's fund totals.
+
+The app runs under uvicorn in its own process over the demo's SQLite database (seeded beforehand for a
+fixed day); headless Chromium is driven with Playwright. Screenshots are left in /tmp for a human to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _environment, _free_port
+from trading.db import make_engine
+from trading.demo.seed import seed_demo
+from trading.migrate import upgrade
+from trading.settings import Settings
+
+TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
+
+
+async def _seed(settings: Settings) -> None:
+    engine = make_engine(settings)
+    await upgrade(engine)
+    await engine.dispose()
+    await seed_demo(settings, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    tmp = tmp_path_factory.mktemp("funds-browser")
+    port = _free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
+        blob_dir=str(tmp / "blobs"),
+        signing_key_path=str(tmp / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{port}",
+        clock=TODAY.isoformat(),
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _seed(settings)).result()
+    log = (tmp / "uvicorn.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "trading.asgi:app_factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        env=_environment(settings),
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"uvicorn exited: {(tmp / 'uvicorn.log').read_text()}")
+            try:
+                if httpx.get(f"{settings.base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("uvicorn did not answer within 30 seconds")
+            time.sleep(0.1)
+        yield settings.base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.browser
+def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(base_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": 1366, "height": 900}, locale="zh-CN", java_script_enabled=False
+            )
+            page = context.new_page()
+            page.goto(base_url + "/")
+            page.locator(".mainnav").get_by_role("link", name="结果公示").click()
+            page.wait_for_url("**/notices?kind=result*")
+            # Search the results for a road project's award notice, and open it.
+            page.goto(base_url + "/notices?kind=result&q=%E9%81%93%E8%B7%AF")
+            links = page.locator("table.notice-list a.notice-link")
+            assert links.count() > 0
+            title = links.first.inner_text()
+            links.first.click()
+            page.wait_for_url("**/notices/*")
+            assert page.locator("h1").inner_text() == title
+            page.screenshot(path="/tmp/portal-award.png", full_page=True)
+
+            page.get_by_role("link", name="项目主页").first.click()
+            page.wait_for_url("**/projects/*")
+            page.get_by_role("link", name="资金使用情况：支付进度、明细与图表 »").click()
+            page.wait_for_url("**/projects/*/funds")
+            assert "资金概况" in page.content() and "支付明细" in page.content()
+            chart = page.locator("figure.chart-figure img")
+            assert chart.get_attribute("alt").startswith("累计")
+            assert chart.evaluate("img => img.complete && img.naturalWidth > 0")  # the SVG was drawn
+            assert page.locator("table.payments tbody tr").count() > 0
+            page.screenshot(path="/tmp/portal-project-funds.png", full_page=True)
+
+            page.locator(".mainnav").get_by_role("link", name="资金使用").click()
+            page.wait_for_url("**/funds")
+            images = page.locator("figure.chart-figure img")
+            assert images.count() == 2
+            for i in range(2):
+                assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+            page.screenshot(path="/tmp/portal-funds.png", full_page=True)
+        finally:
+            browser.close()
