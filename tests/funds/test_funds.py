@@ -22,7 +22,6 @@ from trading.funds.models import Payment, SupervisionAlert
 from trading.log.models import LogEntry
 from trading.projects.models import Project
 
-pytestmark = pytest.mark.asyncio
 TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -75,6 +74,7 @@ async def _counts(app) -> tuple[int, int, int]:
         )
 
 
+@pytest.mark.asyncio
 async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clock, settings):
     clock.set(TODAY)
     await seed_demo(settings, today=TODAY)
@@ -156,6 +156,7 @@ async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clo
     assert len(rows) == len(funds["payments"]) + 1 and rows[-1][2] == f"{(remaining + 100) / 100:.2f}"
 
 
+@pytest.mark.asyncio
 async def test_payments_need_a_published_contract(app, client, clock, settings):
     clock.set(TODAY)
     await seed_demo(settings, today=TODAY)
@@ -171,6 +172,7 @@ async def test_payments_need_a_published_contract(app, client, clock, settings):
     assert r.status_code == 422 and r.json()["error"]["code"] in ("no_contract", "no_result")
 
 
+@pytest.mark.asyncio
 async def test_the_summary_adds_up_and_draws_its_charts(app, client, clock, settings):
     clock.set(TODAY)
     await seed_demo(settings, today=TODAY)

@@ -19,8 +19,6 @@ import notices
 from notices.ocds.releases import compile_releases
 from trading.demo.seed import seed_demo
 
-pytestmark = pytest.mark.asyncio
-
 SCHEMA = Path(notices.__file__).parent / "ocds" / "schema"
 RELEASE_URL = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 
@@ -67,6 +65,7 @@ async def _demo(app, clock, settings) -> None:
     await seed_demo(settings, today=today)
 
 
+@pytest.mark.asyncio
 async def test_every_release_the_demo_produces_validates_and_the_packages_page(app, client, clock, settings):
     await _demo(app, clock, settings)
     package_schema = _load("1.1.5/release-package-schema.json")
@@ -104,6 +103,7 @@ async def test_every_release_the_demo_produces_validates_and_the_packages_page(a
     assert all(r["date"] >= "2026-09-01" for r in later["releases"])
 
 
+@pytest.mark.asyncio
 async def test_a_road_project_can_be_followed_from_tender_to_contract_as_an_ocds_record(app, client, clock, settings):
     await _demo(app, clock, settings)
     roads = (await client.get("/api/notices", params={"q": "道路", "kind": "contract", "limit": 50})).json()["items"]

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.response import Template
 
 from notices.portal import html_page, page_context
@@ -130,7 +130,9 @@ class FundsApiController(Controller):
         return _csv(rows, f"funds-{year or 'all'}-{region or '430000'}.csv")
 
     @get("/api/supervision/alerts", operation_id="listAlerts", guards=[require_roles("supervisor", "admin")])
-    async def alerts(self, db: DB, open_only: bool = Parameter(query="open", default=True)) -> list[schemas.AlertRead]:
+    async def alerts(
+        self, db: DB, open_only: bool = QueryParameter(name="open", default=True)
+    ) -> list[schemas.AlertRead]:
         """Alerts for supervisors (payments over the contract amount, to someone other than the contractor)."""
         return [_alert(a) for a in await services.alerts(db, open_only=open_only)]
 
