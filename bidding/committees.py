@@ -21,9 +21,10 @@ from notices.kinds import NOTICE_KINDS
 from notices.models import Notice, NoticeVersion
 from notices.services import notice_for_staff
 from trading.accounts.models import Person
+from trading.accounts.services import require_same_centre
 from trading.audit.services import record
 from trading.context import Act, Actor
-from trading.errors import Forbidden, InvalidInput, NotFound
+from trading.errors import InvalidInput, NotFound
 from trading.projects.models import Project, Section
 
 
@@ -133,10 +134,7 @@ async def section_committee(session: AsyncSession, section_id: int) -> SectionCo
 
 def require_staff_of(actor: Actor, sc: SectionCommittee) -> None:
     """Staff act only on their own centre's sections (an admin on any)."""
-    if not actor.has_role("admin") and actor.centre_id != sc.project.centre_id:
-        raise Forbidden(
-            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
-        )
+    require_same_centre(actor, sc.project.centre_id)
 
 
 def bidding_view(sc: SectionCommittee, tenderer_credit_code: str = "") -> schemas.SectionBidding:

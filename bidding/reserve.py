@@ -34,8 +34,9 @@ from bidding.envelope import (
 from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import CentreKey, ReservePrice
-from bidding.submission import ENVELOPES, _ensure_open, _signing_key_of, lock_open_section
+from bidding.submission import ENVELOPES, _ensure_open, _signing_key_of, decode_head, lock_open_section
 from trading.accounts.models import Organisation
+from trading.accounts.services import require_staff
 from trading.audit.services import record
 from trading.blobs import LocalBlobStore
 from trading.context import Act, Actor
@@ -50,10 +51,7 @@ MAX_CIPHERTEXT_BYTES = 256 * 1024
 
 
 def _staff(act: Act) -> Actor:
-    actor = act.actor
-    if actor is None or not (actor.has_role("staff") or actor.has_role("admin")):
-        raise Forbidden("仅交易中心工作人员可以操作", "Only trading-centre staff may do this", code="staff_only")
-    return actor
+    return require_staff(act, "密封标底", "seal reserve prices")
 
 
 # --- centre keys -------------------------------------------------------------------------------------------
@@ -150,14 +148,7 @@ async def submit(
     sc = await section_committee(session, section_id)
     require_staff_of(actor, sc)
     _ensure_open(sc, act.at)
-    manifest = decode_b64(data.manifest, "清单", "manifest")
-    signature = decode_b64(data.signature, "签名", "signature", size=64)
-    try:
-        sealed = {e: [base64.b64decode(s, validate=True) for s in data.sealed_shares.get(e, [])] for e in ENVELOPES}
-    except (ValueError, binascii.Error) as exc:
-        raise InvalidInput(
-            "密封份额不是有效的 base64", "A sealed share is not valid base64", code="bad_base64"
-        ) from exc
+    manifest, signature, sealed = decode_head(data)
     ciphertexts = _decode_ciphertexts(data)
     digest = manifest_hash(manifest)
     existing = await session.scalar(select(ReservePrice).where(ReservePrice.manifest_sha256 == digest))

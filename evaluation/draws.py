@@ -21,6 +21,7 @@ from evaluation import draw as drawing
 from evaluation import schemas
 from evaluation.models import Expert, ExpertConflict, ExpertDraw
 from trading.accounts.models import Organisation
+from trading.accounts.services import require_same_centre, require_staff
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act, Actor
@@ -40,15 +41,8 @@ async def _section(session: AsyncSession, section_id: int) -> tuple[Section, Pro
 
 
 def _staff_of(act: Act, project: Project) -> Actor:
-    actor = act.actor
-    if actor is None or not (actor.has_role("staff") or actor.has_role("admin")):
-        raise Forbidden(
-            "仅交易中心工作人员可以组织专家抽取", "Only trading-centre staff run the draw", code="staff_only"
-        )
-    if not actor.has_role("admin") and actor.centre_id != project.centre_id:
-        raise Forbidden(
-            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
-        )
+    actor = require_staff(act, "组织专家抽取", "run the draw")
+    require_same_centre(actor, project.centre_id)
     return actor
 
 

@@ -10,19 +10,15 @@ from evaluation import schemas
 from evaluation.models import Expert
 from trading.accounts.credit_code import validate_credit_code
 from trading.accounts.models import Person
+from trading.accounts.services import require_staff
 from trading.audit.services import record
 from trading.context import Act, Actor
-from trading.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trading.errors import Conflict, InvalidInput, NotFound
 from trading.regions import REGIONS
 
 
 def _staff(act: Act) -> Actor:
-    actor = act.actor
-    if actor is None or not (actor.has_role("staff") or actor.has_role("admin")):
-        raise Forbidden(
-            "仅交易中心工作人员可以维护专家库", "Only trading-centre staff keep the expert pool", code="staff_only"
-        )
-    return actor
+    return require_staff(act, "维护专家库", "keep the expert pool")
 
 
 def read(expert: Expert) -> schemas.ExpertRead:

@@ -287,6 +287,14 @@ async def get_organisation(session: AsyncSession, org_id: int) -> Organisation:
     return org
 
 
+def require_staff(act: Act, doing_zh: str, doing_en: str) -> Actor:
+    """The acting trading-centre staff member (or admin); anyone else hears that only staff may do *doing*."""
+    actor = act.actor
+    if actor is None or not (actor.has_role("staff") or actor.has_role("admin")):
+        raise Forbidden(f"仅交易中心工作人员可以{doing_zh}", f"Only trading-centre staff {doing_en}", code="staff_only")
+    return actor
+
+
 def require_same_centre(actor: Actor, centre_id: int) -> None:
     """Staff act only on their own centre's projects; admins on any."""
     if actor.has_role("admin"):

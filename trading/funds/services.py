@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices.models import Notice, NoticeVersion
 from trading.accounts.credit_code import validate_credit_code
+from trading.accounts.services import require_same_centre, require_staff
 from trading.audit.services import record
 from trading.context import Act, Actor
-from trading.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.funds import schemas
 from trading.funds.models import Payment, SupervisionAlert
 from trading.log import services as log
@@ -87,15 +87,8 @@ async def award_amount(session: AsyncSession, project_id: int) -> int | None:
 
 
 def _staff_of(act: Act, project: Project) -> Actor:
-    actor = act.actor
-    if actor is None or not (actor.has_role("staff") or actor.has_role("admin")):
-        raise Forbidden(
-            "仅交易中心工作人员可以登记支付", "Only trading-centre staff record payments", code="staff_only"
-        )
-    if not actor.has_role("admin") and actor.centre_id != project.centre_id:
-        raise Forbidden(
-            "您不属于该项目所在的交易中心，无权操作", "You belong to another trading centre", code="other_centre"
-        )
+    actor = require_staff(act, "登记支付", "record payments")
+    require_same_centre(actor, project.centre_id)
     return actor
 
 
@@ -434,7 +427,3 @@ async def acknowledge(session: AsyncSession, act: Act, alert_id: int) -> Supervi
             subject_id=alert.id,
         )
     return alert
-
-
-def year_of(moment: datetime) -> int:
-    return moment.astimezone(SHANGHAI).year
