@@ -140,14 +140,8 @@ def upload_read(upload: Upload, blob_root: str) -> schemas.UploadRead:
     )
 
 
-async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.SubmissionIn) -> Upload:
-    """Check a signed manifest and open an upload for its ciphertexts. A replayed manifest returns the same
-    upload (or the bid it became)."""
-    actor = _bidder(act)
-    sc = await section_committee(session, section_id)
-    _ensure_open(sc, act.at)
-    organisation = await session.get(Organisation, actor.organisation_id)
-    assert organisation is not None
+def decode_head(data: schemas.SubmissionIn | schemas.ReserveIn) -> tuple[bytes, bytes, dict[str, list[bytes]]]:
+    """A sealed submission's head from base64: the manifest, its signature, the sealed shares per envelope."""
     manifest = decode_b64(data.manifest, "清单", "manifest")
     signature = decode_b64(data.signature, "签名", "signature", size=64)
     try:
@@ -156,6 +150,18 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
         raise InvalidInput(
             "密封份额不是有效的 base64", "A sealed share is not valid base64", code="bad_base64"
         ) from exc
+    return manifest, signature, sealed
+
+
+async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.SubmissionIn) -> Upload:
+    """Check a signed manifest and open an upload for its ciphertexts. A replayed manifest returns the same
+    upload (or the bid it became)."""
+    actor = _bidder(act)
+    sc = await section_committee(session, section_id)
+    _ensure_open(sc, act.at)
+    organisation = await session.get(Organisation, actor.organisation_id)
+    assert organisation is not None
+    manifest, signature, sealed = decode_head(data)
     digest = manifest_hash(manifest)
     existing = await session.scalar(select(Upload).where(Upload.manifest_sha256 == digest))
     if existing is not None:
