@@ -354,13 +354,7 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     for bid in bids:
         if bid.state != "active":
             continue
-        manifest = parse_manifest(bid.manifest)
-        context = context_for(sc, orgs[bid.organisation_id])
-        path = blobs.path_of(bid.blobs["price"]["sha256"])
-        with path.open("rb") as fh:
-            result = combine_and_open(
-                manifest, context, "price", shares.get(bid.id, {}), iter(lambda: fh.read(1 << 16), b""), final=True
-            )
+        result = _open_price(blobs, bid, context_for(sc, orgs[bid.organisation_id]), shares.get(bid.id, {}))
         session.add(
             OpeningResult(
                 section_id=sc.section.id,
@@ -380,6 +374,15 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     opening.record_notice_id = notice.id
 
 
+def _open_price(blobs: LocalBlobStore, sealed: Bid | ReservePrice, context: Any, shares: dict[int, bytes]) -> Any:
+    """Rebuild the price key from the openers' shares and decrypt the stored price ciphertext (the final try:
+    what cannot open now fails, with whose fault it is)."""
+    with blobs.path_of(sealed.blobs["price"]["sha256"]).open("rb") as fh:
+        return combine_and_open(
+            parse_manifest(sealed.manifest), context, "price", shares, iter(lambda: fh.read(1 << 16), b""), final=True
+        )
+
+
 async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: SectionCommittee) -> None:
     """Open the sealed reserve or control price, if there is one, like a bid (its fault rules are the same)."""
     row = await reserve.active(session, sc.section.id)
@@ -389,17 +392,7 @@ async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: Sectio
         s.position: s.share
         for s in await session.scalars(select(ReserveShare).where(ReserveShare.reserve_id == row.id))
     }
-    context = await reserve.reserve_context(session, sc)
-    path = blobs.path_of(row.blobs["price"]["sha256"])
-    with path.open("rb") as fh:
-        result = combine_and_open(
-            parse_manifest(row.manifest),
-            context,
-            "price",
-            shares,
-            iter(lambda: fh.read(1 << 16), b""),
-            final=True,
-        )
+    result = _open_price(blobs, row, await reserve.reserve_context(session, sc), shares)
     row.outcome = "opened" if result.ok else "failed"
     row.form = result.form if result.ok else None
     row.data_key = result.data_key if result.ok else None
