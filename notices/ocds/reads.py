@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +154,36 @@ async def record_package(session: AsyncSession, ocid: str, settings: Settings, n
     return package
 
 
+@dataclass(frozen=True)
+class _Window:
+    """What a release package page asks for: a date range, a region, a trade kind, and where to go on."""
+
+    published_from: datetime | None
+    published_to: datetime | None
+    region: str | None
+    trade_kind: str | None
+    cursor: str | None
+    limit: int
+
+    def apply(self, query: Any, *, when: Any, key: Any, region_clause: Any, trade_kind_column: Any) -> Any:
+        """The query narrowed to this window, in ``key`` order, one row past the page (to know if more follow)."""
+        if self.published_from is not None:
+            query = query.where(when >= self.published_from)
+        if self.published_to is not None:
+            query = query.where(when < self.published_to)
+        if self.region is not None:
+            query = query.where(region_clause)
+        if self.trade_kind is not None:
+            query = query.where(trade_kind_column == self.trade_kind)
+        if self.cursor is not None:
+            (after,) = decode_cursor(self.cursor, 1)
+            query = query.where(key > int(after))
+        return query.order_by(key).limit(self.limit + 1)
+
+    def next_cursor(self, keys: list[int]) -> str | None:
+        return encode_cursor([keys[self.limit - 1]]) if len(keys) > self.limit else None
+
+
 async def release_package(
     session: AsyncSession,
     settings: Settings,
@@ -169,75 +200,46 @@ async def release_package(
 ) -> tuple[dict[str, Any], str | None]:
     """Releases published in a date range, oldest first; returns the package and the next page's cursor.
     ``stage="implementation"`` gives the payments' implementation releases instead of the notices'."""
+    window = _Window(published_from, published_to, region, trade_kind, cursor, limit)
+    facts: dict[int, ProjectFacts] = {}
+
+    async def facts_of(project: Project) -> ProjectFacts:
+        if project.id not in facts:
+            facts[project.id] = await project_facts(session, project, settings)
+        return facts[project.id]
+
+    releases = []
     if stage == "implementation":
-        return await _payment_package(
-            session, settings, now, published_from, published_to, region, trade_kind, cursor, limit, uri
+        from trading.funds.models import Payment
+        from trading.regions_sql import within_region
+
+        query = window.apply(
+            select(Payment, Project).join(Project, Project.id == Payment.project_id).where(Payment.kind == "payment"),
+            when=Payment.recorded_at,
+            key=Payment.id,
+            region_clause=within_region(Project.region_code, region) if region else None,
+            trade_kind_column=Project.trade_kind,
         )
-    query = (
-        select(Notice, NoticeVersion, Project)
-        .join(NoticeVersion, NoticeVersion.notice_id == Notice.id)
-        .join(Project, Project.id == Notice.project_id)
-    )
-    if published_from is not None:
-        query = query.where(NoticeVersion.published_at >= published_from)
-    if published_to is not None:
-        query = query.where(NoticeVersion.published_at < published_to)
-    if region is not None:
-        query = query.where(_in_region(region))
-    if trade_kind is not None:
-        query = query.where(Notice.trade_kind == trade_kind)
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(NoticeVersion.change_seq > int(after))
-    rows = (await session.execute(query.order_by(NoticeVersion.change_seq).limit(limit + 1))).all()
-    facts: dict[int, ProjectFacts] = {}
-    releases = []
-    for notice, version, project in rows[:limit]:
-        if project.id not in facts:
-            facts[project.id] = await project_facts(session, project, settings)
-        releases.append(release(facts[project.id], published_version(notice, version, settings.base_url)))
+        payments = (await session.execute(query)).all()
+        keys = [payment.id for payment, _ in payments]
+        for payment, project in payments[:limit]:
+            contract = await session.get(Notice, payment.contract_notice_id) if payment.contract_notice_id else None
+            key = _contract_key(contract)
+            releases.append(implementation_release(await facts_of(project), key, _transaction(payment)))
+    else:
+        query = window.apply(
+            select(Notice, NoticeVersion, Project)
+            .join(NoticeVersion, NoticeVersion.notice_id == Notice.id)
+            .join(Project, Project.id == Notice.project_id),
+            when=NoticeVersion.published_at,
+            key=NoticeVersion.change_seq,
+            region_clause=_in_region(region) if region else None,
+            trade_kind_column=Notice.trade_kind,
+        )
+        versions = (await session.execute(query)).all()
+        keys = [version.change_seq for _, version, _ in versions]
+        for notice, version, project in versions[:limit]:
+            releases.append(release(await facts_of(project), published_version(notice, version, settings.base_url)))
     package = _package_head(uri, now)
     package["releases"] = releases
-    next_cursor = encode_cursor([rows[limit - 1][1].change_seq]) if len(rows) > limit else None
-    return package, next_cursor
-
-
-async def _payment_package(
-    session: AsyncSession,
-    settings: Settings,
-    now: datetime,
-    published_from: datetime | None,
-    published_to: datetime | None,
-    region: str | None,
-    trade_kind: str | None,
-    cursor: str | None,
-    limit: int,
-    uri: str,
-) -> tuple[dict[str, Any], str | None]:
-    from trading.funds.models import Payment
-    from trading.regions_sql import within_region
-
-    query = select(Payment, Project).join(Project, Project.id == Payment.project_id).where(Payment.kind == "payment")
-    if published_from is not None:
-        query = query.where(Payment.recorded_at >= published_from)
-    if published_to is not None:
-        query = query.where(Payment.recorded_at < published_to)
-    if region is not None:
-        query = query.where(within_region(Project.region_code, region))
-    if trade_kind is not None:
-        query = query.where(Project.trade_kind == trade_kind)
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        query = query.where(Payment.id > int(after))
-    rows = (await session.execute(query.order_by(Payment.id).limit(limit + 1))).all()
-    facts: dict[int, ProjectFacts] = {}
-    releases = []
-    for payment, project in rows[:limit]:
-        if project.id not in facts:
-            facts[project.id] = await project_facts(session, project, settings)
-        contract = await session.get(Notice, payment.contract_notice_id) if payment.contract_notice_id else None
-        releases.append(implementation_release(facts[project.id], _contract_key(contract), _transaction(payment)))
-    package = _package_head(uri, now)
-    package["releases"] = releases
-    next_cursor = encode_cursor([rows[limit - 1][0].id]) if len(rows) > limit else None
-    return package, next_cursor
+    return package, window.next_cursor(keys)
