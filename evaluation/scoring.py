@@ -169,18 +169,8 @@ def lowest_evaluated_price(
         return Outcome(ranking=(), void=True, void_reason=_void(len(qualified)), abnormally_low=flagged)
 
     def key(b: Bid) -> tuple[object, ...]:
-        parts: list[object] = [b.price_fen + b.adjustment_fen]
-        for rule in tie_rules:
-            if rule == "lower_price":
-                parts.append(b.price_fen)
-            elif rule == "earlier_submission":
-                parts.append(b.received_at)
-            elif rule == "higher_technical":
-                parts.append(0)  # (no technical score in this method: it separates nothing)
-            else:
-                raise ValueError(f"unknown tie rule {rule!r}")
-        parts.append(_lot(lot_seed, b.bid_id))
-        return tuple(parts)
+        # (no technical score in this method: "higher_technical" separates nothing)
+        return _rank_key(b, b.price_fen + b.adjustment_fen, Decimal(0), tie_rules, lot_seed)
 
     ordered = sorted(qualified, key=key)
     ranking = []
@@ -236,18 +226,7 @@ def comprehensive(
         totals[b.bid_id] = (total, groups["technical"], groups["commercial"])
 
     def key(b: Bid) -> tuple[object, ...]:
-        parts: list[object] = [-totals[b.bid_id][0]]
-        for rule in tie_rules:
-            if rule == "lower_price":
-                parts.append(b.price_fen)
-            elif rule == "higher_technical":
-                parts.append(-totals[b.bid_id][1])
-            elif rule == "earlier_submission":
-                parts.append(b.received_at)
-            else:
-                raise ValueError(f"unknown tie rule {rule!r}")
-        parts.append(_lot(lot_seed, b.bid_id))
-        return tuple(parts)
+        return _rank_key(b, -totals[b.bid_id][0], totals[b.bid_id][1], tie_rules, lot_seed)
 
     ordered = sorted(qualified, key=key)
     ranking = []
@@ -265,6 +244,24 @@ def comprehensive(
             )
         )
     return Outcome(ranking=tuple(ranking), abnormally_low=flagged, criteria=averaged, dropped=dropped)
+
+
+def _rank_key(
+    bid: Bid, primary: object, technical: Decimal, rules: Sequence[str], lot_seed: bytes
+) -> tuple[object, ...]:
+    """Sort key: the method's primary figure, then the tender's tie rules in order, then the lot."""
+    parts: list[object] = [primary]
+    for rule in rules:
+        if rule == "lower_price":
+            parts.append(bid.price_fen)
+        elif rule == "higher_technical":
+            parts.append(-technical)
+        elif rule == "earlier_submission":
+            parts.append(bid.received_at)
+        else:
+            raise ValueError(f"unknown tie rule {rule!r}")
+    parts.append(_lot(lot_seed, bid.bid_id))
+    return tuple(parts)
 
 
 def _broken_by(bid: Bid, tied: list[Bid], rules: Sequence[str], key) -> str:  # type: ignore[no-untyped-def]
