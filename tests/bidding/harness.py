@@ -266,47 +266,23 @@ async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -
     r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=opener.headers)
     assert r.status_code == 200, r.text
     pack = r.json()
-    shares = []
-    for bid in pack["bids"]:
-        manifest = parse_manifest(base64.b64decode(bid["manifest"]))
-        context = section.context_for(bid["bidder_credit_code"])
+
+    def opened(item: dict[str, Any], credit_code: str, role: str, ref: str) -> dict[str, Any]:
+        context = msgspec.structs.replace(section.context_for(item[credit_code]), role=role)
         share = open_share(
             pack["suite"],
             opener.hpke,
             context,
             "price",
             pack["position"],
-            base64.b64decode(bid["sealed_share"]),
-            manifest=manifest,
+            base64.b64decode(item["sealed_share"]),
+            manifest=parse_manifest(base64.b64decode(item["manifest"])),
         )
-        shares.append(
-            {
-                "bid_id": bid["bid_id"],
-                "manifest_sha256": bid["manifest_sha256"],
-                "envelope": "price",
-                "share": b64(share),
-            }
-        )
-    for sealed_reserve in pack.get("reserve", []):  # a reserve price staff sealed: opened the same way
-        manifest = parse_manifest(base64.b64decode(sealed_reserve["manifest"]))
-        context = msgspec.structs.replace(section.context_for(sealed_reserve["sealer_credit_code"]), role="reserve")
-        share = open_share(
-            pack["suite"],
-            opener.hpke,
-            context,
-            "price",
-            pack["position"],
-            base64.b64decode(sealed_reserve["sealed_share"]),
-            manifest=manifest,
-        )
-        shares.append(
-            {
-                "reserve_id": sealed_reserve["reserve_id"],
-                "manifest_sha256": sealed_reserve["manifest_sha256"],
-                "envelope": "price",
-                "share": b64(share),
-            }
-        )
+        return {ref: item[ref], "manifest_sha256": item["manifest_sha256"], "envelope": "price", "share": b64(share)}
+
+    shares = [opened(bid, "bidder_credit_code", "bidder", "bid_id") for bid in pack["bids"]]
+    # A reserve price staff sealed is opened the same way.
+    shares += [opened(r, "sealer_credit_code", "reserve", "reserve_id") for r in pack.get("reserve", [])]
     document = shares_document(section.id, pack["position"], shares)
     return await client.post(
         f"/api/sections/{section.id}/opening/shares",

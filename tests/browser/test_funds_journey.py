@@ -8,18 +8,13 @@ fixed day); headless Chromium is driven with Playwright. Screenshots are left in
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _environment, _free_port
+from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _free_port, require_chromium, serving
 from trading.db import make_engine
 from trading.demo.seed import seed_demo
 from trading.migrate import upgrade
@@ -37,8 +32,7 @@ async def _seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("funds-browser")
     port = _free_port()
     settings = Settings(
@@ -53,41 +47,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _seed(settings)).result()
-    log = (tmp / "uvicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "trading.asgi:app_factory",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env=_environment(settings),
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited: {(tmp / 'uvicorn.log').read_text()}")
-            try:
-                if httpx.get(f"{settings.base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("uvicorn did not answer within 30 seconds")
-            time.sleep(0.1)
-        yield settings.base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    with serving(settings, tmp) as url:
+        yield url
 
 
 @pytest.mark.browser

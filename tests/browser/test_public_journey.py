@@ -16,6 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,20 +283,19 @@ class Server:
     seeded: Seeded
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app under uvicorn in a subprocess, on a free port, over a seeded SQLite database."""
+def require_chromium() -> None:
+    """Skip without Chromium on a developer's machine; fail in CI, where the browser journeys must run."""
     if not CHROMIUM.exists():
         reason = f"no Chromium at {CHROMIUM}: the browser journey needs it"
         if os.environ.get("TRADING_TEST_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason + " (CI: TRADING_TEST_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
-    tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    settings = _settings(tmp, port)
-    # Seed in a thread of its own, so its event loop never meets the test session's.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        seeded = pool.submit(asyncio.run, _seed(settings)).result()
+
+
+@contextmanager
+def serving(settings: Settings, tmp: Path) -> Iterator[str]:
+    """The app under uvicorn in a subprocess (as in production) on *settings*; yields its base URL."""
+    port = settings.base_url.rsplit(":", 1)[1]
     log = (tmp / "uvicorn.log").open("wb")
     process = subprocess.Popen(
         [
@@ -307,7 +307,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "--host",
             "127.0.0.1",
             "--port",
-            str(port),
+            port,
             "--no-access-log",
         ],
         env=_environment(settings),
@@ -328,7 +328,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 pytest.fail("uvicorn did not answer within 30 seconds")
             time.sleep(0.1)
-        yield Server(base_url=settings.base_url, seeded=seeded)
+        yield settings.base_url
     finally:
         process.terminate()
         try:
@@ -337,6 +337,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app under uvicorn in a subprocess, on a free port, over a seeded SQLite database."""
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = _settings(tmp, _free_port())
+    # Seed in a thread of its own, so its event loop never meets the test session's.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        seeded = pool.submit(asyncio.run, _seed(settings)).result()
+    with serving(settings, tmp) as base_url:
+        yield Server(base_url=base_url, seeded=seeded)
 
 
 @pytest.mark.browser
