@@ -1,7 +1,9 @@
-"""Running the real app for a benchmark: uvicorn in a subprocess, ready when /healthz answers."""
+"""Running the real app for a benchmark: a fresh PostgreSQL database, and uvicorn in a subprocess, ready when
+/healthz answers."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -9,9 +11,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_database(server: str, name: str) -> str:
+    """Drop and create database *name* on *server* (a PostgreSQL URL); returns its SQLAlchemy asyncpg URL."""
+    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(recreate())
+    return make_url(server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _app import serve_app  # noqa: E402
+from _app import fresh_database, serve_app  # noqa: E402
 from _http import Connection  # noqa: E402
 from _section import PASSWORD, raw, seed_section  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
@@ -177,19 +177,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     name = "trading_bench_bids"
-    admin = make_url(args.server).set(drivername="postgresql").render_as_string(hide_password=False)
-    url = (
-        make_url(args.server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    )
+    url = fresh_database(args.server, name)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-
-    asyncio.run(recreate())
     tmp = Path(tempfile.mkdtemp(prefix="bench-bids-"))
     settings = Settings(
         database_url=url,

@@ -30,15 +30,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _app import serve_app  # noqa: E402
+from _app import fresh_database, serve_app  # noqa: E402
 from _section import SUITE, SeededSection, raw, seed_section  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
@@ -234,18 +232,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8798)
     args = parser.parse_args()
     name = "trading_bench_opening"
-    admin = make_url(args.server).set(drivername="postgresql").render_as_string(hide_password=False)
-    url = (
-        make_url(args.server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
-    )
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-
-    asyncio.run(recreate())
+    url = fresh_database(args.server, name)
     tmp = Path(tempfile.mkdtemp(prefix="bench-opening-"))
     settings = Settings(
         database_url=url,

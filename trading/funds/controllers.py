@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from notices.portal import html_page, page_context
 from trading.accounts.auth import public, require_roles
+from trading.errors import InvalidInput, NotFound
 from trading.funds import charts, schemas, services
 from trading.projects.schemas import TRADE_KIND_NAMES
 from trading.regions import CITIES, REGIONS
@@ -51,8 +52,6 @@ def _alert(a: Any) -> schemas.AlertRead:
 
 def _region(region: str | None) -> str | None:
     if region is not None and region not in REGIONS:
-        from trading.errors import InvalidInput
-
         raise InvalidInput("行政区划代码不在湖南省内", "Not a Hunan region code", code="bad_region")
     return region
 
@@ -216,16 +215,12 @@ class FundsPortalController(Controller):
         elif chart == "paid-by-source.svg":
             items, title = [(r.name_zh, r.paid_fen) for r in s.by_funding_source], "按资金来源：已支付"
         else:
-            from trading.errors import NotFound
-
             raise NotFound("没有这张图", "No such chart", code="chart_not_found")
         svg = charts.bar_chart(items, title=title)
         return Response(content=svg, media_type=SVG, headers={"Cache-Control": "public, max-age=60"})
 
 
 def _signed(funds: schemas.FundsRead) -> date | None:
-    from datetime import datetime
-
     days = []
     for contract in funds.contracts:
         try:
