@@ -1182,10 +1182,13 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
             )
         opener_keys = tuple(base64.b64decode(m["public_key"]) for m in section["members"])
         shares: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []  # the documents shares, for the evaluation panel (never published)
         skipped: list[tuple[dict[str, Any], str, str]] = []
         bids = pack["bids"]
         say(
-            f"第 {position} 号开标人：本机解密 {len(bids)} 份投标的报价密钥分片", f"opener {position}: {len(bids)} bids"
+            f"第 {position} 号开标人：本机解密 {len(bids)} 份投标的报价密钥分片和投标文件密钥分片"
+            "（投标文件密钥只交评标委员会查阅，不公布）",
+            f"opener {position}: {len(bids)} bids (price, and documents for the evaluation panel)",
         )
         reserves = pack.get("reserve", [])
         if reserves:
@@ -1205,27 +1208,36 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                 else:
                     skipped.append(({**item, "bid_id": "标底/reserve", "bidder_credit_code": ""}, *outcome))
             for done, item in enumerate(bids, start=1):
-                outcome = _open_one(item, section, opener_keys, position, hpke_key)
-                if isinstance(outcome, bytes):
-                    shares.append(
-                        {
-                            "bid_id": item["bid_id"],
-                            "manifest_sha256": item["manifest_sha256"],
-                            "envelope": "price",
-                            "share": b64(outcome),
-                        }
-                    )
-                else:
-                    skipped.append((item, *outcome))
+                for envelope, into in (("price", shares), ("documents", documents)):
+                    if envelope == "documents" and "documents_sealed_share" not in item:
+                        continue  # a server that does not release the documents keys at the opening
+                    outcome = _open_one(item, section, opener_keys, position, hpke_key, envelope=envelope)
+                    if isinstance(outcome, bytes):
+                        into.append(
+                            {
+                                "bid_id": item["bid_id"],
+                                "manifest_sha256": item["manifest_sha256"],
+                                "envelope": envelope,
+                                "share": b64(outcome),
+                            }
+                        )
+                    else:
+                        skipped.append(({**item, "envelope": envelope}, *outcome))
                 update(done)
         for item, zh, en in skipped:
+            what_zh = "投标文件密钥分片" if item.get("envelope") == "documents" else "分片"
+            what_en = "documents share" if item.get("envelope") == "documents" else "share"
             warn(
-                f"投标 {item['bid_id']}（{item['bidder_credit_code']}）的分片未上传：{zh}",
-                f"bid {item['bid_id']}: share not uploaded: {en}",
+                f"投标 {item['bid_id']}（{item['bidder_credit_code']}）的{what_zh}未上传：{zh}",
+                f"bid {item['bid_id']}: {what_en} not uploaded: {en}",
             )
-        document = shares_document(args.section_id, position, shares)
+        document = shares_document(args.section_id, position, shares + documents)
         result = client.upload_shares(args.section_id, b64(document), b64(signing.sign(document)))
-        say(f"已上传 {len(shares)} 份签名的密钥分片", f"{len(shares)} signed shares uploaded")
+        say(
+            f"已上传 {len(shares)} 份签名的密钥分片（报价），"
+            f"另有 {len(documents)} 份投标文件密钥分片（供评标委员会查阅）",
+            f"{len(shares)} signed price shares and {len(documents)} documents shares uploaded",
+        )
         state = result["state"]
         uploaded = f"{result['uploaded']}/{result['k']}"
         say(f"开标状态 / opening state: {STATES.get(state, state)}（已上传 / uploaded {uploaded}）")
@@ -1248,9 +1260,10 @@ def _open_one(
     hpke_key: OpenerPrivateKey,
     *,
     role: str = "bidder",
+    envelope: str = "price",
 ) -> bytes | tuple[str, str]:
-    """Open the share of one bid (or of the reserve price, ``role="reserve"``), or say why not (and so whose
-    fault it is) without uploading anything."""
+    """Open the share of one envelope of one bid (or of the reserve price, ``role="reserve"``), or say why not
+    (and so whose fault it is) without uploading anything."""
     from bidding.envelope import BidContext, EnvelopeError, open_share, parse_manifest
 
     manifest_bytes = base64.b64decode(item["manifest"])
@@ -1260,8 +1273,8 @@ def _open_one(
         manifest = parse_manifest(manifest_bytes)
     except EnvelopeError as exc:
         return f"清单无效（{exc.message_zh}）", f"the manifest is invalid ({exc.message_en})"
-    sealed = base64.b64decode(item["sealed_share"])
-    if hashlib.sha256(sealed).hexdigest() != manifest.envelope("price").sealed_shares_sha256[position - 1]:
+    sealed = base64.b64decode(item["documents_sealed_share" if envelope == "documents" else "sealed_share"])
+    if hashlib.sha256(sealed).hexdigest() != manifest.envelope(envelope).sealed_shares_sha256[position - 1]:
         return (
             "平台给出的密封分片与投标人签名的清单不符（平台责任）",
             "the sealed share differs from the manifest (platform)",
@@ -1293,7 +1306,7 @@ def _open_one(
         role=role,
     )
     try:
-        return open_share(section["suite"], hpke_key, context, "price", position, sealed, manifest=manifest)
+        return open_share(section["suite"], hpke_key, context, envelope, position, sealed, manifest=manifest)
     except EnvelopeError as exc:
         # The sealed share is the one the bidder signed for, and this is the key of this position: a share
         # that does not open or does not match its commitment is the bidder's doing (docs/envelope.md §10.3).

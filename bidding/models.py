@@ -180,6 +180,26 @@ class OpeningResult(Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DocumentKey(Base):
+    """The documents envelope's data key of one opened bid, rebuilt at the opening from the openers' shares and
+    checked against the bidder's key commitment (投标文件密钥), for the evaluation panel to read the documents.
+
+    Unlike the price key it is never published: only the evaluation routes use it, to decrypt as they stream.
+    """
+
+    __tablename__ = "document_keys"
+
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
+    #: opened | failed
+    outcome: Mapped[str] = mapped_column(String(20))
+    data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    reason: Mapped[str] = mapped_column(String(60), default="")
+    #: bidder | opener:<positions> | "" (opened)
+    fault: Mapped[str] = mapped_column(String(20), default="")
+    rebuilt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class SectionKey(Base):
     """The random key of a section's bid-event tags (bidding.events), revealed in its opening record."""
 

@@ -4,7 +4,9 @@
 Fewer than three bids: no opening; a failed-tender notice (流标) is published instead (法 §28). A bid that
 fails to open is recorded with the reason and whose fault it is (20号令 §31), and the others open
 regardless. The price data keys are published with the record, so anyone can take the ciphertexts logged
-before the deadline and check every figure; the documents envelopes stay sealed for the evaluation.
+before the deadline and check every figure. The openers release the documents shares in the same upload; the
+documents keys are rebuilt and checked against their commitments then, but kept for the evaluation panel only
+(evaluation.documents) — never published, never logged.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, reserve, schemas
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
-from bidding.envelope import combine_and_open, parse_manifest
+from bidding.envelope import combine_and_open, parse_manifest, rebuild_key
 from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
-from bidding.models import Bid, Opening, OpeningResult, OpeningShare, OpeningUpload, ReservePrice, ReserveShare
+from bidding.models import (
+    Bid,
+    DocumentKey,
+    Opening,
+    OpeningResult,
+    OpeningShare,
+    OpeningUpload,
+    ReservePrice,
+    ReserveShare,
+)
 from bidding.scheduler import close_due_sections
 from bidding.submission import context_for
 from notices import services as notice_services
@@ -152,7 +163,8 @@ async def _publish_failed(session: AsyncSession, act: Act, sc: SectionCommittee,
 
 
 async def my_sealed_shares(session: AsyncSession, actor: Actor, section_id: int) -> dict[str, Any]:
-    """What one opener downloads: the price shares sealed to their position, for every bid to open."""
+    """What one opener downloads: the shares sealed to their position, for every bid to open — the price share
+    (``sealed_share``) and, for the evaluation panel, the documents share (``documents_sealed_share``)."""
     sc = await section_committee(session, section_id)
     position = _position_of(actor, sc)
     opening = await session.get(Opening, section_id)
@@ -188,6 +200,7 @@ async def my_sealed_shares(session: AsyncSession, actor: Actor, section_id: int)
                 "bidder_credit_code": orgs[b.organisation_id].credit_code,
                 "envelope": "price",
                 "sealed_share": b.sealed_shares["price"][position - 1],
+                "documents_sealed_share": b.sealed_shares["documents"][position - 1],
             }
             for b in bids
         ],
@@ -209,7 +222,8 @@ async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, Org
 
 
 async def upload_shares(state: State, act: Act, section_id: int, data: schemas.SharesIn) -> dict[str, Any]:
-    """Accept one opener's signed shares; with k openers in, open the price envelopes and publish."""
+    """Accept one opener's signed shares (per bid one price share and one documents share, each an item naming its
+    envelope); with k openers in, open the price envelopes, rebuild the documents keys and publish the record."""
     assert act.actor is not None
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
@@ -264,7 +278,7 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
             )
         )
-        named: set[int] = set()
+        named: set[tuple[int, str]] = set()
         reserve_named = False
         for item in shares:
             if isinstance(item, dict) and "reserve_id" in item:
@@ -287,23 +301,30 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 )
                 continue
             bid = bids.get(item.get("bid_id")) if isinstance(item, dict) else None
-            if bid is None or item.get("envelope") != "price" or item.get("manifest_sha256") != bid.manifest_sha256:
+            if bid is None or item.get("manifest_sha256") != bid.manifest_sha256:
                 raise BadEnvelope(
                     "分片所指的投标不在本次开标中", "A share names a bid that is not being opened", code="unknown_bid"
                 )
-            if bid.id in named:  # (else the stored shares' primary key refuses it, as an internal error)
+            envelope = item.get("envelope")
+            if envelope not in ("price", "documents"):
                 raise BadEnvelope(
-                    "同一投标的密钥分片只能上传一份",
-                    "One share per bid: this document names a bid twice",
+                    "分片所指的信封不存在：投标只有报价（price）和投标文件（documents）两个信封",
+                    "A share names an envelope a bid does not have: only price and documents",
+                    code="unknown_envelope",
+                )
+            if (bid.id, envelope) in named:  # (else the stored shares' primary key refuses it, as an internal error)
+                raise BadEnvelope(
+                    "同一投标的同一信封的密钥分片只能上传一份",
+                    "One share per bid and envelope: this document names a bid's envelope twice",
                     code="duplicate_share",
                 )
-            named.add(bid.id)
+            named.add((bid.id, envelope))
             share = decode_b64(item.get("share", ""), "密钥分片", "share")
             session.add(
                 OpeningShare(
                     section_id=section_id,
                     bid_id=bid.id,
-                    envelope="price",
+                    envelope=envelope,
                     position=position,
                     share=share,
                     uploaded_at=act.at,
@@ -346,15 +367,31 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     blobs: LocalBlobStore = state.blobs
     bids = await _bids(session, sc.section.id)
     orgs = await _organisations(session, [b.organisation_id for b in bids])
-    shares: dict[int, dict[int, bytes]] = {}
-    for row in await session.scalars(
-        select(OpeningShare).where(OpeningShare.section_id == sc.section.id, OpeningShare.envelope == "price")
-    ):
-        shares.setdefault(row.bid_id, {})[row.position] = row.share
+    shares: dict[str, dict[int, dict[int, bytes]]] = {"price": {}, "documents": {}}
+    for row in await session.scalars(select(OpeningShare).where(OpeningShare.section_id == sc.section.id)):
+        shares[row.envelope].setdefault(row.bid_id, {})[row.position] = row.share
     for bid in bids:
         if bid.state != "active":
             continue
-        result = _open_price(blobs, bid, context_for(sc, orgs[bid.organisation_id]), shares.get(bid.id, {}))
+        context = context_for(sc, orgs[bid.organisation_id])
+        result = _open_price(blobs, bid, context, shares["price"].get(bid.id, {}))
+        if result.ok:
+            # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
+            # the opening; the ciphertext is decrypted only as the panel reads it.
+            documents = rebuild_key(
+                parse_manifest(bid.manifest), context, "documents", shares["documents"].get(bid.id, {}), final=True
+            )
+            session.add(
+                DocumentKey(
+                    bid_id=bid.id,
+                    section_id=sc.section.id,
+                    outcome=documents.outcome,
+                    data_key=documents.data_key if documents.ok else None,
+                    reason=documents.reason,
+                    fault=documents.fault,
+                    rebuilt_at=act.at,
+                )
+            )
         session.add(
             OpeningResult(
                 section_id=sc.section.id,

@@ -5,6 +5,9 @@ AND deadline_at <= now`` — so two workers can never both close a section, and 
 statement on the same row (bidding.submission) is ordered strictly before or after it. Uploads still open
 at the close count as withdrawn (20号令 §27). Reads check the time themselves, so a late bid is refused
 even when no worker has run the close yet.
+
+Each tick also flags to supervisors the awarded sections still without a contract 30 days after the award
+(trading.funds.contracts), once per section however many workers run it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import Upload
 from trading.audit.services import record
+from trading.funds.contracts import flag_overdue_contracts
 from trading.projects.models import Section
 
 
@@ -59,6 +63,7 @@ async def tick(state: State) -> list[int]:
     async with state.sessionmaker() as session:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
-        if closed:
+        overdue = await flag_overdue_contracts(session, now)
+        if closed or overdue:
             await session.commit()
         return closed

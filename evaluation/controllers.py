@@ -1,13 +1,16 @@
-"""HTTP API for the expert pool (staff) and each section's expert draw."""
+"""HTTP API for the expert pool (staff), each section's expert draw, and the panel's reading of the documents."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+import anyio
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.response import Stream
 
-from evaluation import draws, experts, schemas
+from evaluation import documents, draws, experts, schemas
 from trading.accounts.auth import public, require_roles
 from trading.web import DB, make_act
 
@@ -73,3 +76,76 @@ class ExpertDrawController(Controller):
     async def panel(self, request: Request, db: DB, section_id: FromPath[int]) -> list[dict[str, Any]]:
         """The drawn experts' names, for the centre's staff and supervisors (secret from others until the result)."""
         return await draws.panel(db, await make_act(request, db), section_id)
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition naming *filename* (UTF-8, RFC 6266), with an ASCII fallback for old clients."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class EvaluationDocumentsController(Controller):
+    """The panel reads the bids' documents (评标委员会查阅投标文件); every read is in the audit trail."""
+
+    path = "/api/sections/{section_id:int}/evaluation"
+    tags = ["evaluation"]
+
+    @get("/bids", operation_id="listBidsUnderEvaluation", guards=[require_roles("evaluator")])
+    async def bids(self, request: Request, db: DB, section_id: FromPath[int]) -> list[documents.BidUnderEvaluation]:
+        """For the section's panel: the opened bids, their opening forms and whether their documents can be read."""
+        return await documents.bids_under_evaluation(db, await make_act(request, db), section_id)
+
+    # (No media_type on the route: Litestar would send it instead of the Stream's own, tar or a file's.)
+    @get("/bids/{bid_id:int}/documents", operation_id="readBidDocuments", guards=[require_roles("evaluator")])
+    async def read(
+        self,
+        request: Request,
+        db: DB,
+        section_id: FromPath[int],
+        bid_id: FromPath[int],
+        file: str | None = QueryParameter(name="file", default=None, min_length=1, max_length=1024),
+    ) -> Stream:
+        """For the section's panel: a bid's documents decrypted as they stream (the tar, or one ``file`` of it)."""
+        act = await make_act(request, db)
+        expert, opened = await documents.open_documents(db, act, section_id, bid_id, request.app.state.blobs.path_of)
+        if file is None:
+            await documents.record_read(db, act, expert, section_id, bid_id, "whole")
+            size = opened.plaintext_size
+            return Stream(
+                documents.in_thread(documents.plaintext(opened)),
+                media_type="application/x-tar",
+                headers={
+                    "Content-Disposition": _attachment(f"bid-{bid_id}-documents.tar"),
+                    "X-Content-Type-Options": "nosniff",
+                    "Cache-Control": "no-store",
+                    **({"Content-Length": str(size)} if size is not None else {}),
+                },
+            )
+        size, content = await anyio.to_thread.run_sync(documents.member, opened, file)
+        await documents.record_read(db, act, expert, section_id, bid_id, "file", file)
+        return Stream(
+            documents.in_thread(content),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": _attachment(file.rsplit("/", 1)[-1]),
+                "Content-Length": str(size),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @get("/bids/{bid_id:int}/documents/index", operation_id="getBidDocumentsIndex", guards=[require_roles("evaluator")])
+    async def index(
+        self, request: Request, db: DB, section_id: FromPath[int], bid_id: FromPath[int]
+    ) -> documents.DocumentsIndex:
+        """For the section's panel: the files in a bid's documents, names and sizes (read through once)."""
+        act = await make_act(request, db)
+        expert, opened = await documents.open_documents(db, act, section_id, bid_id, request.app.state.blobs.path_of)
+        files = await anyio.to_thread.run_sync(documents.index, opened)
+        await documents.record_read(db, act, expert, section_id, bid_id, "index")
+        return documents.DocumentsIndex(bid_id=bid_id, files=files)
+
+    @get("/reads", operation_id="listDocumentReads", guards=[require_roles("staff", "admin", "supervisor")])
+    async def reads(self, request: Request, db: DB, section_id: FromPath[int]) -> list[documents.DocumentsRead]:
+        """For the centre's staff and the supervisors: every read of this section's documents, who and when."""
+        return await documents.reads(db, await make_act(request, db), section_id)

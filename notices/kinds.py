@@ -200,6 +200,19 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             produced_by_platform=True,
         ),
         NoticeKind(
+            key="objection_reply",
+            name_zh="异议答复",
+            name_en="Reply to an objection",
+            trade_kinds=(),
+            fields=(
+                _f("objection_received_at", "异议收到时间", "Objection received at", "datetime", source="条例 §54"),
+                _f("objection_subject", "异议事由", "What the objection is about", source="条例 §54"),
+                _f("outcome", "答复结论", "Outcome (dismissed / upheld)", source="条例 §54"),
+                _f("reply", "答复内容", "Reply", source="条例 §54"),
+            ),
+            produced_by_platform=True,
+        ),
+        NoticeKind(
             key="result",
             name_zh="中标/成交结果公告",
             name_en="Award / transaction result notice",

@@ -57,6 +57,8 @@ PLATFORM_STAGES = {
     "result": ("awarded", "sold"),
     "contract": ("contracted", "sold"),
 }
+#: Notices the platform writes itself for a trade it opened (see _refuse_hand_made).
+PLATFORM_ONLY = frozenset({"candidate_publicity", "result", "objection_reply"})
 #: Acts that the platform takes on its own when their time has come.
 SYSTEM_ROLES = ("staff", "admin", "system")
 #: Section states in which a published trade may still be amended or terminated.
@@ -279,8 +281,11 @@ async def add_attachment(
     return attachment
 
 
-async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneInfo) -> Notice:
-    """Publish a draft after every rule that applies to it has passed."""
+async def publish(
+    session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneInfo, by_platform: bool = False
+) -> Notice:
+    """Publish a draft after every rule that applies to it has passed. Notices the platform writes from its own
+    records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates."""
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
     # Claim the draft in one conditional statement, so two concurrent publishes cannot both proceed.
@@ -295,6 +300,8 @@ async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneIn
         raise MissingFields([f.name_zh for f in missing], [f.name_en for f in missing], [f.key for f in missing])
     project = await session.get(Project, notice.project_id)
     assert project is not None
+    if kind.key in PLATFORM_ONLY and not by_platform:
+        await _refuse_hand_made(session, notice)
     procedure = get_procedure(project.procedure)
     before = draft_document(notice)
 
@@ -313,6 +320,25 @@ async def publish(session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneIn
     if project.state == "draft":
         project.state = "public"
     return notice
+
+
+async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
+    """A section opened on the platform is evaluated on it: its candidates, result and replies come from the
+    platform's own records, never from a hand-typed notice (a trade run offline may still publish them)."""
+    from bidding.models import Opening  # (bidding publishes through this module)
+
+    online = await session.scalar(
+        select(Opening.section_id)
+        .join(Section, Section.id == Opening.section_id)
+        .where(Section.project_id == notice.project_id)
+        .limit(1)
+    )
+    if online is not None or notice.kind == "objection_reply":
+        raise RuleViolation(
+            "此公告由平台根据评标、公示记录生成，不能手工发布",
+            "The platform produces this notice from its own records; it cannot be published by hand",
+            code="produced_by_platform",
+        )
 
 
 async def _open_trade(
@@ -420,6 +446,8 @@ async def _apply_amendment(
 
 async def _terminate(session: AsyncSession, act: Act, notice: Notice, project: Project) -> None:
     _, sections = await _open_target(session, notice, amending=False)
+    # A notice may end only some of the tender's sections (a void evaluation in one of several).
+    sections = [s for s in sections if s.id in notice.section_ids] or sections
     outcome = notice.fields.get("outcome")
     if outcome not in ("terminated", "failed"):
         raise InvalidInput(

@@ -30,7 +30,8 @@ from bidding.controllers import (
     UploadController,
 )
 from bidding.portal import OpeningHallController
-from evaluation.controllers import ExpertController, ExpertDrawController
+from evaluation.controllers import EvaluationDocumentsController, ExpertController, ExpertDrawController
+from evaluation.controllers_award import CONTROLLERS as EVALUATION_CONTROLLERS
 from notices import api as notices_api
 from notices import feeds, portal, staff
 from notices.ocds.api import OcdsController
@@ -178,6 +179,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             OpeningHallController,
             ExpertController,
             ExpertDrawController,
+            EvaluationDocumentsController,
+            *EVALUATION_CONTROLLERS,
             OcdsController,
             FundsApiController,
             FundsPortalController,

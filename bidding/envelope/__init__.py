@@ -63,6 +63,7 @@ from .opening import (
     decrypt_with_key,
     iter_plaintext,
     open_share,
+    rebuild_key,
     recheck_price,
 )
 from .priceform import decode_price_form, encode_price_form, validate_price_form
@@ -154,6 +155,7 @@ __all__ = [
     "parse_manifest",
     "protect_private_key",
     "read_sealed_bid",
+    "rebuild_key",
     "recheck_price",
     "seal_bid",
     "unprotect_private_key",

@@ -143,6 +143,40 @@ class OpeningResult:
         return "opened" if self.ok else "failed"
 
 
+def rebuild_key(
+    manifest: Manifest,
+    context: BidContext,
+    envelope: str,
+    shares: Mapping[int, bytes],
+    *,
+    final: bool = False,
+) -> OpeningResult:
+    """Rebuild an envelope's data key from the openers' shares and check it against the manifest's key commitment,
+    without touching the ciphertext (the documents envelope, possibly gigabytes, is decrypted only when read).
+
+    The blame is :func:`combine_and_open`'s: with fewer than k valid shares this raises :class:`NotEnoughShares`,
+    or with ``final`` fails blaming the openers whose shares were refused or missing; k valid shares rebuilding a
+    key that fails its commitment are the bidder's fault. On success ``data_key`` is the key (keep it secret).
+    """
+    check_manifest_context(manifest, context)
+    checked = check_shares(manifest, envelope, shares)
+    k = manifest.committee.k
+    base: dict[str, Any] = {"envelope": envelope, "refused_shares": checked.refused}
+    if len(checked.valid) < k:
+        if not final:
+            raise NotEnoughShares(
+                details={"envelope": envelope, "valid": list(checked.valid), "refused": list(checked.refused), "k": k}
+            )
+        error = NotEnoughShares(details={"valid": list(checked.valid), "refused": list(checked.refused)})
+        return _failed(base, error, opener_fault(checked.refused + checked.missing))
+    used = checked.valid[:k]
+    base["used_shares"] = used
+    data_key = shamir.combine([bytes(shares[i]) for i in used])
+    if key_commitment(context.to_bytes(), envelope, data_key).hex() != manifest.envelope(envelope).key_commitment:
+        return _failed(base, KeyCommitmentMismatch(), FAULT_BIDDER)
+    return OpeningResult(ok=True, data_key=data_key, **base)
+
+
 def combine_and_open(
     manifest: Manifest,
     context: BidContext,
@@ -162,25 +196,19 @@ def combine_and_open(
     indices are combined. The price envelope's plaintext is parsed as the opening form; the documents
     plaintext is written to ``out`` if given (discard it unless the result is ok).
     """
-    check_manifest_context(manifest, context)
+    rebuilt = rebuild_key(manifest, context, envelope, shares, final=final)
+    if not rebuilt.ok:
+        return rebuilt
+    assert rebuilt.data_key is not None
+    data_key = rebuilt.data_key
     ctx = context.to_bytes()
     record = manifest.envelope(envelope)
-    checked = check_shares(manifest, envelope, shares)
-    k = manifest.committee.k
-    base: dict[str, Any] = {"envelope": envelope, "refused_shares": checked.refused}
-    if len(checked.valid) < k:
-        if not final:
-            raise NotEnoughShares(
-                details={"envelope": envelope, "valid": list(checked.valid), "refused": list(checked.refused), "k": k}
-            )
-        error = NotEnoughShares(details={"valid": list(checked.valid), "refused": list(checked.refused)})
-        return _failed(base, error, opener_fault(checked.refused + checked.missing))
-    used = checked.valid[:k]
-    base["used_shares"] = used
-    data_key = shamir.combine([bytes(shares[i]) for i in used])
-    if key_commitment(ctx, envelope, data_key).hex() != record.key_commitment:
-        return _failed(base, KeyCommitmentMismatch(), FAULT_BIDDER)
-    base["data_key"] = data_key
+    base: dict[str, Any] = {
+        "envelope": envelope,
+        "refused_shares": rebuilt.refused_shares,
+        "used_shares": rebuilt.used_shares,
+        "data_key": data_key,
+    }
 
     decryptor = ChunkDecryptor(data_key, chunk_associated_data(ctx, envelope, record.chunk_size), record.chunk_size)
     digest = hashlib.sha256()

@@ -270,6 +270,9 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
             if isinstance(p, dict) and p.get("role") == "乙方":
                 parties.add(Org(_text(p.get("name")), _text(p.get("credit_code"))), "supplier")
         out["contracts"] = [contract]
+    elif kind == "objection_reply":
+        out["tag"] = ["tenderUpdate"]
+        tender["documents"] = [_document(version, "complaints")]
     else:
         out["tag"] = ["tenderUpdate"]
     if len(tender) > 1:

@@ -218,7 +218,9 @@ def seal(
     for name, content in (
         documents or {"技术标.txt": f"施工组织设计 {marker}".encode(), "商务标.txt": f"商务文件 {marker}".encode()}
     ).items():
-        (folder / name).write_bytes(content)
+        path = folder.joinpath(*name.split("/"))  # "商务标/报价说明.pdf": a file in a sub-folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
     out = tmp / f"bid-{bidder.credit_code}-{price}.bid"
     form = {"total_price_fen": price, "duration_days": 240, "quality": f"合格 {marker}".strip()}
     seal_bid(section.context(bidder), signing or bidder.signing, form, folder, out)
@@ -258,31 +260,57 @@ async def submit(client: httpx.AsyncClient, bidder: Bidder, section: Section, pa
     return await client.post(f"/api/uploads/{r.json()['upload_id']}/complete", headers=bidder.headers)
 
 
-async def open_as(client: httpx.AsyncClient, opener: Opener, section: Section) -> httpx.Response:
-    """What `bidding opener open` does: download my sealed shares, decrypt them here, upload them signed."""
+def _opened_share(
+    pack: dict[str, Any],
+    opener: Opener,
+    section: Section,
+    item: dict[str, Any],
+    envelope: str = "price",
+    *,
+    credit_code: str = "bidder_credit_code",
+    role: str = "bidder",
+    ref: str = "bid_id",
+) -> dict[str, Any]:
+    """One item of a shares document: the share of *item*'s *envelope* sealed to *opener*, opened here."""
     from bidding.envelope import open_share, parse_manifest
+
+    context = msgspec.structs.replace(section.context_for(item[credit_code]), role=role)
+    share = open_share(
+        pack["suite"],
+        opener.hpke,
+        context,
+        envelope,
+        pack["position"],
+        base64.b64decode(item["documents_sealed_share" if envelope == "documents" else "sealed_share"]),
+        manifest=parse_manifest(base64.b64decode(item["manifest"])),
+    )
+    return {ref: item[ref], "manifest_sha256": item["manifest_sha256"], "envelope": envelope, "share": b64(share)}
+
+
+def _pack_shares(pack: dict[str, Any], opener: Opener, section: Section, *, documents: bool) -> list[dict[str, Any]]:
+    """Every price share of the pack, then (with *documents*) every documents share."""
+    shares = [_opened_share(pack, opener, section, bid) for bid in pack["bids"]]
+    if documents:
+        shares += [_opened_share(pack, opener, section, bid, "documents") for bid in pack["bids"]]
+    return shares
+
+
+async def open_as(
+    client: httpx.AsyncClient, opener: Opener, section: Section, *, documents: bool = True
+) -> httpx.Response:
+    """What `bidding opener open` does: download my sealed shares, decrypt them here, upload them signed (the
+    price shares and — unless *documents* is false — the documents shares, for the evaluation panel)."""
     from bidding.opening import shares_document
 
     r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=opener.headers)
     assert r.status_code == 200, r.text
     pack = r.json()
-
-    def opened(item: dict[str, Any], credit_code: str, role: str, ref: str) -> dict[str, Any]:
-        context = msgspec.structs.replace(section.context_for(item[credit_code]), role=role)
-        share = open_share(
-            pack["suite"],
-            opener.hpke,
-            context,
-            "price",
-            pack["position"],
-            base64.b64decode(item["sealed_share"]),
-            manifest=parse_manifest(base64.b64decode(item["manifest"])),
-        )
-        return {ref: item[ref], "manifest_sha256": item["manifest_sha256"], "envelope": "price", "share": b64(share)}
-
-    shares = [opened(bid, "bidder_credit_code", "bidder", "bid_id") for bid in pack["bids"]]
-    # A reserve price staff sealed is opened the same way.
-    shares += [opened(r, "sealer_credit_code", "reserve", "reserve_id") for r in pack.get("reserve", [])]
+    shares = _pack_shares(pack, opener, section, documents=documents)
+    # A reserve price staff sealed is opened the same way (its price envelope only).
+    shares += [
+        _opened_share(pack, opener, section, r, credit_code="sealer_credit_code", role="reserve", ref="reserve_id")
+        for r in pack.get("reserve", [])
+    ]
     document = shares_document(section.id, pack["position"], shares)
     return await client.post(
         f"/api/sections/{section.id}/opening/shares",
@@ -440,35 +468,14 @@ async def log_entries(client: httpx.AsyncClient, start: int, end: int) -> list[t
 
 
 async def decrypted_shares(
-    client: httpx.AsyncClient, opener: Opener, section: Section
+    client: httpx.AsyncClient, opener: Opener, section: Section, *, documents: bool = True
 ) -> tuple[int, list[dict[str, Any]]]:
-    """What `open_as` would upload, without uploading it: (position, shares) for tampering with."""
-    from bidding.envelope import open_share, parse_manifest
-
+    """What `open_as` would upload for the bids, without uploading it: (position, shares) for tampering with —
+    the price shares first, one per bid in the pack's order, then the documents shares."""
     r = await client.get(f"/api/sections/{section.id}/opening/shares", headers=opener.headers)
     assert r.status_code == 200, r.text
     pack = r.json()
-    shares = []
-    for bid in pack["bids"]:
-        context = section.context_for(bid["bidder_credit_code"])
-        share = open_share(
-            pack["suite"],
-            opener.hpke,
-            context,
-            "price",
-            pack["position"],
-            base64.b64decode(bid["sealed_share"]),
-            manifest=parse_manifest(base64.b64decode(bid["manifest"])),
-        )
-        shares.append(
-            {
-                "bid_id": bid["bid_id"],
-                "manifest_sha256": bid["manifest_sha256"],
-                "envelope": "price",
-                "share": b64(share),
-            }
-        )
-    return pack["position"], shares
+    return pack["position"], _pack_shares(pack, opener, section, documents=documents)
 
 
 # --- reserve and control prices (bidding.reserve) ---------------------------------------------------------------

@@ -404,26 +404,30 @@ async def test_a_share_for_another_section_or_another_sections_bid_is_refused(ap
         422,
         "unknown_bid",
     )
-    # A Y bid named with another bid's manifest hash, or a share for its documents envelope (never to be opened).
+    # A Y bid named with another bid's manifest hash, or a share for an envelope a bid does not have.
     wrong_hash = [{**y_shares[0], "manifest_sha256": y_shares[1]["manifest_sha256"]}, *y_shares[1:]]
     refused(
         await post_shares(client, opener, y.id, signed_shares(y.id, position, wrong_hash, opener.signing)),
         422,
         "unknown_bid",
     )
-    documents = [{**y_shares[0], "envelope": "documents"}, *y_shares[1:]]
+    unknown = [{**y_shares[0], "envelope": "technical"}, *y_shares[1:]]
     refused(
-        await post_shares(client, opener, y.id, signed_shares(y.id, position, documents, opener.signing)),
+        await post_shares(client, opener, y.id, signed_shares(y.id, position, unknown, opener.signing)),
         422,
-        "unknown_bid",
+        "unknown_envelope",
     )
-    # The same bid twice (the second "share" another bid's): one document, one share per bid.
+    # The same bid twice (the second "share" another bid's): one document, one share per bid and envelope — for
+    # the price envelope, and for the documents envelope (a price share relabelled as the documents share).
+    assert [s["envelope"] for s in y_shares] == ["price"] * 3 + ["documents"] * 3
     twice = [*y_shares, {**y_shares[0], "share": y_shares[1]["share"]}]
-    refused(
-        await post_shares(client, opener, y.id, signed_shares(y.id, position, twice, opener.signing)),
-        422,
-        "duplicate_share",
-    )
+    documents_twice = [*y_shares, {**y_shares[0], "envelope": "documents"}]
+    for body in (twice, documents_twice):
+        refused(
+            await post_shares(client, opener, y.id, signed_shares(y.id, position, body, opener.signing)),
+            422,
+            "duplicate_share",
+        )
     # Another opener's position, with this opener's own signature.
     refused(
         await post_shares(client, opener, y.id, signed_shares(y.id, position + 1, y_shares, opener.signing)),

@@ -108,3 +108,51 @@ def _password(username: str) -> str:
     from trading.demo.data import PASSWORDS
 
     return PASSWORDS["staff" if username.startswith("cd_staff") else "opener"]
+
+
+async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, client, settings, clock):
+    from evaluation.models import CandidatePublicity, Objection, ResultLetter
+    from trading.funds.models import Payment
+    from trading.projects.models import Project, Section
+
+    today = datetime(2026, 11, 21, 3, tzinfo=UTC)
+    clock.set(today)
+    summary = await seed_demo(settings, today=today)
+    assert "平台评标演示" in summary
+    async with app.state.sessionmaker() as s:
+        states = dict(
+            (
+                await s.execute(
+                    select(Project.name, Section.state)
+                    .join(Section, Section.project_id == Project.id)
+                    .where(Project.name.like("%道路%工程"), Section.id.in_(select(CandidatePublicity.section_id)))
+                )
+            ).all()
+        )
+        under_evaluation = await s.scalar(
+            select(Project.name).where(Project.name == "常德经济技术开发区桃林路道路工程")
+        )
+        answered = await s.scalar(select(func.count()).select_from(Objection).where(Objection.reply.is_not(None)))
+        letters = await s.scalar(select(func.count()).select_from(ResultLetter))
+        paid = await s.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .join(Project, Project.id == Payment.project_id)
+            .where(Project.name == "常德市鼎城区德山大道东延线道路工程")
+        )
+    assert states == {
+        "常德市鼎城区德山大道东延线道路工程": "contracted",
+        "常德市武陵区丹阳路道路提质改造工程": "awarded",
+        "常德市柳叶湖大道南段道路工程": "publicity",
+    }
+    assert under_evaluation and answered == 3 and letters == 6 and paid == 3
+    # The road project the public follows: its notices, from the tender to the contract.
+    async with app.state.sessionmaker() as s:
+        kinds = set(
+            await s.scalars(
+                select(Notice.kind)
+                .join(Project, Project.id == Notice.project_id)
+                .where(Project.name == "常德市鼎城区德山大道东延线道路工程", Notice.status == "published")
+            )
+        )
+    assert {"tender", "opening_record", "candidate_publicity", "objection_reply", "result", "contract"} <= kinds

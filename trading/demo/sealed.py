@@ -33,8 +33,10 @@ from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
+from trading.blobs import LocalBlobStore
 from trading.clock import FixedClock
 from trading.context import Act
+from trading.demo.evaluated import Opener, seed_evaluated
 from trading.keys import load_or_create_signing_key
 from trading.log.note import NoteSigner
 from trading.projects.models import Section
@@ -66,7 +68,14 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: Path) -> str:  # type: ignore[no-untyped-def]
-    state = State({"sessionmaker": sessionmaker, "settings": settings, "clock": FixedClock(now)})
+    state = State(
+        {
+            "sessionmaker": sessionmaker,
+            "settings": settings,
+            "clock": FixedClock(now),
+            "blobs": LocalBlobStore(settings.blob_dir),
+        }
+    )
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)
     state.log_signer = NoteSigner(settings.log_origin, state.platform_key)
     async with sessionmaker() as session:
@@ -80,7 +89,8 @@ async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: 
         )
         if len(openers) < 3 or staff is None or len(bidder_people) < 4:
             return "演示开标未设置（缺少开标人或投标人账号）"
-        setup = Act(actor=None, address="demo-seed", at=now - timedelta(days=30))
+        setup = Act(actor=None, address="demo-seed", at=now - timedelta(days=200))
+        opener_keys = []
         for person in openers:
             hpke = generate_opener_key(SUITE)
             signing = Ed25519PrivateKey.generate()
@@ -94,6 +104,7 @@ async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: 
                     serialization.BestAvailableEncryption(OPENER_PASSPHRASE.encode()),
                 ),
             )
+            opener_keys.append(Opener(person=person, hpke=hpke, signing=signing))
             raw = signing.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             await keys.register_opener_key(
                 session,
@@ -134,7 +145,9 @@ async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: 
     await _ceiling(sessionmaker, state, staff, live, 40_000_000_00, now - timedelta(minutes=25))
     for i, (person, key) in enumerate(bidders[1:3]):
         await _bid(sessionmaker, state, person, key, later, prices[i + 2] // 2, now - timedelta(minutes=20 - i))
+    evaluated = await seed_evaluated(sessionmaker, state, staff, opener_keys, bidders, now, _section, _bid)
     return (
+        f"{evaluated}\n"
         f"演示开标：第 {live} 号标段将于 {minute:%H:%M} 截标（已有3份密封投标和交易中心密封的最高投标限价）；"
         f"开标人密钥在 {key_dir}（口令 {OPENER_PASSPHRASE}）"
     )

@@ -1,5 +1,6 @@
-"""Fund usage over HTTP: staff record payments; everyone reads a project's funds and the summaries as JSON,
-CSV, SVG charts and portal pages; supervisors see and acknowledge the alerts payments raise."""
+"""Fund usage over HTTP: staff record contracts and payments; everyone reads a section's contract, a project's
+funds and the summaries as JSON, CSV, SVG charts and portal pages; supervisors see and acknowledge the alerts
+contracts and payments raise."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from litestar.response import Template
 from notices.portal import html_page, page_context
 from trading.accounts.auth import public, require_roles
 from trading.errors import InvalidInput, NotFound
-from trading.funds import charts, schemas, services
+from trading.funds import charts, contracts, schemas, services
 from trading.projects.schemas import TRADE_KIND_NAMES
 from trading.regions import CITIES, REGIONS
 from trading.web import DB, make_act
@@ -58,6 +59,22 @@ def _region(region: str | None) -> str | None:
 
 class FundsApiController(Controller):
     tags = ["funds"]
+
+    @post(
+        "/api/sections/{section_id:int}/contract",
+        operation_id="recordContract",
+        guards=[require_roles("staff", "admin")],
+    )
+    async def record_contract(
+        self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.ContractIn]
+    ) -> schemas.ContractRead:
+        """Record a section's signed contract; the platform checks it against the award and publishes it."""
+        return contracts.read(await contracts.record_contract(db, await make_act(request, db), section_id, data))
+
+    @get("/api/sections/{section_id:int}/contract", operation_id="getContract", guards=[public])
+    async def contract(self, db: DB, section_id: FromPath[int]) -> schemas.ContractRead:
+        """A section's published contract: parties, amount against the award, dates, term, document hash."""
+        return contracts.read(await contracts.contract_of(db, section_id))
 
     @post(
         "/api/projects/{project_id:int}/payments",
@@ -132,7 +149,7 @@ class FundsApiController(Controller):
     async def alerts(
         self, db: DB, open_only: bool = QueryParameter(name="open", default=True)
     ) -> list[schemas.AlertRead]:
-        """Alerts for supervisors (payments over the contract amount, to someone other than the contractor)."""
+        """Alerts for supervisors: payments over the contract or not to the contractor, contracts late or missing."""
         return [_alert(a) for a in await services.alerts(db, open_only=open_only)]
 
     @post(

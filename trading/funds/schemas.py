@@ -1,4 +1,5 @@
-"""Request and response bodies for payments, a project's fund usage, the summaries and supervisors' alerts."""
+"""Request and response bodies for contracts, payments, a project's fund usage, the summaries and supervisors'
+alerts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,73 @@ import msgspec
 from trading.accounts.schemas import Strict
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ContractPartyIn(Strict):
+    name: Text200
+    #: Unified social credit code (统一社会信用代码); checked, then stored in canonical form.
+    credit_code: Annotated[str, msgspec.Meta(min_length=18, max_length=30)]
+
+
+class ContractTermIn(Strict):
+    """The contract term (合同期限): the dates it runs between and how the contract itself words it."""
+
+    starts_on: date
+    ends_on: date
+    description: Annotated[str, msgspec.Meta(min_length=2, max_length=200)]
+
+
+class ContractIn(Strict):
+    """A signed contract, as staff record it; the platform checks it against the award and publishes it."""
+
+    #: 甲方: the tenderer (招标人) or purchaser (采购人) of the project.
+    tenderer: ContractPartyIn
+    #: 乙方: the winner named by the section's published result notice.
+    contractor: ContractPartyIn
+    #: In fen; equal to the award amount unless ``variation_reason`` says why not (法 §46).
+    amount_fen: Annotated[int, msgspec.Meta(gt=0, le=10**15)]
+    currency: Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
+    signed_on: date
+    term: ContractTermIn
+    document_sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-fA-F]{64}$")]
+    variation_reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+    performance_place: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class ContractParty(msgspec.Struct):
+    #: 甲方 | 乙方
+    role: str
+    name: str
+    credit_code: str
+
+
+class ContractRead(msgspec.Struct):
+    id: int
+    section_id: int
+    project_id: int
+    result_notice_id: int
+    #: The contract publicity notice (合同公示) the platform published.
+    notice_id: int
+    parties: list[ContractParty]
+    amount_fen: int
+    currency: str
+    award_amount_fen: int
+    #: amount_fen − award_amount_fen; non-zero only with a variation_reason.
+    difference_fen: int
+    variation_reason: str
+    signed_on: date
+    starts_on: date
+    ends_on: date
+    term: str
+    document_sha256: str
+    performance_place: str
+    notes: str
+    #: Calendar days from the result notice's first publication to the signing.
+    days_after_award: int
+    #: Signed more than 30 days after the award notice (法 §46, 采购法 §46).
+    late: bool
+    recorded_at: datetime
 
 
 class PaymentIn(Strict):

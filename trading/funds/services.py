@@ -40,7 +40,7 @@ async def _project(session: AsyncSession, project_id: int) -> Project:
     return project
 
 
-async def _published_fields(session: AsyncSession, project_id: int, kind: str) -> list[tuple[Notice, dict[str, Any]]]:
+async def published_fields(session: AsyncSession, project_id: int, kind: str) -> list[tuple[Notice, dict[str, Any]]]:
     """The current published fields of the project's notices of *kind*, oldest first."""
     rows = (
         await session.execute(
@@ -59,7 +59,7 @@ async def _published_fields(session: AsyncSession, project_id: int, kind: str) -
 async def contracts_of(session: AsyncSession, project_id: int) -> list[schemas.ContractFacts]:
     """The project's published contracts (one per section under contract)."""
     out = []
-    for notice, fields in await _published_fields(session, project_id, "contract"):
+    for notice, fields in await published_fields(session, project_id, "contract"):
         if not isinstance(fields.get("amount_fen"), int):
             continue
         contractor = next(
@@ -81,7 +81,7 @@ async def contracts_of(session: AsyncSession, project_id: int) -> list[schemas.C
 
 async def award_amount(session: AsyncSession, project_id: int) -> int | None:
     """The awarded amount: the sum over the project's result notices (one per section)."""
-    prices = [f.get("price_fen") for _, f in await _published_fields(session, project_id, "result")]
+    prices = [f.get("price_fen") for _, f in await published_fields(session, project_id, "result")]
     prices = [p for p in prices if isinstance(p, int)]
     return sum(prices) if prices else None
 

@@ -1,0 +1,379 @@
+"""Sealed-bid road trades taken through the platform's own evaluation, one at each stage after the opening:
+under evaluation, in its candidate publicity with an objection answered, awarded, and under contract with
+payments. Every step goes through the services the API uses (bids sealed and receipted, the opening by two
+openers, the expert draw, the panel's score sheets, the report, the publicity, the objection and its reply,
+the award with its letters, the contract and the payments), at past times on the demo clock, so the portal,
+the OCDS releases and the transparency log show them as a member of the public would find them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar.datastructures import State
+from sqlalchemy import select
+
+from bidding import opening
+from bidding import schemas as bidding_schemas
+from bidding.envelope import BidContext, OpenerPrivateKey, open_share, parse_manifest
+from evaluation import award, draws, experts, plans, publicity, reports, sheets
+from evaluation import schemas as ev
+from evaluation.panel import panel_experts
+from trading.accounts import services as accounts
+from trading.accounts.auth import actor_of
+from trading.accounts.models import Organisation, Person
+from trading.accounts.schemas import PersonCreate
+from trading.context import Act
+from trading.funds import contracts
+from trading.funds import schemas as funds_schemas
+from trading.funds import services as funds
+from trading.projects.models import Project, Section
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SUITE = "hpke-x25519-sha256-aes256gcm"
+EXPERT_PASSWORD = "demo-expert-2026"
+
+PLAN = ev.PlanIn(
+    method="comprehensive",
+    price_formula=ev.PriceFormulaIn(kind="average", full=Decimal(40), discount=Decimal("0.03")),
+    criteria=[
+        ev.CriterionIn(key="construction_plan", name="施工组织设计", max_points=Decimal(30)),
+        ev.CriterionIn(key="quality_safety", name="质量安全与文明施工措施", max_points=Decimal(15)),
+        ev.CriterionIn(key="project_team", name="项目管理机构", max_points=Decimal(5)),
+        ev.CriterionIn(key="credit", name="企业信誉与业绩", max_points=Decimal(10), group="commercial"),
+    ],
+    tie_rules=["lower_price", "higher_technical"],
+)
+STAGES = {"evaluating": "评标中", "publicity": "公示中", "awarded": "已定标", "contracted": "履约中"}
+LEADERS = ["周志刚", "李卫东", "黄建军", "谭国庆"]
+
+
+@dataclass(frozen=True)
+class Opener:
+    person: Person
+    hpke: OpenerPrivateKey
+    signing: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Trade:
+    name: str
+    stage: str  # evaluating | publicity | awarded | contracted
+    deadline: datetime
+    prices: tuple[int, ...]
+
+
+def trades(now: datetime) -> list[Trade]:
+    def day(days: int) -> datetime:
+        return (now - timedelta(days=days)).astimezone(SHANGHAI).replace(hour=9, minute=30, second=0, microsecond=0)
+
+    return [
+        Trade(
+            "常德市鼎城区德山大道东延线道路工程", "contracted", day(130), (52_380_000_00, 51_640_500_00, 53_120_000_00)
+        ),
+        Trade("常德市武陵区丹阳路道路提质改造工程", "awarded", day(34), (18_760_000_00, 18_420_000_00, 18_990_800_00)),
+        Trade("常德市柳叶湖大道南段道路工程", "publicity", day(5), (27_450_000_00, 27_980_000_00, 26_880_600_00)),
+        Trade("常德经济技术开发区桃林路道路工程", "evaluating", day(2), (9_860_000_00, 9_712_300_00, 9_945_000_00)),
+    ]
+
+
+async def seed_evaluated(
+    sessionmaker,  # type: ignore[no-untyped-def]
+    state: State,
+    staff: Person,
+    openers: list[Opener],
+    bidders: list[tuple[Person, Ed25519PrivateKey]],
+    now: datetime,
+    make_section,  # type: ignore[no-untyped-def]  # trading.demo.sealed._section
+    submit_bid,  # type: ignore[no-untyped-def]  # trading.demo.sealed._bid
+) -> str:
+    rng = random.Random(20261121)
+    await _pool(sessionmaker, state.settings, staff, now - timedelta(days=200))
+    done = []
+    for trade in trades(now):
+        section_id = await make_section(
+            sessionmaker, state, staff, [o.person for o in openers], trade.name, trade.deadline, now
+        )
+        await _before_deadline(sessionmaker, staff, section_id, trade.deadline - timedelta(days=20))
+        for i, price in enumerate(trade.prices):
+            person, key = bidders[i]
+            await submit_bid(
+                sessionmaker, state, person, key, section_id, price, trade.deadline - timedelta(hours=30 - i)
+            )
+        await _open(sessionmaker, state, staff, openers[:2], section_id, trade.deadline + timedelta(minutes=1))
+        at = trade.deadline + timedelta(hours=2)
+        async with sessionmaker() as session:
+            await draws.run(session, _act(staff, at), section_id)
+            await session.commit()
+        await _score(sessionmaker, rng, section_id, at + timedelta(hours=1), partial=trade.stage == "evaluating")
+        if trade.stage != "evaluating":
+            await _publish(sessionmaker, staff, bidders, section_id, trade, now)
+        done.append(f"{trade.name}（{STAGES[trade.stage]}）")
+    return "平台评标演示：" + "；".join(done)
+
+
+def _act(person: Person, at: datetime) -> Act:
+    return Act(actor=actor_of(person), address="demo-seed", at=at)
+
+
+async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Nine road and municipal experts, each with an evaluator account (expert1 … expert9)."""
+    names = ["严文斌", "彭立新", "龚晓燕", "贺建平", "曾庆华", "邓红梅", "罗振宇", "石光明", "胡秀英"]
+    units = ["湖南大学", "中南大学", "长沙理工大学", "湖南省交通规划勘察设计院", "常德市市政设计院"]
+    async with sessionmaker() as session:
+        people = {p.username: p for p in await session.scalars(select(Person).where(Person.username.like("expert%")))}
+        admin = await session.scalar(select(Person).where(Person.username == "admin"))
+        for n in range(1, len(names) + 1):
+            username = f"expert{n}"
+            if username not in people:
+                people[username] = await accounts.create_person(
+                    session,
+                    _act(admin or staff, at),
+                    PersonCreate(
+                        username=username, display_name=names[n - 1], password=EXPERT_PASSWORD, roles=["evaluator"]
+                    ),
+                    settings,
+                )
+            await experts.create(
+                session,
+                _act(staff, at),
+                ev.ExpertIn(
+                    name=people[username].display_name,
+                    specialities=["市政", "道路"] if n % 3 else ["市政", "道路", "桥梁"],
+                    region_code="430700",
+                    organisation_name=units[n % len(units)],
+                    person_id=people[username].id,
+                ),
+            )
+        await session.commit()
+
+
+async def _before_deadline(sessionmaker, staff: Person, section_id: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    async with sessionmaker() as session:
+        await plans.set_plan(session, _act(staff, at), section_id, PLAN)
+        await draws.commit(session, _act(staff, at), section_id, ev.DrawIn(count=5, specialities=["道路"]), 5)
+        await session.commit()
+
+
+async def _open(
+    sessionmaker, state: State, staff: Person, openers: list[Opener], section_id: int, at: datetime
+) -> None:  # type: ignore[no-untyped-def]
+    """Staff start the ceremony; two openers unwrap their price and documents shares and upload them, signed."""
+    state.clock.set(at)
+    await opening.start(state, _act(staff, at), section_id)
+    for n, opener in enumerate(openers):
+        upload_at = at + timedelta(minutes=3 + n)
+        state.clock.set(upload_at)
+        async with sessionmaker() as session:
+            pack = await opening.my_sealed_shares(session, actor_of(opener.person), section_id)
+            contexts = {}
+            for bid in pack["bids"]:
+                contexts[bid["bid_id"]] = await _context(session, section_id, bid["bidder_credit_code"])
+        shares = []
+        for envelope, field in (("price", "sealed_share"), ("documents", "documents_sealed_share")):
+            for bid in pack["bids"]:
+                share = open_share(
+                    pack["suite"],
+                    opener.hpke,
+                    contexts[bid["bid_id"]],
+                    envelope,
+                    pack["position"],
+                    base64.b64decode(bid[field]),
+                    manifest=parse_manifest(base64.b64decode(bid["manifest"])),
+                )
+                shares.append(
+                    {
+                        "bid_id": bid["bid_id"],
+                        "manifest_sha256": bid["manifest_sha256"],
+                        "envelope": envelope,
+                        "share": base64.b64encode(share).decode(),
+                    }
+                )
+        document = opening.shares_document(section_id, pack["position"], shares)
+        await opening.upload_shares(
+            state,
+            _act(opener.person, upload_at),
+            section_id,
+            bidding_schemas.SharesIn(
+                document=base64.b64encode(document).decode(),
+                signature=base64.b64encode(opener.signing.sign(document)).decode(),
+            ),
+        )
+
+
+async def _context(session, section_id: int, credit_code: str) -> BidContext:  # type: ignore[no-untyped-def]
+    from bidding.committees import section_committee
+
+    sc = await section_committee(session, section_id)
+    return BidContext(
+        section_id=section_id,
+        trade_code=sc.project.trade_code,
+        section_code=sc.section.code,
+        bidder_credit_code=credit_code,
+        suite=SUITE,
+        k=2,
+        n=3,
+        opener_keys=sc.public_keys,
+    )
+
+
+async def _score(sessionmaker, rng: random.Random, section_id: int, at: datetime, *, partial: bool) -> None:  # type: ignore[no-untyped-def]
+    """Each drawn expert fills in a sheet; a bidder's standing shows through every evaluator's points."""
+    async with sessionmaker() as session:
+        panel = await panel_experts(session, section_id)
+        bids = await sheets.opened_bids(session, section_id)
+        people = {
+            p.id: p for p in await session.scalars(select(Person).where(Person.id.in_([e.person_id for e in panel])))
+        }
+    strength = {b.bid_id: rng.uniform(0.72, 0.95) for b in bids}
+    for n, expert in enumerate(panel[:2] if partial else panel):
+        entries = []
+        for b in bids:
+            scores = {}
+            for c in PLAN.criteria:
+                share = min(1.0, max(0.5, strength[b.bid_id] + rng.uniform(-0.06, 0.06)))
+                scores[c.key] = (c.max_points * Decimal(str(share))).quantize(Decimal("0.5"))
+            entries.append(ev.SheetEntryIn(bid_id=b.bid_id, qualified=True, scores=scores))
+        async with sessionmaker() as session:
+            await sheets.save(
+                session,
+                _act(people[expert.person_id], at + timedelta(minutes=40 * n)),
+                section_id,
+                ev.SheetIn(entries=entries, submit=True),
+            )
+            await session.commit()
+
+
+async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade: Trade, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """The report, the candidates, an objection answered, and — when the trade is that far — the award, the
+    contract and its payments."""
+    report_at = trade.deadline + timedelta(days=1, hours=1)
+    async with sessionmaker() as session:
+        row = await reports.make(session, _act(staff, report_at), section_id)
+        ranked = row.report["candidates"]
+        await session.commit()
+    publicity_at = report_at + timedelta(days=1)
+    async with sessionmaker() as session:
+        await publicity.publish_candidates(
+            session,
+            _act(staff, publicity_at),
+            section_id,
+            ev.PublicityIn(
+                candidates=[
+                    ev.PublicityCandidateIn(
+                        bid_id=bid_id,
+                        project_leader=LEADERS[i],
+                        certificate=f"湘143{1_306_080_0 + bid_id:08d}",
+                        qualifications="市政公用工程施工总承包一级资质，安全生产许可证有效，近五年有类似道路工程业绩",
+                    )
+                    for i, bid_id in enumerate(ranked)
+                ]
+            ),
+        )
+        await session.commit()
+    # The third-ranked bidder objects on the first day; staff answer the next.
+    objector = await _bidder_for(sessionmaker, bidders, section_id, ranked[-1])
+    objected_at = publicity_at + timedelta(hours=20)
+    async with sessionmaker() as session:
+        objection = await publicity.file_objection(
+            session,
+            _act(objector, objected_at),
+            section_id,
+            ev.ObjectionIn(
+                subject="第一中标候选人项目负责人在建项目情况",
+                text="我单位认为第一中标候选人拟派项目负责人目前另有在建项目，不符合招标文件关于项目负责人的要求，请予核查。",
+            ),
+        )
+        await session.commit()
+    async with sessionmaker() as session:
+        await publicity.reply_objection(
+            session,
+            _act(staff, objected_at + timedelta(hours=26)),
+            objection.id,
+            ev.ObjectionReplyIn(
+                outcome="dismissed",
+                reply="经向建设主管部门核实，第一中标候选人拟派项目负责人原承担项目已于本项目投标截止前竣工验收，"
+                "目前无在建项目，符合招标文件要求。异议不成立，公示继续。",
+            ),
+        )
+        await session.commit()
+    if trade.stage == "publicity":
+        return
+    async with sessionmaker() as session:
+        ends = (await publicity.publicity_view(session, section_id))["ends_at"]
+    award_at = datetime.fromisoformat(ends) + timedelta(hours=2)
+    async with sessionmaker() as session:
+        result = await award.publish_result(session, _act(staff, award_at), section_id, ev.AwardIn())
+        await session.commit()
+    if trade.stage == "awarded":
+        return
+    signed = (award_at + timedelta(days=12)).astimezone(SHANGHAI)
+    async with sessionmaker() as session:
+        section = await session.get(Section, section_id)
+        project = await session.get(Project, section.project_id)
+        tenderer = await session.get(Organisation, project.tenderer_id)
+        report = (await reports.report_of(session, section_id)).report
+        winner = next(r for r in report["ranking"] if r["bid_id"] == result["winner_bid_id"])
+        contract = await contracts.record_contract(
+            session,
+            _act(staff, signed + timedelta(hours=3)),
+            section_id,
+            funds_schemas.ContractIn(
+                tenderer=funds_schemas.ContractPartyIn(name=tenderer.name, credit_code=tenderer.credit_code),
+                contractor=funds_schemas.ContractPartyIn(name=winner["bidder"], credit_code=winner["credit_code"]),
+                amount_fen=winner["price_fen"],
+                currency="CNY",
+                signed_on=signed.date(),
+                term=funds_schemas.ContractTermIn(
+                    starts_on=signed.date() + timedelta(days=7),
+                    ends_on=signed.date() + timedelta(days=7 + 365),
+                    description="计划工期365日历天，自开工令载明的开工日期起算",
+                ),
+                document_sha256=hashlib.sha256(f"{trade.name} 施工合同".encode()).hexdigest(),
+                performance_place="常德市鼎城区",
+            ),
+        )
+        await session.commit()
+        notice_id, amount = contract.notice_id, contract.amount_fen
+    for days, share, milestone in (
+        (10, 0.20, "预付款"),
+        (60, 0.25, "第一期进度款（路基工程）"),
+        (100, 0.20, "第二期进度款（排水管网）"),
+    ):
+        paid_on = (signed + timedelta(days=days)).date()
+        if paid_on >= now.astimezone(SHANGHAI).date():
+            break
+        async with sessionmaker() as session:
+            await funds.record_payment(
+                session,
+                _act(staff, datetime.combine(paid_on, datetime.min.time(), SHANGHAI) + timedelta(hours=15)),
+                project.id,
+                funds_schemas.PaymentIn(
+                    kind="payment",
+                    paid_on=paid_on,
+                    amount_fen=int(amount * share),
+                    currency="CNY",
+                    payer=tenderer.name,
+                    payee=winner["bidder"],
+                    payee_credit_code=winner["credit_code"],
+                    purpose="德山大道东延线道路工程合同价款",
+                    milestone=milestone,
+                    evidence_sha256=hashlib.sha256(f"{trade.name} {milestone}".encode()).hexdigest(),
+                    contract_notice_id=notice_id,
+                ),
+            )
+            await session.commit()
+
+
+async def _bidder_for(sessionmaker, bidders, section_id: int, bid_id: int) -> Person:  # type: ignore[no-untyped-def]
+    from bidding.models import Bid
+
+    async with sessionmaker() as session:
+        bid = await session.get(Bid, bid_id)
+    return next(p for p, _ in bidders if p.organisation_id == bid.organisation_id)
