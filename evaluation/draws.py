@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.models import Bid, Opening
 from evaluation import draw as drawing
 from evaluation import schemas
-from evaluation.models import Expert, ExpertConflict, ExpertDraw
+from evaluation.models import EvaluationReport, Expert, ExpertConflict, ExpertDraw
 from trading.accounts.models import Organisation
 from trading.accounts.services import require_same_centre, require_staff
 from trading.audit.services import record
@@ -242,6 +242,10 @@ async def declare_conflict(session: AsyncSession, act: Act, section_id: int, dat
     row = await _draw_of(session, section_id)
     if row.revealed_at is not None:
         raise RuleViolation("评标结果已公布，不能再申请回避", "The result is out", code="draw_revealed")
+    if await session.get(EvaluationReport, section_id) is not None:
+        raise RuleViolation(
+            "评标报告已经形成，不能再申请回避", "The evaluation report is made: the panel is fixed", code="report_made"
+        )
     if expert.id not in {e["expert_id"] for e in row.pool}:
         raise Forbidden("您不在此标段的抽取范围内", "You are not in this section's pool", code="not_in_pool")
     if await session.get(ExpertConflict, (section_id, expert.id)) is not None:

@@ -710,9 +710,15 @@ class AccountPortalController(Controller):
         assert actor is not None
         organisation = await get_organisation(db, actor.organisation_id) if actor.organisation_id else None
         centre = await db.get(TradingCentre, actor.centre_id) if actor.centre_id else None
+        letters = []
+        if actor.has_role("bidder") and actor.organisation_id is not None:
+            from evaluation.award import my_letters  # (evaluation publishes through notices)
+
+            letters = await my_letters(db, await make_act(request, db))
         context = page_context(
             request,
             "account",
+            letters=letters,
             organisation=organisation,
             centre=centre,
             role_names=ROLE_NAMES_ZH,

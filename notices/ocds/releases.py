@@ -253,8 +253,10 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
         }
         if isinstance(fields.get("amount_fen"), int):
             contract["value"] = amount(fields["amount_fen"])
-        if fields.get("signed_on"):
-            contract["dateSigned"] = fields["signed_on"]
+        if isinstance(fields.get("signed_on"), str) and fields["signed_on"]:
+            signed = fields["signed_on"]
+            # a contract record gives the day it was signed: OCDS wants a date-time (midnight, China time)
+            contract["dateSigned"] = f"{signed}T00:00:00+08:00" if len(signed) == 10 else signed
         if fields.get("term"):
             contract["description"] = f"合同期限：{fields['term']}"
         if fields.get("document_sha256"):

@@ -16,6 +16,7 @@ from evaluation import draws
 from evaluation.schemas import DrawRead
 from tests.bidding.harness import refused
 from tests.evaluation.harness import COMPREHENSIVE, Evaluated, under_evaluation
+from tests.portal.test_pages import sign_in
 from trading.log.integrator import integrate_once
 from trading.log.models import LogEntry
 
@@ -114,6 +115,9 @@ async def test_a_section_goes_from_its_opening_record_to_the_award(app, client, 
     assert (await client.get(base + "/evaluation/report", headers=ev.panel[experts[1]])).status_code == 200
     refused(await client.get(base + "/evaluation/report", headers=other), 403, "not_on_panel")
     assert await log_keys(app, f"evaluation_report:{sid}") == [f"evaluation_report:{sid}"]
+    # the panel is fixed with the report: nobody steps aside any more
+    r = await client.post(base + "/expert-draw/conflict", headers=first, json={"reason": "与投标人存在利害关系"})
+    refused(r, 422, "report_made")
 
     # Candidates: the report's three, with the fields 10号令 §12 asks for; the section enters its publicity.
     body = {"candidates": [{"bid_id": ev.bid_ids[b.credit_code], **LEADERS} for b in (b1, b0)], "days": 3}
@@ -234,6 +238,9 @@ async def test_a_section_goes_from_its_opening_record_to_the_award(app, client, 
     assert b0.name not in json.dumps(lost, ensure_ascii=False)
     assert [x["section_id"] for x in (await client.get("/api/my/letters", headers=b0.headers)).json()] == [sid]
     refused(await client.get("/api/my/letters", headers=staff), 403, "wrong_role")
+    await sign_in(client, "bidder3")  # the letters in the bidder's account, on the portal
+    page = await client.get("/account")
+    assert page.status_code == 200 and "中标结果通知书" in page.text and "第 3 名（共 3 名）" in page.text
 
     keys = await log_keys(app, "")
     for key in (f"objection:{objection_id}", f"complaint:{complaint_id}", f"result_letters:{sid}"):
