@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -65,8 +66,9 @@ def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(base_url: st
             page.goto(base_url + "/")
             page.locator(".mainnav").get_by_role("link", name="结果公示").click()
             page.wait_for_url("**/notices?kind=result*")
-            # Search the results for a road project's award notice, and open it.
-            page.goto(base_url + "/notices?kind=result&q=%E9%81%93%E8%B7%AF")
+            # Search the results for the road project the demo takes through the platform's own evaluation
+            # (德山大道东延线, under contract with payments), and open its award notice.
+            page.goto(base_url + "/notices?kind=result&q=" + quote("德山大道东延线"))
             links = page.locator("table.notice-list a.notice-link")
             assert links.count() > 0
             title = links.first.inner_text()
