@@ -22,7 +22,7 @@ from evaluation.models import ResultLetter
 from evaluation.panel import panel_experts
 from evaluation.publicity import require_not_held
 from evaluation.reports import report_of
-from evaluation.sections import centre_staff, section_and_project
+from evaluation.sections import centre_staff
 from evaluation.sheets import opening_forms
 from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
@@ -32,6 +32,7 @@ from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from trading.log import services as log
+from trading.projects.services import section_and_project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

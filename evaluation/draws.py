@@ -20,30 +20,16 @@ from bidding.models import Bid, Opening
 from evaluation import draw as drawing
 from evaluation import schemas
 from evaluation.models import EvaluationReport, Expert, ExpertConflict, ExpertDraw
+from evaluation.sections import centre_staff, staff_or_supervisor
 from trading.accounts.models import Organisation
-from trading.accounts.services import require_same_centre, require_staff
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
-from trading.context import Act, Actor
+from trading.context import Act
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from trading.log import services as log
 from trading.log.models import DeadlineCheckpoint, LogCheckpoint
-from trading.projects.models import Project, Section
-
-
-async def _section(session: AsyncSession, section_id: int) -> tuple[Section, Project]:
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound("标段不存在", "No such section", code="section_not_found")
-    project = await session.get(Project, section.project_id)
-    assert project is not None
-    return section, project
-
-
-def _staff_of(act: Act, project: Project) -> Actor:
-    actor = require_staff(act, "组织专家抽取", "run the draw")
-    require_same_centre(actor, project.centre_id)
-    return actor
+from trading.projects.models import Project
+from trading.projects.services import section_and_project
 
 
 async def _draw_of(session: AsyncSession, section_id: int) -> ExpertDraw:
@@ -59,8 +45,8 @@ def _entries(pool: list[dict[str, Any]]) -> list[drawing.PoolEntry]:
 
 async def commit(session: AsyncSession, act: Act, section_id: int, data: schemas.DrawIn, min_count: int) -> ExpertDraw:
     """Fix the draw before the deadline: a secret seed (its hash logged) and the pool it will draw from."""
-    section, project = await _section(session, section_id)
-    actor = _staff_of(act, project)
+    section, project = await section_and_project(session, section_id)
+    actor = centre_staff(act, project, "组织专家抽取", "run the draw")
     if section.deadline_at is None or act.at >= section.deadline_at:
         raise RuleViolation(
             "专家抽取须在投标截止前承诺（抽取种子的哈希须先记入日志），此标段已截止或未定截止时间",
@@ -197,8 +183,8 @@ async def _log_result(session: AsyncSession, row: ExpertDraw, project: Project, 
 
 async def run(session: AsyncSession, act: Act, section_id: int) -> ExpertDraw:
     """Draw the panel once the opening record is out (the bidders are known; the beacon is fixed)."""
-    _, project = await _section(session, section_id)
-    actor = _staff_of(act, project)
+    _, project = await section_and_project(session, section_id)
+    actor = centre_staff(act, project, "组织专家抽取", "run the draw")
     row = await _draw_of(session, section_id)
     if row.drawn_at is not None:
         raise Conflict("专家已经抽取", "The panel has already been drawn", code="already_drawn")
@@ -238,7 +224,7 @@ async def declare_conflict(session: AsyncSession, act: Act, section_id: int, dat
     expert = await session.scalar(select(Expert).where(Expert.person_id == actor.person_id))
     if expert is None:
         raise Forbidden("您的账号未关联专家库", "Your account is not in the expert pool", code="not_an_expert")
-    _, project = await _section(session, section_id)
+    _, project = await section_and_project(session, section_id)
     row = await _draw_of(session, section_id)
     if row.revealed_at is not None:
         raise RuleViolation("评标结果已公布，不能再申请回避", "The result is out", code="draw_revealed")
@@ -320,10 +306,8 @@ async def public_view(session: AsyncSession, section_id: int) -> schemas.DrawRea
 
 async def panel(session: AsyncSession, act: Act, section_id: int) -> list[dict[str, Any]]:
     """Staff of the centre and supervisors: the drawn experts with their names, before the result."""
-    _, project = await _section(session, section_id)
-    actor = act.actor
-    if actor is None or not actor.has_role("supervisor"):
-        _staff_of(act, project)
+    _, project = await section_and_project(session, section_id)
+    staff_or_supervisor(act, project, "组织专家抽取", "run the draw")
     row = await _draw_of(session, section_id)
     if row.result is None:
         return []

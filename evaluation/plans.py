@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation import schemas, scoring
 from evaluation.models import EvaluationPlan
-from evaluation.sections import centre_staff, section_and_project
+from evaluation.sections import centre_staff
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.log import services as log
+from trading.projects.services import section_and_project
 
 FULL_MARKS = Decimal(100)
 

@@ -25,7 +25,7 @@ from bidding.models import Bid
 from evaluation import schemas
 from evaluation.models import CandidatePublicity, Complaint, Objection
 from evaluation.reports import report_of
-from evaluation.sections import centre_staff, section_and_project, staff_or_supervisor
+from evaluation.sections import centre_staff, staff_or_supervisor
 from evaluation.sheets import opening_forms
 from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
@@ -35,7 +35,7 @@ from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViol
 from trading.funds.models import SupervisionAlert
 from trading.log import services as log
 from trading.projects.models import Project, Section
-from trading.projects.services import move_sections
+from trading.projects.services import move_sections, section_and_project
 from trading.rules.services import load_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ from bidding import reserve
 from evaluation import plans
 from evaluation.models import EvaluationReport, ExpertDraw, ScoreSheet
 from evaluation.panel import panel_ids, require_panel_member
-from evaluation.sections import centre_staff, section_and_project, staff_or_supervisor
+from evaluation.sections import centre_staff, staff_or_supervisor
 from evaluation.sheets import opened_bids, require_under_evaluation
 from evaluation.tally import BidFacts, compile_report
 from notices import services as notice_services
@@ -26,6 +26,7 @@ from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, NotFound, RuleViolation
 from trading.log import services as log
+from trading.projects.services import section_and_project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -1,23 +1,11 @@
-"""Looking up a section with its project, and the check that the actor is staff of the project's centre:
-shared by every step of the evaluation and award."""
+"""Who may act on a section's evaluation and award: the staff of the project's centre, and (to read)
+supervisors. (The section itself: trading.projects.services.section_and_project.)"""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from trading.accounts.services import require_same_centre, require_staff
 from trading.context import Act, Actor
-from trading.errors import NotFound
-from trading.projects.models import Project, Section
-
-
-async def section_and_project(session: AsyncSession, section_id: int) -> tuple[Section, Project]:
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound("标段不存在", "No such section", code="section_not_found")
-    project = await session.get(Project, section.project_id)
-    assert project is not None
-    return section, project
+from trading.projects.models import Project
 
 
 def centre_staff(act: Act, project: Project, doing_zh: str, doing_en: str) -> Actor:

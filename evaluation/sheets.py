@@ -17,12 +17,12 @@ from bidding.models import Bid, Opening, OpeningResult
 from evaluation import plans, schemas
 from evaluation.models import EvaluationReport, ScoreSheet
 from evaluation.panel import require_panel_member
-from evaluation.sections import section_and_project
 from trading.accounts.models import Organisation
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Conflict, InvalidInput, RuleViolation
+from trading.projects.services import section_and_project
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from trading.funds import schemas
 from trading.funds.models import Contract, SupervisionAlert
 from trading.funds.services import published_fields
 from trading.projects.models import Project, Section
+from trading.projects.services import section_and_project
 from trading.rules.procedures import get_procedure
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,15 +69,6 @@ async def award_of(session: AsyncSession, section: Section) -> Award | None:
         if not notice.section_ids or section.id in notice.section_ids:
             return Award(notice, fields)
     return None
-
-
-async def _section(session: AsyncSession, section_id: int) -> tuple[Section, Project]:
-    section = await session.get(Section, section_id)
-    if section is None:
-        raise NotFound("标段不存在", "No such section", code="section_not_found")
-    project = await session.get(Project, section.project_id)
-    assert project is not None
-    return section, project
 
 
 def read(c: Contract) -> schemas.ContractRead:
@@ -116,7 +108,7 @@ async def contract_of(session: AsyncSession, section_id: int) -> Contract:
 async def record_contract(session: AsyncSession, act: Act, section_id: int, data: schemas.ContractIn) -> Contract:
     """Check a signed contract against the section's award, store it, publish its contract notice (which moves
     the section to "contracted"), and alert supervisors if it was signed late or departs from the award."""
-    section, project = await _section(session, section_id)
+    section, project = await section_and_project(session, section_id)
     actor = require_staff(act, "登记合同", "record the contract")
     require_same_centre(actor, project.centre_id)
     if data.currency != "CNY":

@@ -165,6 +165,16 @@ def _may_see_drafts(viewer: Actor | None, project: Project) -> bool:
     return viewer.has_role("staff") and viewer.centre_id == project.centre_id
 
 
+async def section_and_project(session: AsyncSession, section_id: int) -> tuple[Section, Project]:
+    """A section with its project; 404 if there is no such section."""
+    section = await session.get(Section, section_id)
+    if section is None:
+        raise NotFound("标段不存在", "No such section", code="section_not_found")
+    project = await session.get(Project, section.project_id)
+    assert project is not None
+    return section, project
+
+
 async def project_for_staff(session: AsyncSession, actor: Actor, project_id: int) -> Project:
     project = await session.get(Project, project_id)
     if project is None:
