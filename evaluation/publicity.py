@@ -32,7 +32,7 @@ from notices.schemas import NoticeDraftCreate
 from trading.audit.services import record
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
-from trading.funds.models import SupervisionAlert
+from trading.funds.services import raise_alert
 from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import move_sections, section_and_project
@@ -162,17 +162,16 @@ async def publish_candidates(
     row = CandidatePublicity(section_id=section_id, notice_id=draft.id, starts_at=starts, ends_at=ends, late=late)
     session.add(row)
     if late:
-        session.add(
-            SupervisionAlert(
-                kind="publicity_late",
-                project_id=project.id,
-                subject_type="section",
-                subject_id=section_id,
-                message_zh=f"{project.name}{section.name}：评标报告形成后超过3日才公示中标候选人（条例 §54）",
-                message_en="The candidates were published more than 3 days after the evaluation report (Reg. Art. 54)",
-                details={"report_at": report_row.produced_at.isoformat(), "published_at": act.at.isoformat()},
-                created_at=act.at,
-            )
+        await raise_alert(
+            session,
+            kind="publicity_late",
+            project_id=project.id,
+            subject_type="section",
+            subject_id=section_id,
+            message_zh=f"{project.name}{section.name}：评标报告形成后超过3日才公示中标候选人（条例 §54）",
+            message_en="The candidates were published more than 3 days after the evaluation report (Reg. Art. 54)",
+            details={"report_at": report_row.produced_at.isoformat(), "published_at": act.at.isoformat()},
+            at=act.at,
         )
     await session.flush()
     await record(
@@ -384,17 +383,16 @@ async def reply_objection(
     await notice_services.publish(session, act, draft.id, tz=SHANGHAI, by_platform=True)
     objection.reply_notice_id = draft.id
     if late:
-        session.add(
-            SupervisionAlert(
-                kind="objection_reply_late",
-                project_id=project.id,
-                subject_type="objection",
-                subject_id=objection.id,
-                message_zh=f"{project.name}{section.name}：异议超过3日才答复（条例 §54）",
-                message_en="An objection was answered more than 3 days after it was raised (Reg. Art. 54)",
-                details={"filed_at": objection.filed_at.isoformat(), "replied_at": act.at.isoformat()},
-                created_at=act.at,
-            )
+        await raise_alert(
+            session,
+            kind="objection_reply_late",
+            project_id=project.id,
+            subject_type="objection",
+            subject_id=objection.id,
+            message_zh=f"{project.name}{section.name}：异议超过3日才答复（条例 §54）",
+            message_en="An objection was answered more than 3 days after it was raised (Reg. Art. 54)",
+            details={"filed_at": objection.filed_at.isoformat(), "replied_at": act.at.isoformat()},
+            at=act.at,
         )
     await record(
         session,

@@ -17,8 +17,6 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +31,7 @@ from trading.context import Act
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.funds import schemas
 from trading.funds.models import Contract, SupervisionAlert
-from trading.funds.services import published_fields
+from trading.funds.services import published_fields, raise_alert
 from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
 from trading.rules.procedures import get_procedure
@@ -368,42 +366,6 @@ def _notice_body(
         *([f"六、其他说明：{data.notes.strip()}"] if data.notes.strip() else []),
     ]
     return "\n".join(lines)
-
-
-async def raise_alert(
-    session: AsyncSession,
-    *,
-    kind: str,
-    project_id: int,
-    subject_type: str,
-    subject_id: int,
-    message_zh: str,
-    message_en: str,
-    details: dict[str, Any],
-    at: datetime,
-) -> int | None:
-    """Raise an alert unless one of *kind* is already raised on the subject; returns its id, or None.
-
-    One conditional statement on the unique (kind, subject) index, so two workers raising it at once store one.
-    """
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(SupervisionAlert)
-        .values(
-            kind=kind,
-            project_id=project_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            message_zh=message_zh,
-            message_en=message_en,
-            details=details,
-            created_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=["kind", "subject_type", "subject_id"])
-        .returning(SupervisionAlert.id)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[int]:

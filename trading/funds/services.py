@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices.models import Notice, NoticeVersion
@@ -219,17 +222,16 @@ async def record_payment(session: AsyncSession, act: Act, project_id: int, data:
     session.add(payment)
     await session.flush()
     for kind, zh, en, details in alerts:
-        session.add(
-            SupervisionAlert(
-                kind=kind,
-                project_id=project_id,
-                subject_type="payment",
-                subject_id=payment.id,
-                message_zh=f"{project.name}：{zh}",
-                message_en=en,
-                details=details,
-                created_at=act.at,
-            )
+        await raise_alert(
+            session,
+            kind=kind,
+            project_id=project_id,
+            subject_type="payment",
+            subject_id=payment.id,
+            message_zh=f"{project.name}：{zh}",
+            message_en=en,
+            details=details,
+            at=act.at,
         )
     public = msgspec.to_builtins(read(payment))
     await log.append(
@@ -401,6 +403,42 @@ async def summary(session: AsyncSession, *, year: int | None, region_code: str |
             "paid_fen": sum(paid_by_project.values()),
         },
     )
+
+
+async def raise_alert(
+    session: AsyncSession,
+    *,
+    kind: str,
+    project_id: int,
+    subject_type: str,
+    subject_id: int,
+    message_zh: str,
+    message_en: str,
+    details: dict[str, Any],
+    at: datetime,
+) -> int | None:
+    """Raise an alert unless one of *kind* is already raised on the subject; returns its id, or None.
+
+    One conditional statement on the unique (kind, subject) index, so two workers raising it at once store one.
+    """
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(SupervisionAlert)
+        .values(
+            kind=kind,
+            project_id=project_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            message_zh=message_zh,
+            message_en=message_en,
+            details=details,
+            created_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "subject_type", "subject_id"])
+        .returning(SupervisionAlert.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def alerts(session: AsyncSession, *, open_only: bool) -> list[SupervisionAlert]:
