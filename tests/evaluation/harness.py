@@ -25,12 +25,12 @@ COMPREHENSIVE = {
 }
 
 
-async def evaluator_account(client: Any, world: World, n: int) -> tuple[int, dict[str, str]]:
-    username = f"pingbiao{n}"
+async def evaluator_account(client: Any, world: World, username: str, display_name: str) -> tuple[int, dict[str, str]]:
+    """An evaluator account made by the admin: its person id and the headers of a token for it."""
     r = await client.post(
         "/api/people",
         headers=world.headers("admin"),
-        json={"username": username, "display_name": f"专家{n}", "password": PASSWORD, "roles": ["evaluator"]},
+        json={"username": username, "display_name": display_name, "password": PASSWORD, "roles": ["evaluator"]},
     )
     assert r.status_code == 201, r.text
     token = await client.post("/api/tokens", json={"username": username, "password": PASSWORD, "label": "t"})
@@ -56,7 +56,9 @@ async def pool_and_bids(
     orgs = [TENDERER_CODE] * 2 + [bidders[0].credit_code, bidders[-1].credit_code] + [""] * 8
     evaluators = {}
     for n, org in enumerate(orgs, start=1):
-        person_id, headers = (await evaluator_account(client, world, n)) if not org else (None, None)
+        person_id, headers = (
+            (await evaluator_account(client, world, f"pingbiao{n}", f"专家{n}")) if not org else (None, None)
+        )
         r = await client.post(
             "/api/experts",
             headers=world.headers("staff"),

@@ -30,7 +30,8 @@ from tests.bidding.harness import (
     start_opening,
     submit,
 )
-from tests.factories import PASSWORD, World, build_world
+from tests.evaluation.harness import evaluator_account
+from tests.factories import World, build_world
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,27 +49,12 @@ def documents_of(n: int) -> dict[str, bytes]:
     }
 
 
-async def _evaluator(client, world: World, username: str) -> tuple[int, dict[str, str]]:
-    r = await client.post(
-        "/api/people",
-        headers=world.headers("admin"),
-        json={
-            "username": username,
-            "display_name": f"专家{username[-2:]}",
-            "password": PASSWORD,
-            "roles": ["evaluator"],
-        },
-    )
-    assert r.status_code == 201, r.text
-    token = await client.post("/api/tokens", json={"username": username, "password": PASSWORD, "label": "评标"})
-    return r.json()["id"], {"Authorization": f"Bearer {token.json()['token']}"}
-
-
 async def _pool(client, world: World, speciality: str, count: int = 6) -> dict[int, dict[str, str]]:
     """Experts of one speciality, each with an evaluator account: expert id → the account's headers."""
     pool = {}
     for n in range(count):
-        person_id, headers = await _evaluator(client, world, f"pingbiao.{SLUGS[speciality]}{n:02d}")
+        username = f"pingbiao.{SLUGS[speciality]}{n:02d}"
+        person_id, headers = await evaluator_account(client, world, username, f"专家{username[-2:]}")
         r = await client.post(
             "/api/experts",
             headers=world.headers("staff"),

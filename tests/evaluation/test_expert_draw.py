@@ -13,71 +13,20 @@ from sqlalchemy import select
 
 from evaluation import draws
 from evaluation.schemas import DrawRead
-from tests.bidding.harness import make_bidder, open_as, open_section, refused, seal, start_opening, submit
-from tests.factories import PASSWORD, build_world
-from trading.accounts.credit_code import make_credit_code
+from tests.bidding.harness import open_as, refused, start_opening
+from tests.evaluation.harness import pool_and_bids
+from tests.factories import build_world
 from trading.context import Act
 from trading.log.integrator import integrate_once
 from trading.log.models import LogEntry
 
 pytestmark = pytest.mark.asyncio
 
-TENDERER_CODE = make_credit_code("1", "1", "430723", "MB1C0011")  # the world's tenderer (tests.factories)
-
-
-async def _evaluator(client, world, n: int) -> tuple[int, dict[str, str]]:
-    username = f"pingbiao{n}"
-    r = await client.post(
-        "/api/people",
-        headers=world.headers("admin"),
-        json={"username": username, "display_name": f"专家{n}", "password": PASSWORD, "roles": ["evaluator"]},
-    )
-    assert r.status_code == 201, r.text
-    token = await client.post("/api/tokens", json={"username": username, "password": PASSWORD, "label": "t"})
-    return r.json()["id"], {"Authorization": f"Bearer {token.json()['token']}"}
-
-
-async def _setting(app, client, clock, tmp_path):
-    world = await build_world(app, clock.at)
-    section = await open_section(app, client, world, clock.at)
-    bidders = [await make_bidder(app, client, clock.at, i + 1) for i in range(3)]
-    for i, bidder in enumerate(bidders):
-        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=4_500_000_000 + i))
-        assert r.status_code == 201, r.text
-    # Twelve experts: two from the tenderer, two from bidders, eight independent with evaluator accounts.
-    orgs = [TENDERER_CODE] * 2 + [bidders[0].credit_code, bidders[2].credit_code] + [""] * 8
-    evaluators = {}
-    for n, org in enumerate(orgs, start=1):
-        person_id, headers = (await _evaluator(client, world, n)) if not org else (None, None)
-        r = await client.post(
-            "/api/experts",
-            headers=world.headers("staff"),
-            json={
-                "name": f"专家{n}",
-                "specialities": ["市政", "道路"] if n % 2 else ["市政"],
-                "region_code": "430700",
-                "organisation_name": "某单位" if org else "湖南大学",
-                "organisation_credit_code": org,
-                "person_id": person_id,
-            },
-        )
-        assert r.status_code == 201, r.text
-        if headers:
-            evaluators[r.json()["id"]] = headers
-    # A water-works expert, outside the speciality asked for.
-    r = await client.post(
-        "/api/experts",
-        headers=world.headers("staff"),
-        json={"name": "水利专家", "specialities": ["水利"], "region_code": "430700"},
-    )
-    assert r.status_code == 201
-    return world, section, bidders, evaluators
-
 
 async def test_the_draw_is_committed_before_the_deadline_run_after_the_opening_and_recomputable(
     app, client, clock, tmp_path
 ):
-    world, section, _, evaluators = await _setting(app, client, clock, tmp_path)
+    world, section, _, evaluators = await pool_and_bids(app, client, clock, tmp_path)
     url = f"/api/sections/{section.id}/expert-draw"
     staff = world.headers("staff")
 
@@ -154,7 +103,7 @@ async def test_the_draw_is_committed_before_the_deadline_run_after_the_opening_a
 
 
 async def test_a_draw_cannot_be_committed_once_the_deadline_has_passed(app, client, clock, tmp_path):
-    world, section, _, _ = await _setting(app, client, clock, tmp_path)
+    world, section, _, _ = await pool_and_bids(app, client, clock, tmp_path)
     clock.set(section.deadline)
     r = await client.post(
         f"/api/sections/{section.id}/expert-draw",
