@@ -32,6 +32,7 @@ from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, InvalidInput, NotFound, RuleViolation
 from trading.log import services as log
+from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,7 +59,8 @@ async def publish_result(session: AsyncSession, act: Act, section_id: int, data:
             code="publicity_running",
             rule="条例 §54",
         )
-    report = (await report_of(session, section_id)).report
+    report_row = await report_of(session, section_id)
+    report = report_row.report
     ranking = {r["bid_id"]: r for r in report["ranking"]}
     candidates = report["candidates"]
     winner_id = data.winner_bid_id if data.winner_bid_id is not None else candidates[0]
@@ -99,7 +101,7 @@ async def publish_result(session: AsyncSession, act: Act, section_id: int, data:
         "project_leader": leader,
         "evaluation_panel": panel,
         "rank": winner["rank"],
-        "report_sha256": (await report_of(session, section_id)).report_sha256,
+        "report_sha256": report_row.report_sha256,
         "draw_seed_sha256": draw.commitment,
     }
     if winner_id != candidates[0]:
@@ -128,7 +130,7 @@ async def publish_result(session: AsyncSession, act: Act, section_id: int, data:
         ),
     )
     await notice_services.publish(session, act, draft.id, tz=SHANGHAI, by_platform=True)
-    letters = await _issue_letters(session, act, section_id, report, winner_id, draft.id)
+    letters = await _issue_letters(session, act, section, project, report, winner_id, draft.id)
     await log.append(
         session,
         event_key=f"result_letters:{section_id}",
@@ -164,9 +166,15 @@ async def _publicity_candidates(session: AsyncSession, notice_id: int) -> list[d
 
 
 async def _issue_letters(
-    session: AsyncSession, act: Act, section_id: int, report: dict[str, Any], winner_id: int, notice_id: int
+    session: AsyncSession,
+    act: Act,
+    section: Section,
+    project: Project,
+    report: dict[str, Any],
+    winner_id: int,
+    notice_id: int,
 ) -> list[ResultLetter]:
-    section, project = await section_and_project(session, section_id)
+    section_id = section.id
     by_bid = {b["bid_id"]: b for b in report["bids"]}
     ranked = {r["bid_id"]: r for r in report["ranking"]}
     winner = ranked[winner_id]
