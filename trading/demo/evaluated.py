@@ -21,7 +21,9 @@ from sqlalchemy import select
 
 from bidding import opening
 from bidding import schemas as bidding_schemas
-from bidding.envelope import BidContext, OpenerPrivateKey, open_share, parse_manifest
+from bidding.committees import section_committee
+from bidding.envelope import OpenerPrivateKey, open_share, parse_manifest
+from bidding.submission import context_for
 from evaluation import award, draws, experts, plans, publicity, reports, sheets
 from evaluation import schemas as ev
 from evaluation.panel import panel_experts
@@ -36,7 +38,6 @@ from trading.funds import services as funds
 from trading.projects.models import Project, Section
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SUITE = "hpke-x25519-sha256-aes256gcm"
 EXPERT_PASSWORD = "demo-expert-2026"
 
 PLAN = ev.PlanIn(
@@ -172,9 +173,16 @@ async def _open(
         state.clock.set(upload_at)
         async with sessionmaker() as session:
             pack = await opening.my_sealed_shares(session, actor_of(opener.person), section_id)
-            contexts = {}
-            for bid in pack["bids"]:
-                contexts[bid["bid_id"]] = await _context(session, section_id, bid["bidder_credit_code"])
+            sc = await section_committee(session, section_id)
+            orgs = {
+                o.credit_code: o
+                for o in await session.scalars(
+                    select(Organisation).where(
+                        Organisation.credit_code.in_([b["bidder_credit_code"] for b in pack["bids"]])
+                    )
+                )
+            }
+            contexts = {b["bid_id"]: context_for(sc, orgs[b["bidder_credit_code"]]) for b in pack["bids"]}
         shares = []
         for envelope, field in (("price", "sealed_share"), ("documents", "documents_sealed_share")):
             for bid in pack["bids"]:
@@ -205,22 +213,6 @@ async def _open(
                 signature=base64.b64encode(opener.signing.sign(document)).decode(),
             ),
         )
-
-
-async def _context(session, section_id: int, credit_code: str) -> BidContext:  # type: ignore[no-untyped-def]
-    from bidding.committees import section_committee
-
-    sc = await section_committee(session, section_id)
-    return BidContext(
-        section_id=section_id,
-        trade_code=sc.project.trade_code,
-        section_code=sc.section.code,
-        bidder_credit_code=credit_code,
-        suite=SUITE,
-        k=2,
-        n=3,
-        opener_keys=sc.public_keys,
-    )
 
 
 async def _score(sessionmaker, rng: random.Random, section_id: int, at: datetime, *, partial: bool) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from bidding import committees, keys, receipts, schemas, submission
 from bidding.envelope import (
-    BidContext,
     encode_public_key,
     generate_opener_key,
     protect_private_key,
@@ -259,16 +258,7 @@ async def _bid(
     async with sessionmaker() as session:
         sc = await committees.section_committee(session, section_id)
         org = await session.get(Organisation, person.organisation_id)
-        context = BidContext(
-            section_id=section_id,
-            trade_code=sc.project.trade_code,
-            section_code=sc.section.code,
-            bidder_credit_code=org.credit_code,
-            suite=SUITE,
-            k=2,
-            n=3,
-            opener_keys=sc.public_keys,
-        )
+        context = submission.context_for(sc, org)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "docs"
         folder.mkdir()
