@@ -26,6 +26,7 @@ from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, NotFound, RuleViolation
 from trading.log import services as log
+from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -120,13 +121,15 @@ async def make(session: AsyncSession, act: Act, section_id: int) -> EvaluationRe
         details={"report_sha256": digest, "void": row.void, "ranked": len(report["ranking"])},
     )
     if row.void:
-        await _publish_void(session, act, section_id, report)
+        await _publish_void(session, act, section, project, report)
     return row
 
 
-async def _publish_void(session: AsyncSession, act: Act, section_id: int, report: dict[str, Any]) -> None:
+async def _publish_void(
+    session: AsyncSession, act: Act, section: Section, project: Project, report: dict[str, Any]
+) -> None:
     """Fewer than three qualified bids: the tender is void, published as a failed-tender notice."""
-    section, project = await section_and_project(session, section_id)
+    section_id = section.id
     opening_notice = section.opening_notice_id
     draft = await notice_services.create_draft(
         session,
