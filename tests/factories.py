@@ -21,6 +21,20 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-battery"
 
 
+async def integrate_all(app: Litestar, *, rounds: int = 20) -> int:
+    """Integrate the log until nothing is left to do by the app's clock; fails after *rounds* busy rounds
+    (a round that always finds work would otherwise loop for ever)."""
+    from trading.log.integrator import integrate_once
+
+    size = 0
+    for _ in range(rounds):
+        result = await integrate_once(app.state)
+        if result is None:
+            return size
+        size = result
+    raise AssertionError(f"the log integrator still had work after {rounds} rounds")
+
+
 def local(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=SHANGHAI)
 

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -48,8 +48,7 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from trading.demo.data import build_world
-    from trading.demo.seed import DEMO_NOTE, SHANGHAI, demo_logins, seed_demo
+    from trading.demo.seed import DEMO_NOTE, demo_logins, seed_demo
 
     # A local demo over plain HTTP: the session cookie cannot be Secure-only there.
     settings = msgspec.structs.replace(settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}")
@@ -58,8 +57,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_upgrade(settings))
     created = asyncio.run(seed_demo(settings))
     print(created)
-    world = build_world(datetime.now(SHANGHAI).date())
-    print(DEMO_NOTE.format(url=f"http://{args.host}:{args.port}", logins=demo_logins(world)))
+    print(DEMO_NOTE.format(url=f"http://{args.host}:{args.port}", logins=demo_logins()))
     sys.stdout.flush()
     return _run_server(settings, args.host, args.port, workers=1)
 
@@ -102,6 +100,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
     from trading.accounts.schemas import PersonCreate
     from trading.accounts.services import create_person
+    from trading.clock import clock_from_setting
     from trading.context import Act
     from trading.db import make_engine, make_sessionmaker
 
@@ -111,8 +110,6 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
         engine = make_engine(settings)
         try:
             async with make_sessionmaker(engine)() as session:
-                from datetime import UTC, datetime
-
                 data = PersonCreate(
                     username=args.username,
                     display_name=args.name or args.username,
@@ -121,9 +118,8 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
                     centre_id=args.centre_id,
                     organisation_id=args.organisation_id,
                 )
-                person = await create_person(
-                    session, Act(actor=None, address="cli", at=datetime.now(UTC)), data, settings
-                )
+                at = await clock_from_setting(settings.clock).now(session)
+                person = await create_person(session, Act(actor=None, address="cli", at=at), data, settings)
                 await session.commit()
                 print(f"已创建用户 {person.username}（{','.join(person.roles)}）")
         finally:
@@ -151,16 +147,25 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     witness_pem = Path(args.witness).read_bytes() if args.witness else b""
 
     async def run() -> int:
+        # The verifier's own clock, not the platform's: it decides how long a version may be pending.
+        now = datetime.now(UTC)
+        delay = timedelta(seconds=args.max_merge_delay) if args.max_merge_delay is not None else None
         async with httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) as client:
             try:
                 report, seen = await verify_site(
-                    client, url=url, state_path=state, pinned_key=args.key, quiet=args.json or not sys.stderr.isatty()
+                    client,
+                    url=url,
+                    state_path=state,
+                    now=now,
+                    pinned_key=args.key,
+                    max_merge_delay=delay,
+                    quiet=args.json or not sys.stderr.isatty(),
                 )
             except httpx.HTTPError as exc:
                 print(f"无法访问 / cannot reach {url}: {exc}", file=sys.stderr)
                 return 2
             if report.ok and args.witness:
-                message = await _cosign(client, args, seen, witness_pem)
+                message = await _cosign(client, args, seen, witness_pem, now)
                 report.notes.append(message)
         if args.json:
             print(jsonlib.dumps({"ok": report.ok, **report.__dict__}, ensure_ascii=False, indent=2))
@@ -171,16 +176,15 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-async def _cosign(client, args: argparse.Namespace, seen: dict, key_pem: bytes) -> str:  # type: ignore[no-untyped-def,type-arg]
-    import time
-
+async def _cosign(client, args: argparse.Namespace, seen: dict, key_pem: bytes, now: datetime) -> str:  # type: ignore[no-untyped-def,type-arg]
     from cryptography.hazmat.primitives import serialization
 
     from trading.log.note import Cosigner
 
     key = serialization.load_pem_private_key(key_pem, password=None)
     cosigner = Cosigner(args.witness_name, key)  # type: ignore[arg-type]
-    line = cosigner.cosign(seen["body"], int(time.time()))
+    # A cosignature's timestamp is the witness's own clock by design (C2SP tlog-cosignature): when it saw it.
+    line = cosigner.cosign(seen["body"], int(now.timestamp()))
     r = await client.post("/log/witness", json={"size": seen["checkpoint"].size, "cosignature": line})
     if r.status_code >= 400:
         return f"cosignature refused ({r.status_code}): {r.text}"
@@ -241,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.add_argument("--state", help="where the last checkpoint seen is kept (default ~/.local/state/…)")
     verify.add_argument("--key", help="the log's verifier key (vkey) to pin, instead of trust on first use")
+    verify.add_argument(
+        "--max-merge-delay",
+        type=float,
+        metavar="SECONDS",
+        help="how long a published version may be missing from the log before it is a problem "
+        "(default: what the site states at /log/info, at most one hour)",
+    )
     verify.add_argument("--receipt", metavar="FILE", help="check a bidder's receipt (as bidding verify-receipt)")
     verify.add_argument("--offline", action="store_true", help="with --receipt: check without contacting the server")
     verify.add_argument("--witness", metavar="KEYFILE", help="as a witness: cosign the checkpoint once it verifies")

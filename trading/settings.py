@@ -53,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     witness_keys: str = ""
     #: How often each worker tries to integrate queued log entries, in seconds.
     log_interval: float = 0.25
+    #: The log's maximum merge delay, in seconds: every entry is in a signed checkpoint within this time of
+    #: the act it records (served at /log/info; verifiers report a younger entry as pending, an older as missing).
+    log_max_merge_delay: float = 60.0
     #: Log SQL statements (never in production: they carry data).
     echo_sql: bool = False
     #: The OCDS ocid prefix ("ocds-" and six characters, registered with the Open Contracting Partnership);

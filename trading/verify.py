@@ -10,6 +10,11 @@ What it checks, using only public endpoints:
    that hash is in the log; every notice version in the log is still served; each notice's current
    text is the text of its latest version.
 
+A version not yet in the log is *pending* while it is younger than the log's stated maximum merge delay
+(``/log/info``; the integrator folds entries in within it) and *missing* once older: only missing is a
+problem. Its age is measured on the verifier's own clock, never the platform's: a platform that could set
+the time could keep a dropped entry "pending" for ever.
+
 It prints a short summary (or ``--json``) and exits non-zero when anything is wrong.
 """
 
@@ -19,8 +24,8 @@ import base64
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,11 @@ from trading.log import merkle
 from trading.log.note import NoteError, NoteVerifier, parse_checkpoint, verify_note
 
 DEFAULT_STATE = Path(os.environ.get("TRADING_VERIFY_STATE", Path.home() / ".local/state/trading-verify.json"))
+
+#: The merge delay assumed when the site states none (and the most a stated one may be: a site stating a
+#: longer delay could keep a dropped entry "pending" for a day).
+DEFAULT_MAX_MERGE_DELAY = timedelta(seconds=60)
+LONGEST_MAX_MERGE_DELAY = timedelta(hours=1)
 
 
 @dataclass
@@ -45,7 +55,10 @@ class Report:
     openings: int = 0
     offline_openings: int = 0
     entries: int = 0
+    max_merge_delay_seconds: float = DEFAULT_MAX_MERGE_DELAY.total_seconds()
     problems: list[dict[str, Any]] = field(default_factory=list)
+    #: Published versions not in the log yet, but younger than the maximum merge delay: not a problem.
+    pending: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def problem(self, code: str, where: str, what: str) -> None:
@@ -65,6 +78,12 @@ class Report:
                 f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)"
             )
         lines += [f"note: {n}" for n in self.notes]
+        if self.pending:
+            lines.append(
+                f"pending 待入日志: {len(self.pending)} version(s) published less than the maximum merge delay "
+                f"({self.max_merge_delay_seconds:g} s) ago, not in the log yet — not a problem; check again later:"
+            )
+            lines += [f"  … {p['where']}: {p['what']}" for p in self.pending]
         if self.ok:
             lines.append("OK: everything public is in the log, unchanged, and the log only grew. 核验通过。")
         else:
@@ -105,16 +124,33 @@ async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Res
     return r
 
 
+async def _max_merge_delay(client: httpx.AsyncClient) -> timedelta:
+    """The merge delay the site states (``/log/info``), at most :data:`LONGEST_MAX_MERGE_DELAY`."""
+    r = await client.get("/log/info")
+    stated = r.json().get("max_merge_delay_seconds") if r.status_code == 200 else None
+    if not isinstance(stated, int | float) or stated <= 0:
+        return DEFAULT_MAX_MERGE_DELAY
+    return min(timedelta(seconds=stated), LONGEST_MAX_MERGE_DELAY)
+
+
 async def verify_site(
     client: httpx.AsyncClient,
     *,
     url: str,
     state_path: Path,
+    now: datetime,
     pinned_key: str | None = None,
+    max_merge_delay: timedelta | None = None,
     quiet: bool = True,
 ) -> tuple[Report, dict[str, Any]]:
-    """Run every check against the site *client* talks to; returns the report and the checkpoint seen."""
+    """Run every check against the site *client* talks to; returns the report and the checkpoint seen.
+
+    *now* is the verifier's own time (the command line passes the machine's clock; tests their fixed one):
+    a published version missing from the log is pending until it is *max_merge_delay* old (default: what
+    the site states)."""
     report = Report(url=url)
+    delay = max_merge_delay if max_merge_delay is not None else await _max_merge_delay(client)
+    report.max_merge_delay_seconds = delay.total_seconds()
     states = _load_state(state_path)
     mine = states.get(url, {})
 
@@ -198,7 +234,7 @@ async def verify_site(
         report.problem("entries_root_mismatch", "/log/entries", "the entries served do not hash to the signed root")
 
     # 4. every public notice version is in the log, unchanged
-    records = await _check_notices(client, report, documents, quiet)
+    records = await _check_notices(client, report, documents, quiet, not_before=now - delay)
 
     # 5. every opening record: its bids were logged before the deadline checkpoint, none is missing, none
     # was added, and the published keys open the logged ciphertexts to the published figures
@@ -210,7 +246,7 @@ async def verify_site(
         "origin": checkpoint.origin,
         "size": checkpoint.size,
         "root": base64.b64encode(root).decode(),
-        "checked_at": int(time.time()),
+        "checked_at": int(now.timestamp()),
     }
     if report.ok:
         states[url] = seen
@@ -237,9 +273,16 @@ def _index_entry(report: Report, index: int, data: bytes, documents: dict[tuple[
 
 
 async def _check_notices(
-    client: httpx.AsyncClient, report: Report, logged: dict[tuple[int, int], tuple[int, str]], quiet: bool
+    client: httpx.AsyncClient,
+    report: Report,
+    logged: dict[tuple[int, int], tuple[int, str]],
+    quiet: bool,
+    *,
+    not_before: datetime,
 ) -> list[tuple[int, dict[str, Any]]]:
-    """Check every published notice; returns the opening records' fields for the opening checks."""
+    """Check every published notice; returns the opening records' fields for the opening checks.
+
+    A version published after *not_before* may still be on its way into the log (pending)."""
     served: dict[tuple[int, int], dict[str, Any]] = {}
     after = 0
     while True:
@@ -254,7 +297,7 @@ async def _check_notices(
         task = progress.add_task("核对公告 / notices", total=len(notice_ids))
         records: list[tuple[int, dict[str, Any]]] = []
         for notice_id in notice_ids:
-            latest = await _check_notice(client, report, notice_id, served, logged)
+            latest = await _check_notice(client, report, notice_id, served, logged, not_before)
             if latest is not None and latest.get("kind") == "opening_record":
                 records.append((notice_id, latest.get("fields") or {}))
             progress.advance(task)
@@ -276,12 +319,13 @@ async def _check_notice(
     notice_id: int,
     served: dict[tuple[int, int], dict[str, Any]],
     logged: dict[tuple[int, int], tuple[int, str]],
-) -> None:
+    not_before: datetime,
+) -> dict[str, Any] | None:
     where = f"/notices/{notice_id}"
     r = await client.get(f"/api/notices/{notice_id}")
     if r.status_code != 200:
         report.problem("notice_missing", where, f"published in the changes feed but the notice answers {r.status_code}")
-        return
+        return None
     detail = r.json()
     latest_doc: dict[str, Any] | None = None
     for v in detail["versions"]:
@@ -299,7 +343,18 @@ async def _check_notice(
                 f"the published bytes hash to {actual[:16]}…, the notice says {v['content_hash'][:16]}…",
             )
         if key not in logged:
-            report.problem("not_in_log", vwhere, "published but not in the transparency log")
+            published_at = datetime.fromisoformat(v["published_at"])
+            if published_at > not_before:
+                report.pending.append(
+                    {"where": vwhere, "what": f"published at {published_at.isoformat()}, not in the log yet"}
+                )
+            else:
+                report.problem(
+                    "not_in_log",
+                    vwhere,
+                    f"published at {published_at.isoformat()}, longer ago than the maximum merge delay "
+                    f"({report.max_merge_delay_seconds:g} s), but not in the transparency log",
+                )
         elif logged[key][1] != actual:
             report.problem(
                 "hash_mismatch",

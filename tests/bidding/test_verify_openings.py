@@ -53,15 +53,15 @@ async def _open(app, client, clock, world, section):
     await integrate_once(app.state)
 
 
-async def _verify(client, tmp_path):
-    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json")
+async def _verify(client, tmp_path, clock):
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json", now=clock.at)
     return report
 
 
 async def test_an_honest_opening_verifies(app, client, clock, tmp_path):
     world, section, _ = await _bids(app, client, clock, tmp_path, 3)
     await _open(app, client, clock, world, section)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert report.ok, report.summary()
     assert report.openings == 1 and report.bids == 3
 
@@ -80,7 +80,7 @@ async def test_an_opening_with_a_sealed_control_price_verifies_and_its_figure_is
     world, section, _ = await _bids(app, client, clock, tmp_path, 3)
     await _seal_ceiling(client, world, section, tmp_path, times=2)
     await _open(app, client, clock, world, section)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert report.ok, report.summary()
     assert report.openings == 1 and report.bids == 3
 
@@ -92,7 +92,7 @@ async def test_a_control_price_deleted_before_the_opening_is_named(app, client, 
         await s.execute(delete(ReservePrice))
         await s.commit()
     await _open(app, client, clock, world, section)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert [p["code"] for p in report.problems] == ["bid_dropped"], report.summary()
 
 
@@ -103,7 +103,7 @@ async def test_a_bid_deleted_before_the_opening_is_named(app, client, clock, tmp
         await s.execute(delete(Bid).where(Bid.id == victim.id))
         await s.commit()
     await _open(app, client, clock, world, section)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert [p["code"] for p in report.problems] == ["bid_dropped"], report.summary()
 
 
@@ -166,6 +166,6 @@ async def test_a_backdated_bid_slipped_in_after_the_deadline_is_named(app, clien
         )
         await s.commit()
     await _open(app, client, clock, world, section)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     codes = [p["code"] for p in report.problems]
     assert "logged_after_deadline" in codes, report.summary()

@@ -28,7 +28,7 @@ async def _seed(settings: Settings) -> None:
     engine = make_engine(settings)
     await upgrade(engine)
     await engine.dispose()
-    await seed_demo(settings, today=TODAY)
+    await seed_demo(settings)  # on the fixed clock the settings name
 
 
 @pytest.fixture(scope="module")

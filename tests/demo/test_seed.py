@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio
 async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, today=today)
+    summary = await seed_demo(settings, clock=clock)
     assert "seeded" in summary
     async with app.state.sessionmaker() as s:
         published = await s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published"))
@@ -29,21 +29,19 @@ async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     assert sum("道路" in n["title"] for n in roads) >= 10
     open_now = (await client.get("/api/notices", params={"status": "open"})).json()["items"]
     assert open_now, "the demo should show trades open for bids"
-    again = await seed_demo(settings, today=today)
+    again = await seed_demo(settings, clock=clock)
     assert "跳过" in again  # seeding twice does nothing
 
 
 async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings, clock, tmp_path):
-    from trading.log.integrator import integrate_once
+    from tests.factories import integrate_all
     from trading.verify import verify_site
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    await seed_demo(settings, today=today)
-    while await integrate_once(app.state) is not None and clock.at < today:
-        pass
-    await integrate_once(app.state)
-    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json")
+    await seed_demo(settings, clock=clock)
+    await integrate_all(app)
+    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json", now=clock.at)
     assert report.ok, report.summary()
     assert report.notices >= 200 and report.offline_openings > 0
 
@@ -60,13 +58,13 @@ async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, clien
     from bidding.envelope import unprotect_private_key
     from tests.bidding.harness import Opener, Section
     from tests.bidding.harness import open_as as open_with
+    from tests.factories import integrate_all
     from trading.demo.sealed import OPENER_PASSPHRASE
-    from trading.log.integrator import integrate_once
     from trading.verify import verify_site
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, today=today)
+    summary = await seed_demo(settings, clock=clock)
     live = int(re.search(r"第 (\d+) 号标段将于", summary).group(1))
     info = (await client.get(f"/api/sections/{live}/bidding")).json()
     deadline = datetime.fromisoformat(info["deadline_at"])
@@ -97,9 +95,8 @@ async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, clien
     assert "最高投标限价：40,000,000.00 元" in record["body"]
     hall = await client.get(f"/sections/{live}/opening")
     assert "最高投标限价（交易中心密封）" in hall.text and "投标 #" not in hall.text
-    while await integrate_once(app.state) is not None:
-        pass
-    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json")
+    await integrate_all(app)
+    report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json", now=clock.at)
     assert report.ok, report.summary()
     assert report.openings >= 1 and report.bids >= 3
 
@@ -117,7 +114,7 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, today=today)
+    summary = await seed_demo(settings, clock=clock)
     assert "平台评标演示" in summary
     async with app.state.sessionmaker() as s:
         states = dict(

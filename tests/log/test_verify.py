@@ -27,8 +27,8 @@ async def _site(app, client, clock, count=3):
     return world, notices
 
 
-async def _verify(client, tmp_path):
-    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json")
+async def _verify(client, tmp_path, clock):
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json", now=clock.at)
     return report
 
 
@@ -48,18 +48,18 @@ async def _as_dba(app, *statements):
 
 async def test_an_untouched_site_verifies(app, client, clock, tmp_path):
     await _site(app, client, clock)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert report.ok, report.summary()
     assert (report.notices, report.versions, report.tree_size) == (3, 3, 3)
     assert "核验通过" in report.summary()
-    again = await _verify(client, tmp_path)  # and again, now checking consistency with the saved checkpoint
+    again = await _verify(client, tmp_path, clock)  # and again, now checking consistency with the saved checkpoint
     assert again.ok, again.summary()
 
 
 async def test_editing_a_published_notice_in_the_database_is_caught(app, client, clock, tmp_path):
     _, notices = await _site(app, client, clock)
     await _as_dba(app, f"UPDATE notices SET body = '篡改后的正文' WHERE id = {notices[1]['id']}")
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert not report.ok
     assert [p["code"] for p in report.problems] == ["text_altered"]
     assert f"/notices/{notices[1]['id']}" in report.problems[0]["where"]
@@ -75,7 +75,7 @@ async def test_rewriting_a_published_version_and_its_hash_is_caught_by_the_log(a
             d=doc, h=hashlib.sha256(doc).hexdigest(), n=target
         ),
     )
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     codes = {p["code"] for p in report.problems}
     assert "hash_mismatch" in codes
     assert any(f"/notices/{target}" in p["where"] for p in report.problems)
@@ -88,13 +88,60 @@ async def test_a_version_published_behind_the_logs_back_is_caught(app, client, c
         await s.execute(delete(LogEntry).where(LogEntry.event_key == f"notice:{sneaked['id']}:v1"))
         await s.commit()
     await integrate_once(app.state)
-    report = await _verify(client, tmp_path)
+    # Within the stated maximum merge delay it could still be on its way: pending, not a failure...
+    report = await _verify(client, tmp_path, clock)
+    assert report.ok, report.summary()
+    assert [p["where"] for p in report.pending] == [f"/notices/{sneaked['id']} v1"]
+    assert "pending" in report.summary() and "60 s" in report.summary()
+    # ...and once it is older than that, it is missing.
+    clock.advance(seconds=61)
+    report = await _verify(client, tmp_path, clock)
     assert [(p["code"], p["where"]) for p in report.problems] == [("not_in_log", f"/notices/{sneaked['id']} v1")]
+    assert report.pending == []
+    assert "maximum merge delay" in report.problems[0]["what"]
+
+
+async def test_a_version_published_after_the_last_checkpoint_is_pending_until_integrated(app, client, clock, tmp_path):
+    world, _ = await _site(app, client, clock)
+    late = await published_tender(client, world, clock.at)  # no integration round since
+    clock.advance(seconds=30)
+    report = await _verify(client, tmp_path, clock)
+    assert report.ok and [p["where"] for p in report.pending] == [f"/notices/{late['id']} v1"], report.summary()
+    await integrate_once(app.state)
+    clock.advance(minutes=10)
+    report = await _verify(client, tmp_path, clock)
+    assert report.ok and report.pending == [], report.summary()
+
+
+async def test_the_log_states_its_maximum_merge_delay_and_the_verifier_keeps_it_short(
+    app, client, clock, tmp_path, settings
+):
+    import httpx
+    import msgspec
+
+    from trading.app import create_app
+
+    info = (await client.get("/log/info")).json()
+    assert info["max_merge_delay_seconds"] == 60 and info["origin"] == settings.log_origin
+    assert info["vkey"] == (await client.get("/log/key")).text.strip()
+    # A site that states a day-long delay cannot keep a dropped version pending for a day: an hour at most.
+    lax = create_app(msgspec.structs.replace(settings, log_max_merge_delay=86400.0), clock=clock)
+    world, _ = await _site(lax, client, clock)
+    sneaked = await published_tender(client, world, clock.at)
+    async with app.state.sessionmaker() as s:
+        await s.execute(delete(LogEntry).where(LogEntry.event_key == f"notice:{sneaked['id']}:v1"))
+        await s.commit()
+    clock.advance(hours=2)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=lax), base_url="http://t") as c:
+        report, _ = await verify_site(c, url="http://lax", state_path=tmp_path / "lax.json", now=clock.at)
+    await lax.state.engine.dispose()
+    assert report.max_merge_delay_seconds == 3600
+    assert [p["code"] for p in report.problems] == ["not_in_log"]
 
 
 async def test_rewriting_the_log_tail_is_a_split_view(app, client, clock, tmp_path):
     await _site(app, client, clock)
-    assert (await _verify(client, tmp_path)).ok
+    assert (await _verify(client, tmp_path, clock)).ok
     # The operator rewrites history: rebuilds the tree with the last entry replaced by another one,
     # and signs it with the platform's own key. Same size, different root.
     async with app.state.sessionmaker() as s:
@@ -106,7 +153,7 @@ async def test_rewriting_the_log_tail_is_a_split_view(app, client, clock, tmp_pa
         await services.append(s, event_key="forged", kind="test", document={"forged": True}, at=clock.at)
         await s.commit()
     await integrate_once(app.state)
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     codes = {p["code"] for p in report.problems}
     assert codes & {"split_view", "inconsistent"}, report.summary()
 
@@ -115,18 +162,22 @@ async def test_a_shrunken_log_is_a_rollback(app, client, clock, tmp_path):
     world, _ = await _site(app, client, clock, count=2)  # checkpoint at size 2
     await published_tender(client, world, clock.at)
     await integrate_once(app.state)  # and at size 3
-    assert (await _verify(client, tmp_path)).ok
+    assert (await _verify(client, tmp_path, clock)).ok
     async with app.state.sessionmaker() as s:
         await s.execute(delete(LogCheckpoint).where(LogCheckpoint.size == 3))
         await s.commit()
-    report = await _verify(client, tmp_path)
+    report = await _verify(client, tmp_path, clock)
     assert "rollback" in {p["code"] for p in report.problems}
 
 
 async def test_a_changed_log_key_is_refused(app, client, clock, tmp_path):
     await _site(app, client, clock)
     report, _ = await verify_site(
-        client, url="http://site", state_path=tmp_path / "s.json", pinned_key="someone+01020304+AQ" + "A" * 42
+        client,
+        url="http://site",
+        state_path=tmp_path / "s.json",
+        now=clock.at,
+        pinned_key="someone+01020304+AQ" + "A" * 42,
     )
     assert [p["code"] for p in report.problems] == ["key_mismatch"]
 
@@ -144,7 +195,7 @@ async def test_a_registered_witness_cosigns_and_the_cosignature_is_served(app, c
     witnessed = create_app(msgspec.structs.replace(settings, witness_keys=witness.vkey), clock=clock)
     await _site(witnessed, client, clock)  # data via the shared database
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=witnessed), base_url="http://t") as c:
-        report, seen = await verify_site(c, url="http://w", state_path=tmp_path / "w.json")
+        report, seen = await verify_site(c, url="http://w", state_path=tmp_path / "w.json", now=clock.at)
         assert report.ok, report.summary()
         line = witness.cosign(seen["body"], 1_790_000_000)
         r = await c.post("/log/witness", json={"size": seen["checkpoint"].size, "cosignature": line})

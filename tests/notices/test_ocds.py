@@ -62,7 +62,7 @@ def test_the_format_checker_checks_date_times():
 async def _demo(app, clock, settings) -> None:
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    await seed_demo(settings, today=today)
+    await seed_demo(settings, clock=clock)
 
 
 @pytest.mark.asyncio

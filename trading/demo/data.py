@@ -1412,26 +1412,33 @@ def build_world(today: date, seed: int = 2026) -> DemoWorld:
     return _WorldBuilder(today, seed).build()
 
 
+def demo_people(seed: int = 2026) -> tuple[PersonSpec, ...]:
+    """The demo's accounts, which are the same whatever the day (only the trades follow the date)."""
+    builder = _WorldBuilder(None, seed)
+    return builder.accounts()
+
+
 class _WorldBuilder:
-    def __init__(self, today: date, seed: int) -> None:
-        self.today = today
+    def __init__(self, today: date | None, seed: int) -> None:
         self.seed = seed
-        self.now = _at(today, 9, 0)
         self.orgs: dict[str, _OrgDraft] = {}
         self.codes: set[str] = set()
         self.evaluators: list[str] = []
         self.parcels: set[str] = set()
+        for firm in _AGENTS:
+            self._org(firm.key, firm.name, "agent", firm.region, "91")
+        for firm in _BIDDERS:
+            self._org(firm.key, firm.name, "bidder", firm.region, "91")
+        if today is not None:
+            self.today = today
+            self.now = _at(today, 9, 0)
 
     def rng(self, *parts: object) -> random.Random:
         # A string seed is hashed with SHA-512, so every stream is stable across runs and platforms.
         return random.Random(":".join(str(p) for p in (self.seed, *parts)))
 
     def build(self) -> DemoWorld:
-        for firm in _AGENTS:
-            self._org(firm.key, firm.name, "agent", firm.region, "91")
-        for firm in _BIDDERS:
-            self._org(firm.key, firm.name, "bidder", firm.region, "91")
-        people = self._people()
+        people = self.accounts()
         drafts = self._plan()
         projects = tuple(self._render(d) for d in drafts)
         order = ("tenderer", "transferor", "agent", "bidder")
@@ -1499,7 +1506,7 @@ class _WorldBuilder:
         local = [a.key for a in _AGENTS if _city_code(a.region) == city]
         return rng.choice(local or [a.key for a in _AGENTS])
 
-    def _people(self) -> tuple[PersonSpec, ...]:
+    def accounts(self) -> tuple[PersonSpec, ...]:
         rng = self.rng("people")
         people = [
             PersonSpec(username="admin", display_name="平台管理员", roles=("admin",), password=PASSWORDS["admin"])

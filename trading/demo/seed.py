@@ -7,7 +7,6 @@ published. Seeding is deterministic for a given day, and does nothing if the dat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,10 +21,10 @@ from trading.accounts import schemas as acc
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Person
 from trading.accounts.services import create_centre, create_organisation, create_person
-from trading.clock import clock_from_setting
+from trading.clock import Clock, clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
-from trading.demo.data import DemoWorld, ProjectSpec, build_world
+from trading.demo.data import DemoWorld, ProjectSpec, build_world, demo_people
 from trading.demo.payments import seed_payments
 from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
@@ -53,10 +52,10 @@ _ROLE_LABELS = {
 }
 
 
-def demo_logins(world: DemoWorld) -> str:
+def demo_logins() -> str:
     """One sign-in per role (the 常德 centre's staff and supervisor), for the demo banner."""
     lines, seen = [], set()
-    for p in world.people:
+    for p in demo_people():
         role = p.roles[0]
         if role in seen or (role in ("staff", "supervisor") and p.centre_code != "CD"):
             continue
@@ -68,19 +67,21 @@ def demo_logins(world: DemoWorld) -> str:
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def seed_demo(settings: Settings, *, today: datetime | None = None) -> str:
-    """Seed the demo world unless the database already holds notices; returns a one-line summary."""
+async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
+    """Seed the demo world unless the database already holds notices; returns a one-line summary.
+
+    The world is built around the platform clock's "now" (*clock*, else the one the settings name), read
+    once: the notices, the sealed sections' deadlines and the payments all take that one moment, so a
+    fixed clock seeds the same world on any day the seed runs."""
     engine = make_engine(settings)
     try:
         async with make_sessionmaker(engine)() as session:
             existing = await session.scalar(select(func.count()).select_from(Notice))
             if existing:
                 return f"数据库已有 {existing} 条公告，跳过演示数据 / database already holds {existing} notices"
-        day = (today or datetime.now(UTC)).astimezone(SHANGHAI).date()
-        world = build_world(day)
+            now = await (clock or clock_from_setting(settings.clock)).now(session)
+        world = build_world(now.astimezone(SHANGHAI).date())
         counts = await _write(make_sessionmaker(engine), world, settings)
-        async with make_sessionmaker(engine)() as session:
-            now = await clock_from_setting(settings.clock).now(session)
         paid = await seed_payments(make_sessionmaker(engine), now.astimezone(SHANGHAI).date())
         sealed = await seed_sealed(
             make_sessionmaker(engine), settings, now, Path(settings.blob_dir).parent / "demo-openers"

@@ -44,6 +44,17 @@ class ConsistencyProof(msgspec.Struct):
     proof: list[str]
 
 
+class LogInfo(msgspec.Struct):
+    """What a verifier needs to know about the log before it reads it."""
+
+    origin: str
+    #: The verifier key (C2SP vkey), as /log/key serves it.
+    vkey: str
+    #: Every entry is in a signed checkpoint within this many seconds of the act it records; a verifier
+    #: reports a published item missing from the log as pending while younger, as missing once older.
+    max_merge_delay_seconds: float
+
+
 class CosignatureIn(Strict):
     size: Annotated[int, msgspec.Meta(ge=1)]
     #: The witness's signature line: "— <name> <base64(key id ‖ timestamp ‖ signature)>"
@@ -93,6 +104,19 @@ class LogController(Controller):
         return Response(
             content=request.app.state.log_signer.vkey + "\n",
             media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @get("/info", operation_id="getLogInfo")
+    async def info(self, request: Request) -> Response[LogInfo]:
+        """The log's origin, verifier key and maximum merge delay."""
+        settings = request.app.state.settings
+        return Response(
+            content=LogInfo(
+                origin=settings.log_origin,
+                vkey=request.app.state.log_signer.vkey,
+                max_merge_delay_seconds=settings.log_max_merge_delay,
+            ),
             headers={"Cache-Control": "public, max-age=3600"},
         )
 

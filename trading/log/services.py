@@ -288,8 +288,13 @@ async def leaf_count(session: AsyncSession) -> int:
 
 
 async def has_work(session: AsyncSession, now: datetime) -> bool:
-    """Whether an integration round would do anything (checked without taking the lock)."""
-    queued = await session.scalar(select(LogEntry.id).where(LogEntry.leaf_index.is_(None)).limit(1))
+    """Whether an integration round would do anything (checked without taking the lock).
+
+    An entry dated after *now* is not work yet: a round takes only what was created by its "now", so
+    counting it would promise a round that does nothing, again and again."""
+    queued = await session.scalar(
+        select(LogEntry.id).where(LogEntry.leaf_index.is_(None), LogEntry.created_at <= now).limit(1)
+    )
     if queued is not None:
         return True
     due = await session.scalar(
