@@ -570,6 +570,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         {
             "format": SECTION_FORMAT,
             "server": server,
+            # When this machine fetched it (the bidder's own record; nothing on the platform reads it).
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "verified": checked,
             "section": info,
@@ -655,6 +656,14 @@ def collect_documents(paths: list[str]) -> Path | list[tuple[str, Path]]:
     return entries
 
 
+def warn_if_deadline_passed(section: dict[str, Any]) -> None:
+    """Sealing is offline, so only this machine's clock can be asked; it warns and refuses nothing (the
+    platform's clock decides at submission)."""
+    deadline = section.get("deadline_at")
+    if deadline and datetime.fromisoformat(deadline) <= datetime.now(UTC):
+        warn("按本机时钟，投标截止时间已过", "by this machine's clock the bid deadline has passed")
+
+
 def cmd_seal(args: argparse.Namespace) -> int:
     from bidding.envelope import encode_price_form, seal_bid
     from bidding.envelope.documents import collect_documents as walk
@@ -687,9 +696,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     documents = collect_documents(args.documents)
     files = walk(documents)
     total = sum(size for _, _, size in files)
-    deadline = section.get("deadline_at")
-    if deadline and datetime.fromisoformat(deadline) <= datetime.now(UTC):
-        warn("按本机时钟，投标截止时间已过", "by this machine's clock the bid deadline has passed")
+    warn_if_deadline_passed(section)
     context = context_from_section(section, credit_code)
     say(f"正在密封 {len(files)} 个文件（共 {total:,} 字节）……", f"sealing {len(files)} files")
     with progress_bar("密封 / sealing", total) as update:

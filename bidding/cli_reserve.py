@@ -11,7 +11,6 @@ machine and submit it before the deadline; it opens with the bids (bidding.reser
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from bidding.cli import (
     make_client,
     raw_public,
     say,
-    warn,
+    warn_if_deadline_passed,
     yuan,
 )
 
@@ -68,9 +67,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise Failure(f"{out} 已存在；如确需覆盖请加 --force", f"{out} exists (add --force)", code="exists")
-    deadline = section.get("deadline_at")
-    if deadline and datetime.fromisoformat(deadline) <= datetime.now(UTC):
-        warn("按本机时钟，投标截止时间已过", "by this machine's clock the bid deadline has passed")
+    warn_if_deadline_passed(section)
     key = load_signing_key(Path(args.key), args)
     context = msgspec.structs.replace(context_from_section(section, tenderer), role="reserve")
     form: dict[str, Any] = {"total_price_fen": args.price_fen, "kind": KINDS[args.kind]}
@@ -78,7 +75,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     say(f"已密封{KINDS[args.kind]}：{yuan(args.price_fen)} → {out}", f"sealed {args.kind} price written to {out}")
     say(f"清单哈希 / manifest SHA-256: {info.manifest_hash}")
     say(
-        f"开标前无人能读；请在 {local_time(deadline)} 前用 bidding reserve submit 递交",
+        f"开标前无人能读；请在 {local_time(section.get('deadline_at'))} 前用 bidding reserve submit 递交",
         "nobody can read it before the opening; submit it before the deadline with `bidding reserve submit`",
     )
     return 0

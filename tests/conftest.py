@@ -95,10 +95,23 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
 
 
 async def _empty_tables(engine: AsyncEngine) -> None:
-    """PostgreSQL: TRUNCATE (row triggers guarding append-only tables do not fire for it)."""
+    """PostgreSQL: TRUNCATE (row triggers guarding append-only tables do not fire for it), and the calendar
+    put back as the migrations left it (tests edit it)."""
     tables = [t.name for t in metadata.sorted_tables if t.name not in KEEP_TABLES]
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        key = engine.url.render_as_string(hide_password=False)
+        if key not in _MIGRATED_CALENDAR:
+            rows = await conn.execute(text("SELECT day, kind, name FROM calendar_days ORDER BY day"))
+            _MIGRATED_CALENDAR[key] = [dict(r._mapping) for r in rows]
+        await conn.execute(text("DELETE FROM calendar_days"))
+        await conn.execute(
+            text("INSERT INTO calendar_days (day, kind, name) VALUES (:day, :kind, :name)"), _MIGRATED_CALENDAR[key]
+        )
+
+
+#: The calendar rows of each PostgreSQL test database as first seen (straight after its migrations).
+_MIGRATED_CALENDAR: dict[str, list[dict[str, Any]]] = {}
 
 
 @pytest.fixture

@@ -164,6 +164,8 @@ def seal_bid(
     price_plaintext = encode_price_form(price_form, role=context.role, price_fields=price_fields)
     files = collect_documents(documents)
     nonce = random_bytes(16)
+    # The sealer's own statement of when it sealed (offline, so its own clock); the platform's clock alone
+    # decides whether a bid is on time.
     moment = format_sealed_at(sealed_at or datetime.now(UTC))
 
     out_path = Path(out) if isinstance(out, str | os.PathLike) else None

@@ -17,6 +17,17 @@ async def test_the_2026_calendar_is_seeded_and_public(client):
     assert all(d["day"].startswith("2026") for d in days)
 
 
+async def test_a_year_the_calendar_does_not_hold_is_said_so(client):
+    years = (await client.get("/api/calendar/years")).json()
+    assert [y["year"] for y in years] == [2026, 2027]
+    assert years[0]["holidays"] > 30 and years[0]["workdays"] == 6
+    r = await client.get("/api/calendar", params={"year": 2028})
+    assert r.status_code == 404
+    error = r.json()["error"]
+    assert error["code"] == "calendar_year_missing" and error["details"] == {"year": 2028}
+    assert "没有2028年的节假日安排" in error["message_zh"]
+
+
 async def test_staff_edit_the_calendar_and_it_is_audited(app, client, clock):
     world = await build_world(app, clock.at)
     r = await client.put(
@@ -89,3 +100,64 @@ async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
     r = await try_publish()
     assert r.status_code == 422
     assert "《政府采购法实施条例》第三十八条" in r.json()["error"]["message_zh"]
+
+
+def _single_source(project_id: int, period_end) -> dict:
+    return {
+        "project_id": project_id,
+        "kind": "procurement",
+        "title": "澧县人民医院单一来源采购公示",
+        "body": "拟采用单一来源方式采购。",
+        "fields": {
+            "project_overview": "医疗设备",
+            "funding_source": "财政资金",
+            "qualification": "见公示",
+            "consortium_allowed": False,
+            "documents_how": "平台",
+            "submission_how": "平台",
+            "tenderer_contact": "0736-3200000",
+            "budget_fen": 98_000_000,
+            "requirements": "见公示",
+            "document_price_fen": 0,
+            "opening_place": "澧县",
+        },
+        "timetable": {"notice_period_end": period_end.isoformat()},
+    }
+
+
+async def test_a_working_day_period_in_a_year_without_its_arrangement_is_refused_until_it_is_entered(
+    app, client, clock
+):
+    """In 2028 the platform holds no State Council arrangement: five working days cannot be counted, and the
+    refusal says so and names the year, instead of counting 春节 as working days."""
+    from sqlalchemy import func, select
+
+    from notices.models import Notice
+    from tests.factories import create_project, local
+    from trading.log.models import LogEntry
+
+    world = await build_world(app, clock.at)
+    clock.set(local(2028, 3, 6, 9))
+    project = await create_project(
+        client, world, name="澧县人民医院医疗设备采购", trade_kind="procurement", procedure="gp_single_source"
+    )
+    r = await client.post(
+        "/api/staff/notices", json=_single_source(project["id"], local(2028, 3, 14, 17)), headers=world.headers("staff")
+    )
+    assert r.status_code == 201, r.text
+    notice_id = r.json()["id"]
+    r = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "calendar_year_missing" and error["details"]["year"] == 2028
+    assert "2028年" in error["message_zh"] and "2028" in error["message_en"]
+    async with app.state.sessionmaker() as s:  # nothing changed
+        assert await s.scalar(select(Notice.status).where(Notice.id == notice_id)) == "draft"
+        assert await s.scalar(select(func.count()).select_from(LogEntry)) == 0
+    # The arrangement is entered (元旦 is enough to say the year is held), and the same notice publishes.
+    r = await client.put(
+        "/api/calendar/2028-01-01", json={"kind": "holiday", "name": "元旦"}, headers=world.headers("staff")
+    )
+    assert r.status_code == 200
+    r = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text

@@ -15,15 +15,23 @@ from hypothesis import strategies as st
 
 from notices.kinds import NOTICE_KINDS, OPENING_NOTICE_FOR_TRADE_KIND, missing_fields
 from trading.accounts.credit_code import is_valid_credit_code
-from trading.demo.data import DEADLINE_EVENT, PASSWORDS, DemoWorld, NoticeSpec, ProjectSpec, build_world
+from trading.demo.data import (
+    DEADLINE_EVENT,
+    PASSWORDS,
+    DemoWorld,
+    NoticeSpec,
+    ProjectSpec,
+    build_world,
+    demo_calendar,
+)
 from trading.projects.trade_code import parse_trade_code
 from trading.regions import REGIONS
-from trading.rules.holidays import seed_calendar
 from trading.rules.periods import check_clarification, check_timetable, require_events
 from trading.rules.procedures import PROCEDURES
 
 TZ = ZoneInfo("Asia/Shanghai")
-CAL = seed_calendar()
+#: The official rows where the platform has them, the demo's estimates elsewhere (what the demo seeds).
+CAL = demo_calendar()
 TODAY = date(2026, 3, 10)
 #: Days around the long holidays (春节, 劳动节, 国庆), a year the seed calendar does not cover, and plain days.
 TODAYS = (

@@ -18,7 +18,7 @@ async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
     summary = await seed_demo(settings, clock=clock)
-    assert "seeded" in summary
+    assert "seeded" in summary and "演示估算" not in summary  # the calendar holds every year it reaches
     async with app.state.sessionmaker() as s:
         published = await s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published"))
         kinds = set(await s.scalars(select(Notice.kind).distinct()))
@@ -153,3 +153,20 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
             )
         )
     assert {"tender", "opening_record", "candidate_publicity", "objection_reply", "result", "contract"} <= kinds
+
+
+async def test_the_demo_on_a_day_past_the_calendar_enters_an_estimate_and_says_so(app, client, settings, clock):
+    """The platform holds 2026 and 2027; a demo started in 2028 must not count 春节 as working days, nor fail:
+    it enters its estimate of 2028's days off, marked as such, and says so."""
+    today = datetime(2028, 3, 1, 2, tzinfo=UTC)
+    clock.set(today)
+    summary = await seed_demo(settings, clock=clock)
+    assert "seeded" in summary and "2028" in summary and "演示估算" in summary, summary
+    assert "2025" not in summary  # only the years its trades reach
+    years = [y["year"] for y in (await client.get("/api/calendar/years")).json()]
+    assert years == [2026, 2027, 2028]
+    days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2028})).json()}
+    assert days["2028-01-26"]["kind"] == "holiday" and days["2028-01-26"]["name"] == "春节（演示估算）"
+    async with app.state.sessionmaker() as s:
+        published = await s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published"))
+    assert published >= 200

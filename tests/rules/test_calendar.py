@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading.rules.calendar import WorkCalendar
+from trading.rules.calendar import CalendarGap, WorkCalendar
 from trading.rules.holidays import PROVISIONAL_2027, SEED, SEED_2026, seed_calendar
 
 CAL = seed_calendar()
+#: The seed calendar, with 2025 and 2028 declared as plain years: for the arithmetic's properties near the edges.
+WIDE = WorkCalendar(CAL.holidays, CAL.workdays, years=range(2025, 2029))
 
 dates = st.dates(min_value=date(2025, 11, 1), max_value=date(2028, 2, 1))
 
@@ -75,7 +77,7 @@ def test_a_deadline_on_a_holiday_rolls_to_the_next_working_day():
 
 
 def test_add_working_days_across_weekends():
-    plain = WorkCalendar()
+    plain = WorkCalendar(years=[2026])
     friday = date(2026, 3, 6)
     assert plain.add_working_days(friday, 0) == friday
     assert plain.add_working_days(friday, 1) == date(2026, 3, 9)
@@ -87,7 +89,7 @@ def test_add_working_days_across_weekends():
 
 
 def test_working_days_between_edges():
-    plain = WorkCalendar()
+    plain = WorkCalendar(years=[2026])
     monday = date(2026, 3, 2)
     assert plain.working_days_between(monday, monday) == 0
     assert plain.working_days_between(monday, monday, inclusive_start=True) == 1
@@ -135,23 +137,59 @@ def _brute_force_between(cal: WorkCalendar, start: date, end: date, inclusive: b
 
 @given(dates, dates, st.booleans())
 def test_working_days_between_matches_a_day_by_day_count(a, b, inclusive):
-    assert CAL.working_days_between(a, b, inclusive_start=inclusive) == _brute_force_between(CAL, a, b, inclusive)
+    assert WIDE.working_days_between(a, b, inclusive_start=inclusive) == _brute_force_between(WIDE, a, b, inclusive)
 
 
 @given(dates, st.integers(min_value=0, max_value=60))
 def test_add_working_days_lands_on_the_nth_working_day(d, n):
-    result = CAL.add_working_days(d, n)
-    assert CAL.working_days_between(d, result) == n
+    result = WIDE.add_working_days(d, n)
+    assert WIDE.working_days_between(d, result) == n
     if n:
-        assert CAL.is_working_day(result)
-        assert CAL.working_days_between(d, result - timedelta(days=1)) == n - 1
+        assert WIDE.is_working_day(result)
+        assert WIDE.working_days_between(d, result - timedelta(days=1)) == n - 1
 
 
 @given(dates)
 def test_next_working_day_is_the_first_one(d):
-    result = CAL.next_working_day_on_or_after(d)
-    assert CAL.is_working_day(result)
-    assert CAL.working_days_between(d, result - timedelta(days=1), inclusive_start=True) == 0
+    result = WIDE.next_working_day_on_or_after(d)
+    assert WIDE.is_working_day(result)
+    assert WIDE.working_days_between(d, result - timedelta(days=1), inclusive_start=True) == 0
+
+
+# --- a year the calendar does not hold -------------------------------------------------------------
+
+
+def test_a_year_without_its_arrangement_is_refused_not_counted_as_plain_weekdays():
+    """2028's 春节 falls on 26 January: counted as Monday–Friday, its working days would all be wrong."""
+    with pytest.raises(CalendarGap) as caught:
+        CAL.is_working_day(date(2028, 1, 26))
+    assert caught.value.year == 2028 and caught.value.code == "calendar_year_missing"
+    assert "2028年" in caught.value.message_zh and "2028" in caught.value.message_en
+    assert caught.value.status_code == 422 and caught.value.rule == "87号令 §85"
+    with pytest.raises(CalendarGap):
+        CAL.working_days_between(date(2027, 12, 20), date(2028, 1, 10))  # a range reaching into it
+    with pytest.raises(CalendarGap):
+        CAL.add_working_days(date(2027, 12, 28), 5)  # arithmetic walking into it
+    with pytest.raises(CalendarGap):
+        CAL.next_working_day_on_or_after(date(2028, 2, 1))
+    with pytest.raises(CalendarGap) as before:
+        CAL.working_days_between(date(2025, 12, 1), date(2026, 1, 10))
+    assert before.value.year == 2025
+    # An empty range asks nothing of any year; a covered one answers.
+    assert CAL.working_days_between(date(2028, 3, 1), date(2028, 2, 1)) == 0
+    assert CAL.working_days_between(date(2027, 12, 24), date(2027, 12, 31)) == 5
+    assert CAL.years == {2026, 2027}
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
+def test_every_question_outside_the_held_years_raises(d):
+    if CAL.covers(d):
+        CAL.is_working_day(d)
+        return
+    with pytest.raises(CalendarGap):
+        CAL.is_working_day(d)
+    with pytest.raises(CalendarGap):
+        CAL.working_days_between(d, d, inclusive_start=True)
 
 
 # --- seed rows -------------------------------------------------------------------------------------

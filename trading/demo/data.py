@@ -29,6 +29,7 @@ import msgspec
 from trading.accounts.credit_code import make_credit_code
 from trading.projects.trade_code import make_trade_code
 from trading.regions import REGIONS
+from trading.rules.calendar import HOLIDAY, WorkCalendar
 from trading.rules.holidays import seed_calendar
 
 # --- what the world is made of --------------------------------------------------------------------
@@ -1220,7 +1221,6 @@ _WINDOWS = {
 
 # --- the calendar -----------------------------------------------------------------------------------
 
-_OFFICIAL_CALENDAR = seed_calendar()
 #: 春节 (Chinese New Year's Day) for the years the official seed does not cover
 _LUNAR_NEW_YEAR = {
     2020: date(2020, 1, 25),
@@ -1239,22 +1239,43 @@ _LUNAR_NEW_YEAR = {
     2035: date(2035, 2, 8),
 }
 _ONE_DAY = timedelta(days=1)
+#: The years the demo can be set in.
+DEMO_YEARS = range(min(_LUNAR_NEW_YEAR), max(_LUNAR_NEW_YEAR) + 1)
+#: The suffix on the name of every estimated calendar row, so that nobody mistakes one for the official one.
+ESTIMATED = "（演示估算）"
+
+
+def estimated_days_off(year: int) -> tuple[tuple[date, str, str], ...]:
+    """The demo's estimate of *year*'s official days off, for a year whose State Council arrangement the
+    platform does not hold: 元旦, the 春节 week around the lunar new year, 清明, 劳动节 and 国庆, with no
+    make-up working days. Rows as the calendar table takes them: (date, "holiday", name)."""
+
+    def block(first: date, days: int, name: str) -> list[tuple[date, str, str]]:
+        return [(first + timedelta(days=i), HOLIDAY, name + ESTIMATED) for i in range(days)]
+
+    rows = block(date(year, 1, 1), 1, "元旦")
+    new_year = _LUNAR_NEW_YEAR.get(year)
+    if new_year is not None:
+        rows += block(new_year - 2 * _ONE_DAY, 10, "春节")
+    rows += block(date(year, 4, 4), 3, "清明节") + block(date(year, 5, 1), 5, "劳动节")
+    rows += block(date(year, 10, 1), 8, "国庆节")
+    return tuple(sorted(rows))
+
+
+def demo_calendar() -> WorkCalendar:
+    """The calendar the demo world is planned on: the official rows where the platform has them, the
+    demo's estimates for the other years it can be set in."""
+    official = seed_calendar()
+    estimated = [d for y in DEMO_YEARS if y not in official.years for d, _kind, _name in estimated_days_off(y)]
+    return WorkCalendar([*official.holidays, *estimated], official.workdays, years=set(DEMO_YEARS) | official.years)
+
+
+_CALENDAR = demo_calendar()
 
 
 def _is_workday(day: date) -> bool:
-    """A Monday-to-Friday working day: on the official seed calendar where it covers the year, otherwise
-    outside the usual festival weeks — so demo periods keep their margin whatever calendar staff keep."""
-    if day.weekday() >= 5:
-        return False
-    if _OFFICIAL_CALENDAR.covers(day):
-        return _OFFICIAL_CALENDAR.is_working_day(day)
-    month_day = (day.month, day.day)
-    if month_day == (1, 1) or (4, 4) <= month_day <= (4, 6):
-        return False
-    if (5, 1) <= month_day <= (5, 5) or (10, 1) <= month_day <= (10, 8):
-        return False
-    new_year = _LUNAR_NEW_YEAR.get(day.year)
-    return new_year is None or not new_year - 2 * _ONE_DAY <= day <= new_year + 7 * _ONE_DAY
+    """A working day, with the demo's margin: never a weekend, even a make-up working day (调休上班)."""
+    return day.weekday() < 5 and _CALENDAR.is_working_day(day)
 
 
 def _workday_on_or_after(day: date) -> date:

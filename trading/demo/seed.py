@@ -7,6 +7,7 @@ published. Seeding is deterministic for a given day, and does nothing if the dat
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,12 +25,13 @@ from trading.accounts.services import create_centre, create_organisation, create
 from trading.clock import Clock, clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
-from trading.demo.data import DemoWorld, ProjectSpec, build_world, demo_people
+from trading.demo.data import ESTIMATED, DemoWorld, ProjectSpec, build_world, demo_people, estimated_days_off
 from trading.demo.payments import seed_payments
 from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
 from trading.projects.services import create_project
+from trading.rules.services import load_calendar, set_day
 from trading.settings import Settings
 
 DEMO_NOTE = """
@@ -81,6 +83,7 @@ async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
                 return f"数据库已有 {existing} 条公告，跳过演示数据 / database already holds {existing} notices"
             now = await (clock or clock_from_setting(settings.clock)).now(session)
         world = build_world(now.astimezone(SHANGHAI).date())
+        estimated = await _fill_calendar_gaps(make_sessionmaker(engine), world, now)
         counts = await _write(make_sessionmaker(engine), world, settings)
         paid = await seed_payments(make_sessionmaker(engine), now.astimezone(SHANGHAI).date())
         sealed = await seed_sealed(
@@ -88,10 +91,36 @@ async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
         )
     finally:
         await engine.dispose()
+    warning = ""
+    if estimated:
+        years = "、".join(str(y) for y in estimated)
+        warning = (
+            f"\n注意：工作日历中没有 {years} 年的国务院节假日安排，演示已填入估算的放假日期（名称带“{ESTIMATED}”），"
+            f"正式使用前须由管理员按国务院办公厅通知改正。\n"
+            f"Note: the working-day calendar held no State Council arrangement for {years}; the demo entered "
+            "estimated days off (named …演示估算), which an administrator must correct from the official notice."
+        )
     return (
         f"已写入演示数据 / seeded: {counts['projects']} 个项目, "
-        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿, {paid} 笔支付\n{sealed}"
+        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿, {paid} 笔支付\n{sealed}{warning}"
     )
+
+
+async def _fill_calendar_gaps(sessionmaker, world: DemoWorld, now: datetime) -> list[int]:  # type: ignore[no-untyped-def]
+    """Give each year the demo's trades reach, and the platform's calendar lacks, the demo's estimate of its
+    days off (every working-day period in such a year is refused otherwise). Returns the years filled."""
+    moments = [now] + [moment for p in world.projects for n in p.notices for moment in (n.at, *n.timetable.values())]
+    first = min(moments).astimezone(SHANGHAI).date()
+    last = (max(moments) + timedelta(days=60)).astimezone(SHANGHAI).date()  # evaluation and award periods
+    async with sessionmaker() as session:
+        calendar = await load_calendar(session)
+        missing = [y for y in range(first.year, last.year + 1) if y not in calendar.years]
+        act = Act(actor=None, address="demo-seed", at=now)
+        for year in missing:
+            for day, kind, name in estimated_days_off(year):
+                await set_day(session, act, day, kind, name)
+        await session.commit()
+    return missing
 
 
 async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -3,12 +3,18 @@
 A period "in working days" (工作日) must be counted on this calendar, never as calendar days. The table
 behind it is kept by staff (:class:`trading.rules.models.CalendarDay`); this module only does the
 arithmetic, on plain dates, so the bidder's client and the server agree.
+
+A year whose holiday arrangement has not been entered has no answer: counting its days as plain
+Monday–Friday would quietly call 春节 and 国庆 working days, and let an unlawfully short period through. So
+any question about a date in such a year raises :class:`CalendarGap`, which names the year.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+
+from trading.errors import NotFound, RuleViolation
 
 HOLIDAY = "holiday"
 WORKDAY = "workday"
@@ -32,17 +38,43 @@ def _weekdays_through(d: date) -> int:
     return weeks * 5 + min(rest, 5)
 
 
+class CalendarGap(RuleViolation):
+    """The calendar holds no holiday arrangement for a year that a working-day question reaches."""
+
+    code = "calendar_year_missing"
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"工作日历中没有{year}年的节假日安排，无法按工作日计算期限；"
+            f"请管理员按国务院办公厅{year}年部分节假日安排的通知录入（PUT /api/calendar/{{日期}}）",
+            f"The working-day calendar has no holiday arrangement for {year}, so no period in working days can be "
+            f"counted there; an administrator must enter the State Council's {year} arrangement "
+            "(PUT /api/calendar/{day})",
+            rule="87号令 §85",
+            details={"year": year},
+        )
+        self.year = year
+
+    def as_not_found(self) -> NotFound:
+        """The same message, as the answer to someone asking for the year's calendar."""
+        return NotFound(self.message_zh, self.message_en, code=self.code, details=self.details)
+
+
 class WorkCalendar:
     """Working days (工作日): Mon–Fri unless an official day off; Sat/Sun only if a make-up day (调休上班).
 
     ``holidays`` are the official days off (they may fall on any weekday; listing the weekend days
     inside a holiday block is allowed and harmless); ``workdays`` are the make-up working days.
-    A date may not be both.
+    A date may not be both. ``years`` are the years whose arrangement the calendar holds; by default the
+    years with at least one official day off (every real year has 元旦). A date outside them raises
+    :class:`CalendarGap`.
     """
 
-    __slots__ = ("_holidays", "_workdays")
+    __slots__ = ("_holidays", "_workdays", "_years")
 
-    def __init__(self, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> None:
+    def __init__(
+        self, holidays: Iterable[date] = (), workdays: Iterable[date] = (), *, years: Iterable[int] | None = None
+    ) -> None:
         hol = frozenset(_require_date(d, "holiday") for d in holidays)
         work = frozenset(_require_date(d, "workday") for d in workdays)
         both = hol & work
@@ -51,6 +83,7 @@ class WorkCalendar:
             raise ValueError(f"dates listed both as holiday and as make-up workday: {listed}")
         self._holidays = hol
         self._workdays = work
+        self._years = frozenset(years) if years is not None else frozenset(d.year for d in hol)
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[date, str]]) -> WorkCalendar:
@@ -74,17 +107,23 @@ class WorkCalendar:
     def workdays(self) -> frozenset[date]:
         return self._workdays
 
-    def covers(self, d: date) -> bool:
-        """True when the table holds any official day off in ``d``'s year.
+    @property
+    def years(self) -> frozenset[int]:
+        """The years whose holiday arrangement the calendar holds."""
+        return self._years
 
-        A year with no rows is computed as plain Monday–Friday, which is wrong for every real year;
-        callers can use this to warn staff that the year's notice has not been entered yet.
-        """
-        year = _require_date(d, "d").year
-        return any(h.year == year for h in self._holidays)
+    def covers(self, d: date) -> bool:
+        """True when the calendar holds ``d``'s year (else working-day questions about it raise)."""
+        return _require_date(d, "d").year in self._years
+
+    def _require_covered(self, first: date, last: date) -> None:
+        for year in range(first.year, last.year + 1):
+            if year not in self._years:
+                raise CalendarGap(year)
 
     def is_working_day(self, d: date) -> bool:
         _require_date(d, "d")
+        self._require_covered(d, d)
         if d in self._holidays:
             return False
         if d in self._workdays:
@@ -120,6 +159,7 @@ class WorkCalendar:
         first = start if inclusive_start else start + _ONE_DAY
         if end < first:
             return 0
+        self._require_covered(first, end)
         count = _weekdays_through(end) - _weekdays_through(first - _ONE_DAY)
         for h in self._holidays:
             if first <= h <= end and h.weekday() < 5:
@@ -130,4 +170,5 @@ class WorkCalendar:
         return count
 
     def __repr__(self) -> str:
-        return f"WorkCalendar({len(self._holidays)} holidays, {len(self._workdays)} make-up workdays)"
+        years = ", ".join(str(y) for y in sorted(self._years)) or "none"
+        return f"WorkCalendar({len(self._holidays)} holidays, {len(self._workdays)} make-up workdays; years {years})"

@@ -13,6 +13,7 @@ from trading.accounts.auth import public, require_roles
 from trading.accounts.schemas import Strict
 from trading.errors import NotFound
 from trading.rules import services
+from trading.rules.calendar import CalendarGap
 from trading.rules.procedures import PROCEDURES
 from trading.web import DB, make_act
 
@@ -26,6 +27,14 @@ class CalendarDayRead(msgspec.Struct):
     day: FromPath[date]
     kind: str
     name: str
+
+
+class CalendarYearRead(msgspec.Struct):
+    year: int
+    #: Official days off listed for the year (weekend days inside a holiday block included).
+    holidays: int
+    #: Make-up working days (调休上班).
+    workdays: int
 
 
 class ProcedureController(Controller):
@@ -54,8 +63,17 @@ class CalendarController(Controller):
     async def list_days(
         self, db: DB, year: int | None = Parameter(default=None, ge=2000, le=2100)
     ) -> list[CalendarDayRead]:
-        """Holidays and make-up working days (public)."""
-        return [CalendarDayRead(day=r.day, kind=r.kind, name=r.name) for r in await services.list_days(db, year)]
+        """Holidays and make-up working days (public); a year the calendar does not hold answers 404."""
+        rows = await services.list_days(db, year)
+        if year is not None and not any(r.kind == "holiday" for r in rows):
+            raise CalendarGap(year).as_not_found()
+        return [CalendarDayRead(day=r.day, kind=r.kind, name=r.name) for r in rows]
+
+    @get("/years", operation_id="listCalendarYears", guards=[public])
+    async def list_years(self, db: DB) -> list[CalendarYearRead]:
+        """The years whose holiday arrangement the calendar holds (public); working days elsewhere are refused."""
+        counts = await services.year_counts(db)
+        return [CalendarYearRead(year=y, holidays=h, workdays=w) for y, (h, w) in sorted(counts.items()) if h]
 
     @put("/{day:date}", operation_id="setCalendarDay", guards=[require_roles("staff", "admin")])
     async def set_day(

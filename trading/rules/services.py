@@ -19,6 +19,14 @@ async def load_calendar(session: AsyncSession) -> WorkCalendar:
     return WorkCalendar.from_rows([(r.day, r.kind) for r in rows])
 
 
+async def year_counts(session: AsyncSession) -> dict[int, tuple[int, int]]:
+    """For each year with rows: (official days off, make-up working days)."""
+    counts: dict[int, list[int]] = {}
+    for day, kind in (await session.execute(select(CalendarDay.day, CalendarDay.kind))).all():
+        counts.setdefault(day.year, [0, 0])[0 if kind == "holiday" else 1] += 1
+    return {year: (h, w) for year, (h, w) in counts.items()}
+
+
 async def list_days(session: AsyncSession, year: int | None) -> list[CalendarDay]:
     query = select(CalendarDay).order_by(CalendarDay.day)
     if year is not None:
