@@ -4,6 +4,7 @@ Each backend gets a fresh database, migrated once per session; every test starts
 calendar seeded by migration is kept). PostgreSQL comes from ``TRADING_TEST_POSTGRES`` (default: the local
 server); when it cannot be reached the PostgreSQL half is skipped with the reason shown — unless
 ``TRADING_TEST_REQUIRE_POSTGRES=1`` (as ``.ci/run`` sets), when the suite fails instead.
+``TRADING_TEST_BACKENDS=sqlite`` runs one engine only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from trading.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_REQUIRED = os.environ.get("TRADING_TEST_REQUIRE_POSTGRES") == "1"
+#: The engines to run on; .ci/shifted-dates takes SQLite alone (libfaketime moves its clock, not the server's).
+BACKENDS = os.environ.get("TRADING_TEST_BACKENDS", "sqlite,postgresql").split(",")
 KEEP_TABLES = {"calendar_days", "alembic_version"}
 
 #: Monday 2 March 2026, 09:00 in Shanghai: a plain working day, clear of the holidays.
@@ -71,7 +74,7 @@ async def _drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 

@@ -8,9 +8,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from trading.migrate import differences, downgrade, upgrade
 
-pytestmark = pytest.mark.asyncio
-
-
 def _ignorable(diff) -> bool:
     # The GIN search index is an expression index on PostgreSQL only; autogenerate cannot compare those.
     op = diff[0] if isinstance(diff, tuple) else diff[0][0]
@@ -18,6 +15,7 @@ def _ignorable(diff) -> bool:
     return op in ("add_index", "remove_index") and getattr(item, "name", "") == "ix_notices_search_terms"
 
 
+@pytest.mark.asyncio
 async def test_models_and_migrations_agree(database_url):
     engine = create_async_engine(database_url)
     try:
@@ -27,6 +25,7 @@ async def test_models_and_migrations_agree(database_url):
     assert diffs == [], f"models and migrations disagree: {diffs}"
 
 
+@pytest.mark.asyncio
 async def test_down_to_empty_and_up_again(backend, tmp_path):
     from tests.conftest import _create_pg_database, _drop_pg_database
 
