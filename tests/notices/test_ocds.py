@@ -81,6 +81,7 @@ async def test_every_release_the_demo_produces_validates_and_the_packages_page(a
         pages += 1
         link = r.headers.get("link")
         url = link.split(">")[0].lstrip("<") if link else None
+        assert pages < 50, "the Link header never ends"
     assert pages >= 3 and len(releases) >= 360
     assert len({r["id"] for r in releases}) == len(releases)
     problems = {r["id"]: errors(RELEASE_SCHEMA, r) for r in releases}
