@@ -63,7 +63,18 @@ class Upload(Base):
     resumably, until the bidder completes it. An upload unfinished at the deadline counts as withdrawn."""
 
     __tablename__ = "uploads"
-    __table_args__ = (Index("ix_uploads_section_org", "section_id", "organisation_id"),)
+    __table_args__ = (
+        Index("ix_uploads_section_org", "section_id", "organisation_id"),
+        # One open upload per bidder and section: a new one supersedes the old (bidding.submission.begin).
+        Index(
+            "uq_uploads_open",
+            "section_id",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -74,6 +85,7 @@ class Upload(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     sealed_shares: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     sizes: Mapped[dict[str, int]] = mapped_column(JSONDoc)
+    #: open → complete | superseded (the bidder began another) | abandoned (unfinished at the deadline)
     state: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

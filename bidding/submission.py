@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, schemas
@@ -167,6 +168,10 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     if existing is not None:
         if existing.organisation_id != actor.organisation_id:
             raise NotYourBid()
+        if existing.state == "superseded":  # the bidder went back to this bid: it becomes the open one again
+            await _supersede_open_uploads(session, act, section_id, existing.organisation_id)
+            existing.state, existing.updated_at = "open", act.at
+            await session.flush()
         return existing  # a replay: the same submission, not a second one
     _require_sealed(manifest)
     signing_key = _signing_key_of(manifest)
@@ -178,6 +183,9 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
             code="unregistered_key",
         )
     parsed = check_submission(manifest, signature, sealed, context_for(sc, organisation), ed25519_public(signing_key))
+    # One open upload per bidder and section: beginning another (a resealed bid, a lost upload id) supersedes
+    # the one left open. A unique index holds it when two begin at once; the later is told to try again.
+    superseded = await _supersede_open_uploads(session, act, section_id, organisation.id)
     upload = Upload(
         id=secrets.token_hex(16),
         section_id=section_id,
@@ -193,7 +201,14 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
         updated_at=act.at,
     )
     session.add(upload)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise UploadConflict(
+            "贵单位在此标段的另一份上传同时开始，请稍后重试",
+            "Another upload of yours for this section began at the same moment: try again",
+        ) from exc
     await record(
         session,
         actor=actor,
@@ -202,9 +217,29 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
         action="bid.upload_begin",
         subject_type="section",
         subject_id=section_id,
-        details={"upload_id": upload.id},
+        details={"upload_id": upload.id, "superseded": superseded},
     )
     return upload
+
+
+async def _supersede_open_uploads(session: AsyncSession, act: Act, section_id: int, organisation_id: int) -> list[str]:
+    return list(
+        await session.scalars(
+            update(Upload)
+            .where(Upload.section_id == section_id, Upload.organisation_id == organisation_id, Upload.state == "open")
+            .values(state="superseded", updated_at=act.at)
+            .returning(Upload.id)
+        )
+    )
+
+
+def _ensure_still_open(upload: Upload) -> None:
+    if upload.state == "superseded":
+        raise UploadConflict(
+            "该上传已被贵单位此后开始的另一份上传取代", "This upload was superseded by a later one of yours"
+        )
+    if upload.state != "open":
+        raise UploadConflict("该上传已结束", "This upload is no longer open")
 
 
 async def lock_open_section(session: AsyncSession, section_id: int, now: datetime, refusal: tuple[str, str]) -> None:
@@ -276,8 +311,7 @@ async def append(
     upload = await own_upload(session, actor, upload_id)
     # The deadline first: after it, a bidder hears that it has passed (20号令 §27), not that the upload closed.
     await _ensure_upload_section_open(session, upload, act.at)
-    if upload.state != "open":
-        raise UploadConflict("该上传已结束", "This upload is no longer open")
+    _ensure_still_open(upload)
     path = _part(blob_root, upload_id, envelope)
     limit = upload.sizes[envelope]
     await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
@@ -328,8 +362,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
     # Refuse a late completion before touching the ciphertexts (the conditional statement below stays the
     # decision): a late bid must not leave its ciphertext in the blob store.
     await _ensure_upload_section_open(session, upload, act.at)
-    if upload.state != "open":
-        raise UploadConflict("该上传已结束", "This upload is no longer open")
+    _ensure_still_open(upload)
     parsed = _parsed(upload)
     try:
         # Hash outside the section's lock (a large bid takes seconds), move into the store inside it (a

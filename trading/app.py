@@ -48,6 +48,7 @@ from trading.clock import Clock, clock_from_setting
 from trading.db import make_engine, make_sessionmaker
 from trading.errors import DomainError
 from trading.funds.controllers import FundsApiController, FundsPortalController
+from trading.input_checks import check_request
 from trading.keys import load_or_create_signing_key
 from trading.log import integrator
 from trading.log.controllers import LogController
@@ -197,6 +198,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         state=state,
         dependencies={"db": Provide(provide_db)},
         middleware=[DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock)],
+        before_request=check_request,
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,

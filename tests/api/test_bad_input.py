@@ -24,6 +24,10 @@ async def _rows(app):
         ({"surprise": 1}, "invalid_input"),  # unknown field
         ({"budget_fen": "四千万"}, "invalid_input"),  # wrong type
         ({"budget_fen": 12.5}, "invalid_input"),  # money is integer fen, never a float
+        ({"budget_fen": "4865000000"}, "invalid_input"),  # nor a number written as a string
+        ({"budget_fen": 2**63}, "invalid_input"),  # nor one past 64 bits
+        ({"name": "澧县\u0000道路"}, "nul_in_text"),
+        ({"description": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "json_too_deep"),
         ({"budget_fen": -1}, "invalid_input"),
         ({"region_code": "999999"}, "unknown_region"),
         ({"procedure": "land_listing"}, "procedure_mismatch"),
@@ -208,3 +212,110 @@ async def test_an_oversize_attachment_is_refused_and_leaves_nothing(app, client,
 
     incoming = Path(settings.blob_dir) / "incoming"
     assert not incoming.exists() or list(incoming.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/notices/9223372036854775808",
+        "/api/notices/-9223372036854775809",
+        "/api/changes?after=18446744073709551616",
+        "/api/notices?limit=20&cursor=x&region=99999999999999999999999",
+        "/log/checkpoints/99999999999999999999",
+        "/log/proof/inclusion?tree_size=99999999999999999999&index=1",
+        "/api/sections/9223372036854775808/opening",
+        "/notices/9223372036854775808",
+        "/projects/18446744073709551616",
+    ],
+)
+async def test_numbers_past_64_bits_are_a_400_not_a_server_error(client, url):
+    r = await client.get(url)
+    assert r.status_code == 400, (url, r.status_code, r.text[:300])
+    if url.startswith(("/api/", "/log/")):
+        assert r.json()["error"]["code"] == "number_out_of_range"
+        assert "超出范围" in r.json()["error"]["message_zh"]
+    else:
+        assert "超出范围" in r.text  # the portal's error page says it too
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/notices?q=%E9%81%93%00%E8%B7%AF",
+        "/notices?q=%00",
+        "/regions/43%0001",
+        "/api/ocds/records/ocds-hnggzy-%00",
+        "/feeds/kinds/tender%00.atom",
+    ],
+)
+async def test_a_nul_character_anywhere_in_a_request_is_refused(client, url):
+    r = await client.get(url)
+    assert r.status_code == 400, (url, r.status_code, r.text[:300])
+    if url.startswith("/api/"):
+        assert r.json()["error"]["code"] == "nul_in_text"
+
+
+async def test_nul_deep_json_and_wrong_content_types_on_sign_in_change_nothing(app, client, clock):
+    from trading.accounts.models import ApiToken
+
+    world = await build_world(app, clock.at)
+
+    async def tokens():
+        async with app.state.sessionmaker() as s:
+            return await s.scalar(select(func.count()).select_from(ApiToken))
+
+    before = await tokens()
+    r = await client.post("/api/tokens", json={"username": "staff\u0000", "password": "x", "label": "t"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "nul_in_text"
+    r = await client.post("/api/tokens", content=b"[" * 100_000, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "json_too_deep"
+    r = await client.post(
+        "/api/tokens", content=b'{"username": "a", "password": "b"}', headers={"content-type": "text/plain"}
+    )
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+    assert "JSON" in r.json()["error"]["message_zh"]
+    r = await client.post("/api/tokens", data={"username": "a", "password": "b"})  # a form, not JSON
+    assert r.status_code == 415
+    r = await client.post("/login", data={"username": "staff\x00", "password": "x"})
+    assert r.status_code == 400
+    r = await client.post(
+        "/api/centres",
+        json={"code": "X\u0000", "name": "某中心", "region_code": "430700"},
+        headers=world.headers("admin"),
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "nul_in_text"
+    assert await tokens() == before
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-03-02T09:00:00+08:00", "1900-03-02T09:00:00+08:00", "9999-03-02T09:00:00+08:00"]
+)
+async def test_a_timetable_date_outside_any_sane_window_is_refused(app, client, clock, when):
+    from tests.factories import tender_timetable
+
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    timetable = tender_timetable(clock.at, 20) | {"bid_deadline": when}
+    before = await _rows(app)
+    r = await client.post(
+        "/api/staff/notices",
+        json={
+            "project_id": project["id"],
+            "kind": "tender",
+            "title": "某工程施工招标公告",
+            "body": "正文",
+            "fields": {},
+            "timetable": timetable,
+        },
+        headers=world.headers("staff"),
+    )
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "date_out_of_range" and "timetable.bid_deadline" in error["details"]["where"]
+    assert await _rows(app) == before
+    r = await client.put(
+        "/api/calendar/9999-01-01", json={"kind": "holiday", "name": "元旦"}, headers=world.headers("admin")
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "date_out_of_range"
+    r = await client.get("/api/ocds/releases", params={"from": "0001-01-01T00:00:00Z"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "date_out_of_range"

@@ -21,3 +21,23 @@ async def test_publish_and_read(app, client, clock):
     r = await client.get("/api/notices", params={"q": "道路"})
     assert r.status_code == 200, r.text
     assert [i["id"] for i in r.json()["items"]] == [notice["id"]]
+
+
+async def test_text_responses_name_their_charset_once(app, client, clock):
+    world = await build_world(app, clock.at)
+    notice = await published_tender(client, world, clock.at)
+    from trading.log.integrator import integrate_once
+
+    await integrate_once(app.state)
+    for url, media in [
+        ("/api/funds/summary.csv", "text/csv"),
+        (f"/api/projects/{notice['project_id']}/payments.csv", "text/csv"),
+        ("/log/key", "text/plain"),
+        ("/log/checkpoint", "text/plain"),
+        ("/log/checkpoints/1", "text/plain"),
+        ("/feeds/notices.atom", "application/atom+xml"),
+        ("/", "text/html"),
+    ]:
+        r = await client.get(url)
+        assert r.status_code == 200, (url, r.text[:200])
+        assert r.headers["content-type"] == f"{media}; charset=utf-8", url

@@ -40,3 +40,34 @@ async def test_a_sealed_bid_is_accepted_with_a_signed_receipt(app, client, clock
     bid_entries = [json.loads(base64.b64decode(e["data"])) for e in entries]
     bid_entries = [e for e in bid_entries if e["kind"] == "bid_event"]
     assert len(bid_entries) == 1 and set(bid_entries[0]) == {"kind", "commitment", "section_tag"}
+
+
+async def test_a_bidder_has_one_open_upload_per_section_and_the_newest_wins(app, client, clock, tmp_path):
+    from sqlalchemy import select
+
+    from bidding.models import Upload
+    from tests.bidding.harness import begun, ciphertexts, complete, put
+
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidder = await make_bidder(app, client, clock.at, 1)
+    first = seal(section, bidder, tmp_path, price=4_512_345_600)
+    second = seal(section, bidder, tmp_path, price=4_498_000_000)
+    old = await begun(client, bidder, section, first)
+    new = await begun(client, bidder, section, second)
+    assert old["upload_id"] != new["upload_id"]
+    async with app.state.sessionmaker() as s:
+        states = dict((await s.execute(select(Upload.id, Upload.state))).all())
+    assert states == {old["upload_id"]: "superseded", new["upload_id"]: "open"}
+    r = await client.get(f"/api/uploads/{old['upload_id']}", headers=bidder.headers)
+    assert r.json()["state"] == "superseded"
+    r = await put(client, bidder, old["upload_id"], "price", ciphertexts(first)["price"])
+    assert r.status_code == 409 and "取代" in r.json()["error"]["message_zh"]
+    r = await complete(client, bidder, old["upload_id"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "upload_conflict"
+    # Going back to the first bid reopens it, and supersedes the second.
+    again = await begun(client, bidder, section, first)
+    assert again["upload_id"] == old["upload_id"]
+    async with app.state.sessionmaker() as s:
+        states = dict((await s.execute(select(Upload.id, Upload.state))).all())
+    assert states == {old["upload_id"]: "open", new["upload_id"]: "superseded"}

@@ -22,7 +22,8 @@ from trading.regions import CITIES, REGIONS
 from trading.web import DB, make_act
 
 SVG = "image/svg+xml"
-CSV = "text/csv; charset=utf-8"
+#: Litestar adds "; charset=utf-8" to every text/* type (naming it here too sent it twice).
+CSV = "text/csv"
 
 
 def _csv(rows: list[list[Any]], filename: str) -> Response[bytes]:

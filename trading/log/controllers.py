@@ -82,28 +82,28 @@ class LogController(Controller):
     tags = ["log"]
     guards = [public]
 
-    @get("/checkpoint", operation_id="getCheckpoint", media_type="text/plain; charset=utf-8")
+    @get("/checkpoint", operation_id="getCheckpoint", media_type="text/plain")
     async def checkpoint(self, db: DB) -> Response[str]:
         """The latest signed checkpoint (C2SP tlog-checkpoint), with any witness cosignatures."""
         latest = await services.latest_checkpoint(db)
         if latest is None:
             raise NotFound("日志尚无检查点", "The log has no checkpoint yet", code="no_checkpoint")
         body = services.with_cosignatures(latest.note, await services.cosignature_lines(db, latest.size))
-        return Response(content=body, media_type="text/plain; charset=utf-8", headers={"Cache-Control": LIVE})
+        return Response(content=body, media_type="text/plain", headers={"Cache-Control": LIVE})
 
-    @get("/checkpoints/{size:int}", operation_id="getCheckpointAtSize", media_type="text/plain; charset=utf-8")
+    @get("/checkpoints/{size:int}", operation_id="getCheckpointAtSize", media_type="text/plain")
     async def checkpoint_at(self, db: DB, size: FromPath[int]) -> Response[str]:
         """The checkpoint signed at one tree size, with its cosignatures."""
         row = await services.checkpoint_at(db, size)
         body = services.with_cosignatures(row.note, await services.cosignature_lines(db, size))
-        return Response(content=body, media_type="text/plain; charset=utf-8", headers={"Cache-Control": LIVE})
+        return Response(content=body, media_type="text/plain", headers={"Cache-Control": LIVE})
 
-    @get("/key", operation_id="getLogKey", media_type="text/plain; charset=utf-8")
+    @get("/key", operation_id="getLogKey", media_type="text/plain")
     async def key(self, request: Request) -> Response[str]:
         """The log's verifier key as a C2SP vkey string: name+keyid+base64(0x01 ‖ Ed25519 public key)."""
         return Response(
             content=request.app.state.log_signer.vkey + "\n",
-            media_type="text/plain; charset=utf-8",
+            media_type="text/plain",
             headers={"Cache-Control": "public, max-age=3600"},
         )
 

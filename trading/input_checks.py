@@ -1,0 +1,259 @@
+"""What every request must be before a handler sees it: numbers that fit the database, text without NUL
+characters, dates within this and the next two centuries, JSON sent as JSON, typed exactly as documented
+and nested no deeper than a person would write.
+
+Litestar converts request data leniently (a JSON string "100" becomes the integer 100, as a query string
+must), and either engine fails in its own way on what it cannot store (PostgreSQL refuses NUL in text and
+integers past 64 bits with a server error; SQLite stores the NUL). So one hook, run before any handler,
+refuses such input with a 4xx that says what is wrong, in Chinese and English, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Request
+from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
+
+from trading.errors import DomainError, InvalidInput
+
+#: The range of a PostgreSQL BIGINT (and of SQLite's INTEGER): every id, count and amount fits in it.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER = re.compile(r"[+-]?\d+")
+#: Every date a request carries lies in this window (a typo's year 1 or 9999 is no date anyone means).
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+_ISO_DATE = re.compile(r"(\d{4,})-\d\d-\d\d")
+#: Deeper nesting is refused before decoding (msgspec and the json module recurse, and fail at ~1,000).
+MAX_JSON_DEPTH = 32
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+def _int_out_of_range(name: str) -> InvalidInput:
+    return InvalidInput(
+        f"参数 {name} 的数值超出范围（须在 ±9223372036854775807 之内）",
+        f"The number in {name} is out of range (it must fit in 64 bits)",
+        code="number_out_of_range",
+        details={"parameter": name},
+    )
+
+
+def _nul(where: str) -> InvalidInput:
+    return InvalidInput(
+        f"{where} 含有空字符（\\u0000），文本中不允许出现",
+        f"{where} contains a NUL character (\\u0000), which no text may hold",
+        code="nul_in_text",
+        details={"where": where},
+    )
+
+
+def _date_out_of_range(where: str, value: object) -> InvalidInput:
+    return InvalidInput(
+        f"{where} 的日期 {value} 不在 {EARLIEST.year}—{LATEST.year} 年之间",
+        f"The date {value} in {where} is not between {EARLIEST.year} and {LATEST.year}",
+        code="date_out_of_range",
+        details={"where": where},
+    )
+
+
+def _check_parameter(name: str, value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise _int_out_of_range(name)
+    if isinstance(value, date) and not EARLIEST <= _as_date(value) <= LATEST:
+        raise _date_out_of_range(name, value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _nul(name)
+        if _INTEGER.fullmatch(value.strip()) and not INT64_MIN <= int(value) <= INT64_MAX:
+            raise _int_out_of_range(name)
+        year = _ISO_DATE.match(value.strip())
+        if year and not EARLIEST.year <= int(year.group(1)) <= LATEST.year:
+            raise _date_out_of_range(name, value)
+
+
+def _as_date(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _first_bad_date(value: Any, path: str = "$") -> tuple[str, object] | None:
+    """The first date or datetime outside the window in a decoded body, with where it is."""
+    if isinstance(value, date):
+        return None if EARLIEST <= _as_date(value) <= LATEST else (path, value)
+    if isinstance(value, msgspec.Struct):
+        items: Any = ((f, getattr(value, f)) for f in value.__struct_fields__)
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _first_bad_date(item, f"{path}.{key}" if not isinstance(key, int) else f"{path}[{key}]")
+        if found:
+            return found
+    return None
+
+
+def _json_depth_ok(body: bytes) -> bool:
+    """Whether no array or object in *body* nests deeper than MAX_JSON_DEPTH (brackets in strings skipped)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return True
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def _first_nul(value: Any, path: str = "$") -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return f"{path} 的键"
+            found = _first_nul(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_nul(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+_TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), r"应为 \1 类型，实际为 \2"),
+    (re.compile(r"Object missing required field `([^`]+)`"), r"缺少必填字段 \1"),
+    (re.compile(r"Object contains unknown field `([^`]+)`"), r"含有未知字段 \1"),
+    (re.compile(r"Expected `(\w+)` of length >= (\d+)"), r"长度至少为 \2"),
+    (re.compile(r"Expected `(\w+)` of length <= (\d+)"), r"长度至多为 \2"),
+    (re.compile(r"Expected `(\w+)` >= (-?[\d.]+)"), r"数值须不小于 \2"),
+    (re.compile(r"Expected `(\w+)` <= (-?[\d.]+)"), r"数值须不大于 \2"),
+    (re.compile(r"Expected `(\w+)` > (-?[\d.]+)"), r"数值须大于 \2"),
+    (re.compile(r"Expected `(\w+)` < (-?[\d.]+)"), r"数值须小于 \2"),
+    (re.compile(r"Expected `str` matching regex .*"), "格式不符合要求"),
+    (re.compile(r"Invalid enum value (.+)"), r"取值 \1 不在允许的范围内"),
+    (
+        re.compile(r"Invalid RFC3339 encoded datetime"),
+        "日期时间格式无效（须为 RFC 3339，如 2026-03-02T09:00:00+08:00）",
+    ),
+    (re.compile(r"Invalid RFC3339 encoded date"), "日期格式无效（须为 2026-03-02 这样的形式）"),
+    (re.compile(r"Integer value out of range"), "整数超出范围"),
+]
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+def validation_error(message: str) -> InvalidInput:
+    """A msgspec validation message as a refusal a person can act on, in Chinese and English."""
+    where = _AT.search(message)
+    plain = _AT.sub("", message)
+    zh = "请求内容不符合要求"
+    for pattern, replacement in _TRANSLATIONS:
+        if pattern.search(plain):
+            zh = pattern.sub(replacement, plain)
+            break
+    field = where.group(1) if where else None
+    if field and field != "$":
+        zh = f"{field}：{zh}"
+    return InvalidInput(
+        f"请求内容不符合要求：{zh}",
+        f"The request is not valid: {message}",
+        code="invalid_input",
+        details={"field": field} if field else None,
+    )
+
+
+def _json_body_type(handler: HTTPRouteHandler) -> Any | None:
+    """The type a handler's JSON body is decoded into, or None when it takes no JSON body."""
+    cached = getattr(handler, "_json_body_type", ...)
+    if cached is not ...:
+        return cached
+    result = None
+    field = handler.parsed_fn_signature.parameters.get("data")
+    if field is not None:
+        media = getattr(field.kwarg_definition, "media_type", RequestEncodingType.JSON)
+        if media == RequestEncodingType.JSON:
+            result = field.annotation
+    handler._json_body_type = result  # type: ignore[attr-defined]
+    return result
+
+
+def _takes_form(handler: HTTPRouteHandler) -> bool:
+    field = handler.parsed_fn_signature.parameters.get("data")
+    return field is not None and getattr(field.kwarg_definition, "media_type", None) in (
+        RequestEncodingType.URL_ENCODED,
+        RequestEncodingType.MULTI_PART,
+    )
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The before-request hook: refuse what no handler should see (see the module docstring)."""
+    for name, value in request.path_params.items():
+        _check_parameter(name, value)
+    for name, value in parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        _check_parameter(name, value)
+    handler = request.route_handler
+    body_type = _json_body_type(handler)
+    if body_type is not None:
+        await _check_json_body(request, body_type)
+    elif _takes_form(handler) and request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()
+        if b"%00" in body or b"\x00" in body:
+            raise _nul("表单 / the form")
+
+
+async def _check_json_body(request: Request[Any, Any, Any], body_type: Any) -> None:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(
+            "请以 JSON 发送请求内容（Content-Type: application/json）",
+            "Send the request body as JSON (Content-Type: application/json)",
+            details={"content_type": media or None},
+        )
+    body = await request.body()
+    if not _json_depth_ok(body):
+        raise InvalidInput(
+            f"JSON 嵌套过深（至多 {MAX_JSON_DEPTH} 层）",
+            f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels)",
+            code="json_too_deep",
+        )
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(
+            "请求内容不是有效的 JSON", f"The body is not valid JSON: {exc}", code="invalid_input"
+        ) from exc
+    where = _first_nul(raw)
+    if where:
+        raise _nul(where)
+    try:
+        # Strictly: a number sent as a string, or a float where an integer is wanted, is refused.
+        decoded = msgspec.json.decode(body, type=body_type, strict=True)
+    except msgspec.ValidationError as exc:
+        raise validation_error(str(exc)) from exc
+    bad = _first_bad_date(decoded)
+    if bad:
+        raise _date_out_of_range(*bad)
