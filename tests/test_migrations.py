@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from trading.migrate import differences, downgrade, upgrade
 
+
 def _ignorable(diff) -> bool:
     # The GIN search index is an expression index on PostgreSQL only; autogenerate cannot compare those.
     op = diff[0] if isinstance(diff, tuple) else diff[0][0]
