@@ -3,8 +3,8 @@
 The close is one conditional statement — ``UPDATE sections SET state = 'closed' WHERE state = 'tendering'
 AND deadline_at <= now`` — so two workers can never both close a section, and a bid's own conditional
 statement on the same row (bidding.submission) is ordered strictly before or after it. Uploads still open
-at the close count as withdrawn (20号令 §27). Reads check the time themselves, so a late bid is refused
-even when no worker has run the close yet.
+at the close count as withdrawn (20号令 §27), and the files uploads left behind are removed. Reads check
+the time themselves, so a late bid is refused even when no worker has run the close yet.
 
 Each tick also flags to supervisors the awarded sections still without a contract 30 days after the award
 (trading.funds.contracts), once per section however many workers run it.
@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import Upload
+from bidding.submission import discard_upload_files
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
 from trading.projects.models import Section
@@ -66,4 +67,8 @@ async def tick(state: State) -> list[int]:
         overdue = await flag_overdue_contracts(session, now)
         if closed or overdue:
             await session.commit()
+        if closed:
+            # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).
+            uploads = list(await session.scalars(select(Upload.id).where(Upload.section_id.in_(closed))))
+            await discard_upload_files(state.settings.blob_dir, uploads)
         return closed

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterable
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,13 @@ def context_for(sc: SectionCommittee, organisation: Organisation) -> BidContext:
         n=sc.committee["n"],
         opener_keys=sc.public_keys,
     )
+
+
+async def discard_upload_files(blob_root: str, upload_ids: list[str]) -> None:
+    """Remove what uploads left in their folders (a completed bid's ciphertexts live on in the store)."""
+    for upload_id in upload_ids:
+        folder = upload_dir(blob_root, upload_id)
+        await anyio.to_thread.run_sync(lambda f=folder: shutil.rmtree(f, ignore_errors=True))
 
 
 def upload_dir(blob_root: str, upload_id: str) -> Path:
@@ -364,21 +372,24 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
     await _ensure_upload_section_open(session, upload, act.at)
     _ensure_still_open(upload)
     parsed = _parsed(upload)
-    try:
-        # Hash outside the section's lock (a large bid takes seconds), move into the store inside it (a
-        # rename), so that a refusal at the lock leaves nothing in the store.
-        checked = await _check_ciphertexts(upload, parsed, blob_root)
-        await lock_open_section(
-            session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
-        )
-        stored = {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
-    except (UploadConflict, FileNotFoundError):
-        # A concurrent retry of this same completion may have moved the ciphertexts into the store under us:
-        # then wait for it to commit and answer with its bid, as a retry after it would get.
-        bid = await _completed_elsewhere(session, upload, parsed, blobs)
-        if bid is not None:
-            return bid
-        raise
+    # Hash outside the section's lock (a large bid takes seconds), store inside it, so that a refusal at the
+    # lock leaves nothing in the store. Storing links the uploaded files into the store and leaves them in
+    # place: should this transaction fail after it, a retry completes from the same files.
+    checked = await _check_ciphertexts(upload, parsed, blob_root)
+    await lock_open_section(
+        session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
+    )
+    # The upload becomes complete in one conditional statement: of two completions racing (a retry sent
+    # while the first is still running), the second waits for the first's commit and then finds its bid.
+    claimed = await session.execute(
+        update(Upload).where(Upload.id == upload.id, Upload.state == "open").values(state="complete", updated_at=act.at)
+    )
+    if claimed.rowcount != 1:
+        bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
+        if bid is None:
+            raise UploadConflict("该上传已结束", "This upload is no longer open")
+        return bid
+    stored = {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
     organisation = await session.get(Organisation, upload.organisation_id)
     assert organisation is not None
     previous = await session.scalar(
@@ -416,8 +427,6 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         event_salt=events.new_salt(),
     )
     session.add(bid)
-    upload.state = "complete"
-    upload.updated_at = act.at
     await session.flush()
     await log.append(
         session,
@@ -465,21 +474,6 @@ async def _check_ciphertexts(upload: Upload, parsed: Any, blob_root: str) -> dic
             )
         checked[envelope] = (path, actual, size)
     return checked
-
-
-async def _completed_elsewhere(session: AsyncSession, upload: Upload, parsed: Any, blobs: LocalBlobStore) -> Bid | None:
-    """The bid another request made of this upload, if one is doing so (its ciphertexts are already in the
-    store); waits a few seconds for it to commit."""
-    if not any([await blobs.exists(parsed.envelope(e).ciphertext_sha256) for e in ENVELOPES]):
-        return None
-    for _ in range(100):
-        state = await session.scalar(select(Upload.state).where(Upload.id == upload.id))
-        if state == "complete":
-            return await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
-        if state != "open":
-            return None
-        await anyio.sleep(0.05)
-    return None
 
 
 def _parsed(upload: Upload) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +120,33 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return _error_response(request, exc.status_code, {"error": body})
 
 
+def safe_traceback(exc: BaseException) -> str:
+    """Where an error happened — each exception's type and the frames it passed through — and nothing it
+    said: database errors quote the statement's values (a receipt, a salt, a token's hash), and so can any
+    message. The chain of causes is followed, as a full traceback would."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = type(current)
+        lines.append(f"{kind.__module__}.{kind.__qualname__}")
+        lines += [f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(current.__traceback__)]
+        current = current.__cause__ or current.__context__
+    return "\n".join(lines)
+
+
+def _route_of(request: Request[Any, Any, Any]) -> str:
+    """The route's template (/api/uploads/{upload_id:str}/complete), not the path with its ids."""
+    handler = request.scope.get("route_handler")
+    paths = sorted(getattr(handler, "paths", ()) or ())
+    return paths[0] if paths else "(no route)"
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # Log the type and place only: exception messages can carry data that must not reach logs.
-    log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+    # The type and the place only: exception messages (and so tracebacks) can carry data that must never
+    # reach a log.
+    log.error("internal error on %s %s:\n%s", request.method, _route_of(request), safe_traceback(exc))
     body = {
         "code": "internal_error",
         "message": "服务器内部错误 / Internal server error",

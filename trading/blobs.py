@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
@@ -74,10 +76,12 @@ class LocalBlobStore:
         return StoredBlob(sha256=digest.hexdigest(), size=size)
 
     async def adopt(self, path: Path, sha256: str, size: int) -> StoredBlob:
-        """Move a file written elsewhere (whose hash the caller computed) into the store: its content is
-        fsynced first, then it is renamed into place and the directory fsynced."""
+        """Store a file written elsewhere (whose hash the caller computed) without moving it: its content is
+        fsynced, then it is hard-linked into place (copied where the file system cannot link) and the
+        directory fsynced. The file stays where it was, so that a transaction that fails after this can be
+        retried from it; its owner removes it once it is no longer needed."""
         await anyio.to_thread.run_sync(_fsync_file, path)
-        await anyio.to_thread.run_sync(_move_into_place, path, self._path(sha256))
+        await anyio.to_thread.run_sync(_link_into_place, path, self._path(sha256))
         return StoredBlob(sha256=sha256, size=size)
 
     def path_of(self, sha256: str) -> Path:
@@ -109,6 +113,24 @@ def _move_into_place(tmp: Path, final: Path) -> None:
     if final.exists():  # same content already stored
         tmp.unlink()
         return
+    os.replace(tmp, final)
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _link_into_place(source: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # same content already stored
+        return
+    tmp = final.with_name(f"{final.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:  # another file system, or no hard links: a copy, fsynced
+        shutil.copyfile(source, tmp)
+        _fsync_file(tmp)
     os.replace(tmp, final)
     dir_fd = os.open(final.parent, os.O_RDONLY)
     try:

@@ -3,6 +3,7 @@ the engine and the per-request session."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -64,7 +65,9 @@ class Base(DeclarativeBase):
 
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the engine for *settings*; SQLite gets WAL, foreign keys and a busy timeout."""
-    kwargs: dict[str, Any] = {"echo": settings.echo_sql}
+    # hide_parameters: a database error's message then never quotes a statement's values (receipts, salts,
+    # token hashes) — whoever logs it. echo_sql, for a developer's own machine, shows them.
+    kwargs: dict[str, Any] = {"echo": settings.echo_sql, "hide_parameters": not settings.echo_sql}
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -74,6 +77,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine)
+        # aiosqlite logs every statement with its values at DEBUG: never let a DEBUG root logger print them.
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
     return engine
 
 

@@ -95,33 +95,33 @@ def _is_deadline_refusal(r) -> None:
 
 @pytest.mark.parametrize("late", [0, 1], ids=["at-the-deadline", "1ms-after"])
 async def test_at_or_after_the_deadline_nothing_is_accepted_at_any_step(app, client, clock, tmp_path, late):
-    _world, section, (bidder, *_) = await _market(app, client, clock, 1)
-    finished, unfinished, fresh = (
-        seal(section, bidder, tmp_path, price=p, documents=_tiny(str(p))) for p in PRICES[:3]
-    )
+    _world, section, (bidder, other, *_) = await _market(app, client, clock, 2)
+    finished, fresh = (seal(section, bidder, tmp_path, price=p, documents=_tiny(str(p))) for p in PRICES[:2])
+    unfinished = seal(section, other, tmp_path, price=PRICES[2], documents=_tiny("未完"))
     clock.set(section.deadline - MS)
     done = await begun(client, bidder, section, finished)  # fully uploaded before the deadline …
     await upload(client, bidder, finished, done)
-    half = await begun(client, bidder, section, unfinished)  # … and one with no ciphertext yet
+    half = await begun(client, other, section, unfinished)  # … and another bidder's with no ciphertext yet
     data = ciphertexts(unfinished)
-    assert (await put(client, bidder, half["upload_id"], "price", data["price"])).status_code == 200
+    assert (await put(client, other, half["upload_id"], "price", data["price"])).status_code == 200
 
     clock.set(section.deadline + late * MS)
     before = await snapshot(app)
     _is_deadline_refusal(await begin(client, bidder, section, fresh))
-    _is_deadline_refusal(await put(client, bidder, half["upload_id"], "documents", data["documents"]))
+    _is_deadline_refusal(await put(client, other, half["upload_id"], "documents", data["documents"]))
     _is_deadline_refusal(await complete(client, bidder, done["upload_id"]))  # begun in time, completed late
     assert await snapshot(app) == before  # no upload, no bid, no log entry, no audit row, no file moved or written
     assert await bid_rows(app, section.id) == []
 
-    # The close marks both uploads abandoned (an upload unfinished at the deadline counts as withdrawn); a retry
-    # still hears that the deadline has passed.
+    # The close marks both uploads abandoned (an upload unfinished at the deadline counts as withdrawn), and
+    # removes their files; a retry still hears that the deadline has passed.
     assert await scheduler.tick(app.state) == [section.id]
-    for upload_id in (done["upload_id"], half["upload_id"]):
-        r = await client.get(f"/api/uploads/{upload_id}", headers=bidder.headers)
+    for who, upload_id in ((bidder, done["upload_id"]), (other, half["upload_id"])):
+        r = await client.get(f"/api/uploads/{upload_id}", headers=who.headers)
         assert r.json()["state"] == "abandoned"
+    assert not any((Path(app.state.settings.blob_dir) / "uploads").glob("*/*.part"))
     _is_deadline_refusal(await complete(client, bidder, done["upload_id"]))
-    _is_deadline_refusal(await put(client, bidder, half["upload_id"], "documents", data["documents"]))
+    _is_deadline_refusal(await put(client, other, half["upload_id"], "documents", data["documents"]))
     assert await bid_rows(app, section.id) == []
     assert stored_blobs(app) == set()
 
@@ -353,6 +353,8 @@ async def test_an_altered_truncated_or_swapped_ciphertext_is_refused_and_nothing
     await nothing_stored()
 
     # After all that, the first file sent again whole makes its bid, and only its two ciphertexts are stored.
+    # (Beginning the second file superseded the first's upload; beginning the first again reopens it.)
+    assert (await begun(client, bidder, section, path))["upload_id"] == uid
     assert (await put(client, bidder, uid, "documents", data["documents"])).status_code == 200
     r = await complete(client, bidder, uid)
     assert r.status_code == 201, r.text

@@ -66,9 +66,9 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode()
 
 
-async def _where(app, caplog, markers: dict[str, str]) -> dict[str, set[str]]:
+async def _where(app, caplog, markers: dict[str, str], *, uploads: bool = False) -> dict[str, set[str]]:
     """For each marker, every place it was found: table.column, a file under the blob directory, the SQLite
-    files, the log output."""
+    files, the log output. *uploads*: uploads' own files are expected (before the close removes them)."""
     needles = {name: _variants(marker) for name, marker in markers.items()}
     hits: dict[str, set[str]] = {name: set() for name in markers}
 
@@ -84,7 +84,8 @@ async def _where(app, caplog, markers: dict[str, str]) -> dict[str, set[str]]:
                     search(f"{table.name}.{column.name}", _as_bytes(value))
     blob_dir = Path(app.state.settings.blob_dir)
     files = [p for p in blob_dir.rglob("*") if p.is_file()]
-    assert any("uploads" in p.parts for p in files) and any(len(p.name) == 64 for p in files)  # both were searched
+    assert any(len(p.name) == 64 for p in files)  # the store was searched
+    assert any("uploads" in p.parts for p in files) == uploads  # and the uploads' files, while there are any
     for p in files:
         search(f"file:{p.relative_to(blob_dir)}", p.read_bytes())
     url = app.state.settings.database_url
@@ -138,6 +139,14 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
     )
     assert r.status_code == 201, r.text
 
+    everything = {
+        **{f"price {b}": m for b, m in price_marker.items()},
+        **{f"docs {b}": m for b, m in docs_marker.items()},
+        "reserve": reserve_marker,
+    }
+    hits = await _where(app, caplog, everything, uploads=True)  # before the deadline, uploads' files too
+    assert {name: places for name, places in hits.items() if places} == {}
+
     # The deadline passes; the scheduler closes the section; staff start the opening; one opener (k−1) uploads.
     clock.set(section.deadline + timedelta(seconds=1))
     assert await scheduler.tick(app.state) == [section.id]
@@ -152,11 +161,6 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
     for text in public:
         assert not any(m in text for m in (*price_marker.values(), *docs_marker.values(), reserve_marker))
 
-    everything = {
-        **{f"price {b}": m for b, m in price_marker.items()},
-        **{f"docs {b}": m for b, m in docs_marker.items()},
-        "reserve": reserve_marker,
-    }
     hits = await _where(app, caplog, everything)
     assert {name: places for name, places in hits.items() if places} == {}
 
