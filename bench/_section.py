@@ -88,7 +88,7 @@ async def seed_section(
         ),
         settings,
     )
-    _, staff_token = await issue_token(s, act, staff, "bench")
+    _, staff_token = await issue_token(s, act, staff, "bench", settings)
     openers = []
     for i in range(3):
         p = await create_person(
@@ -107,7 +107,7 @@ async def seed_section(
                 signing_key=base64.b64encode(raw(signing)).decode(),
             ),
         )
-        _, token = await issue_token(s, act, p, "bench")
+        _, token = await issue_token(s, act, p, "bench", settings)
         openers.append(Opener(p, token, hpke, signing))
     sact = Act(actor=actor_of(staff), address="bench", at=published)
     project = await create_project(

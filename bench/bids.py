@@ -79,7 +79,7 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
                 ),
                 settings,
             )
-            _, token = await issue_token(s, act, person, "bench")
+            _, token = await issue_token(s, act, person, "bench", settings)
             key = Ed25519PrivateKey.generate()
             await keys.register_bidder_key(
                 s,

@@ -723,6 +723,7 @@ class AccountPortalController(Controller):
             centre=centre,
             role_names=ROLE_NAMES_ZH,
             tokens=await list_tokens(db, actor),
+            now=await request.app.state.clock.now(db),
             new_token=new_token,
             new_label=new_label,
             error=error,
@@ -740,7 +741,7 @@ class AccountPortalController(Controller):
             return await self._page(request, db, status=400, error=error.to_dict()["error"])
         person = await db.get(Person, actor.person_id)
         assert person is not None
-        row, token = await issue_token(db, await make_act(request, db), person, label)
+        row, token = await issue_token(db, await make_act(request, db), person, label, request.app.state.settings)
         return await self._page(request, db, status=201, new_token=token, new_label=row.label)
 
     @post("/tokens/{token_id:int}/revoke", operation_id="portalRevokeToken", status_code=303)

@@ -144,6 +144,8 @@ def settings(test_database_url: str, tmp_path: Path) -> Settings:
         password_iterations=1,
         pool_size=3,
         base_url="http://testserver.local",
+        # Tests move their clocks by weeks; tokens outlive them (tests/api/test_sign_in.py checks expiry).
+        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
     )
 
 

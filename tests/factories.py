@@ -121,7 +121,7 @@ async def build_world(app: Litestar, now: datetime) -> World:
                 settings,
             )
             world.people[username] = person
-            _, token = await issue_token(s, act, person, "tests")
+            _, token = await issue_token(s, act, person, "tests", app.state.settings)
             world.tokens[username] = token
         await s.commit()
     return world

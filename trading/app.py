@@ -74,7 +74,9 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
     return not request.url.path.startswith(("/api/", "/schema", "/feeds/", "/healthz", "/static/", "/log/"))
 
 
-def _error_response(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:
+def _error_response(
+    request: Request[Any, Any, Any], status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
     if _wants_html(request):
         return Response(
             content=request.app.template_engine.get_template("error.html").render(
@@ -86,12 +88,13 @@ def _error_response(request: Request[Any, Any, Any], status: int, body: dict[str
             ),
             status_code=status,
             media_type=MediaType.HTML,
+            headers=headers,
         )
-    return Response(content=body, status_code=status, media_type=MediaType.JSON)
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _error_response(request, exc.status_code, exc.to_dict())
+    return _error_response(request, exc.status_code, exc.to_dict(), exc.headers)
 
 
 _HTTP_MESSAGES = {

@@ -90,7 +90,10 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For / -Proto are believed only from the proxies the settings name (none by default):
+        # from anyone else they would let a client choose its own address (and so its sign-in limits).
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
         log_level="info",
         access_log=False,
     )

@@ -24,6 +24,7 @@ class DomainError(Exception):
         rule: str | None = None,
         details: dict[str, Any] | None = None,
         status_code: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message_en)
         self.message_zh = message_zh
@@ -34,6 +35,8 @@ class DomainError(Exception):
         self.details = details or {}
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
+        #: Response headers the refusal needs (Retry-After on a 429).
+        self.headers = headers or {}
 
     @property
     def message(self) -> str:
@@ -89,8 +92,15 @@ class RuleViolation(DomainError):
 
 
 class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after`` seconds from now it may work (sent as Retry-After)."""
+
     status_code = 429
     code = "too_many_requests"
+
+    def __init__(self, message_zh: str, message_en: str, *, retry_after: int, **kwargs: Any) -> None:
+        retry_after = max(1, int(retry_after))
+        details = {"retry_after_seconds": retry_after, **(kwargs.pop("details", None) or {})}
+        super().__init__(message_zh, message_en, details=details, headers={"Retry-After": str(retry_after)}, **kwargs)
 
 
 class PayloadTooLarge(DomainError):

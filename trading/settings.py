@@ -38,10 +38,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cookie_secure: bool = True
     #: Portal session lifetime in seconds.
     session_lifetime: int = 8 * 3600
-    #: Failed logins allowed per account and per address within ``login_window`` seconds.
+    #: Failed sign-ins allowed within ``login_window`` seconds: for one account from one address (then that
+    #: address waits; the owner elsewhere does not), and from one address over all accounts.
     login_max_failures: int = 5
     login_max_failures_per_address: int = 20
+    #: Failures on one account from all addresses together after which it counts as under attack: then only
+    #: addresses it has signed in from before (within 90 days) may try, so a stranger cannot lock its owner out.
+    login_max_failures_per_account: int = 50
     login_window: int = 900
+    #: API token lifetimes in days, by role ("role=days,…"): a token lives as long as its holder's most
+    #: restricted role allows (the smallest figure among the holder's roles).
+    token_lifetimes: str = "admin=1,opener=7,evaluator=7,supervisor=30,staff=30,bidder=90"
+    #: The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated addresses
+    #: or networks, e.g. "10.0.0.5" or "10.0.0.0/24"). Empty: none, and each client is the address it connects
+    #: from. Never list an address clients can connect from directly: they could claim any address.
+    trusted_proxies: str = ""
     #: Argon2id cost for password hashing (memory in KiB). Tests lower it; production keeps the default.
     password_memory_cost: int = 65536
     password_iterations: int = 3
@@ -66,9 +77,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: Connection pool size per worker (PostgreSQL).
     pool_size: int = 10
 
+    def __post_init__(self) -> None:
+        self.token_lifetime_days()  # refuse a malformed setting when it is read, not at the first sign-in
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def token_lifetime_days(self) -> dict[str, int]:
+        """``token_lifetimes`` as {role: days}."""
+        from trading.context import ROLES
+
+        lifetimes: dict[str, int] = {}
+        for item in filter(None, (part.strip() for part in self.token_lifetimes.split(","))):
+            role, _, days = item.partition("=")
+            if role.strip() not in ROLES or not days.strip().isdigit() or int(days) < 1:
+                raise ValueError(f"token_lifetimes: {item!r} is not role=days (roles: {', '.join(ROLES)})")
+            lifetimes[role.strip()] = int(days)
+        return lifetimes
 
 
 def load_settings(environ: dict[str, str] | None = None, toml_path: str | os.PathLike[str] | None = None) -> Settings:

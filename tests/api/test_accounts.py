@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
+import httpx
+import msgspec
 import pytest
 from sqlalchemy import select
 
@@ -110,3 +113,111 @@ async def test_centres_are_public_and_created_by_admins(app, client, clock):
         "/api/centres", json={"code": "YY", "name": "重复", "region_code": "430600"}, headers=world.headers("admin")
     )
     assert r.status_code == 409
+
+
+def _from(app, address: str) -> httpx.AsyncClient:
+    """A client that connects from *address*."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://t")
+
+
+def _retry_after(r: httpx.Response) -> int:
+    assert r.status_code == 429, r.text
+    seconds = int(r.headers["retry-after"])
+    assert r.json()["error"]["details"]["retry_after_seconds"] == seconds
+    return seconds
+
+
+async def test_a_stranger_guessing_cannot_lock_the_owner_out(app, clock):
+    await build_world(app, clock.at)
+    async with _from(app, "203.0.113.7") as stranger, _from(app, "198.51.100.20") as owner:
+        for _ in range(5):
+            r = await stranger.post("/api/tokens", json={"username": "bidder", "password": "guess-guess-guess"})
+            assert r.status_code == 401
+        r = await stranger.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
+        assert 0 < _retry_after(r) <= 15 * 60  # the stranger's address waits out the window …
+        r = await owner.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
+        assert r.status_code == 201, r.text  # … the owner, elsewhere, signs in
+        clock.advance(
+            seconds=_retry_after(await stranger.post("/api/tokens", json={"username": "bidder", "password": "x"}))
+        )
+        r = await stranger.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
+        assert r.status_code == 201, r.text  # and after Retry-After, so can that address
+
+
+async def test_one_address_guessing_many_accounts_is_limited(app, clock):
+    await build_world(app, clock.at)
+    async with _from(app, "203.0.113.8") as spray, _from(app, "198.51.100.21") as other:
+        for i in range(20):
+            r = await spray.post("/api/tokens", json={"username": f"user{i:02d}", "password": "Password123"})
+            assert r.status_code == 401
+        _retry_after(await spray.post("/api/tokens", json={"username": "staff", "password": PASSWORD}))
+        r = await other.post("/api/tokens", json={"username": "staff", "password": PASSWORD})
+        assert r.status_code == 201
+
+
+async def test_an_account_under_attack_from_everywhere_still_lets_its_owner_in(app, clock):
+    await build_world(app, clock.at)
+    async with _from(app, "198.51.100.30") as office:
+        assert (await office.post("/api/tokens", json={"username": "staff", "password": PASSWORD})).status_code == 201
+    clock.advance(days=3)
+    for i in range(app.state.settings.login_max_failures_per_account):
+        async with _from(app, f"203.0.113.{i + 1}") as bot:
+            r = await bot.post("/api/tokens", json={"username": "staff", "password": f"guess-{i}"})
+            assert r.status_code == 401
+    async with _from(app, "192.0.2.99") as newcomer:
+        r = await newcomer.post("/api/tokens", json={"username": "staff", "password": PASSWORD})
+        _retry_after(r)
+        assert "曾成功登录过的地址" in r.json()["error"]["message_zh"]
+    async with _from(app, "198.51.100.30") as office:  # the address the owner signs in from
+        r = await office.post("/api/tokens", json={"username": "staff", "password": PASSWORD})
+        assert r.status_code == 201, r.text
+
+
+async def test_tokens_expire_by_role_and_their_owner_lists_and_revokes_them(app, client, clock, settings):
+    import msgspec
+
+    from trading.app import create_app
+
+    platform = create_app(msgspec.structs.replace(settings, token_lifetimes="admin=1,staff=30,bidder=90"), clock=clock)
+    await build_world(platform, clock.at)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=platform), base_url="http://t") as c:
+        tokens = {}
+        for who, body in (("admin", {}), ("staff", {}), ("bidder", {}), ("short", {"expires_in_days": 2})):
+            username = "staff" if who == "short" else who
+            r = await c.post("/api/tokens", json={"username": username, "password": PASSWORD, "label": who} | body)
+            assert r.status_code == 201, r.text
+            tokens[who] = r.json()
+        lives = {who: datetime.fromisoformat(t["expires_at"]) - clock.at for who, t in tokens.items()}
+        assert lives == {
+            "admin": timedelta(days=1),
+            "staff": timedelta(days=30),
+            "bidder": timedelta(days=90),
+            "short": timedelta(days=2),
+        }
+        listed = (await c.get("/api/tokens", headers=_bearer(tokens["staff"]))).json()
+        assert {t["label"]: t["expires_at"] for t in listed if t["label"] in ("staff", "short")} == {
+            "staff": tokens["staff"]["expires_at"],
+            "short": tokens["short"]["expires_at"],
+        }
+        clock.advance(days=1, seconds=1)
+        r = await c.get("/api/me", headers=_bearer(tokens["admin"]))
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+        assert "过期" in r.json()["error"]["message_zh"]
+        r = await c.get("/api/notices", headers=_bearer(tokens["admin"]))  # an expired token is not the public
+        assert r.status_code == 401
+        assert (await c.get("/api/me", headers=_bearer(tokens["staff"]))).status_code == 200
+        short = next(t for t in listed if t["label"] == "short")
+        assert (await c.delete(f"/api/tokens/{short['id']}", headers=_bearer(tokens["staff"]))).status_code == 204
+        assert (await c.get("/api/me", headers=_bearer(tokens["short"]))).status_code == 401
+    await platform.state.engine.dispose()
+
+
+def _bearer(created: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {created['token']}"}
+
+
+async def test_a_malformed_token_lifetime_setting_is_refused():
+    from trading.settings import load_settings
+
+    with pytest.raises(msgspec.ValidationError, match="token_lifetimes"):
+        load_settings({"TRADING_TOKEN_LIFETIMES": "admin=1,wizard=7"})

@@ -112,7 +112,7 @@ async def make_openers(
                 ),
                 settings,
             )
-            _, token = await issue_token(s, act, person, "tests")
+            _, token = await issue_token(s, act, person, "tests", app.state.settings)
             openers.append(
                 Opener(
                     person_id=person.id,
@@ -159,7 +159,7 @@ async def make_bidder(
             ),
             settings,
         )
-        _, token = await issue_token(s, act, person, "tests")
+        _, token = await issue_token(s, act, person, "tests", app.state.settings)
         await s.commit()
     bidder = Bidder(
         organisation_id=org.id, credit_code=code, name=name, token=token, signing=Ed25519PrivateKey.generate()

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -34,20 +36,18 @@ async def fresh_url(backend, tmp_path):
     await _drop_pg_database(url)
 
 
-@pytest.mark.asyncio
-async def test_db_upgrade_then_serve_with_two_workers(fresh_url, tmp_path):
-    env = dict(os.environ, TRADING_DATABASE_URL=fresh_url, TRADING_BLOB_DIR=str(tmp_path / "blobs"))
-    out = subprocess.run([TRADING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "migrated" in out.stdout
+@asynccontextmanager
+async def serving(env: dict[str, str], workers: int = 1) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """`trading serve` on a free port of 127.0.0.1; yields a client for it and, once stopped, its output."""
     port = _free_port()
     server = subprocess.Popen(
-        [TRADING, "serve", "--port", str(port), "--workers", "2"],
+        [TRADING, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    output: list[str] = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             for _ in range(150):
@@ -58,14 +58,53 @@ async def test_db_upgrade_then_serve_with_two_workers(fresh_url, tmp_path):
                     time.sleep(0.1)
             else:
                 pytest.fail("trading serve did not answer")
-            r = await client.get("/api/notices")
-            assert r.status_code == 200 and r.json() == {"items": [], "next": None}
-            r = await client.get("/api/procedures")
-            assert {p["key"] for p in r.json()} >= {"works_open_tender", "land_listing"}
+            yield client, output
     finally:
         server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert "Started parent process" in output or output.count("Started server process") >= 2, output
+        output.append(server.communicate(timeout=30)[0])
+
+
+async def _migrated(fresh_url: str, tmp_path) -> dict[str, str]:
+    env = dict(os.environ, TRADING_DATABASE_URL=fresh_url, TRADING_BLOB_DIR=str(tmp_path / "blobs"))
+    out = subprocess.run([TRADING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "migrated" in out.stdout
+    return env
+
+
+@pytest.mark.asyncio
+async def test_db_upgrade_then_serve_with_two_workers(fresh_url, tmp_path):
+    env = await _migrated(fresh_url, tmp_path)
+    async with serving(env, workers=2) as (client, output):
+        r = await client.get("/api/notices")
+        assert r.status_code == 200 and r.json() == {"items": [], "next": None}
+        r = await client.get("/api/procedures")
+        assert {p["key"] for p in r.json()} >= {"works_open_tender", "land_listing"}
+    assert "Started parent process" in output[0] or output[0].count("Started server process") >= 2, output[0]
+
+
+@pytest.mark.asyncio
+async def test_a_forged_forwarded_for_does_not_change_who_the_client_is(fresh_url, tmp_path):
+    """Unless the settings name it as a proxy, a client's X-Forwarded-For is not believed: guessing from
+    127.0.0.1 under ever new forged addresses still meets the per-address sign-in limit."""
+    env = await _migrated(fresh_url, tmp_path) | {"TRADING_LOGIN_MAX_FAILURES_PER_ADDRESS": "3"}
+
+    async def guesses(client: httpx.AsyncClient) -> list[int]:
+        statuses = []
+        for i in range(5):
+            r = await client.post(
+                "/api/tokens",
+                json={"username": f"user{i}", "password": "Password123"},
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+            )
+            statuses.append(r.status_code)
+        return statuses
+
+    async with serving(env) as (client, _):
+        assert await guesses(client) == [401, 401, 401, 429, 429]
+    # Behind a proxy the settings name, each forwarded address is its own (here the test plays nginx).
+    async with serving(env | {"TRADING_TRUSTED_PROXIES": "127.0.0.1"}) as (client, _):
+        assert await guesses(client) == [401] * 5
 
 
 def test_bad_settings_are_refused_with_a_message(tmp_path):

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trading.accounts.models import ApiToken, Person, PortalSession
 from trading.clock import Clock
 from trading.context import ROLE_NAMES_ZH, Actor
-from trading.errors import Forbidden, NotAuthenticated
+from trading.errors import DomainError, Forbidden, NotAuthenticated
 
 SESSION_COOKIE = "trading_session"
 TOKEN_PREFIX = "tp_"
@@ -51,7 +51,20 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
 
 
-async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Actor | None:
+class TokenExpired(NotAuthenticated):
+    code = "token_expired"
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self,
+            "API 令牌已过期，请重新登录获取新令牌（POST /api/tokens）",
+            "The API token has expired: sign in again for a new one (POST /api/tokens)",
+        )
+
+
+async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Actor | TokenExpired | None:
+    """The token's holder; None for a token that is unknown, revoked or whose holder is disabled; a
+    TokenExpired (to raise) for one past its expiry."""
     row = (
         await session.execute(
             select(ApiToken, Person)
@@ -62,6 +75,8 @@ async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> A
     if row is None:
         return None
     token_row, person = row
+    if token_row.expires_at <= now:
+        return TokenExpired()
     # Record use at most once a minute, to keep reads cheap.
     if token_row.last_used_at is None or (now - token_row.last_used_at).total_seconds() > 60:
         await session.execute(update(ApiToken).where(ApiToken.id == token_row.id).values(last_used_at=now))
@@ -103,10 +118,13 @@ class AuthenticationMiddleware:
                 if auth.lower().startswith("bearer "):
                     token = auth[7:].strip()
                     async with self.sessionmaker() as session:
-                        actor = await actor_for_token(session, token, await self.clock.now(session))
-                    # An invalid token is an error, not a silent downgrade to the public.
-                    scope["user"] = actor
-                    scope["auth"] = "token" if actor else "invalid"
+                        found = await actor_for_token(session, token, await self.clock.now(session))
+                    # An invalid or expired token is an error, not a silent downgrade to the public.
+                    if isinstance(found, TokenExpired):
+                        scope["auth"], scope["state"]["auth_error"] = "invalid", found
+                    else:
+                        scope["user"] = found
+                        scope["auth"] = "token" if found else "invalid"
             else:
                 cookie_header = headers.get(b"cookie", b"").decode("latin-1")
                 if SESSION_COOKIE in cookie_header:
@@ -137,8 +155,7 @@ def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], A
 
     async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         actor = current_actor(connection)
-        if connection.scope.get("auth") == "invalid":
-            raise NotAuthenticated()
+        _refuse_invalid_credentials(connection)
         if actor is None:
             raise NotAuthenticated()
         if not actor.has_role(*roles):
@@ -153,12 +170,17 @@ def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], A
     return guard
 
 
+def _refuse_invalid_credentials(connection: ASGIConnection) -> None:
+    if connection.scope.get("auth") == "invalid":
+        raise connection.scope.get("state", {}).get("auth_error") or NotAuthenticated()
+
+
 async def require_signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    _refuse_invalid_credentials(connection)
     if current_actor(connection) is None:
         raise NotAuthenticated()
 
 
 async def public(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Anyone may call it, signed in or not (an explicit rule, so every route has one)."""
-    if connection.scope.get("auth") == "invalid":
-        raise NotAuthenticated()
+    _refuse_invalid_credentials(connection)

@@ -100,8 +100,11 @@ class TokenController(Controller):
         person = await services.authenticate(
             db, data.username, data.password, client_address(request), act.at, request.app.state.settings
         )
-        row, token = await services.issue_token(db, act, person, data.label)
-        return schemas.TokenCreated(id=row.id, token=token, prefix=row.prefix, label=row.label)
+        settings = request.app.state.settings
+        row, token = await services.issue_token(db, act, person, data.label, settings, days=data.expires_in_days)
+        return schemas.TokenCreated(
+            id=row.id, token=token, prefix=row.prefix, label=row.label, expires_at=row.expires_at
+        )
 
     @get("/tokens", operation_id="listTokens", guards=[require_signed_in])
     async def list_tokens(self, request: Request, db: DB) -> list[schemas.TokenRead]:

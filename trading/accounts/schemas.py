@@ -77,6 +77,8 @@ class TokenRequest(Strict):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    #: A shorter life than the holder's roles allow (the platform's setting is the most it can be).
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
 
 
 class TokenCreated(msgspec.Struct):
@@ -84,6 +86,7 @@ class TokenCreated(msgspec.Struct):
     token: str
     prefix: str
     label: str
+    expires_at: datetime
     note: str = "此令牌只显示一次，请妥善保存 / This token is shown once: keep it safe"
 
 
@@ -92,6 +95,7 @@ class TokenRead(msgspec.Struct):
     prefix: str
     label: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
 

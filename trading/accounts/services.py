@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,29 +156,80 @@ async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCre
     return person
 
 
+#: How far back a successful sign-in makes an address one the account knows.
+KNOWN_ADDRESS_DAYS = 90
+
+
 async def _check_rate_limit(
     session: AsyncSession, username: str, address: str, now: datetime, settings: Settings
 ) -> None:
-    since = now - timedelta(seconds=settings.login_window)
-    failures_user = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+    """Refuse a sign-in attempt that guessing has used up, without letting a stranger lock the owner out.
+
+    Three limits, each over the last ``login_window`` seconds: failures on this account from this address;
+    failures from this address on any account; and, once an account has failed from everywhere together
+    more often than its owner ever would, attempts from addresses it has never signed in from (its owner's
+    usual addresses still work). Each refusal says when to try again (Retry-After)."""
+    window = timedelta(seconds=settings.login_window)
+    since = now - window
+    checks = [
+        (
+            settings.login_max_failures,
+            (LoginAttempt.username == username) & (LoginAttempt.address == address),
+            ("此账号在本地址登录失败次数过多", "Too many failed sign-ins to this account from this address"),
+        ),
+        (
+            settings.login_max_failures_per_address,
+            LoginAttempt.address == address,
+            ("本地址登录失败次数过多", "Too many failed sign-ins from this address"),
+        ),
+    ]
+    for limit, condition, (zh, en) in checks:
+        counted_from = await _limit_reached(session, condition, since, limit)
+        if counted_from is not None:
+            raise _rate_limited(zh, en, counted_from + window - now)
+    counted_from = await _limit_reached(
+        session, LoginAttempt.username == username, since, settings.login_max_failures_per_account
     )
-    failures_addr = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
-    )
-    if (failures_user or 0) >= settings.login_max_failures or (failures_addr or 0) >= (
-        settings.login_max_failures_per_address
-    ):
-        minutes = settings.login_window // 60
-        raise TooManyRequests(
-            f"登录失败次数过多，请{minutes}分钟后再试",
-            f"Too many failed sign-in attempts; try again in {minutes} minutes",
-            code="login_rate_limited",
+    if counted_from is not None:
+        known = await session.scalar(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.username == username,
+                LoginAttempt.address == address,
+                LoginAttempt.succeeded.is_(True),
+                LoginAttempt.at > now - timedelta(days=KNOWN_ADDRESS_DAYS),
+            )
+            .limit(1)
         )
+        if known is None:
+            raise _rate_limited(
+                "此账号正被多处猜测密码，暂时只接受曾成功登录过的地址",
+                "This account is under a guessing attack: for now only addresses it has signed in from may try",
+                counted_from + window - now,
+            )
+
+
+async def _limit_reached(session: AsyncSession, condition: Any, since: datetime, limit: int) -> datetime | None:
+    """When *limit* failures under *condition* have been counted since *since*: the time of the oldest of
+    the latest *limit* (the wait ends when it leaves the window); else None."""
+    return await session.scalar(
+        select(LoginAttempt.at)
+        .where(condition, LoginAttempt.at > since, LoginAttempt.succeeded.is_(False))
+        .order_by(LoginAttempt.at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+
+
+def _rate_limited(zh: str, en: str, wait: timedelta) -> TooManyRequests:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = -(-seconds // 60)
+    return TooManyRequests(
+        f"{zh}，请{minutes}分钟后再试",
+        f"{en}; try again in {minutes} minutes",
+        retry_after=seconds,
+        code="login_rate_limited",
+    )
 
 
 async def authenticate(
@@ -202,10 +255,24 @@ async def authenticate(
     return person
 
 
-async def issue_token(session: AsyncSession, act: Act, person: Person, label: str) -> tuple[ApiToken, str]:
+def token_lifetime(person: Person, settings: Settings, asked_days: int | None = None) -> timedelta:
+    """How long a new token of *person*'s lives: the shortest lifetime among their roles, or less if asked."""
+    lifetimes = settings.token_lifetime_days()
+    days = min((lifetimes[r] for r in person.roles if r in lifetimes), default=min(lifetimes.values(), default=1))
+    return timedelta(days=min(days, asked_days) if asked_days else days)
+
+
+async def issue_token(
+    session: AsyncSession, act: Act, person: Person, label: str, settings: Settings, *, days: int | None = None
+) -> tuple[ApiToken, str]:
     token = new_secret(TOKEN_PREFIX)
     row = ApiToken(
-        person_id=person.id, token_hash=secret_hash(token), prefix=token[:10], label=label, created_at=act.at
+        person_id=person.id,
+        token_hash=secret_hash(token),
+        prefix=token[:10],
+        label=label,
+        created_at=act.at,
+        expires_at=act.at + token_lifetime(person, settings, days),
     )
     session.add(row)
     await session.flush()
@@ -217,7 +284,7 @@ async def issue_token(session: AsyncSession, act: Act, person: Person, label: st
         action="token.issue",
         subject_type="api_token",
         subject_id=row.id,
-        details={"prefix": row.prefix, "label": label},
+        details={"prefix": row.prefix, "label": label, "expires_at": row.expires_at.isoformat()},
     )
     return row, token
 
