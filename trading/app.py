@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -36,6 +36,7 @@ from evaluation.controllers_award import CONTROLLERS as EVALUATION_CONTROLLERS
 from notices import api as notices_api
 from notices import feeds, portal, staff
 from notices.ocds.api import OcdsController
+from trading import api_explorer, security_headers
 from trading.accounts.auth import AuthenticationMiddleware, public
 from trading.accounts.controllers import (
     CentreController,
@@ -56,6 +57,7 @@ from trading.log.controllers import LogController
 from trading.log.note import NoteSigner
 from trading.projects.controllers import ProjectController
 from trading.rules.controllers import CalendarController, ProcedureController
+from trading.security_headers import SecurityHeadersMiddleware
 from trading.settings import Settings
 from trading.web import provide_db
 
@@ -70,13 +72,39 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/readyz", operation_id="ready", guards=[public], include_in_schema=False)
+async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Ready to serve: the database answers at the schema this code needs, and the blob store is writable.
+    (/healthz says only that the process runs.)"""
+    from trading.migrate import schema_revisions
+
+    state = request.app.state
+    checks: dict[str, str] = {}
+    try:
+        current, head = await schema_revisions(state.engine)
+        checks["database"] = "ok" if current == head else f"schema at {current}, code needs {head}"
+    except Exception as exc:  # the type only: a driver's message can name the server and the user
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    checks["blob_store"] = "ok" if await state.blobs.writable() else "not writable"
+    ok = all(v == "ok" for v in checks.values())
+    return Response(
+        content={"status": "ready" if ok else "not ready", "checks": checks},
+        status_code=200 if ok else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    return not request.url.path.startswith(("/api/", "/schema", "/feeds/", "/healthz", "/static/", "/log/"))
+    return not request.url.path.startswith(("/api/", "/schema", "/feeds/", "/healthz", "/readyz", "/static/", "/log/"))
 
 
 def _error_response(
     request: Request[Any, Any, Any], status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response[Any]:
+    # An unknown path is answered before any route's middleware runs: the security headers are added here too.
+    headers = security_headers.headers_for("text/html" if _wants_html(request) else "application/json") | (
+        headers or {}
+    )
     if _wants_html(request):
         return Response(
             content=request.app.template_engine.get_template("error.html").render(
@@ -190,6 +218,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            ready,
             CentreController,
             OrganisationController,
             PersonController,
@@ -222,10 +251,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             create_static_files_router(
                 path="/static", directories=[NOTICES_DIR / "static"], guards=[public], include_in_schema=False
             ),
+            create_static_files_router(
+                path=api_explorer.ASSETS_PATH,
+                directories=[api_explorer.ASSETS_DIR],
+                guards=[public],
+                include_in_schema=False,
+            ),
         ],
         state=state,
         dependencies={"db": Provide(provide_db)},
-        middleware=[DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock)],
+        middleware=[
+            SecurityHeadersMiddleware,
+            DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock),
+        ],
         before_request=check_request,
         exception_handlers={
             DomainError: domain_error_handler,
@@ -240,7 +278,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             version="0.1.0",
             description="Public resource trading platform: notices, projects, rules. Public reads need no account.",
             openapi_router=Router(path="/schema", route_handlers=[], guards=[public], include_in_schema=False),
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[JsonRenderPlugin(), api_explorer.LocalSwaggerRenderPlugin()],
         ),
         request_max_body_size=settings.max_json_body,
         response_cache_config=ResponseCacheConfig(),

@@ -99,6 +99,11 @@ class LocalBlobStore:
     async def exists(self, sha256: str) -> bool:
         return await anyio.to_thread.run_sync(self._path(sha256).exists)
 
+    async def writable(self) -> bool:
+        """Whether a blob can be stored now (the readiness check)."""
+        root = self.root
+        return await anyio.to_thread.run_sync(lambda: root.is_dir() and os.access(root, os.W_OK | os.X_OK))
+
 
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

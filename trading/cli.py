@@ -71,7 +71,66 @@ def _reset_sqlite(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _ensure_dirs(settings)
+    problems = asyncio.run(_unsafe_to_serve(settings))
+    if problems:
+        print("拒绝启动 / refusing to start:", file=sys.stderr)
+        for line in problems:
+            print(f"  ✗ {line}", file=sys.stderr)
+        return 2
     return _run_server(settings, args.host, args.port, workers=args.workers)
+
+
+async def _unsafe_to_serve(settings: Settings) -> list[str]:
+    """What makes this installation unsafe to serve: a schema behind the code (every route would fail
+    while /healthz said ok), or openers' private keys in its data directory (the demo keeps them there;
+    anyone who can read them can open the sealed bids before the opening)."""
+    from trading.db import make_engine
+    from trading.migrate import schema_revisions
+
+    problems = []
+    engine = make_engine(settings)
+    try:
+        current, head = await schema_revisions(engine)
+    except Exception as exc:  # cannot reach the database at all
+        problems.append(f"无法连接数据库 / cannot reach the database ({type(exc).__name__}): 检查 TRADING_DATABASE_URL")
+    else:
+        if current != head:
+            problems.append(
+                f"数据库结构版本为 {current or '（未迁移）'}，程序需要 {head}：请先运行 `trading db upgrade` / "
+                f"the database schema is at {current or '(never migrated)'}, the code needs {head}: run "
+                "`trading db upgrade` first"
+            )
+    finally:
+        await engine.dispose()
+    for path in _opener_keys_near(settings):
+        problems.append(
+            f"数据目录中有开标人私钥 {path}：私钥只能保存在开标人自己的电脑上，请移走后再启动 / an opener's private "
+            f"key is in the data directory ({path}): keys belong on the openers' own machines; remove it"
+        )
+    return problems
+
+
+def _opener_keys_near(settings: Settings) -> list[Path]:
+    """Opener key files (magic TBIDKEY) in the data directory: the blob directory's parent, a few levels down
+    (the blob store itself holds only ciphertexts and is not read)."""
+    from bidding.envelope.suites import KEY_FILE_MAGIC
+
+    blobs = Path(settings.blob_dir).resolve()
+    data = blobs.parent
+    found = []
+    for folder, subfolders, files in os.walk(data):
+        here = Path(folder)
+        depth = len(here.relative_to(data).parts)
+        subfolders[:] = [] if depth >= 3 else sorted(d for d in subfolders if here / d != blobs)
+        for name in sorted(files):
+            try:
+                with (here / name).open("rb") as fh:
+                    if fh.read(len(KEY_FILE_MAGIC)) == KEY_FILE_MAGIC:
+                        found.append(here / name)
+            except OSError:
+                continue
+    return found
 
 
 def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> int:
@@ -290,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything the platform writes — the SQLite database, blobs, keys, the verifier's state — is the
+    # service user's alone.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(toml_path=args.config)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.factories import build_world, published_tender
@@ -41,3 +43,29 @@ async def test_text_responses_name_their_charset_once(app, client, clock):
         r = await client.get(url)
         assert r.status_code == 200, (url, r.text[:200])
         assert r.headers["content-type"] == f"{media}; charset=utf-8", url
+
+
+async def test_ready_means_the_schema_is_current_and_the_blob_store_writable(app, client, settings, tmp_path):
+    import httpx
+    import msgspec
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from trading.app import create_app
+    from trading.migrate import upgrade
+
+    r = await client.get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"] == {"database": "ok", "blob_store": "not writable"}
+    Path(settings.blob_dir).mkdir(parents=True)
+    r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready", r.text
+    # A database one migration behind the code: alive (/healthz), not ready.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}"
+    engine = create_async_engine(url)
+    await upgrade(engine, "0013")
+    await engine.dispose()
+    behind = create_app(msgspec.structs.replace(settings, database_url=url))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=behind), base_url="http://t") as c:
+        assert (await c.get("/healthz")).status_code == 200
+        r = await c.get("/readyz")
+        assert r.status_code == 503 and r.json()["checks"]["database"].startswith("schema at 0013")
+    await behind.state.engine.dispose()

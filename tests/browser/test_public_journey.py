@@ -430,3 +430,32 @@ def test_public_journey(server: Server) -> None:
             page.screenshot(path="/tmp/portal-print.png", full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_pages_and_the_api_explorer_run_under_the_content_security_policy(server: Server) -> None:
+    """With JavaScript on, nothing the pages load or run is refused by their Content-Security-Policy, and the
+    API explorer (Swagger UI, served by the platform itself) renders the API."""
+    from playwright.sync_api import sync_playwright
+
+    base = server.base_url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN").new_page()
+            refused: list[str] = []
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on("requestfailed", lambda r: refused.append(f"failed: {r.url}"))
+            offsite: list[str] = []
+            page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith(base) else None)
+            for path in ("/", f"/notices/{server.seeded.road_id}", "/funds", "/log", "/login"):
+                page.goto(base + path)
+                page.wait_for_load_state("networkidle")
+            page.goto(base + "/schema/swagger")
+            page.locator(".swagger-ui .info .title").wait_for(timeout=15_000)
+            assert "湖南省公共资源交易平台 API" in page.locator(".swagger-ui .info .title").inner_text()
+            assert page.locator(".swagger-ui .opblock").count() > 50
+            page.screenshot(path="/tmp/api-explorer.png")
+            assert refused == [] and offsite == [], (refused, offsite)
+        finally:
+            browser.close()

@@ -217,14 +217,18 @@ def _price(tmp: Path, n: int) -> Path:
 
 
 def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_line(tmp_path):
+    # The platform's data in a directory of its own: the openers' key files are on "their machines" (the
+    # rest of tmp_path), and trading serve refuses to start with one in its data directory.
+    server = tmp_path / "platform"
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'platform.db'}",
-        blob_dir=str(tmp_path / "blobs"),
-        signing_key_path=str(tmp_path / "platform-key.pem"),
+        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
+        blob_dir=str(server / "blobs"),
+        signing_key_path=str(server / "platform-key.pem"),
         cookie_secure=False,
         password_memory_cost=1024,
         password_iterations=1,
     )
+    server.mkdir()
     seeded = asyncio.run(_seed(settings))
     platform = Platform(tmp_path, settings)
     passphrase = tmp_path / "passphrase.txt"
@@ -388,6 +392,11 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
             r = http.post(f"/api/sections/{section_id}/opening")
             assert r.status_code == 200, r.text
             assert r.json()["state"] == "waiting"
+        # The openers signed in three weeks ago: their tokens (7 days) have expired, and the tool says so.
+        stale = platform.bidding("kaibiao1", "opener", "open", str(section_id), "--key", "kaibiao1.key", *pp, ok=False)
+        assert stale.returncode == 1 and "token_expired" in stale.stderr and "重新登录" in stale.stderr
+        for username in ("kaibiao1", "kaibiao2", "kaibiao3"):
+            platform.bidding(username, "login", "--username", username, "--password", PASSWORD)
         first_opener = platform.bidding("kaibiao1", "opener", "open", str(section_id), "--key", "kaibiao1.key", *pp)
         assert "已上传 4 份签名的密钥分片" in first_opener.stdout  # three bids and the control price
         assert "等待开标人上传分片" in first_opener.stdout

@@ -113,3 +113,58 @@ def test_bad_settings_are_refused_with_a_message(tmp_path):
     assert out.returncode == 2
     assert "bad settings" in out.stderr and "pool_size" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_refuses_a_database_behind_the_code_and_says_what_to_run(tmp_path):
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'trading.db'}",
+        TRADING_BLOB_DIR=str(tmp_path / "var" / "blobs"),
+        TRADING_SIGNING_KEY_PATH=str(tmp_path / "var" / "key.pem"),
+    )
+    out = subprocess.run(
+        [TRADING, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "trading db upgrade" in out.stderr and "未迁移" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_serve_refuses_while_an_openers_private_key_sits_in_its_data_directory(tmp_path):
+    from bidding.envelope import generate_opener_key, protect_private_key
+
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'trading.db'}",
+        TRADING_BLOB_DIR=str(tmp_path / "var" / "blobs"),
+        TRADING_SIGNING_KEY_PATH=str(tmp_path / "var" / "key.pem"),
+    )
+    assert subprocess.run([TRADING, "db", "upgrade"], env=env, capture_output=True, timeout=120).returncode == 0
+    key = tmp_path / "var" / "demo-openers" / "opener1.key"
+    key.parent.mkdir()
+    key.write_bytes(
+        protect_private_key(
+            "hpke-x25519-sha256-aes256gcm",
+            generate_opener_key("hpke-x25519-sha256-aes256gcm"),
+            "pw",
+            iterations=1,
+            memory_kib=64,
+        )
+    )
+    out = subprocess.run(
+        [TRADING, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert str(key) in out.stderr and "开标人私钥" in out.stderr
+
+
+def test_what_the_platform_writes_is_its_users_alone(tmp_path):
+    var = tmp_path / "var"
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=f"sqlite+aiosqlite:///{var / 'trading.db'}",
+        TRADING_BLOB_DIR=str(var / "blobs"),
+    )
+    assert subprocess.run([TRADING, "db", "upgrade"], env=env, capture_output=True, timeout=120).returncode == 0
+    assert (var / "trading.db").stat().st_mode & 0o777 == 0o600
+    assert (var / "blobs").stat().st_mode & 0o777 == 0o700
+    assert var.stat().st_mode & 0o777 == 0o700

@@ -630,3 +630,39 @@ async def test_pages_stay_out_of_the_api_schema(client):
     portal_paths = {"/", "/notices", "/notices/{notice_id}", "/projects/{project_id}", "/regions", "/about"}
     assert not portal_paths & set(paths)
     assert not [p for p in paths if p.startswith(("/login", "/logout", "/account", "/audit"))]
+
+
+async def test_every_response_carries_the_security_headers_and_pages_run_no_inline_script(app, client, clock):
+    import re
+
+    await build_world(app, clock.at)
+    for url in ("/", "/notices", "/funds", "/login", "/log", "/regions", "/no-such-page", "/schema/swagger"):
+        r = await client.get(url)
+        assert r.headers["content-type"].startswith("text/html"), url
+        policy = r.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy, url
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"], url
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", r.text), f"inline script on {url}"
+        assert not re.search(r"\sstyle=\"", r.text), f"inline style on {url}"
+        assert not re.search(r"https?://(?!127\.0\.0\.1|testserver)[^\"']*\.(js|css)", r.text), (
+            f"off-site asset on {url}"
+        )
+    for url in ("/api/notices", "/log/key", "/api/funds/summary.csv", "/static/site.css"):
+        r = await client.get(url)
+        assert r.headers["content-security-policy"].startswith("default-src 'none'"), url
+        assert r.headers["x-content-type-options"] == "nosniff", url
+
+
+async def test_the_api_explorer_is_served_by_the_platform_itself(client):
+    import re
+
+    page = await client.get("/schema/swagger")
+    assert page.status_code == 200 and re.search(r'data-spec="[^"]*/schema/openapi.json"', page.text), page.text
+    for asset in (
+        "/api-explorer/assets/swagger-ui-bundle.js",
+        "/api-explorer/assets/swagger-ui.css",
+        "/static/js/api-explorer.js",
+    ):
+        assert asset in page.text
+        r = await client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 100, asset

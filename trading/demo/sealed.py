@@ -148,7 +148,12 @@ async def seed_sealed(sessionmaker, settings: Settings, now: datetime, key_dir: 
     return (
         f"{evaluated}\n"
         f"演示开标：第 {live} 号标段将于 {minute:%H:%M} 截标（已有3份密封投标和交易中心密封的最高投标限价）；"
-        f"开标人密钥在 {key_dir}（口令 {OPENER_PASSPHRASE}）"
+        f"开标人密钥在 {key_dir}（口令 {OPENER_PASSPHRASE}）\n"
+        f"注意：演示为方便把三位开标人的私钥都放在本机的 {key_dir}，能读取它的人可以在开标前打开演示的密封投标。"
+        "正式使用时私钥只在开标人自己的电脑上；trading serve 发现数据目录中有开标人私钥会拒绝启动。\n"
+        f"Note: for convenience the demo keeps all three openers' private keys on this machine ({key_dir}): whoever "
+        "can read them can open the demo's sealed bids before the opening. For real, a key lives only on its "
+        "opener's own computer, and trading serve refuses to start while one is in its data directory."
     )
 
 
