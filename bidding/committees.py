@@ -132,6 +132,15 @@ async def section_committee(session: AsyncSession, section_id: int) -> SectionCo
     return SectionCommittee(section, project, version, committee)
 
 
+async def committee_person_ids(session: AsyncSession, section_id: int) -> set[int]:
+    """The openers on a section's opening committee (none for a section without one)."""
+    try:
+        sc = await section_committee(session, section_id)
+    except NotFound:
+        return set()
+    return {int(m["person_id"]) for m in (sc.committee or {}).get("members", [])}
+
+
 def require_staff_of(actor: Actor, sc: SectionCommittee) -> None:
     """Staff act only on their own centre's sections (an admin on any)."""
     require_same_centre(actor, sc.project.centre_id)

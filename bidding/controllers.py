@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from bidding import committees, keys, opening, receipts, reserve, schemas, submission, withdrawal
 from bidding.models import Bid, BidderKey, OpenerKey
-from trading.accounts.auth import public, require_roles
 from trading.errors import NotFound
 from trading.web import DB, make_act, request_actor
 
@@ -53,7 +52,6 @@ def receipt_of(bid: Bid) -> schemas.Receipt | None:
 class BidderKeyController(Controller):
     path = "/api/bidding/keys"
     tags = ["bidding"]
-    guards = [require_roles("bidder")]
 
     @post("/", operation_id="registerBidderKey")
     async def register(self, request: Request, db: DB, data: JSONBody[schemas.BidderKeyIn]) -> schemas.BidderKeyRead:
@@ -91,7 +89,7 @@ class OpenerKeyController(Controller):
     path = "/api/openers/keys"
     tags = ["bidding"]
 
-    @post("/", operation_id="registerOpenerKey", guards=[require_roles("opener")])
+    @post("/", operation_id="registerOpenerKey")
     async def register(self, request: Request, db: DB, data: JSONBody[schemas.OpenerKeyIn]) -> schemas.OpenerKeyRead:
         """Register my HPKE public key (for one suite) and my share-signing key; the private keys stay with me."""
         row = await keys.register_opener_key(db, await make_act(request, db), data)
@@ -104,7 +102,7 @@ class OpenerKeyController(Controller):
             created_at=row.created_at,
         )
 
-    @get("/", operation_id="listOpenerKeys", guards=[require_roles("staff", "admin", "opener")])
+    @get("/", operation_id="listOpenerKeys")
     async def list_keys(self, db: DB) -> list[schemas.OpenerKeyRead]:
         """Openers' active public keys (staff choose committees from them)."""
         rows = await db.scalars(select(OpenerKey).where(OpenerKey.revoked_at.is_(None)).order_by(OpenerKey.id))
@@ -124,7 +122,6 @@ class OpenerKeyController(Controller):
 class CentreKeyController(Controller):
     path = "/api/centre-keys"
     tags = ["bidding"]
-    guards = [require_roles("staff", "admin")]
 
     @post("/", operation_id="registerCentreKey")
     async def register(self, request: Request, db: DB, data: JSONBody[schemas.CentreKeyIn]) -> schemas.CentreKeyRead:
@@ -155,7 +152,6 @@ class BiddingController(Controller):
     @post(
         "/sections/{section_id:int}/reserve-price",
         operation_id="submitReservePrice",
-        guards=[require_roles("staff", "admin")],
     )
     async def submit_reserve(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.ReserveIn]
@@ -167,7 +163,6 @@ class BiddingController(Controller):
     @get(
         "/sections/{section_id:int}/reserve-price",
         operation_id="listReservePrices",
-        guards=[require_roles("staff", "admin", "supervisor")],
     )
     async def reserve_prices(self, request: Request, db: DB, section_id: FromPath[int]) -> list[schemas.ReserveRead]:
         """What has been sealed for the section (kind, hash, time) — never the figure before the opening."""
@@ -176,7 +171,6 @@ class BiddingController(Controller):
     @post(
         "/staff/notices/{notice_id:int}/committee",
         operation_id="setCommittee",
-        guards=[require_roles("staff", "admin")],
         status_code=200,
     )
     async def set_committee(
@@ -185,13 +179,13 @@ class BiddingController(Controller):
         """Choose the opening committee on a draft notice; publishing the notice fixes it and its keys."""
         return await committees.set_committee(db, await make_act(request, db), notice_id, data)
 
-    @get("/sections/{section_id:int}/bidding", operation_id="getSectionBidding", guards=[public])
+    @get("/sections/{section_id:int}/bidding", operation_id="getSectionBidding")
     async def section_bidding(self, db: DB, section_id: FromPath[int]) -> schemas.SectionBidding:
         """What a bidder needs to seal for this section: the committee's keys, k, suite and deadline (public)."""
         sc = await committees.section_committee(db, section_id)
         return committees.bidding_view(sc, await reserve.tenderer_credit_code(db, sc))
 
-    @post("/sections/{section_id:int}/bids", operation_id="beginBidSubmission", guards=[require_roles("bidder")])
+    @post("/sections/{section_id:int}/bids", operation_id="beginBidSubmission")
     async def begin(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SubmissionIn]
     ) -> schemas.UploadRead:
@@ -199,7 +193,7 @@ class BiddingController(Controller):
         upload = await submission.begin(db, await make_act(request, db), section_id, data)
         return submission.upload_read(upload, request.app.state.settings.blob_dir)
 
-    @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid", guards=[require_roles("bidder")])
+    @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid")
     async def my_bid(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
         """My organisation's latest bid in this section, with its receipt."""
         actor = request_actor(request)
@@ -217,7 +211,6 @@ class BiddingController(Controller):
     @post(
         "/sections/{section_id:int}/bids/mine/withdraw",
         operation_id="withdrawMyBid",
-        guards=[require_roles("bidder")],
         status_code=200,
     )
     async def withdraw(
@@ -231,7 +224,6 @@ class BiddingController(Controller):
 class UploadController(Controller):
     path = "/api/uploads"
     tags = ["bidding"]
-    guards = [require_roles("bidder")]
 
     @get("/{upload_id:str}", operation_id="getUpload")
     async def status(self, request: Request, db: DB, upload_id: FromPath[str]) -> schemas.UploadRead:
@@ -280,7 +272,7 @@ class OpeningController(Controller):
     path = "/api/sections/{section_id:int}/opening"
     tags = ["opening"]
 
-    @post("/", operation_id="startOpening", guards=[require_roles("staff", "admin")], status_code=200)
+    @post("/", operation_id="startOpening", status_code=200)
     async def start(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """Start the opening ceremony after the deadline (staff of the section's centre)."""
         act = await make_act(request, db)
@@ -289,12 +281,12 @@ class OpeningController(Controller):
         async with request.app.state.sessionmaker() as session:
             return await opening.status(session, section_id)
 
-    @get("/", operation_id="getOpening", guards=[public])
+    @get("/", operation_id="getOpening")
     async def status(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """The ceremony as the public sees it: who has uploaded shares, and the results once opened."""
         return await opening.status(db, section_id)
 
-    @get("/events", operation_id="openingEvents", guards=[public])
+    @get("/events", operation_id="openingEvents")
     async def events(self, request: Request, section_id: FromPath[int]) -> ServerSentEvent:
         """Server-sent events: the ceremony's status each time it changes, until the record is published."""
         state = request.app.state
@@ -317,7 +309,7 @@ class OpeningController(Controller):
 
         return ServerSentEvent(stream(), event_type="opening")
 
-    @get("/shares", operation_id="getMySealedShares", guards=[require_roles("opener")])
+    @get("/shares", operation_id="getMySealedShares")
     async def my_shares(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """The key shares sealed to me for every bid to open (decrypt them on my own machine)."""
         actor = request_actor(request)
@@ -327,7 +319,6 @@ class OpeningController(Controller):
     @post(
         "/shares",
         operation_id="uploadShares",
-        guards=[require_roles("opener")],
         status_code=200,
         request_max_body_size=SHARES_ROUTE_LIMIT,
     )
@@ -342,7 +333,6 @@ class OpeningController(Controller):
     @get(
         "/bids/{manifest_sha256:str}/manifest",
         operation_id="getOpenedBidManifest",
-        guards=[public],
         media_type="application/json",
     )
     async def opened_manifest(
@@ -359,7 +349,6 @@ class OpeningController(Controller):
     @get(
         "/bids/{manifest_sha256:str}/price",
         operation_id="getOpenedBidPriceCiphertext",
-        guards=[public],
         media_type="application/octet-stream",
     )
     async def opened_price(

@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 from bidding import opening
 from bidding.committees import bidding_view, section_committee
 from notices.portal import check_session_csrf, html_page, page_context
-from trading.accounts.auth import public
 from trading.errors import Forbidden
 from trading.web import DB, make_act
 
@@ -27,7 +26,6 @@ class StartForm(msgspec.Struct):
 class OpeningHallController(Controller):
     path = "/sections"
     include_in_schema = False
-    guards = [public]
 
     @get("/{section_id:int}/opening", operation_id="portalOpeningHall")
     async def hall(self, request: Request, db: DB, section_id: FromPath[int]) -> Template:

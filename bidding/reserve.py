@@ -253,8 +253,7 @@ async def for_section(session: AsyncSession, act: Act, section_id: int) -> list[
             "仅交易中心工作人员或监督人员可以查看", "Only staff or supervisors may see this", code="forbidden"
         )
     sc = await section_committee(session, section_id)
-    if not actor.has_role("supervisor"):
-        require_staff_of(actor, sc)
+    require_staff_of(actor, sc)  # staff and supervisors of the section's own centre; the admin anywhere
     return list(
         await session.scalars(
             select(ReservePrice).where(ReservePrice.section_id == section_id).order_by(ReservePrice.id)

@@ -9,7 +9,6 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from evaluation import award, plans, publicity, reports, schemas, sheets
-from trading.accounts.auth import public, require_roles
 from trading.web import DB, make_act
 
 
@@ -17,14 +16,14 @@ class EvaluationPlanController(Controller):
     path = "/api/sections/{section_id:int}/evaluation-plan"
     tags = ["evaluation"]
 
-    @put("/", operation_id="setEvaluationPlan", guards=[require_roles("staff", "admin")])
+    @put("/", operation_id="setEvaluationPlan")
     async def set_plan(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.PlanIn]
     ) -> dict[str, Any]:
         """Before the bid deadline: the evaluation method and its weights, as the tender documents state them."""
         return plans.read(await plans.set_plan(db, await make_act(request, db), section_id, data))
 
-    @get("/", operation_id="getEvaluationPlan", guards=[public])
+    @get("/", operation_id="getEvaluationPlan")
     async def view(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """The section's evaluation plan (public, like the tender documents)."""
         return plans.read(await plans.plan_of(db, section_id))
@@ -34,12 +33,12 @@ class EvaluationController(Controller):
     path = "/api/sections/{section_id:int}/evaluation"
     tags = ["evaluation"]
 
-    @get("/sheet", operation_id="getMyScoreSheet", guards=[require_roles("evaluator")])
+    @get("/sheet", operation_id="getMyScoreSheet")
     async def my_sheet(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """An evaluator's own sheet, with the bids to evaluate and the plan."""
         return await sheets.mine(db, await make_act(request, db), section_id)
 
-    @put("/sheet", operation_id="saveScoreSheet", guards=[require_roles("evaluator")])
+    @put("/sheet", operation_id="saveScoreSheet")
     async def save_sheet(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SheetIn]
     ) -> dict[str, Any]:
@@ -48,7 +47,7 @@ class EvaluationController(Controller):
         await sheets.save(db, act, section_id, data)
         return await sheets.mine(db, act, section_id)
 
-    @post("/report", operation_id="makeEvaluationReport", guards=[require_roles("staff", "admin")])
+    @post("/report", operation_id="makeEvaluationReport")
     async def make_report(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """Once every evaluator has submitted: compile, log and keep the report (void if under 3 qualify)."""
         act = await make_act(request, db)
@@ -58,7 +57,6 @@ class EvaluationController(Controller):
     @get(
         "/report",
         operation_id="getEvaluationReport",
-        guards=[require_roles("staff", "admin", "supervisor", "evaluator")],
     )
     async def report(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """The report: the centre's staff, supervisors and the section's own panel only."""
@@ -69,7 +67,7 @@ class PublicityController(Controller):
     path = "/api/sections/{section_id:int}"
     tags = ["evaluation"]
 
-    @post("/candidate-publicity", operation_id="publishCandidates", guards=[require_roles("staff", "admin")])
+    @post("/candidate-publicity", operation_id="publishCandidates")
     async def publish(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.PublicityIn]
     ) -> dict[str, Any]:
@@ -77,12 +75,12 @@ class PublicityController(Controller):
         await publicity.publish_candidates(db, await make_act(request, db), section_id, data)
         return await publicity.publicity_view(db, section_id)
 
-    @get("/candidate-publicity", operation_id="getCandidatePublicity", guards=[public])
+    @get("/candidate-publicity", operation_id="getCandidatePublicity")
     async def view(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """The publicity window (lengthened by pauses), whether the trade is paused, and the objections' replies."""
         return await publicity.publicity_view(db, section_id)
 
-    @post("/objections", operation_id="fileObjection", guards=[require_roles("bidder")])
+    @post("/objections", operation_id="fileObjection")
     async def object(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.ObjectionIn]
     ) -> dict[str, Any]:
@@ -91,12 +89,12 @@ class PublicityController(Controller):
         objection = await publicity.file_objection(db, act, section_id, data)
         return {"id": objection.id, "reply_due_at": objection.reply_due_at.isoformat()}
 
-    @get("/objections", operation_id="listObjections", guards=[require_roles("staff", "admin", "supervisor", "bidder")])
+    @get("/objections", operation_id="listObjections")
     async def objections(self, request: Request, db: DB, section_id: FromPath[int]) -> list[dict[str, Any]]:
         """Staff and supervisors: every objection; a bidder: its own."""
         return await publicity.objections_for(db, await make_act(request, db), section_id)
 
-    @post("/complaints", operation_id="fileComplaint", guards=[require_roles("bidder")])
+    @post("/complaints", operation_id="fileComplaint")
     async def complain(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.ComplaintIn]
     ) -> dict[str, Any]:
@@ -105,19 +103,19 @@ class PublicityController(Controller):
             await publicity.file_complaint(db, await make_act(request, db), section_id, data)
         )
 
-    @get("/complaints", operation_id="listComplaints", guards=[require_roles("staff", "admin", "supervisor", "bidder")])
+    @get("/complaints", operation_id="listComplaints")
     async def complaints(self, request: Request, db: DB, section_id: FromPath[int]) -> list[dict[str, Any]]:
         """Supervisors and staff: every complaint; a bidder: its own."""
         return await publicity.complaints_for(db, await make_act(request, db), section_id)
 
-    @post("/award", operation_id="publishResult", guards=[require_roles("staff", "admin")])
+    @post("/award", operation_id="publishResult")
     async def award(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.AwardIn]
     ) -> dict[str, Any]:
         """After the publicity: confirm the winner, publish the result notice, reveal the draw, issue the letters."""
         return await award.publish_result(db, await make_act(request, db), section_id, data)
 
-    @get("/my-letter", operation_id="getMyResultLetter", guards=[require_roles("bidder")])
+    @get("/my-letter", operation_id="getMyResultLetter")
     async def my_letter(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
         """A bidder's own award or result letter for this section, with its score and rank."""
         return await award.my_letter(db, await make_act(request, db), section_id)
@@ -126,7 +124,6 @@ class PublicityController(Controller):
 class ObjectionReplyController(Controller):
     path = "/api/objections"
     tags = ["evaluation"]
-    guards = [require_roles("staff", "admin")]
 
     @post("/{objection_id:int}/reply", operation_id="replyToObjection", status_code=200)
     async def reply(
@@ -140,7 +137,6 @@ class ObjectionReplyController(Controller):
 class ComplaintController(Controller):
     path = "/api/complaints"
     tags = ["evaluation"]
-    guards = [require_roles("supervisor")]
 
     @post("/{complaint_id:int}/decision", operation_id="decideComplaint", status_code=200)
     async def decide(
@@ -164,7 +160,6 @@ class ComplaintController(Controller):
 class LetterController(Controller):
     path = "/api/my/letters"
     tags = ["evaluation"]
-    guards = [require_roles("bidder")]
 
     @get("/", operation_id="listMyLetters")
     async def letters(self, request: Request, db: DB) -> list[dict[str, Any]]:

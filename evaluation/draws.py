@@ -151,9 +151,13 @@ async def _compute(session: AsyncSession, row: ExpertDraw, project: Project) -> 
             code="pool_exhausted",
             rule="条例 §46",
         )
+    # The draw fixes persons, not just pool entries: the accounts drawn sit, whatever the pool says later.
+    rows = await session.execute(select(Expert.id, Expert.person_id).where(Expert.id.in_(list(result.drawn) or [0])))
+    accounts = dict(rows.all())
     return {
         "order": list(result.order),
         "drawn": list(result.drawn),
+        "persons": {str(e): accounts.get(e) for e in result.drawn},
         "passed_over": {str(k): v for k, v in sorted(result.passed_over.items())},
         "conflicts": conflicts,
         "bidders": bidders,

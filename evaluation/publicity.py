@@ -29,13 +29,14 @@ from evaluation.sections import centre_staff, staff_or_supervisor
 from evaluation.sheets import opening_forms
 from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
+from trading.accounts.services import require_same_centre
 from trading.audit.services import record
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from trading.funds.services import raise_alert
 from trading.log import services as log
 from trading.projects.models import Project, Section
-from trading.projects.services import move_sections, section_and_project
+from trading.projects.services import centre_of_section, move_sections, section_and_project
 from trading.rules.services import load_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -45,6 +46,20 @@ COMPLAIN_WITHIN = timedelta(days=10)  # 条例 §60
 ACCEPT_WORKING_DAYS = 3  # 条例 §61
 RULE_WORKING_DAYS = 30  # 条例 §61
 DEFAULT_OBJECTION_HOW = "投标人或者其他利害关系人对评标结果有异议的，应当在公示期间通过本平台「异议」功能向招标人提出。"
+
+
+async def centre_of_objection(session: AsyncSession, objection_id: int) -> int | None:
+    """The trading centre whose section an objection is about (None when there is no such objection)."""
+    return await centre_of_section(
+        session, await session.scalar(select(Objection.section_id).where(Objection.id == objection_id)) or 0
+    )
+
+
+async def centre_of_complaint(session: AsyncSession, complaint_id: int) -> int | None:
+    """The trading centre whose section a complaint is about (None when there is no such complaint)."""
+    return await centre_of_section(
+        session, await session.scalar(select(Complaint.section_id).where(Complaint.id == complaint_id)) or 0
+    )
 
 
 def _money(fen: int) -> str:
@@ -504,19 +519,21 @@ async def file_complaint(session: AsyncSession, act: Act, section_id: int, data:
     return complaint
 
 
-def _supervisor(act: Act) -> Actor:
+async def _supervisor_of(session: AsyncSession, act: Act, complaint_id: int) -> tuple[Actor, Complaint]:
+    """The acting supervisor and the complaint, if the complaint is about its own centre's trade."""
     if act.actor is None or not act.actor.has_role("supervisor"):
         raise Forbidden("投诉由行政监督部门处理", "Complaints are handled by the supervisors", code="supervisors_only")
-    return act.actor
+    complaint = await session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("没有这件投诉", "No such complaint", code="complaint_not_found")
+    require_same_centre(act.actor, await centre_of_section(session, complaint.section_id) or 0)
+    return act.actor, complaint
 
 
 async def decide_complaint(
     session: AsyncSession, act: Act, complaint_id: int, data: schemas.ComplaintDecisionIn
 ) -> Complaint:
-    actor = _supervisor(act)
-    complaint = await session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound("没有这件投诉", "No such complaint", code="complaint_not_found")
+    actor, complaint = await _supervisor_of(session, act, complaint_id)
     claimed = await session.execute(
         update(Complaint)
         .where(Complaint.id == complaint_id, Complaint.state == "filed")
@@ -562,10 +579,7 @@ async def decide_complaint(
 async def rule_complaint(
     session: AsyncSession, act: Act, complaint_id: int, data: schemas.ComplaintRulingIn
 ) -> Complaint:
-    actor = _supervisor(act)
-    complaint = await session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound("没有这件投诉", "No such complaint", code="complaint_not_found")
+    actor, complaint = await _supervisor_of(session, act, complaint_id)
     claimed = await session.execute(
         update(Complaint).where(Complaint.id == complaint_id, Complaint.state == "accepted").values(state="ruled")
     )

@@ -1,4 +1,4 @@
-"""Who may act on a section's evaluation and award: the staff of the project's centre, and (to read)
+"""Who may act on a section's evaluation and award: the staff of the project's centre, and (to read) its
 supervisors. (The section itself: trading.projects.services.section_and_project.)"""
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ def centre_staff(act: Act, project: Project, doing_zh: str, doing_en: str) -> Ac
 
 
 def staff_or_supervisor(act: Act, project: Project, doing_zh: str, doing_en: str) -> Actor:
-    """Supervisors (监督人员) see what the centre's staff see."""
+    """The supervisors (监督人员) of the project's centre see what its staff see."""
     if act.actor is not None and act.actor.has_role("supervisor"):
+        require_same_centre(act.actor, project.centre_id)
         return act.actor
     return centre_staff(act, project, doing_zh, doing_en)

@@ -17,7 +17,6 @@ from notices import reads, schemas
 from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
 from notices.models import Attachment
-from trading.accounts.auth import public
 from trading.caching import IMMUTABLE, cache_headers, etag_for, not_modified, not_modified_response
 from trading.errors import InvalidInput
 from trading.web import DB, decode_cursor
@@ -55,7 +54,6 @@ def notice_filter(
 class PublicNoticeController(Controller):
     path = "/api/notices"
     tags = ["public"]
-    guards = [public]
 
     @get("/", operation_id="listNotices")
     async def list_notices(
@@ -139,7 +137,6 @@ class PublicNoticeController(Controller):
 class ChangesController(Controller):
     path = "/api/changes"
     tags = ["public"]
-    guards = [public]
 
     @get("/", operation_id="listChanges")
     async def list_changes(

@@ -12,7 +12,6 @@ from litestar.params import FromPath
 from notices import reads
 from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
-from trading.accounts.auth import public
 from trading.caching import cache_headers, etag_for, not_modified, not_modified_response
 from trading.errors import InvalidInput
 from trading.regions import REGIONS
@@ -66,7 +65,6 @@ async def _feed(request: Request, db: DB, path: str, title: str, flt: reads.Noti
 class FeedController(Controller):
     path = "/feeds"
     tags = ["feeds"]
-    guards = [public]
 
     @get("/notices.atom", operation_id="feedAll", media_type="application/atom+xml")
     async def all_notices(self, request: Request, db: DB) -> Response[bytes]:

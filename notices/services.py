@@ -91,6 +91,13 @@ def _check_timetable_values(timetable: dict[str, datetime]) -> None:
             )
 
 
+async def centre_of_notice(session: AsyncSession, notice_id: int) -> int | None:
+    """The trading centre whose project a notice belongs to (None when there is no such notice)."""
+    return await session.scalar(
+        select(Project.centre_id).join(Notice, Notice.project_id == Project.id).where(Notice.id == notice_id)
+    )
+
+
 async def _load(session: AsyncSession, notice_id: int) -> Notice:
     notice = await session.get(Notice, notice_id)
     if notice is None:

@@ -102,6 +102,8 @@ async def build_world(app: Litestar, now: datetime) -> World:
             ("staff", "王晓明", ["staff"], cd.id, None),
             ("other_staff", "刘芳", ["staff"], hh.id, None),
             ("supervisor", "陈建国", ["supervisor"], cd.id, None),
+            ("other_supervisor", "杨秀兰", ["supervisor"], hh.id, None),
+            ("expert_keeper", "孙立新", ["expert_keeper"], None, None),
             ("opener", "李开", ["opener"], None, None),
             ("evaluator", "赵评", ["evaluator"], None, None),
             ("bidder", "张伟", ["bidder"], None, ids["bidder"]),

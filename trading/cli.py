@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--username", required=True)
     create.add_argument("--name")
     create.add_argument(
-        "--roles", required=True, help="comma-separated: admin,staff,opener,evaluator,supervisor,bidder"
+        "--roles", required=True, help="comma-separated: admin,staff,opener,evaluator,supervisor,bidder,expert_keeper"
     )
     create.add_argument("--password", help="(prompted if omitted)")
     create.add_argument("--centre-id", type=int)

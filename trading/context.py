@@ -6,9 +6,10 @@ from datetime import datetime
 
 import msgspec
 
-ROLES = ("admin", "staff", "opener", "evaluator", "supervisor", "bidder")
+ROLES = ("admin", "staff", "opener", "evaluator", "supervisor", "bidder", "expert_keeper")
 ROLE_NAMES_ZH = {
     "admin": "系统管理员",
+    "expert_keeper": "专家库管理员",
     "staff": "交易中心工作人员",
     "opener": "开标人",
     "evaluator": "评标专家",

@@ -10,14 +10,12 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, Parameter, QueryParameter
 
 from notices.ocds import reads
-from trading.accounts.auth import public
 from trading.web import DB
 
 
 class OcdsController(Controller):
     path = "/api/ocds"
     tags = ["ocds"]
-    guards = [public]
 
     @get("/releases", operation_id="ocdsReleasePackage")
     async def releases(

@@ -28,25 +28,40 @@ async def test_a_year_the_calendar_does_not_hold_is_said_so(client):
     assert "没有2028年的节假日安排" in error["message_zh"]
 
 
-async def test_staff_edit_the_calendar_and_it_is_audited(app, client, clock):
+async def test_the_admin_keeps_the_calendar_and_it_is_audited(app, client, clock):
     world = await build_world(app, clock.at)
+    for who in ("staff", "other_staff", "supervisor"):  # it feeds every centre's periods: no centre changes it
+        r = await client.put(
+            "/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers(who)
+        )
+        assert r.status_code == 403 and r.json()["error"]["code"] == "wrong_role"
+    for day in ("2024-05-01", "2029-01-01"):  # only last year to the year after next
+        r = await client.put(
+            f"/api/calendar/{day}", json={"kind": "holiday", "name": "元旦"}, headers=world.headers("admin")
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "calendar_day_out_of_range"
     r = await client.put(
-        "/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers("staff")
+        "/api/calendar/2026-05-08", json={"kind": "holiday", "name": "地方性假日"}, headers=world.headers("admin")
     )
     assert r.status_code == 200, r.text
     days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
     assert days["2026-05-08"]["kind"] == "holiday"
-    r = await client.put("/api/calendar/2026-05-08", json={"kind": "normal"}, headers=world.headers("staff"))
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "normal"}, headers=world.headers("admin"))
     assert r.status_code == 200
     days = {d["day"]: d for d in (await client.get("/api/calendar", params={"year": 2026})).json()}
     assert "2026-05-08" not in days
     audit = (
-        await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("supervisor"))
+        await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("admin"))
     ).json()
     assert [e["action"] for e in audit["items"]] == ["calendar.set", "calendar.set"]
-    r = await client.put("/api/calendar/2026-05-08", json={"kind": "sometimes"}, headers=world.headers("staff"))
+    # The calendar is the province's: a centre's supervisors read their centre's trail, not this.
+    audit = (
+        await client.get("/api/audit", params={"subject_type": "calendar_day"}, headers=world.headers("supervisor"))
+    ).json()
+    assert audit["items"] == []
+    r = await client.put("/api/calendar/2026-05-08", json={"kind": "sometimes"}, headers=world.headers("admin"))
     assert r.status_code == 400
-    r = await client.put("/api/calendar/2026-13-45", json={"kind": "holiday"}, headers=world.headers("staff"))
+    r = await client.put("/api/calendar/2026-13-45", json={"kind": "holiday"}, headers=world.headers("admin"))
     assert r.status_code in (400, 404)
     r = await client.put("/api/calendar/2026-05-08", json={"kind": "holiday"}, headers=world.headers("bidder"))
     assert r.status_code == 403
@@ -94,7 +109,7 @@ async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
     assert (await try_publish()).status_code == 200
     for day in ("2026-05-07", "2026-05-08"):
         r = await client.put(
-            f"/api/calendar/{day}", json={"kind": "holiday", "name": "防汛停工"}, headers=world.headers("staff")
+            f"/api/calendar/{day}", json={"kind": "holiday", "name": "防汛停工"}, headers=world.headers("admin")
         )
         assert r.status_code == 200
     r = await try_publish()
@@ -156,7 +171,7 @@ async def test_a_working_day_period_in_a_year_without_its_arrangement_is_refused
         assert await s.scalar(select(func.count()).select_from(LogEntry)) == 0
     # The arrangement is entered (元旦 is enough to say the year is held), and the same notice publishes.
     r = await client.put(
-        "/api/calendar/2028-01-01", json={"kind": "holiday", "name": "元旦"}, headers=world.headers("staff")
+        "/api/calendar/2028-01-01", json={"kind": "holiday", "name": "元旦"}, headers=world.headers("admin")
     )
     assert r.status_code == 200
     r = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))

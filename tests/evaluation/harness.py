@@ -61,7 +61,7 @@ async def pool_and_bids(
         )
         r = await client.post(
             "/api/experts",
-            headers=world.headers("staff"),
+            headers=world.headers("expert_keeper"),
             json={
                 "name": f"专家{n}",
                 "specialities": ["市政", "道路"] if n % 2 else ["市政"],
@@ -76,7 +76,7 @@ async def pool_and_bids(
             evaluators[r.json()["id"]] = headers
     r = await client.post(
         "/api/experts",
-        headers=world.headers("staff"),
+        headers=world.headers("expert_keeper"),
         json={"name": "水利专家", "specialities": ["水利"], "region_code": "430700"},
     )
     assert r.status_code == 201

@@ -57,7 +57,7 @@ async def _pool(client, world: World, speciality: str, count: int = 6) -> dict[i
         person_id, headers = await evaluator_account(client, world, username, f"专家{username[-2:]}")
         r = await client.post(
             "/api/experts",
-            headers=world.headers("staff"),
+            headers=world.headers("expert_keeper"),
             json={
                 "name": f"{speciality}专家{n}",
                 "specialities": [speciality],

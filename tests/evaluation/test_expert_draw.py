@@ -115,9 +115,9 @@ async def test_a_draw_cannot_be_committed_once_the_deadline_has_passed(app, clie
     refused(await client.get(f"/api/sections/{section.id}/expert-draw"), 404, "no_draw")
 
 
-async def test_the_expert_pool_is_kept_by_staff_with_checked_particulars(app, client, clock):
+async def test_the_expert_pool_is_kept_by_its_keepers_with_checked_particulars(app, client, clock):
     world = await build_world(app, clock.at)
-    staff = world.headers("staff")
+    keeper = world.headers("expert_keeper")
     bad = [
         ({"name": "甲", "specialities": ["市政"], "region_code": "110000"}, 400, "bad_region"),
         (
@@ -133,13 +133,13 @@ async def test_the_expert_pool_is_kept_by_staff_with_checked_particulars(app, cl
         ({"name": "甲", "specialities": [], "region_code": "430700"}, 400, None),
     ]
     for body, status, code in bad:
-        r = await client.post("/api/experts", headers=staff, json=body)
+        r = await client.post("/api/experts", headers=keeper, json=body)
         assert r.status_code == status, r.text
         if code:
             assert r.json()["error"]["code"] == code
     r = await client.post(
         "/api/experts",
-        headers=staff,
+        headers=keeper,
         json={
             "name": "李明",
             "specialities": ["道路", "市政", "道路"],
@@ -151,7 +151,7 @@ async def test_the_expert_pool_is_kept_by_staff_with_checked_particulars(app, cl
     expert_id = r.json()["id"]
     again = await client.post(
         "/api/experts",
-        headers=staff,
+        headers=keeper,
         json={
             "name": "王五",
             "specialities": ["市政"],
@@ -162,9 +162,63 @@ async def test_the_expert_pool_is_kept_by_staff_with_checked_particulars(app, cl
     refused(again, 409, "person_taken")
     r = await client.put(
         f"/api/experts/{expert_id}",
-        headers=staff,
+        headers=keeper,
         json={"name": "李明", "specialities": ["道路"], "region_code": "430700", "active": False},
     )
     assert r.status_code == 200 and r.json()["active"] is False
-    listed = (await client.get("/api/experts", headers=staff, params={"speciality": "道路"})).json()
+    listed = (await client.get("/api/experts", headers=keeper, params={"speciality": "道路"})).json()
     assert [e["id"] for e in listed] == [expert_id]
+
+    # The pool is the province's: no centre's staff, and no supervisor, keeps or reads it.
+    for who in ("staff", "other_staff", "supervisor", "bidder", "evaluator"):
+        refused(await client.get("/api/experts", headers=world.headers(who)), 403, "wrong_role")
+        r = await client.put(
+            f"/api/experts/{expert_id}",
+            headers=world.headers(who),
+            json={"name": "李明", "specialities": ["道路"], "region_code": "430700", "person_id": None},
+        )
+        refused(r, 403, "wrong_role")
+    assert (await client.get("/api/experts", headers=world.headers("admin"))).status_code == 200
+
+
+async def test_a_drawn_panel_cannot_be_reshaped_by_relinking_an_expert(app, client, clock, tmp_path):
+    """Relinking a drawn expert's account to another person would seat that person on the panel: refused,
+    naming the section, until the trade ends; the panel is who the draw seated, whatever the pool says."""
+    from sqlalchemy import select
+
+    from tests.evaluation.harness import evaluator_account, under_evaluation
+    from trading.log.models import LogEntry
+
+    ev = await under_evaluation(app, client, clock, tmp_path)
+    keeper = ev.world.headers("expert_keeper")
+    sid = ev.section.id
+    drawn_id, drawn_headers = next(iter(ev.panel.items()))
+    expert = next(e for e in (await client.get("/api/experts", headers=keeper)).json() if e["id"] == drawn_id)
+    intruder_id, intruder = await evaluator_account(client, ev.world, "maoming", "冒名专家")
+    body = {k: expert[k] for k in ("name", "specialities", "region_code", "organisation_name")}
+    for change in ({"person_id": intruder_id}, {"person_id": expert["person_id"], "active": False}):
+        r = await client.put(f"/api/experts/{drawn_id}", headers=keeper, json=body | change)
+        error = refused(r, 409, "expert_in_draw")
+        assert error["details"]["section_id"] == sid and f"第 {sid} 号标段" in error["message_zh"]
+    # A change that does not touch who sits goes through, and is logged (a hash, not the name).
+    r = await client.put(
+        f"/api/experts/{drawn_id}",
+        headers=keeper,
+        json=body | {"person_id": expert["person_id"], "organisation_name": "湖南大学土木工程学院"},
+    )
+    assert r.status_code == 200, r.text
+    async with app.state.sessionmaker() as s:
+        logged = list(await s.scalars(select(LogEntry.data).where(LogEntry.kind == "expert_change")))
+    assert logged and all(rb"\u4e13\u5bb6" not in d and "专家".encode() not in d for d in logged)
+    # The drawn expert still reads the bids; the intruder does not; the published draw names the accounts.
+    assert (await client.get(f"/api/sections/{sid}/evaluation/bids", headers=drawn_headers)).status_code == 200
+    refused(await client.get(f"/api/sections/{sid}/evaluation/bids", headers=intruder), 403, "not_on_panel")
+    draw_row = await _draw_result(app, sid)
+    assert draw_row["persons"][str(drawn_id)] == expert["person_id"]
+
+
+async def _draw_result(app, section_id):
+    from evaluation.models import ExpertDraw
+
+    async with app.state.sessionmaker() as s:
+        return (await s.get(ExpertDraw, section_id)).result

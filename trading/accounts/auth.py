@@ -1,28 +1,27 @@
-"""Authentication (bearer tokens for the API, session cookies for the portal) and role guards.
+"""Authentication (bearer tokens for the API, session cookies for the portal).
 
 The middleware resolves credentials into an :class:`~trading.context.Actor` in ``scope["user"]`` (None for
-the public). Guards on controllers decide who may call what. Tokens and session ids are random values
-whose SHA-256 alone is stored, so a database dump holds no usable credential.
+the public). Who may call what is decided by the one guard, trading.authorise, from trading.policy. Tokens
+and session ids are random values whose SHA-256 alone is stored, so a database dump holds no usable
+credential.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from http.cookies import SimpleCookie
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trading.accounts.models import ApiToken, Person, PortalSession
 from trading.clock import Clock
-from trading.context import ROLE_NAMES_ZH, Actor
-from trading.errors import DomainError, Forbidden, NotAuthenticated
+from trading.context import Actor
+from trading.errors import DomainError, NotAuthenticated
 
 SESSION_COOKIE = "trading_session"
 TOKEN_PREFIX = "tp_"
@@ -147,40 +146,6 @@ def current_actor(connection: ASGIConnection) -> Actor | None:
     return connection.scope.get("user")  # type: ignore[return-value]
 
 
-def require_roles(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
-    """A guard: the caller must be signed in and hold one of *roles*."""
-
-    names_zh = "、".join(ROLE_NAMES_ZH[r] for r in roles)
-    names_en = ", ".join(roles)
-
-    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-        actor = current_actor(connection)
-        _refuse_invalid_credentials(connection)
-        if actor is None:
-            raise NotAuthenticated()
-        if not actor.has_role(*roles):
-            raise Forbidden(
-                f"此操作需要以下角色之一：{names_zh}",
-                f"This action needs one of these roles: {names_en}",
-                code="wrong_role",
-            )
-
-    guard.__name__ = f"require_{'_or_'.join(roles)}"
-    guard.roles = roles  # type: ignore[attr-defined]  # read by the authorisation tests
-    return guard
-
-
-def _refuse_invalid_credentials(connection: ASGIConnection) -> None:
+def refuse_invalid_credentials(connection: ASGIConnection) -> None:
     if connection.scope.get("auth") == "invalid":
         raise connection.scope.get("state", {}).get("auth_error") or NotAuthenticated()
-
-
-async def require_signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    _refuse_invalid_credentials(connection)
-    if current_actor(connection) is None:
-        raise NotAuthenticated()
-
-
-async def public(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-    """Anyone may call it, signed in or not (an explicit rule, so every route has one)."""
-    _refuse_invalid_credentials(connection)

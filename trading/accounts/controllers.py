@@ -10,7 +10,6 @@ from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy import select
 
 from trading.accounts import schemas, services
-from trading.accounts.auth import public, require_roles, require_signed_in
 from trading.accounts.models import Organisation, Person, TradingCentre
 from trading.errors import NotAuthenticated
 from trading.web import DB, client_address, make_act, request_actor
@@ -24,13 +23,13 @@ class CentreController(Controller):
     path = "/api/centres"
     tags = ["accounts"]
 
-    @post("/", operation_id="createCentre", guards=[require_roles("admin")])
+    @post("/", operation_id="createCentre")
     async def create_centre(self, request: Request, db: DB, data: JSONBody[schemas.CentreCreate]) -> schemas.CentreRead:
         """Register a trading centre (admin)."""
         centre = await services.create_centre(db, await make_act(request, db), data)
         return _read(schemas.CentreRead, centre)
 
-    @get("/", operation_id="listCentres", guards=[public])
+    @get("/", operation_id="listCentres")
     async def list_centres(self, db: DB) -> list[schemas.CentreRead]:
         """List the trading centres (public)."""
         rows = await db.scalars(select(TradingCentre).order_by(TradingCentre.id))
@@ -40,9 +39,8 @@ class CentreController(Controller):
 class OrganisationController(Controller):
     path = "/api/organisations"
     tags = ["accounts"]
-    guards = [require_roles("admin", "staff", "supervisor")]
 
-    @post("/", operation_id="createOrganisation", guards=[require_roles("admin", "staff")])
+    @post("/", operation_id="createOrganisation")
     async def create_organisation(
         self, request: Request, db: DB, data: JSONBody[schemas.OrganisationCreate]
     ) -> schemas.OrganisationRead:
@@ -72,7 +70,6 @@ class OrganisationController(Controller):
 class PersonController(Controller):
     path = "/api/people"
     tags = ["accounts"]
-    guards = [require_roles("admin")]
 
     @post("/", operation_id="createPerson")
     async def create_person(self, request: Request, db: DB, data: JSONBody[schemas.PersonCreate]) -> schemas.PersonRead:
@@ -91,7 +88,7 @@ class TokenController(Controller):
     path = "/api"
     tags = ["accounts"]
 
-    @post("/tokens", operation_id="createToken", guards=[public])
+    @post("/tokens", operation_id="createToken")
     async def create_token(
         self, request: Request, db: DB, data: JSONBody[schemas.TokenRequest]
     ) -> schemas.TokenCreated:
@@ -106,7 +103,7 @@ class TokenController(Controller):
             id=row.id, token=token, prefix=row.prefix, label=row.label, expires_at=row.expires_at
         )
 
-    @get("/tokens", operation_id="listTokens", guards=[require_signed_in])
+    @get("/tokens", operation_id="listTokens")
     async def list_tokens(self, request: Request, db: DB) -> list[schemas.TokenRead]:
         """My API tokens (never the tokens themselves)."""
         actor = request_actor(request)
@@ -114,12 +111,12 @@ class TokenController(Controller):
             raise NotAuthenticated()
         return [_read(schemas.TokenRead, r) for r in await services.list_tokens(db, actor)]
 
-    @delete("/tokens/{token_id:int}", operation_id="revokeToken", guards=[require_signed_in])
+    @delete("/tokens/{token_id:int}", operation_id="revokeToken")
     async def revoke_token(self, request: Request, db: DB, token_id: FromPath[int]) -> None:
         """Revoke one of my tokens (admins: anyone's)."""
         await services.revoke_token(db, await make_act(request, db), token_id)
 
-    @get("/me", operation_id="getMe", guards=[require_signed_in])
+    @get("/me", operation_id="getMe")
     async def me(self, request: Request, db: DB) -> schemas.Me:
         """Who am I (with my organisation's name and credit code)."""
         actor = request_actor(request)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Role = Literal["admin", "staff", "opener", "evaluator", "supervisor", "bidder"]
+Role = Literal["admin", "staff", "opener", "evaluator", "supervisor", "bidder", "expert_keeper"]
 OrgKind = Literal["tenderer", "agent", "bidder", "transferor"]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

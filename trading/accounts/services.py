@@ -120,6 +120,12 @@ async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCre
             "Staff must belong to a trading centre",
             code="staff_needs_centre",
         )
+    if "supervisor" in roles and data.centre_id is None:
+        raise InvalidInput(
+            "监督人员必须属于一个交易中心（其监督范围）",
+            "A supervisor must belong to a trading centre (the one it supervises)",
+            code="supervisor_needs_centre",
+        )
     if "bidder" in roles and data.organisation_id is None:
         raise InvalidInput(
             "投标人账号必须属于一个单位",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.db import Base, BigIntPK, JSONDoc, UTCDateTime
@@ -13,7 +13,10 @@ from trading.db import Base, BigIntPK, JSONDoc, UTCDateTime
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_entries_subject", "subject_type", "subject_id"),
+        Index("ix_audit_entries_centre", "centre_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -26,3 +29,7 @@ class AuditEntry(Base):
     before_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     after_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    #: The trading centre whose business the act was (its supervisors read it); None for the province's own
+    #: records (accounts, the calendar, the expert pool), which only the admin reads. No foreign key:
+    #: the trail outlives what it names.
+    centre_id: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -5,11 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.audit.models import AuditEntry
 from trading.canonical import document_hash
 from trading.context import Actor
+
+#: Acts of the bidding stage: nobody reads them in the trail until the section's opening record is out.
+BIDDING_STAGE_ACTIONS = ("bid.upload_begin", "bid.submit", "bid.withdraw")
+
+
+async def _centre_of_subject(session: AsyncSession, subject_type: str, subject_id: object) -> int | None:
+    """The centre a section, project, payment, contract or alert belongs to (the core's own tables)."""
+    from trading.funds.models import Contract, Payment, SupervisionAlert
+    from trading.projects.models import Project, Section
+
+    try:
+        key = int(str(subject_id))
+    except ValueError:
+        return None
+    if subject_type == "project":
+        return await session.scalar(select(Project.centre_id).where(Project.id == key))
+    project_of = {"section": Section, "payment": Payment, "contract": Contract, "alert": SupervisionAlert}
+    table = project_of.get(subject_type)
+    if table is None:
+        return None
+    return await session.scalar(
+        select(Project.centre_id).join(table, table.project_id == Project.id).where(table.id == key)
+    )
 
 
 async def record(
@@ -24,7 +48,14 @@ async def record(
     before: Any = None,
     after: Any = None,
     details: dict[str, Any] | None = None,
+    centre_id: int | None = None,
 ) -> AuditEntry:
+    """Record one act. Its centre (whose supervisors may read it) is *centre_id*, else the centre of the
+    section, project, payment, contract or alert it is about, else the acting person's centre."""
+    if centre_id is None:
+        centre_id = await _centre_of_subject(session, subject_type, subject_id)
+    if centre_id is None and actor is not None:
+        centre_id = actor.centre_id
     entry = AuditEntry(
         at=at,
         actor_id=actor.person_id if actor else None,
@@ -36,6 +67,7 @@ async def record(
         before_hash=None if before is None else document_hash(before),
         after_hash=None if after is None else document_hash(after),
         details=details or {},
+        centre_id=centre_id,
     )
     session.add(entry)
     await session.flush()

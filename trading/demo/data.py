@@ -138,6 +138,7 @@ PASSWORDS = {
     "opener": "demo-opener-2026",
     "evaluator": "demo-expert-2026",
     "bidder": "demo-bidder-2026",
+    "expert_keeper": "demo-keeper-2026",
 }
 
 #: (code, name, region, telephone area code)
@@ -1579,6 +1580,15 @@ class _WorldBuilder:
                     password=PASSWORDS["bidder"],
                 )
             )
+        # The province's expert pool is kept by named keepers, not by a centre's staff.
+        people.append(
+            PersonSpec(
+                username="expert_keeper",
+                display_name=_person_name(rng),
+                roles=("expert_keeper",),
+                password=PASSWORDS["expert_keeper"],
+            )
+        )
         return tuple(people)
 
     # --- planning ---------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  #
     async with sessionmaker() as session:
         people = {p.username: p for p in await session.scalars(select(Person).where(Person.username.like("expert%")))}
         admin = await session.scalar(select(Person).where(Person.username == "admin"))
+        keeper = await session.scalar(select(Person).where(Person.username == "expert_keeper"))
         for n in range(1, len(names) + 1):
             username = f"expert{n}"
             if username not in people:
@@ -143,7 +144,7 @@ async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  #
                 )
             await experts.create(
                 session,
-                _act(staff, at),
+                _act(keeper or admin or staff, at),
                 ev.ExpertIn(
                     name=people[username].display_name,
                     specialities=["市政", "道路"] if n % 3 else ["市政", "道路", "桥梁"],

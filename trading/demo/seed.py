@@ -51,6 +51,7 @@ _ROLE_LABELS = {
     "opener": "开标人 opener",
     "evaluator": "评标专家 evaluator",
     "bidder": "投标人 bidder",
+    "expert_keeper": "专家库管理员 expert_keeper（省评标专家库）",
 }
 
 

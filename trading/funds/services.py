@@ -292,7 +292,10 @@ _LOGGED = (
 
 
 async def project_funds(session: AsyncSession, project_id: int) -> schemas.FundsRead:
+    """A project's fund usage, as everyone reads it (a draft project has none to show: 404)."""
     project = await _project(session, project_id)
+    if project.state == "draft":
+        raise NotFound("项目不存在", "No such project", code="project_not_found")
     funding = list(
         await session.scalars(
             select(FundingSource).where(FundingSource.project_id == project_id).order_by(FundingSource.id)
@@ -336,8 +339,9 @@ async def project_funds(session: AsyncSession, project_id: int) -> schemas.Funds
 
 
 async def summary(session: AsyncSession, *, year: int | None, region_code: str | None) -> schemas.SummaryRead:
-    """Totals by trade kind and by funding source: funding, contracted and paid."""
-    query = select(Project)
+    """Totals by trade kind and by funding source: funding, contracted and paid — of published projects only
+    (a draft is nobody's business but its centre's)."""
+    query = select(Project).where(Project.state != "draft")
     if region_code:
         query = query.where(within_region(Project.region_code, region_code))
     projects = [
@@ -441,8 +445,13 @@ async def raise_alert(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def alerts(session: AsyncSession, *, open_only: bool) -> list[SupervisionAlert]:
+async def alerts(session: AsyncSession, viewer: Actor, *, open_only: bool) -> list[SupervisionAlert]:
+    """The alerts of the viewer's centre (the admin: every centre's), newest first."""
     query = select(SupervisionAlert).order_by(SupervisionAlert.created_at.desc(), SupervisionAlert.id.desc())
+    if not viewer.has_role("admin"):
+        query = query.join(Project, Project.id == SupervisionAlert.project_id).where(
+            Project.centre_id == viewer.centre_id
+        )
     if open_only:
         query = query.where(SupervisionAlert.acknowledged_at.is_(None))
     return list(await session.scalars(query.limit(500)))
@@ -453,6 +462,7 @@ async def acknowledge(session: AsyncSession, act: Act, alert_id: int) -> Supervi
     if alert is None:
         raise NotFound("没有这条预警", "No such alert", code="alert_not_found")
     assert act.actor is not None
+    require_same_centre(act.actor, await centre_of_alert(session, alert_id) or 0)
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = act.at, act.actor.person_id
         await record(
@@ -465,3 +475,12 @@ async def acknowledge(session: AsyncSession, act: Act, alert_id: int) -> Supervi
             subject_id=alert.id,
         )
     return alert
+
+
+async def centre_of_alert(session: AsyncSession, alert_id: int) -> int | None:
+    """The trading centre whose project an alert is about (None when there is no such alert)."""
+    return await session.scalar(
+        select(Project.centre_id)
+        .join(SupervisionAlert, SupervisionAlert.project_id == Project.id)
+        .where(SupervisionAlert.id == alert_id)
+    )

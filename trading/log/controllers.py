@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from trading.accounts.auth import public
 from trading.accounts.schemas import Strict
 from trading.caching import IMMUTABLE
 from trading.errors import InvalidInput, NotFound
@@ -80,7 +79,6 @@ def _leaf_hash(value: str) -> bytes:
 class LogController(Controller):
     path = "/log"
     tags = ["log"]
-    guards = [public]
 
     @get("/checkpoint", operation_id="getCheckpoint", media_type="text/plain")
     async def checkpoint(self, db: DB) -> Response[str]:

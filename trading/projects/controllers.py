@@ -6,7 +6,6 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from sqlalchemy import select
 
-from trading.accounts.auth import public, require_roles
 from trading.projects import schemas, services
 from trading.projects.models import Project
 from trading.regions_sql import within_region
@@ -17,7 +16,7 @@ class ProjectController(Controller):
     path = "/api/projects"
     tags = ["projects"]
 
-    @post("/", operation_id="createProject", guards=[require_roles("staff", "admin")])
+    @post("/", operation_id="createProject")
     async def create_project(
         self, request: Request, db: DB, data: JSONBody[schemas.ProjectCreate]
     ) -> schemas.ProjectRead:
@@ -27,7 +26,7 @@ class ProjectController(Controller):
             db, await services.load_project(db, project.id, viewer=request_actor(request))
         )
 
-    @get("/", operation_id="listProjects", guards=[public])
+    @get("/", operation_id="listProjects")
     async def list_projects(
         self,
         db: DB,
@@ -64,7 +63,7 @@ class ProjectController(Controller):
             next=encode_cursor([page[-1].id]) if len(rows) > limit else None,
         )
 
-    @get("/{project_id:int}", operation_id="getProject", guards=[public])
+    @get("/{project_id:int}", operation_id="getProject")
     async def get_project(self, request: Request, db: DB, project_id: FromPath[int]) -> schemas.ProjectRead:
         """One project with funding sources and sections (public once published; drafts for its staff)."""
         project = await services.load_project(db, project_id, viewer=request_actor(request))

@@ -158,11 +158,24 @@ async def load_project(session: AsyncSession, project_id: int, *, viewer: Actor 
 
 
 def _may_see_drafts(viewer: Actor | None, project: Project) -> bool:
+    """A draft project is seen by the admin, and by the staff and supervisors of its own centre."""
     if viewer is None:
         return False
-    if viewer.has_role("admin", "supervisor"):
+    if viewer.has_role("admin"):
         return True
-    return viewer.has_role("staff") and viewer.centre_id == project.centre_id
+    return viewer.has_role("staff", "supervisor") and viewer.centre_id == project.centre_id
+
+
+async def centre_of_project(session: AsyncSession, project_id: int) -> int | None:
+    """The trading centre running a project (None when there is no such project)."""
+    return await session.scalar(select(Project.centre_id).where(Project.id == project_id))
+
+
+async def centre_of_section(session: AsyncSession, section_id: int) -> int | None:
+    """The trading centre running a section's project (None when there is no such section)."""
+    return await session.scalar(
+        select(Project.centre_id).join(Section, Section.project_id == Project.id).where(Section.id == section_id)
+    )
 
 
 async def section_and_project(session: AsyncSession, section_id: int) -> tuple[Section, Project]:

@@ -1,4 +1,5 @@
-"""The working-day calendar in the database: loading it for the rules and letting staff edit it."""
+"""The working-day calendar in the database: loading it for the rules, and the admin keeping it (it feeds
+every centre's statutory periods, so no centre's staff may change it)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ async def list_days(session: AsyncSession, year: int | None) -> list[CalendarDay
 
 async def set_day(session: AsyncSession, act: Act, day: date, kind: str, name: str) -> CalendarDay | None:
     """Mark *day* as a holiday, a make-up working day, or (kind "normal") back to the weekday rule."""
+    this_year = act.at.year
+    if not this_year - 1 <= day.year <= this_year + 2:
+        raise InvalidInput(
+            f"工作日历只能维护 {this_year - 1}—{this_year + 2} 年的日期",
+            f"The calendar can be kept for {this_year - 1} to {this_year + 2} only",
+            code="calendar_day_out_of_range",
+            details={"earliest_year": this_year - 1, "latest_year": this_year + 2},
+        )
     if kind not in ("holiday", "workday", "normal"):
         raise InvalidInput(
             "日期类型应为 holiday、workday 或 normal",
