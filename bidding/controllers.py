@@ -286,10 +286,11 @@ class OpeningController(Controller):
         """The ceremony as the public sees it: who has uploaded shares, and the results once opened."""
         return await opening.status(db, section_id)
 
-    @get("/events", operation_id="openingEvents")
-    async def events(self, request: Request, section_id: FromPath[int]) -> ServerSentEvent:
+    @get("/events", operation_id="openingEvents", media_type="text/event-stream")
+    async def events(self, request: Request, db: DB, section_id: FromPath[int]) -> ServerSentEvent:
         """Server-sent events: the ceremony's status each time it changes, until the record is published."""
         state = request.app.state
+        await opening.status(db, section_id)  # a section with no opening answers 404 now, not a broken stream
 
         async def stream():  # type: ignore[no-untyped-def]
             import asyncio

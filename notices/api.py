@@ -6,9 +6,11 @@ No account is needed. Paths here are what clients and crawlers depend on; keep t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
@@ -97,6 +99,10 @@ class PublicNoticeController(Controller):
         "/{notice_id:int}/versions/{version:int}/document",
         operation_id="getNoticeVersionDocument",
         media_type="application/json",
+        # The exact published bytes (not re-serialised): documented as the JSON document they are.
+        responses={
+            200: ResponseSpec(data_container=dict[str, Any], description="The published version's JSON document")
+        },
     )
     async def get_version_document(
         self, request: Request, db: DB, notice_id: FromPath[int], version: FromPath[int]

@@ -15,7 +15,6 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -48,6 +47,7 @@ from trading.accounts.controllers import (
     PersonController,
     TokenController,
 )
+from trading.api_docs import DocumentedJsonRenderPlugin
 from trading.audit.controllers import AuditController
 from trading.authorise import Resolvers, make_guard
 from trading.blobs import LocalBlobStore
@@ -56,7 +56,7 @@ from trading.db import make_engine, make_sessionmaker
 from trading.errors import DomainError
 from trading.funds import services as funds_services
 from trading.funds.controllers import FundsApiController, FundsPortalController
-from trading.input_checks import check_request
+from trading.input_checks import check_request, validation_error
 from trading.keys import load_or_create_signing_key
 from trading.log import integrator
 from trading.log.controllers import LogController
@@ -147,15 +147,28 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     zh, en, code = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error"))
     body: dict[str, Any] = {"code": code, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en}
     if isinstance(exc, ValidationException):
+        # A query or path parameter the route's signature refused: each problem named, in Chinese too.
+        problems = exc.extra if isinstance(exc.extra, list) else []
+        zh = "；".join(
+            f"参数 {p.get('key', '?')}：{validation_error(str(p.get('message', ''))).message_zh.split('：', 1)[-1]}"
+            for p in problems
+            if isinstance(p, dict)
+        )
         body["code"] = "invalid_input"
-        body["message_zh"] = "请求内容不符合要求：" + str(exc.detail)
-        body["message_en"] = "The request is not valid: " + str(exc.detail)
+        body["message_zh"] = "请求参数不符合要求：" + (zh or "请检查参数")
+        body["message_en"] = (
+            "The request is not valid: "
+            + "; ".join(f"{p.get('key', '?')}: {p.get('message', '')}" for p in problems if isinstance(p, dict))
+            if problems
+            else "The request is not valid"
+        )
         body["message"] = f"{body['message_zh']} / {body['message_en']}"
-        if exc.extra:
-            body["details"] = exc.extra
+        if problems:
+            body["details"] = {"problems": problems}
     elif exc.status_code < 500 and exc.detail and exc.detail not in (zh, en) and exc.status_code != 404:
         body["details"] = {"detail": str(exc.detail)}
-    return _error_response(request, exc.status_code, {"error": body})
+    # (a 405 names the methods the route takes in Allow, as RFC 9110 asks)
+    return _error_response(request, exc.status_code, {"error": body}, dict(exc.headers or {}))
 
 
 def safe_traceback(exc: BaseException) -> str:
@@ -298,7 +311,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             version="0.1.0",
             description="Public resource trading platform: notices, projects, rules. Public reads need no account.",
             openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False),
-            render_plugins=[JsonRenderPlugin(), api_explorer.LocalSwaggerRenderPlugin()],
+            render_plugins=[DocumentedJsonRenderPlugin(), api_explorer.LocalSwaggerRenderPlugin()],
         ),
         request_max_body_size=settings.max_json_body,
         response_cache_config=ResponseCacheConfig(),

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trading.accounts.auth import current_actor, refuse_invalid_credentials
 from trading.context import ROLE_NAMES_ZH
 from trading.errors import Forbidden, NotAuthenticated, NotFound
+from trading.input_checks import check_parameters
 from trading.policy import ANY, CENTRE, COMMITTEE, FILTERED, OWN, PANEL, Rule, rule_for
 
 #: A path parameter's value → the centre (trading-centre id) that what it names belongs to, or None.
@@ -51,6 +52,7 @@ def make_guard(
     sessionmaker: async_sessionmaker[AsyncSession], resolvers: Resolvers
 ) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
     async def authorise(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        check_parameters(connection)  # before any lookup: a path's number past 64 bits is a 400 here
         operation_id = handler.operation_id if isinstance(handler.operation_id, str) else None
         rule = rule_for(operation_id, frozenset({connection.scope.get("path_template", "")}))
         if rule is None:  # tests/api/test_route_matrix.py fails first; refuse rather than guess

@@ -319,3 +319,21 @@ async def test_a_timetable_date_outside_any_sane_window_is_refused(app, client, 
     assert r.status_code == 400 and r.json()["error"]["code"] == "date_out_of_range"
     r = await client.get("/api/ocds/releases", params={"from": "0001-01-01T00:00:00Z"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "date_out_of_range"
+
+
+async def test_a_path_number_past_64_bits_is_refused_before_anyone_looks_it_up(app, client, clock):
+    """The authorisation resolves a path's section, objection or project to find its centre: the number is
+    checked before that lookup, or PostgreSQL fails on it with a server error."""
+    world = await build_world(app, clock.at)
+    for url in (
+        "/api/objections/11941102642338539520/reply",
+        "/api/projects/3168548362802478958247936/payments",
+        "/api/sections/91107670985453533812391359518081024/expert-draw/run",
+    ):
+        r = await client.post(url, headers=world.headers("staff"), json={})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "number_out_of_range", (url, r.text)
+
+
+async def test_the_opening_stream_of_a_section_that_does_not_exist_is_a_404(client):
+    r = await client.get("/api/sections/999/opening/events")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "section_not_found"

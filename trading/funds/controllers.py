@@ -90,7 +90,7 @@ class FundsApiController(Controller):
         """Funding sources, budget and control price, award and contract amounts, every payment."""
         return await services.project_funds(db, project_id)
 
-    @get("/api/projects/{project_id:int}/payments.csv", operation_id="getProjectPaymentsCsv")
+    @get("/api/projects/{project_id:int}/payments.csv", operation_id="getProjectPaymentsCsv", media_type=CSV)
     async def payments_csv(self, db: DB, project_id: FromPath[int]) -> Response[bytes]:
         """The project's payments as CSV."""
         funds = await services.project_funds(db, project_id)
@@ -124,7 +124,7 @@ class FundsApiController(Controller):
         """Totals of funding, contracted and paid amounts by trade kind and by funding source."""
         return await services.summary(db, year=year, region_code=_region(region))
 
-    @get("/api/funds/summary.csv", operation_id="getFundsSummaryCsv")
+    @get("/api/funds/summary.csv", operation_id="getFundsSummaryCsv", media_type=CSV)
     async def summary_csv(
         self,
         db: DB,
