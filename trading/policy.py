@@ -49,9 +49,6 @@ class Rule(NamedTuple):
     #: For signed-in routes open to every role (their handler shows the caller's own things).
     signed_in: bool = False
 
-    def reach(self, role: str) -> Scope | None:
-        return self.roles.get(role)
-
 
 PUBLIC = Rule(roles={}, public=True)
 SIGNED_IN = Rule(roles={}, signed_in=True)

@@ -80,26 +80,7 @@ async def test_a_new_holiday_changes_what_the_rules_allow(app, client, clock):
     async def try_publish():
         r = await client.post(
             "/api/staff/notices",
-            json={
-                "project_id": project["id"],
-                "kind": "procurement",
-                "title": "澧县人民医院单一来源采购公示",
-                "body": "拟采用单一来源方式采购。",
-                "fields": {
-                    "project_overview": "医疗设备",
-                    "funding_source": "财政资金",
-                    "qualification": "见公示",
-                    "consortium_allowed": False,
-                    "documents_how": "平台",
-                    "submission_how": "平台",
-                    "tenderer_contact": "0736-3200000",
-                    "budget_fen": 98_000_000,
-                    "requirements": "见公示",
-                    "document_price_fen": 0,
-                    "opening_place": "澧县",
-                },
-                "timetable": {"notice_period_end": local(2026, 5, 13, 17).isoformat()},
-            },
+            json=_single_source(project["id"], local(2026, 5, 13, 17)),
             headers=world.headers("staff"),
         )
         assert r.status_code == 201, r.text

@@ -179,7 +179,7 @@ def own_only(rule, persona: Persona) -> bool:
     return not rule.public and not persona.inside and OWN in {rule.roles.get(r) for r in persona.roles}
 
 
-def _expected(rule, persona: Persona, path: str) -> set[str] | None:
+def _expected(rule, persona: Persona) -> set[str] | None:
     """The authorisation refusals the persona may meet (None: it must get through)."""
     if rule.public:
         return None
@@ -214,7 +214,7 @@ async def test_every_route_answers_every_role_as_its_rule_says(app, client, cloc
             if r.status_code >= 500:
                 failures.append(f"{method} {url} as {persona.name}: {r.status_code}")
                 continue
-            expected = _expected(rule, persona, path)
+            expected = _expected(rule, persona)
             got = _authz_refusal(r)
             if expected is None and got in AUTHZ_CODES:
                 failures.append(f"{method} {url} as {persona.name}: refused ({got}), the rule lets it through")
