@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from trading.canonical import canonical_bytes
+from trading.log import entries as log_entries
 
 LABEL = b"trading-bid/v1 event-commitment\x00"
 
@@ -35,7 +36,7 @@ def section_tag(section_key: bytes, commitment_hex: str) -> str:
 def log_document(details: dict[str, Any], salt: bytes, section_key: bytes) -> dict[str, Any]:
     """The public log entry: its kind, the commitment and the section tag, nothing else."""
     c = commitment(details, salt)
-    return {"kind": "bid_event", "commitment": c, "section_tag": section_tag(section_key, c)}
+    return log_entries.bid_event(commitment=c, section_tag=section_tag(section_key, c))
 
 
 async def section_key(session: Any, section_id: int) -> bytes:

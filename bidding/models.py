@@ -30,6 +30,8 @@ class BidderKey(Base):
     registered_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The salt of the owner commitment logged with the key (bidding.directory); None for keys from before.
+    owner_salt: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class OpenerKey(Base):

@@ -444,6 +444,7 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
         for r in await session.scalars(select(OpeningResult).where(OpeningResult.section_id == sc.section.id))
     }
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
+    cut = await session.get(DeadlineCheckpoint, sc.section.id)
     rows = []
     for bid in bids:
         org = orgs[bid.organisation_id]
@@ -458,6 +459,9 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             "outcome": outcome,
             "ciphertexts": {e: bid.blobs[e] for e in ("price", "documents")},
             "event": {"details": bid.event_details, "salt": base64.b64encode(bid.event_salt).decode()},
+            # The bidder's Ed25519 signature over the manifest's exact bytes (docs/envelope.md §7); the key is
+            # in the manifest, its owner in the key directory (docs/log.md §7).
+            "signature": base64.b64encode(bid.signature).decode(),
         }
         if bid.withdrawal_event:
             entry["withdrawal_event"] = bid.withdrawal_event
@@ -482,6 +486,8 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             "size": opening.deadline_checkpoint_size,
             "note": checkpoint.note if checkpoint else None,
         },
+        # The signed statement that this checkpoint closed the section's bidding, and when (trading.log.cuts).
+        "deadline_cut": {"note": cut.cut_note if cut else None},
         "committee": {
             "k": sc.committee["k"],
             "n": sc.committee["n"],  # type: ignore[index]

@@ -295,6 +295,7 @@ def record_entry(row: ReservePrice) -> dict[str, Any]:
         "outcome": row.outcome or row.state,
         "ciphertexts": {e: row.blobs[e] for e in ENVELOPES},
         "event": {"details": row.event_details, "salt": base64.b64encode(row.event_salt).decode()},
+        "signature": base64.b64encode(row.signature).decode(),
     }
     if row.outcome is not None:
         entry["form"] = row.form

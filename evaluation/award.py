@@ -31,6 +31,7 @@ from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, InvalidInput, NotFound, RuleViolation
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
@@ -135,14 +136,13 @@ async def publish_result(session: AsyncSession, act: Act, section_id: int, data:
         session,
         event_key=f"result_letters:{section_id}",
         kind="result_letters",
-        document={
-            "kind": "result_letters",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "result_notice_id": draft.id,
-            "letters": sorted(letter.content_sha256 for letter in letters),
-            "at": act.at.isoformat(),
-        },
+        document=log_entries.result_letters(
+            trade_code=project.trade_code,
+            section_id=section_id,
+            result_notice_id=draft.id,
+            letters=[letter.content_sha256 for letter in letters],
+            at=act.at,
+        ),
         at=act.at,
     )
     await record(

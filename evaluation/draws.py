@@ -9,7 +9,6 @@ contact and oversee it (条例 §46: the draw is supervised); bidders see nothin
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from typing import Any
 
@@ -23,9 +22,9 @@ from evaluation.models import EvaluationReport, Expert, ExpertConflict, ExpertDr
 from evaluation.sections import centre_staff, staff_or_supervisor
 from trading.accounts.models import Organisation
 from trading.audit.services import record
-from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.log.models import DeadlineCheckpoint, LogCheckpoint
 from trading.projects.models import Project
@@ -94,17 +93,16 @@ async def commit(session: AsyncSession, act: Act, section_id: int, data: schemas
         session,
         event_key=f"expert_draw:{section_id}",
         kind="expert_draw_commitment",
-        document={
-            "kind": "expert_draw_commitment",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "seed_sha256": row.commitment,
-            "pool_sha256": row.pool_hash,
-            "pool_size": len(pool),
-            "count": row.count,
-            "specialities": row.specialities,
-            "committed_at": act.at.isoformat(),
-        },
+        document=log_entries.expert_draw_commitment(
+            trade_code=project.trade_code,
+            section_id=section_id,
+            seed_sha256=row.commitment,
+            pool_sha256=row.pool_hash,
+            pool_size=len(pool),
+            count=row.count,
+            specialities=row.specialities,
+            committed_at=act.at,
+        ),
         at=act.at,
     )
     await record(
@@ -172,15 +170,14 @@ async def _log_result(session: AsyncSession, row: ExpertDraw, project: Project, 
         session,
         event_key=f"expert_draw_result:{row.section_id}:{version}",
         kind="expert_draw_result",
-        document={
-            "kind": "expert_draw_result",
-            "trade_code": project.trade_code,
-            "section_id": row.section_id,
-            "version": version,
-            "result_sha256": hashlib.sha256(canonical_bytes(row.result)).hexdigest(),
-            "beacon_tree_size": row.beacon_tree_size,
-            "at": act.at.isoformat(),
-        },
+        document=log_entries.expert_draw_result(
+            trade_code=project.trade_code,
+            section_id=row.section_id,
+            version=version,
+            result=row.result,
+            beacon_tree_size=row.beacon_tree_size,
+            at=act.at,
+        ),
         at=act.at,
     )
 

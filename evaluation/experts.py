@@ -22,6 +22,7 @@ from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Section
 from trading.regions import REGIONS
@@ -152,14 +153,9 @@ async def _log_change(session: AsyncSession, act: Act, expert: Expert, action: s
         session,
         event_key=f"expert:{expert.id}:{action}:{record_hash}:{act.at.isoformat()}",
         kind="expert_change",
-        document={
-            "kind": "expert_change",
-            "expert_id": expert.id,
-            "action": action,
-            "record_sha256": record_hash,
-            "active": expert.active,
-            "at": act.at.isoformat(),
-        },
+        document=log_entries.expert_change(
+            expert_id=expert.id, action=action, record_sha256=record_hash, active=expert.active, at=act.at
+        ),
         at=act.at,
     )
 

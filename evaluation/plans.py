@@ -17,6 +17,7 @@ from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import InvalidInput, NotFound, RuleViolation
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.services import section_and_project
 
@@ -121,13 +122,9 @@ async def set_plan(session: AsyncSession, act: Act, section_id: int, data: schem
         session,
         event_key=f"evaluation_plan:{section_id}:{digest}",
         kind="evaluation_plan",
-        document={
-            "kind": "evaluation_plan",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "plan": document,
-            "at": act.at.isoformat(),
-        },
+        document=log_entries.evaluation_plan(
+            trade_code=project.trade_code, section_id=section_id, plan=document, at=act.at
+        ),
         at=act.at,
     )
     await record(

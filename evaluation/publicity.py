@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +33,7 @@ from trading.audit.services import record
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from trading.funds.services import raise_alert
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import centre_of_section, move_sections, section_and_project
@@ -331,15 +331,13 @@ async def file_objection(session: AsyncSession, act: Act, section_id: int, data:
         session,
         event_key=f"objection:{objection.id}",
         kind="objection",
-        document={
-            "kind": "objection",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "objection_id": objection.id,
-            # the objector stays private: only a hash of what was filed, to show it was not changed later
-            "text_sha256": hashlib.sha256(objection.text.encode()).hexdigest(),
-            "filed_at": act.at.isoformat(),
-        },
+        document=log_entries.objection(
+            trade_code=project.trade_code,
+            section_id=section_id,
+            objection_id=objection.id,
+            text=objection.text,
+            filed_at=act.at,
+        ),
         at=act.at,
     )
     await record(
@@ -496,14 +494,13 @@ async def file_complaint(session: AsyncSession, act: Act, section_id: int, data:
         session,
         event_key=f"complaint:{complaint.id}",
         kind="complaint",
-        document={
-            "kind": "complaint",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "complaint_id": complaint.id,
-            "text_sha256": hashlib.sha256(complaint.text.encode()).hexdigest(),
-            "filed_at": act.at.isoformat(),
-        },
+        document=log_entries.complaint(
+            trade_code=project.trade_code,
+            section_id=section_id,
+            complaint_id=complaint.id,
+            text=complaint.text,
+            filed_at=act.at,
+        ),
         at=act.at,
     )
     await record(
@@ -596,14 +593,13 @@ async def rule_complaint(
         session,
         event_key=f"complaint_ruling:{complaint.id}",
         kind="complaint_ruling",
-        document={
-            "kind": "complaint_ruling",
-            "trade_code": project.trade_code,
-            "section_id": section.id,
-            "complaint_id": complaint.id,
-            "ruling_sha256": hashlib.sha256(complaint.ruling.encode()).hexdigest(),
-            "ruled_at": act.at.isoformat(),
-        },
+        document=log_entries.complaint_ruling(
+            trade_code=project.trade_code,
+            section_id=section.id,
+            complaint_id=complaint.id,
+            ruling=complaint.ruling,
+            ruled_at=act.at,
+        ),
         at=act.at,
     )
     await record(

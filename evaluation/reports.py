@@ -25,6 +25,7 @@ from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import Forbidden, NotFound, RuleViolation
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
@@ -100,14 +101,9 @@ async def make(session: AsyncSession, act: Act, section_id: int) -> EvaluationRe
         session,
         event_key=f"evaluation_report:{section_id}",
         kind="evaluation_report",
-        document={
-            "kind": "evaluation_report",
-            "trade_code": project.trade_code,
-            "section_id": section_id,
-            "report_sha256": digest,
-            "void": row.void,
-            "at": act.at.isoformat(),
-        },
+        document=log_entries.evaluation_report(
+            trade_code=project.trade_code, section_id=section_id, report_sha256=digest, void=row.void, at=act.at
+        ),
         at=act.at,
     )
     await record(

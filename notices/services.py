@@ -32,6 +32,7 @@ from trading.blobs import BlobStore
 from trading.canonical import canonical_bytes, sha256_hex
 from trading.context import Act, Actor
 from trading.errors import Conflict, InvalidInput, RuleViolation
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Project, Section
 from trading.projects.services import move_sections, project_for_staff, timetable_for_storage
@@ -575,15 +576,14 @@ async def _new_version(
         session,
         event_key=log_event_key(notice.id, version),
         kind="notice_version",
-        document={
-            "kind": "notice_version",
-            "trade_code": project.trade_code,
-            "notice_id": notice.id,
-            "notice_kind": notice.kind,
-            "version": version,
-            "content_sha256": row.content_hash,
-            "published_at": act.at.isoformat(),
-        },
+        document=log_entries.notice_version(
+            trade_code=project.trade_code,
+            notice_id=notice.id,
+            notice_kind=notice.kind,
+            version=version,
+            content_sha256=row.content_hash,
+            published_at=act.at,
+        ),
         at=act.at,
     )
     notice.status = "published"

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,12 +55,59 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = msgspec.structs.replace(settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}")
     if args.reset:
         _reset_sqlite(settings)
+    key_path, witness_vkey = _demo_witness(settings, reset=args.reset)
+    settings = msgspec.structs.replace(
+        settings, witness_keys=",".join(k for k in (settings.witness_keys, witness_vkey) if k)
+    )
     asyncio.run(_upgrade(settings))
     created = asyncio.run(seed_demo(settings))
     print(created)
     print(DEMO_NOTE.format(url=f"http://{args.host}:{args.port}", logins=demo_logins()))
+    print(f"独立见证人 / an independent witness cosigns the log's checkpoints: {witness_vkey}")
+    print(f"    trading verify http://{args.host}:{args.port} --witness {witness_vkey}\n")
     sys.stdout.flush()
-    return _run_server(settings, args.host, args.port, workers=1)
+    # The witness is a process of its own, with its own key and state, as a real one would be on another
+    # machine; it cosigns each checkpoint that extends the one it cosigned last.
+    witness = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "trading.cli",
+            "witness",
+            "run",
+            f"http://{args.host}:{args.port}",
+            "--key",
+            str(key_path),
+            "--name",
+            DEMO_WITNESS,
+            "--interval",
+            "5",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        return _run_server(settings, args.host, args.port, workers=1)
+    finally:
+        witness.terminate()
+        witness.wait(timeout=10)
+
+
+DEMO_WITNESS = "witness.demo.hunan.example"
+
+
+def _demo_witness(settings: Settings, *, reset: bool) -> tuple[Path, str]:
+    """The demo witness's key (made once, beside the demo's data) and its vkey; a reset database also
+    resets what the witness remembers, or it would rightly refuse the new, shorter log."""
+    from trading.log.note import Cosigner
+
+    folder = Path(settings.blob_dir).resolve().parent / "demo-witness"
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path = folder / "witness.pem"
+    if reset:
+        key_path.with_suffix(".state.json").unlink(missing_ok=True)
+    if not key_path.exists():
+        _write_new_witness_key(key_path)
+    return key_path, Cosigner(DEMO_WITNESS, _load_witness_key(str(key_path))).vkey
 
 
 def _reset_sqlite(settings: Settings) -> None:
@@ -206,7 +254,6 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
         return bidding_main(["--server", url, "verify-receipt", args.receipt, *(["--offline"] if args.offline else [])])
     state = Path(args.state) if args.state else DEFAULT_STATE
-    witness_pem = Path(args.witness).read_bytes() if args.witness else b""
 
     async def run() -> int:
         # The verifier's own clock, not the platform's: it decides how long a version may be pending.
@@ -214,21 +261,19 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         delay = timedelta(seconds=args.max_merge_delay) if args.max_merge_delay is not None else None
         async with httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False) as client:
             try:
-                report, seen = await verify_site(
+                report, _ = await verify_site(
                     client,
                     url=url,
                     state_path=state,
                     now=now,
                     pinned_key=args.key,
                     max_merge_delay=delay,
+                    witnesses=args.witness or [],
                     quiet=args.json or not sys.stderr.isatty(),
                 )
             except httpx.HTTPError as exc:
                 print(f"无法访问 / cannot reach {url}: {exc}", file=sys.stderr)
                 return 2
-            if report.ok and args.witness:
-                message = await _cosign(client, args, seen, witness_pem, now)
-                report.notes.append(message)
         if args.json:
             print(jsonlib.dumps({"ok": report.ok, **report.__dict__}, ensure_ascii=False, indent=2))
         else:
@@ -238,29 +283,51 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-async def _cosign(client, args: argparse.Namespace, seen: dict, key_pem: bytes, now: datetime) -> str:  # type: ignore[no-untyped-def,type-arg]
-    from cryptography.hazmat.primitives import serialization
-
-    from trading.log.note import Cosigner
-
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    cosigner = Cosigner(args.witness_name, key)  # type: ignore[arg-type]
-    # A cosignature's timestamp is the witness's own clock by design (C2SP tlog-cosignature): when it saw it.
-    line = cosigner.cosign(seen["body"], int(now.timestamp()))
-    r = await client.post("/log/witness", json={"size": seen["checkpoint"].size, "cosignature": line})
-    if r.status_code >= 400:
-        return f"cosignature refused ({r.status_code}): {r.text}"
-    return f"cosigned checkpoint of size {seen['checkpoint'].size} as {args.witness_name}"
-
-
-def cmd_witness_keygen(args: argparse.Namespace, settings: Settings) -> int:
+def _load_witness_key(path: str):  # type: ignore[no-untyped-def]
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit("见证人密钥须为 Ed25519 / the witness key must be an Ed25519 key (trading witness keygen)")
+    return key
+
+
+def cmd_witness_run(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    from trading.log.note import Cosigner
+    from trading.witness import run
+
+    cosigner = Cosigner(args.name, _load_witness_key(args.key))
+    state = Path(args.state) if args.state else Path(args.key).with_suffix(".state.json")
+    return asyncio.run(
+        run(
+            args.url.rstrip("/"),
+            cosigner,
+            state,
+            interval=args.interval,
+            once=args.once,
+            # A cosignature's timestamp is the witness's own clock by design (C2SP tlog-cosignature).
+            now=lambda: int(time.time()),
+            log_vkey=args.log_key,
+            say=lambda line: print(line, flush=True),
+        )
+    )
+
+
+def cmd_witness_keygen(args: argparse.Namespace, settings: Settings) -> int:
     from trading.log.note import Cosigner
 
+    print(Cosigner(args.name, _write_new_witness_key(Path(args.out))).vkey)
+    return 0
+
+
+def _write_new_witness_key(out: Path):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
-    out = Path(args.out)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(
@@ -268,8 +335,7 @@ def cmd_witness_keygen(args: argparse.Namespace, settings: Settings) -> int:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
-    print(Cosigner(args.name, key).vkey)
-    return 0
+    return key
 
 
 def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -316,12 +382,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--receipt", metavar="FILE", help="check a bidder's receipt (as bidding verify-receipt)")
     verify.add_argument("--offline", action="store_true", help="with --receipt: check without contacting the server")
-    verify.add_argument("--witness", metavar="KEYFILE", help="as a witness: cosign the checkpoint once it verifies")
-    verify.add_argument("--witness-name", default="witness.example", help="the witness's key name")
+    verify.add_argument(
+        "--witness",
+        metavar="VKEY",
+        action="append",
+        help="a witness whose cosignature you require (its vkey, name+id+key); repeat for several",
+    )
     verify.set_defaults(func=cmd_verify)
 
-    witness = sub.add_parser("witness", help="witness keys")
+    witness = sub.add_parser("witness", help="an independent witness: cosign checkpoints it has checked")
     witsub = witness.add_subparsers(dest="witness_command", required=True)
+    wrun = witsub.add_parser("run", help="check each new checkpoint against the last one cosigned, and cosign it")
+    wrun.add_argument("url", help="the platform's base URL")
+    wrun.add_argument("--key", required=True, help="the witness's key file (trading witness keygen)")
+    wrun.add_argument("--name", required=True, help="the witness's key name, as registered")
+    wrun.add_argument("--log-key", help="the log's vkey to pin (else trusted on first use and remembered)")
+    wrun.add_argument("--state", help="where the last cosigned checkpoint is kept (default: beside the key)")
+    wrun.add_argument("--interval", type=float, default=10.0, help="seconds between rounds")
+    wrun.add_argument("--once", action="store_true", help="one round, then exit (0 when cosigned)")
+    wrun.set_defaults(func=cmd_witness_run)
     keygen = witsub.add_parser("keygen", help="make a witness key; prints the vkey to register on the platform")
     keygen.add_argument("--name", required=True)
     keygen.add_argument("--out", required=True)

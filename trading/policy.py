@@ -101,6 +101,8 @@ ROUTES: dict[str, Rule] = {
     "getCheckpointAtSize": PUBLIC,
     "getLogKey": PUBLIC,
     "getLogInfo": PUBLIC,
+    "getDeadlineCut": PUBLIC,
+    "getWitnessedCheckpoint": PUBLIC,
     "listLogEntries": PUBLIC,
     "getInclusionProof": PUBLIC,
     "getConsistencyProof": PUBLIC,

@@ -8,7 +8,12 @@ What it checks, using only public endpoints:
 3. the entries served hash to the signed root (every leaf is fetched and the tree rebuilt);
 4. every published notice version served (the changes feed) has exactly the bytes its hash names, and
    that hash is in the log; every notice version in the log is still served; each notice's current
-   text is the text of its latest version.
+   text is the text of its latest version;
+5. every opening record accounts for exactly the bid events logged for its section before its deadline
+   cut — the platform's signed statement, itself logged and unique per section, of which checkpoint
+   closed bidding — and the published keys open the logged ciphertexts to the published figures;
+6. with ``--witness VKEY``: that witness has cosigned a checkpoint whose tree is a prefix of the one
+   checked (a platform showing another log to the witness is a split view).
 
 A version not yet in the log is *pending* while it is younger than the log's stated maximum merge delay
 (``/log/info``; the integrator folds entries in within it) and *missing* once older: only missing is a
@@ -34,7 +39,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trading.log import merkle
-from trading.log.note import NoteError, NoteVerifier, parse_checkpoint, verify_note
+from trading.log.cuts import CutError, parse_cut
+from trading.log.note import (
+    Checkpoint,
+    CosignatureVerifier,
+    NoteError,
+    NoteVerifier,
+    parse_checkpoint,
+    parse_note,
+    verify_cosignature,
+    verify_note,
+)
 
 DEFAULT_STATE = Path(os.environ.get("TRADING_VERIFY_STATE", Path.home() / ".local/state/trading-verify.json"))
 
@@ -55,6 +70,8 @@ class Report:
     openings: int = 0
     offline_openings: int = 0
     entries: int = 0
+    #: Each witness required (--witness): the size it cosigned last and its timestamp.
+    witnessed: list[dict[str, Any]] = field(default_factory=list)
     max_merge_delay_seconds: float = DEFAULT_MAX_MERGE_DELAY.total_seconds()
     problems: list[dict[str, Any]] = field(default_factory=list)
     #: Published versions not in the log yet, but younger than the maximum merge delay: not a problem.
@@ -77,6 +94,10 @@ class Report:
             lines.append(
                 f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)"
             )
+        lines += [
+            f"witnessed by {w['witness']}: checkpoint {w['size']} cosigned at {w['timestamp']} (its own clock)"
+            for w in self.witnessed
+        ]
         lines += [f"note: {n}" for n in self.notes]
         if self.pending:
             lines.append(
@@ -141,6 +162,7 @@ async def verify_site(
     now: datetime,
     pinned_key: str | None = None,
     max_merge_delay: timedelta | None = None,
+    witnesses: list[str] | None = None,
     quiet: bool = True,
 ) -> tuple[Report, dict[str, Any]]:
     """Run every check against the site *client* talks to; returns the report and the checkpoint seen.
@@ -236,10 +258,15 @@ async def verify_site(
     # 4. every public notice version is in the log, unchanged
     records = await _check_notices(client, report, documents, quiet, not_before=now - delay)
 
-    # 5. every opening record: its bids were logged before the deadline checkpoint, none is missing, none
-    # was added, and the published keys open the logged ciphertexts to the published figures
+    # 5. every opening record: its bids were logged before the deadline cut, none is missing, none was
+    # added, and the published keys open the logged ciphertexts to the published figures
+    cuts = _logged_cuts(report, raw_entries, verifier)
     for notice_id, fields in records:
-        await check_opening(client, report, notice_id, fields, verifier, leaves, raw_entries)
+        await check_opening(client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, delay=delay)
+
+    # 6. the witnesses asked for have cosigned a checkpoint of this very log
+    for vkey in witnesses or []:
+        await _check_witness(client, report, vkey, verifier, leaves, now)
 
     seen = {
         "vkey": vkey,
@@ -377,6 +404,124 @@ async def _check_notice(
     return latest_doc
 
 
+def _logged_cuts(report: Report, raw_entries: list[bytes], verifier: NoteVerifier) -> dict[int, tuple[int, str]]:
+    """Every deadline cut in the log, by section: (entry index, note). Two different cuts for one section
+    are a problem whatever else is true: the platform signed two versions of when bidding closed."""
+    cuts: dict[int, tuple[int, str]] = {}
+    for index, data in enumerate(raw_entries):
+        if b'"deadline_cut"' not in data:
+            continue
+        doc = json.loads(data)
+        if doc.get("kind") != "deadline_cut":
+            continue
+        try:
+            cut = parse_cut(verify_note(doc.get("note") or "", [verifier]))
+        except (NoteError, CutError) as exc:
+            report.problem("bad_deadline_cut", f"log entry {index}", f"a logged deadline cut does not verify: {exc}")
+            continue
+        if cut.section_id in cuts and cuts[cut.section_id][1] != doc["note"]:
+            report.problem(
+                "conflicting_cuts",
+                f"log entry {index}",
+                f"section {cut.section_id} has two different deadline cuts (entries {cuts[cut.section_id][0]} "
+                f"and {index})",
+            )
+            continue
+        cuts.setdefault(cut.section_id, (index, doc["note"]))
+    return cuts
+
+
+async def _check_witness(
+    client: httpx.AsyncClient,
+    report: Report,
+    vkey: str,
+    log_verifier: NoteVerifier,
+    leaves: list[bytes],
+    now: datetime,
+) -> None:
+    """The witness has cosigned a checkpoint, signed by the log, whose tree is a prefix of the one checked."""
+    try:
+        witness = CosignatureVerifier.from_vkey(vkey)
+    except NoteError as exc:
+        report.problem("bad_witness_key", vkey, f"not a witness vkey: {exc}")
+        return
+    where = f"/log/witnessed/{witness.name}"
+    r = await client.get(where)
+    if r.status_code != 200:
+        report.problem("not_witnessed", where, f"no checkpoint cosigned by {witness.name} is served ({r.status_code})")
+        return
+    try:
+        body = verify_note(r.text, [log_verifier])
+        checkpoint = parse_checkpoint(body)
+        _, signatures = parse_note(r.text)
+    except NoteError as exc:
+        report.problem("bad_checkpoint", where, f"the witnessed checkpoint does not verify: {exc}")
+        return
+    stamps = []
+    for signature in signatures:
+        if (signature.name, signature.key_id) == (witness.name, witness.key_id):
+            try:
+                stamps.append(verify_cosignature(signature, body, witness))
+            except NoteError:
+                continue
+    if not stamps:
+        report.problem("bad_cosignature", where, f"the checkpoint carries no valid cosignature by {witness.name}")
+        return
+    if checkpoint.size > len(leaves) or merkle.root_from_leaf_hashes(leaves[: checkpoint.size]) != checkpoint.root_hash:
+        report.problem(
+            "witness_split_view",
+            where,
+            f"{witness.name} cosigned a tree of size {checkpoint.size} that is not a prefix of the log served to "
+            "this verifier: the platform shows different logs to different people",
+        )
+        return
+    stamp = max(stamps)
+    if stamp > now.timestamp() + 600:
+        report.problem("cosignature_from_future", where, f"{witness.name}'s cosignature is dated in the future")
+    report.witnessed.append({"witness": witness.name, "size": checkpoint.size, "timestamp": stamp})
+    if checkpoint.size < len(leaves):
+        report.notes.append(
+            f"{witness.name} has cosigned up to entry {checkpoint.size} of {len(leaves)}; later entries await it"
+        )
+
+
+def _check_cut(
+    report: Report,
+    where: str,
+    fields: dict[str, Any],
+    checkpoint: Checkpoint,
+    verifier: NoteVerifier,
+    cuts: dict[int, tuple[int, str]],
+    delay: timedelta,
+) -> None:
+    """The record's deadline cut: signed by the log, about this section and deadline, naming the deadline
+    checkpoint, and the one cut the log holds for the section."""
+    note = (fields.get("deadline_cut") or {}).get("note")
+    if not note:
+        report.problem("no_deadline_cut", where, "the record carries no signed deadline cut")
+        return
+    try:
+        cut = parse_cut(verify_note(note, [verifier]))
+    except (NoteError, CutError) as exc:
+        report.problem("bad_deadline_cut", where, f"the deadline cut does not verify: {exc}")
+        return
+    deadline = datetime.fromisoformat(fields["deadline"]) if fields.get("deadline") else None
+    if cut.section_id != fields.get("section_id") or cut.deadline != deadline:
+        report.problem("deadline_cut_mismatch", where, "the deadline cut names another section or deadline")
+    if (cut.tree_size, cut.root_hash) != (checkpoint.size, checkpoint.root_hash):
+        report.problem("deadline_cut_mismatch", where, "the deadline cut names another checkpoint than the record")
+    logged = cuts.get(cut.section_id)
+    if logged is None or logged[1] != note:
+        report.problem("deadline_cut_not_logged", where, "the record's deadline cut is not the one in the log")
+    elif logged[0] < cut.tree_size:
+        report.problem("deadline_cut_mismatch", where, "the cut is logged inside the tree it says closed bidding")
+    if cut.cut_at - cut.deadline > delay:
+        report.notes.append(
+            f"{where}: the deadline cut was made {cut.cut_at - cut.deadline} after the deadline "
+            "(entries created after the deadline are still excluded)"
+        )
+
+
 async def check_opening(
     client: httpx.AsyncClient,
     report: Report,
@@ -385,6 +530,9 @@ async def check_opening(
     verifier: NoteVerifier,
     leaves: list[bytes],
     raw_entries: list[bytes],
+    *,
+    cuts: dict[int, tuple[int, str]] | None = None,
+    delay: timedelta = DEFAULT_MAX_MERGE_DELAY,
 ) -> None:
     """One opening record against the log: both directions, and every figure re-decrypted."""
     from bidding.envelope import EnvelopeError, manifest_hash, parse_manifest, recheck_price
@@ -409,6 +557,8 @@ async def check_opening(
             f"the deadline checkpoint (size {size}) is not a prefix of the log served today",
         )
         return
+    if cuts is not None:
+        _check_cut(report, where, fields, checkpoint, verifier, cuts, delay)
     key = base64.b64decode(fields.get("section_tag_key") or "")
     section_before: dict[str, int] = {}
     section_after: dict[str, int] = {}

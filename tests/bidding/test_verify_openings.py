@@ -169,3 +169,49 @@ async def test_a_backdated_bid_slipped_in_after_the_deadline_is_named(app, clien
     report = await _verify(client, tmp_path, clock)
     codes = [p["code"] for p in report.problems]
     assert "logged_after_deadline" in codes, report.summary()
+
+
+async def test_the_deadline_cut_is_signed_logged_and_checked(app, client, clock, tmp_path):
+    """The record carries the platform's signed cut; a cut the log does not hold, or a second one for the same
+    section, is named."""
+    from trading.log.cuts import DeadlineCut, format_cut, parse_cut
+    from trading.log.note import verify_note
+
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _open(app, client, clock, world, section)
+    record = await _record_fields(client, section)
+    served = (await client.get(f"/log/cuts/{section.id}")).text
+    cut = parse_cut(verify_note(served, [app.state.log_signer.verifier()]))
+    assert cut.section_id == section.id and cut.deadline == section.deadline and cut.cut_at >= section.deadline
+    report = await _verify(client, tmp_path, clock)
+    assert report.ok, report.summary()
+    # With the log's own key, the platform signs a second cut claiming a later deadline's tree, and logs it.
+    forged = app.state.log_signer.sign(
+        format_cut(
+            DeadlineCut(**{**{f: getattr(cut, f) for f in cut.__struct_fields__}, "cut_at": cut.cut_at + timedelta(1)})
+        )
+    )
+    async with app.state.sessionmaker() as s:
+        await log.append(
+            s, event_key="forged-cut", kind="deadline_cut", document={"kind": "deadline_cut", "note": forged}, at=clock.at
+        )
+        await s.commit()
+    await integrate_once(app.state)
+    report = await _verify(client, tmp_path / "again", clock)
+    assert "conflicting_cuts" in {p["code"] for p in report.problems}, report.summary()
+    assert record["deadline_cut"]["note"] == served
+
+
+async def test_a_record_without_its_cut_is_named(app, client, clock, tmp_path):
+    from trading.log.models import DeadlineCheckpoint
+
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    clock.set(section.deadline + timedelta(minutes=1))
+    await integrate_once(app.state)
+    async with app.state.sessionmaker() as s:  # the cut's note is lost before the record is made
+        row = await s.get(DeadlineCheckpoint, section.id)
+        row.cut_note = None
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path, clock)
+    assert [p["code"] for p in report.problems] == ["no_deadline_cut"], report.summary()

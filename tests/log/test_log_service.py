@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.factories import build_world, published_tender
 from trading.log import merkle, services
+from trading.log.cuts import parse_cut
 from trading.log.integrator import integrate_once
 from trading.log.models import DeadlineCheckpoint, LogEntry
 from trading.log.note import NoteVerifier, parse_checkpoint, verify_note
@@ -141,7 +142,18 @@ async def test_the_deadline_checkpoint_holds_exactly_what_came_before(app, clien
         cut = await s.get(DeadlineCheckpoint, section_id)
         assert cut is not None and cut.size == 3  # the notice, "before" and "at"
         assert await s.scalar(select(LogEntry.leaf_index).where(LogEntry.event_key == "after")) == 3
-        assert (await services.latest_checkpoint(s)).size == 4
+        # ...and the signed cut itself is logged right after, so the platform cannot show another one later
+        assert (
+            await s.scalar(select(LogEntry.leaf_index).where(LogEntry.event_key == f"deadline_cut:{section_id}")) == 4
+        )
+        assert (await services.latest_checkpoint(s)).size == 5
+        checkpoint = await services.checkpoint_at(s, 3)
+    served = await client.get(f"/log/cuts/{section_id}")
+    assert served.status_code == 200 and served.text == cut.cut_note
+    parsed = parse_cut(verify_note(served.text, [app.state.log_signer.verifier()]))
+    assert (parsed.section_id, parsed.tree_size, parsed.root_hash) == (section_id, 3, bytes(checkpoint.root_hash))
+    assert parsed.deadline == d and parsed.cut_at == d + timedelta(seconds=6)
+    assert (await client.get(f"/log/cuts/{section_id + 1000}")).json()["error"]["code"] == "deadline_cut_not_found"
 
 
 async def test_bad_log_queries_are_400s(client):

@@ -28,6 +28,7 @@ from trading.context import Act, Actor
 from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.funds import schemas
 from trading.funds.models import Payment, SupervisionAlert
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import FundingSource, Project
 from trading.projects.schemas import FUNDING_KIND_NAMES, TRADE_KIND_NAMES
@@ -238,7 +239,7 @@ async def record_payment(session: AsyncSession, act: Act, project_id: int, data:
         session,
         event_key=f"payment:{payment.id}",
         kind="payment",
-        document={"kind": "payment", "trade_code": project.trade_code, **{k: public[k] for k in _LOGGED}},
+        document=log_entries.payment(trade_code=project.trade_code, public=public),
         at=act.at,
     )
     await record(
@@ -273,22 +274,6 @@ def _which_contract(contracts: list[schemas.ContractFacts], notice_id: int | Non
         code="which_contract",
         details={"contracts": [{"notice_id": c.notice_id, "title": c.title} for c in contracts]},
     )
-
-
-_LOGGED = (
-    "id",
-    "contract_notice_id",
-    "kind",
-    "paid_on",
-    "amount_fen",
-    "currency",
-    "payer",
-    "payee",
-    "purpose",
-    "milestone",
-    "evidence_sha256",
-    "flags",
-)
 
 
 async def project_funds(session: AsyncSession, project_id: int) -> schemas.FundsRead:

@@ -96,6 +96,13 @@ class LogController(Controller):
         body = services.with_cosignatures(row.note, await services.cosignature_lines(db, size))
         return Response(content=body, media_type="text/plain", headers={"Cache-Control": LIVE})
 
+    @get("/witnessed/{witness:str}", operation_id="getWitnessedCheckpoint", media_type="text/plain")
+    async def witnessed(self, db: DB, witness: FromPath[str]) -> Response[str]:
+        """The largest checkpoint the named witness has cosigned, with every cosignature it carries."""
+        row = await services.latest_cosigned(db, witness)
+        body = services.with_cosignatures(row.note, await services.cosignature_lines(db, row.size))
+        return Response(content=body, media_type="text/plain", headers={"Cache-Control": LIVE})
+
     @get("/key", operation_id="getLogKey", media_type="text/plain")
     async def key(self, request: Request) -> Response[str]:
         """The log's verifier key as a C2SP vkey string: name+keyid+base64(0x01 ‖ Ed25519 public key)."""
@@ -169,6 +176,12 @@ class LogController(Controller):
             content=ConsistencyProof(first=first, second=second, proof=[_b64(p) for p in proof]),
             headers={"Cache-Control": IMMUTABLE},
         )
+
+    @get("/cuts/{section_id:int}", operation_id="getDeadlineCut", media_type="text/plain")
+    async def cut(self, db: DB, section_id: FromPath[int]) -> Response[str]:
+        """A section's signed deadline cut (docs/log.md §6): which checkpoint closed its bidding, and when."""
+        row = await services.deadline_cut(db, section_id)
+        return Response(content=row.cut_note, media_type="text/plain", headers={"Cache-Control": IMMUTABLE})
 
     @post("/witness", operation_id="addCosignature")
     async def witness(self, request: Request, db: DB, data: JSONBody[CosignatureIn]) -> dict[str, object]:

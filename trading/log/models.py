@@ -75,3 +75,6 @@ class DeadlineCheckpoint(Base):
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     size: Mapped[int] = mapped_column(ForeignKey("log_checkpoints.size"))
+    #: The signed deadline cut (trading.log.cuts), as the exact note text; logged as a ``deadline_cut`` entry.
+    cut_note: Mapped[str | None] = mapped_column(Text, default=None)
+    cut_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.canonical import canonical_bytes
 from trading.errors import InvalidInput, NotFound
+from trading.log import entries as log_entries
 from trading.log import merkle
+from trading.log.cuts import DeadlineCut, format_cut
 from trading.log.models import DeadlineCheckpoint, LogCheckpoint, LogCosignature, LogEntry, LogNode
 from trading.log.note import Checkpoint, NoteSigner, format_checkpoint
 from trading.projects.models import Section
@@ -115,6 +117,37 @@ async def _sign(session: AsyncSession, signer: NoteSigner, origin: str, size: in
     return checkpoint
 
 
+async def _cut(
+    session: AsyncSession, signer: NoteSigner, origin: str, section: Any, checkpoint: LogCheckpoint, now: datetime
+) -> None:
+    """Record and log the signed deadline cut of one section: the checkpoint that closed its bidding."""
+    note = signer.sign(
+        format_cut(
+            DeadlineCut(
+                origin=origin,
+                section_id=section.id,
+                section_code=section.code,
+                deadline=section.deadline_at,
+                tree_size=checkpoint.size,
+                root_hash=bytes(checkpoint.root_hash),
+                cut_at=now,
+            )
+        )
+    )
+    session.add(
+        DeadlineCheckpoint(
+            section_id=section.id, deadline_at=section.deadline_at, size=checkpoint.size, cut_note=note, cut_at=now
+        )
+    )
+    await append(
+        session,
+        event_key=f"deadline_cut:{section.id}",
+        kind="deadline_cut",
+        document=log_entries.deadline_cut(note=note),
+        at=now,
+    )
+
+
 #: Batches one round integrates at most, so a round ends (and its checkpoint is signed) under steady writes.
 MAX_BATCHES_PER_ROUND = 5
 
@@ -158,7 +191,7 @@ async def integrate(
     while True:
         due = (
             await session.execute(
-                select(Section.id, Section.deadline_at, Section.state)
+                select(Section.id, Section.code, Section.deadline_at, Section.state)
                 .where(
                     Section.deadline_at.is_not(None),
                     Section.deadline_at <= now,
@@ -184,7 +217,7 @@ async def integrate(
         checkpoint = await _sign(session, signer, origin, size, now)
         for row in due:
             if row.deadline_at == cut:
-                session.add(DeadlineCheckpoint(section_id=row.id, deadline_at=cut, size=checkpoint.size))
+                await _cut(session, signer, origin, row, checkpoint, now)
         await session.flush()
     if size != start or await session.get(LogCheckpoint, size) is None:
         await _sign(session, signer, origin, size, now)
@@ -201,6 +234,15 @@ async def latest_checkpoint(session: AsyncSession) -> LogCheckpoint | None:
     return await session.scalar(select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1))
 
 
+async def deadline_cut(session: AsyncSession, section_id: int) -> DeadlineCheckpoint:
+    row = await session.get(DeadlineCheckpoint, section_id)
+    if row is None or row.cut_note is None:
+        raise NotFound(
+            "该标段尚未截止，没有截止切点", "This section has no deadline cut yet", code="deadline_cut_not_found"
+        )
+    return row
+
+
 async def checkpoint_at(session: AsyncSession, size: int) -> LogCheckpoint:
     row = await session.get(LogCheckpoint, size)
     if row is None:
@@ -215,6 +257,24 @@ async def cosignature_lines(session: AsyncSession, size: int) -> list[str]:
         select(LogCosignature.line).where(LogCosignature.size == size).order_by(LogCosignature.id)
     )
     return list(rows)
+
+
+async def latest_cosigned(session: AsyncSession, witness: str) -> LogCheckpoint:
+    """The largest checkpoint the named witness has cosigned."""
+    size = await session.scalar(select(func.max(LogCosignature.size)).where(LogCosignature.witness == witness))
+    if size is None:
+        raise NotFound(
+            "该见证人尚未副署任何检查点",
+            "This witness has not cosigned any checkpoint",
+            code="not_witnessed",
+        )
+    return await checkpoint_at(session, int(size))
+
+
+async def cosignatures(session: AsyncSession, size: int) -> list[LogCosignature]:
+    return list(
+        await session.scalars(select(LogCosignature).where(LogCosignature.size == size).order_by(LogCosignature.id))
+    )
 
 
 def with_cosignatures(note: str, lines: list[str]) -> str:
