@@ -7,11 +7,11 @@ import base64
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import ServerSentEvent, Stream
 from sqlalchemy import select
 
-from bidding import committees, keys, opening, receipts, reserve, schemas, submission, withdrawal
+from bidding import committees, directory, keys, opening, receipts, reserve, schemas, submission, withdrawal
 from bidding.models import Bid, BidderKey, OpenerKey
 from trading.errors import NotFound
 from trading.web import DB, make_act, request_actor
@@ -85,6 +85,39 @@ class BidderKeyController(Controller):
         ]
 
 
+    @post("/{key_id:int}/revoke", operation_id="revokeBidderKey", status_code=200)
+    async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.BidderKeyRead:
+        """Revoke one of my organisation's signing keys (logged; bids it signed before stay valid)."""
+        row = await directory.revoke_bidder_key(db, await make_act(request, db), key_id)
+        return schemas.BidderKeyRead(
+            id=row.id,
+            organisation_id=row.organisation_id,
+            public_key=_b64(row.public_key),
+            label=row.label,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+class KeyDirectoryController(Controller):
+    """The public key directory (docs/log.md §7): who signed what, checkable against the log."""
+
+    path = "/api/key-directory"
+    tags = ["bidding"]
+
+    @get("/bidders", operation_id="listDirectoryBidderKeys")
+    async def bidders(self, db: DB, public_key: FromQuery[str | None] = None) -> list[schemas.DirectoryKey]:
+        """Bidders' signing keys that have signed a bid in an opened section, with their owners and the salt
+        of the logged owner commitment; ``public_key`` (base64) narrows to one key."""
+        raw = keys.decode_b64(public_key, "公钥", "public_key", size=32) if public_key is not None else None
+        return await directory.bidder_keys(db, raw)
+
+    @get("/centres", operation_id="listDirectoryCentreKeys")
+    async def centres(self, db: DB) -> list[schemas.DirectoryCentreKey]:
+        """Every trading centre's reserve-price signing keys."""
+        return await directory.centre_keys(db)
+
+
 class OpenerKeyController(Controller):
     path = "/api/openers/keys"
     tags = ["bidding"]
@@ -132,6 +165,12 @@ class CentreKeyController(Controller):
     async def list_keys(self, request: Request, db: DB) -> list[schemas.CentreKeyRead]:
         """My centre's registered signing keys."""
         return [_centre_key(r) for r in await reserve.centre_keys(db, await make_act(request, db))]
+
+
+    @post("/{key_id:int}/revoke", operation_id="revokeCentreKey", status_code=200)
+    async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.CentreKeyRead:
+        """Revoke one of the centre's reserve-price keys (logged; prices it sealed before stay valid)."""
+        return _centre_key(await directory.revoke_centre_key(db, await make_act(request, db), key_id))
 
 
 def _centre_key(row: Any) -> schemas.CentreKeyRead:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import schemas
+from bidding import directory, schemas
 from bidding.envelope.suites import decode_public_key
 from bidding.models import BidderKey, OpenerKey
 from trading.audit.services import record
@@ -77,6 +77,7 @@ async def register_bidder_key(session: AsyncSession, act: Act, data: schemas.Bid
         await session.flush()
     except IntegrityError as exc:
         raise Conflict("该公钥已登记", "This key is already registered", code="duplicate_key") from exc
+    await directory.log_bidder_key(session, row, "registered", act.at)
     await record(
         session,
         actor=actor,

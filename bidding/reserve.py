@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events, schemas
+from bidding import directory, events, schemas
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
 from bidding.envelope import (
     ROLE_RESERVE,
@@ -70,6 +70,7 @@ async def register_centre_key(session: AsyncSession, act: Act, data: schemas.Cen
     )
     session.add(key)
     await session.flush()
+    await directory.log_centre_key(session, key, "registered", act.at)
     await record(
         session,
         actor=actor,

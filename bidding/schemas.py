@@ -30,6 +30,34 @@ class BidderKeyRead(msgspec.Struct):
     revoked_at: datetime | None
 
 
+class DirectoryKey(msgspec.Struct):
+    """A bidder's signing key in the public key directory (docs/log.md §7)."""
+
+    key_sha256: str
+    public_key: str
+    credit_code: str
+    organisation: str
+    registered_at: datetime
+    revoked_at: datetime | None
+    #: The details the logged owner commitment was made over, exactly, and its salt (base64; null for a key
+    #: registered before keys were logged).
+    owner: dict[str, str]
+    owner_salt: str | None
+    #: The opened sections this key signed a bid in (why it is public).
+    opened_sections: list[int]
+
+
+class DirectoryCentreKey(msgspec.Struct):
+    """A trading centre's reserve-price signing key (public from registration)."""
+
+    key_sha256: str
+    public_key: str
+    centre_code: str
+    centre: str
+    registered_at: datetime
+    revoked_at: datetime | None
+
+
 class OpenerKeyIn(Strict):
     suite: Suite
     #: The HPKE public key (base64), as the envelope format encodes it for the suite.

@@ -169,6 +169,10 @@ ROUTES: dict[str, Rule] = {
     # --- keys ----------------------------------------------------------------------------------
     "listBidderKeys": BIDDER_OWN,
     "registerBidderKey": BIDDER_OWN,
+    "revokeBidderKey": BIDDER_OWN,
+    "revokeCentreKey": rule(staff=OWN, admin=ANY),
+    "listDirectoryBidderKeys": PUBLIC,
+    "listDirectoryCentreKeys": PUBLIC,
     "listCentreKeys": rule(staff=FILTERED, admin=ANY),
     "registerCentreKey": rule(staff=OWN, admin=ANY),
     "listOpenerKeys": rule(staff=ANY, admin=ANY, opener=ANY),  # public keys, for choosing a committee

@@ -261,8 +261,11 @@ async def verify_site(
     # 5. every opening record: its bids were logged before the deadline cut, none is missing, none was
     # added, and the published keys open the logged ciphertexts to the published figures
     cuts = _logged_cuts(report, raw_entries, verifier)
+    keys = KeyLog.read(raw_entries)
     for notice_id, fields in records:
-        await check_opening(client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, delay=delay)
+        await check_opening(
+            client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, keys=keys, delay=delay
+        )
 
     # 6. the witnesses asked for have cosigned a checkpoint of this very log
     for vkey in witnesses or []:
@@ -532,10 +535,10 @@ async def check_opening(
     raw_entries: list[bytes],
     *,
     cuts: dict[int, tuple[int, str]] | None = None,
+    keys: KeyLog | None = None,
     delay: timedelta = DEFAULT_MAX_MERGE_DELAY,
 ) -> None:
     """One opening record against the log: both directions, and every figure re-decrypted."""
-    from bidding.envelope import EnvelopeError, manifest_hash, parse_manifest, recheck_price
     from bidding.events import commitment, section_tag
 
     where = f"/notices/{notice_id} (开标记录)"
@@ -543,6 +546,7 @@ async def check_opening(
         report.offline_openings += 1  # a paper/offline ceremony: no sealed bids to check
         return
     report.openings += 1
+    keys = keys or KeyLog.read(raw_entries)
     cut = fields.get("deadline_checkpoint") or {}
     try:
         checkpoint = parse_checkpoint(verify_note(cut.get("note") or "", [verifier]))
@@ -597,8 +601,9 @@ async def check_opening(
                     f"its {label.replace('_', ' ')} is not in the log before the deadline checkpoint",
                 )
         if bid.get("outcome") == "opened":
+            c = commitment(bid["event"]["details"], base64.b64decode(bid["event"]["salt"]))
             await _recheck_bid(
-                client, report, bwhere, fields, bid, manifest_hash, parse_manifest, recheck_price, EnvelopeError
+                client, report, bwhere, fields, bid, keys, cut_size=size, event_index=section_before.get(c)
             )
     for c, index in sorted(section_before.items(), key=lambda kv: kv[1]):
         if c not in claimed:
@@ -611,16 +616,20 @@ async def check_opening(
 
 
 async def _recheck_bid(
-    client,
-    report,
-    where,
-    fields,
-    bid,
-    manifest_hash,
-    parse_manifest,
-    recheck_price,  # type: ignore[no-untyped-def]
-    envelope_error,
+    client: httpx.AsyncClient,
+    report: Report,
+    where: str,
+    fields: dict[str, Any],
+    bid: dict[str, Any],
+    keys: KeyLog,
+    *,
+    cut_size: int,
+    event_index: int | None,
 ) -> None:
+    """One opened bid or reserve price: the manifest and its signature, the signer in the key directory and
+    the log, and the published key opening the logged ciphertext to the published figures."""
+    from bidding.envelope import EnvelopeError, manifest_hash, parse_manifest, recheck_price
+
     base = f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}"
     m = await client.get(base + "/manifest")
     c = await client.get(base + "/price")
@@ -631,8 +640,9 @@ async def _recheck_bid(
         report.problem("manifest_altered", where, "the manifest served does not hash to the manifest hash recorded")
         return
     try:
-        form = recheck_price(parse_manifest(m.content), base64.b64decode(bid.get("price_key") or ""), [c.content])
-    except (envelope_error, ValueError) as exc:
+        manifest = parse_manifest(m.content)
+        form = recheck_price(manifest, base64.b64decode(bid.get("price_key") or ""), [c.content])
+    except (EnvelopeError, ValueError) as exc:
         report.problem("price_recheck_failed", where, f"the published key does not open the logged ciphertext: {exc}")
         return
     if form != bid.get("form"):
@@ -642,3 +652,89 @@ async def _recheck_bid(
             f"the ciphertext opens to {form.get('total_price_fen')} fen, the record says "
             f"{(bid.get('form') or {}).get('total_price_fen')}",
         )
+    await _check_signer(client, report, where, bid, m.content, manifest, keys, cut_size, event_index)
+
+
+@dataclass
+class KeyLog:
+    """The key events in the log: bidder keys by key hash, centre keys by base64 key, each (index, event, …)."""
+
+    bidders: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    centres: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    centre_directory: dict[str, dict[str, Any]] | None = None
+
+    @classmethod
+    def read(cls, raw_entries: list[bytes]) -> KeyLog:
+        log = cls()
+        for index, data in enumerate(raw_entries):
+            if b'_key"' not in data:
+                continue
+            doc = json.loads(data)
+            if doc.get("kind") == "signing_key":
+                log.bidders.setdefault(doc["key_sha256"], []).append((index, doc["event"], doc["owner_commitment"]))
+            elif doc.get("kind") == "centre_key":
+                log.centres.setdefault(doc["public_key"], []).append((index, doc["event"]))
+        return log
+
+
+async def _check_signer(
+    client: httpx.AsyncClient,
+    report: Report,
+    where: str,
+    bid: dict[str, Any],
+    manifest_bytes: bytes,
+    manifest: Any,
+    keys: KeyLog,
+    cut_size: int,
+    event_index: int | None,
+) -> None:
+    """The manifest is signed by its signing key; the key belonged to the sealer (bidder: the key directory's
+    owner, matching the logged commitment; reserve: the centre's listed key) and was registered in the log
+    before the deadline cut and not revoked before the bid was logged."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from bidding.directory import owner_commitment
+
+    public_key = base64.b64decode(manifest.signing_key)
+    try:
+        signature = base64.b64decode(bid.get("signature") or "")
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, manifest_bytes)
+    except (InvalidSignature, ValueError):
+        report.problem("bad_signature", where, "the record's signature does not verify over the manifest")
+        return
+    digest = hashlib.sha256(public_key).hexdigest()
+    if "bidder" in bid:
+        r = await client.get("/api/key-directory/bidders", params={"public_key": manifest.signing_key})
+        listed = r.json() if r.status_code == 200 else []
+        if not listed:
+            report.problem("key_not_in_directory", where, "the key that signed the bid is not in the key directory")
+            return
+        entry = listed[0]
+        owner = entry.get("owner") or {}
+        if not (
+            entry["credit_code"] == owner.get("credit_code") == manifest.bidder_credit_code == bid["bidder_credit_code"]
+            and owner.get("key_sha256") == digest
+        ):
+            report.problem("key_owner_mismatch", where, "the key directory names another owner than the bid")
+            return
+        salt = entry.get("owner_salt")
+        commitment = owner_commitment(owner, base64.b64decode(salt)) if salt else None
+        events = [(i, e) for i, e, c in keys.bidders.get(digest, []) if c == commitment]
+    else:
+        if keys.centre_directory is None:
+            r = await client.get("/api/key-directory/centres")
+            keys.centre_directory = {k["public_key"]: k for k in (r.json() if r.status_code == 200 else [])}
+        if manifest.signing_key not in keys.centre_directory:
+            report.problem("key_not_in_directory", where, "the centre key that sealed the price is not listed")
+            return
+        events = keys.centres.get(manifest.signing_key, [])
+    registered = [i for i, e in events if e == "registered" and i < cut_size]
+    if not registered:
+        report.problem(
+            "key_not_logged", where, "the signing key's registration is not in the log before the deadline cut"
+        )
+        return
+    revoked = [i for i, e in events if e == "revoked" and event_index is not None and i < event_index]
+    if revoked:
+        report.problem("key_revoked_before_bid", where, f"the signing key was revoked (entry {revoked[0]}) before")

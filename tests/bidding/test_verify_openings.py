@@ -53,6 +53,11 @@ async def _open(app, client, clock, world, section):
     await integrate_once(app.state)
 
 
+async def _record_fields(client, section):
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    return (await client.get(f"/api/notices/{status['record_notice_id']}")).json()["fields"]
+
+
 async def _verify(client, tmp_path, clock):
     report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "state.json", now=clock.at)
     return report
@@ -193,7 +198,11 @@ async def test_the_deadline_cut_is_signed_logged_and_checked(app, client, clock,
     )
     async with app.state.sessionmaker() as s:
         await log.append(
-            s, event_key="forged-cut", kind="deadline_cut", document={"kind": "deadline_cut", "note": forged}, at=clock.at
+            s,
+            event_key="forged-cut",
+            kind="deadline_cut",
+            document={"kind": "deadline_cut", "note": forged},
+            at=clock.at,
         )
         await s.commit()
     await integrate_once(app.state)
