@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import ServerSentEvent, Stream
 from sqlalchemy import select
@@ -374,6 +375,14 @@ class OpeningController(Controller):
         "/bids/{manifest_sha256:str}/manifest",
         operation_id="getOpenedBidManifest",
         media_type="application/json",
+        response_headers=[
+            ResponseHeader(
+                name="X-Signature",
+                description="The bidder's Ed25519 signature over these exact bytes, base64 (docs/envelope.md §7); "
+                "the opening record carries the same value as `signature`",
+                documentation_only=True,
+            )
+        ],
     )
     async def opened_manifest(
         self, db: DB, section_id: FromPath[int], manifest_sha256: FromPath[str]
@@ -390,6 +399,13 @@ class OpeningController(Controller):
         "/bids/{manifest_sha256:str}/price",
         operation_id="getOpenedBidPriceCiphertext",
         media_type="application/octet-stream",
+        response_headers=[
+            ResponseHeader(
+                name="X-Content-SHA256",
+                description="SHA-256 of the ciphertext, hex: the manifest's `envelopes.price.ciphertext_sha256`",
+                documentation_only=True,
+            )
+        ],
     )
     async def opened_price(
         self, request: Request, db: DB, section_id: FromPath[int], manifest_sha256: FromPath[str]
