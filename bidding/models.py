@@ -143,11 +143,14 @@ class Opening(Base):
     __tablename__ = "openings"
 
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
-    #: waiting (for shares) → opened | failed (fewer than 3 bids: 流标)
+    #: waiting (for shares) → opening → opened | failed (fewer than 3 bids: 流标)
     state: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     deadline_checkpoint_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: The end of the share window (docs/envelope.md §10.2): the shares uploaded by then all count; the envelopes
+    #: are opened then (or as soon as all n openers are in), and not before k openers are in.
+    shares_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     record_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
 
@@ -162,6 +165,23 @@ class OpeningShare(Base):
     envelope: Mapped[str] = mapped_column(String(20), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     share: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OpeningDispute(Base):
+    """An opener's founded dispute of one sealed share (docs/envelope.md §10.3): instead of a share, the opener
+    disclosed its private key for the section, and the sealed share does not open to a share matching the bidder's
+    commitment (``finding``). Published with the record so that anyone can repeat the check."""
+
+    __tablename__ = "opening_disputes"
+
+    section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    envelope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: envelope.share_undecryptable | envelope.share_mismatch
+    finding: Mapped[str] = mapped_column(String(60))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -184,13 +204,13 @@ class OpeningResult(Base):
 
     section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
-    #: opened | failed
+    #: opened | failed | disputed (too few shares and a founded dispute: the supervisors rule)
     outcome: Mapped[str] = mapped_column(String(20))
     form: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
     data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     reason: Mapped[str] = mapped_column(String(60), default="")
-    #: bidder | opener:<position> | platform | "" (opened)
-    fault: Mapped[str] = mapped_column(String(20), default="")
+    #: bidder | opener:<positions> | platform | "" (opened, disputed)
+    fault: Mapped[str] = mapped_column(String(200), default="")
     rank: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -205,12 +225,12 @@ class DocumentKey(Base):
 
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
-    #: opened | failed
+    #: opened | failed | disputed
     outcome: Mapped[str] = mapped_column(String(20))
     data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     reason: Mapped[str] = mapped_column(String(60), default="")
-    #: bidder | opener:<positions> | "" (opened)
-    fault: Mapped[str] = mapped_column(String(20), default="")
+    #: bidder | opener:<positions> | "" (opened, disputed)
+    fault: Mapped[str] = mapped_column(String(200), default="")
     rebuilt_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -270,7 +290,7 @@ class ReservePrice(Base):
     form: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
     data_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     reason: Mapped[str] = mapped_column(String(60), default="")
-    fault: Mapped[str] = mapped_column(String(20), default="")
+    fault: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ReserveShare(Base):

@@ -1,5 +1,10 @@
 """The opening ceremony (开标): staff start it after the deadline, openers upload their decrypted shares
-(signed), and once k have done so the price envelopes are opened and the opening record is published.
+(signed) within the share window, and when the window closes — or as soon as all n openers are in — the price
+envelopes are opened with every share uploaded, and the opening record is published.
+
+The window is what makes the outcome a function of the shares the openers chose to upload, not of which arrived
+first (docs/envelope.md §10.2): nothing is combined, so nobody learns anything, before it closes; and it does not
+close before k openers are in, so absent openers delay the opening but cannot fail it.
 
 Fewer than three bids: no opening; a failed-tender notice (流标) is published instead (法 §28). A bid that
 fails to open is recorded with the reason and whose fault it is (20号令 §31), and the others open
@@ -24,13 +29,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, reserve, schemas
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
-from bidding.envelope import combine_and_open, parse_manifest, rebuild_key
+from bidding.envelope import (
+    EnvelopeError,
+    check_dispute,
+    combine_and_open,
+    decode_private_key,
+    parse_manifest,
+    rebuild_key,
+)
 from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import (
     Bid,
     DocumentKey,
     Opening,
+    OpeningDispute,
     OpeningResult,
     OpeningShare,
     OpeningUpload,
@@ -53,6 +66,18 @@ from trading.log.models import DeadlineCheckpoint, LogCheckpoint
 
 MIN_BIDS = 3
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: How long the openers have to upload their shares once staff start the opening (docs/envelope.md §10.2).
+SHARE_WINDOW = timedelta(minutes=30)
+
+
+def shares_close_at(opening: Opening) -> datetime:
+    """When the opening's share window ends (openings started before the window existed: 30 minutes after)."""
+    return opening.shares_close_at or opening.started_at + SHARE_WINDOW
+
+
+def window_closed(opening: Opening, uploaded: int, k: int, now: datetime) -> bool:
+    """The window is over once its time has passed with at least k openers in (it waits for the k-th)."""
+    return uploaded >= k and now >= shares_close_at(opening)
 
 
 def shares_document(section_id: int, position: int, shares: list[dict[str, Any]]) -> bytes:
@@ -99,6 +124,7 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
             started_at=act.at,
             started_by=act.actor.person_id,
             deadline_checkpoint_size=cut.size,
+            shares_close_at=act.at + SHARE_WINDOW,
         )
         session.add(opening)
         try:
@@ -223,14 +249,16 @@ async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, Org
 
 async def upload_shares(state: State, act: Act, section_id: int, data: schemas.SharesIn) -> dict[str, Any]:
     """Accept one opener's signed shares (per bid one price share and one documents share, each an item naming its
-    envelope); with k openers in, open the price envelopes, rebuild the documents keys and publish the record."""
+    envelope — or, for a share the bidder sealed wrongly, a dispute disclosing the opener's key); when all n
+    openers are in, or the window has closed with k in, open the price envelopes, rebuild the documents keys and
+    publish the record."""
     assert act.actor is not None
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
         position = _position_of(act.actor, sc)
         # One upload at a time per section: this conditional statement holds the opening's row until commit, so
         # the count of uploads below sees every earlier one. (Without it two openers uploading together could
-        # each count only their own and neither open the bids, leaving k shares in and the ceremony waiting.)
+        # each count only their own and neither open the bids, leaving all n shares in and the ceremony waiting.)
         waiting = await session.execute(
             update(Opening)
             .where(Opening.section_id == section_id, Opening.state == "waiting")
@@ -242,6 +270,18 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 "开标尚未开始或已经结束，不能上传密钥分片",
                 "The opening has not started (or is over): shares cannot be uploaded",
                 code="opening_not_waiting",
+            )
+        k, n = sc.committee["k"], sc.committee["n"]  # type: ignore[index]
+        if window_closed(opening, await _uploaded_count(session, section_id), k, act.at):
+            # Late: the shares in by the window's end are the ones that count. Nobody has closed it yet (the
+            # scheduler closes windows as they end): close it now, then refuse.
+            await _open(session, state, act, sc, opening)
+            await session.commit()
+            raise RuleViolation(
+                "开标人上传密钥分片的时限已过，开标已按时限内上传的分片进行",
+                "The share window has closed: the opening went ahead with the shares uploaded within it",
+                code="shares_window_closed",
+                details={"shares_close_at": shares_close_at(opening).isoformat()},
             )
         document = decode_b64(data.document, "分片文件", "document")
         signature = decode_b64(data.signature, "签名", "signature", size=64)
@@ -319,6 +359,9 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                     code="duplicate_share",
                 )
             named.add((bid.id, envelope))
+            if "dispute_key" in item:
+                session.add(await _dispute(session, sc, bid, envelope, position, item, act.at))
+                continue
             share = decode_b64(item.get("share", ""), "密钥分片", "share")
             session.add(
                 OpeningShare(
@@ -341,26 +384,97 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             details={"position": position},
         )
         await session.flush()
-        uploaded = len(
-            list(await session.scalars(select(OpeningUpload.position).where(OpeningUpload.section_id == section_id)))
-        )
-        k = sc.committee["k"]  # type: ignore[index]
-        if uploaded >= k:
-            claimed = await session.execute(
-                update(Opening)
-                .where(Opening.section_id == section_id, Opening.state == "waiting")
-                .values(state="opening")
-            )
-            if claimed.rowcount == 1:
-                await _open_all(session, state, act, sc, opening)
+        uploaded = await _uploaded_count(session, section_id)
+        if uploaded == n or window_closed(opening, uploaded, k, act.at):
+            await _open(session, state, act, sc, opening)
         await session.commit()
         return {
             "section_id": section_id,
             "position": position,
             "uploaded": uploaded,
             "k": k,
+            "shares_close_at": shares_close_at(opening).isoformat(),
             "state": (await session.get(Opening, section_id)).state,
         }  # type: ignore[union-attr]
+
+
+async def _dispute(
+    session: AsyncSession, sc: SectionCommittee, bid: Bid, envelope: str, position: int, item: dict, at: datetime
+) -> OpeningDispute:
+    """An opener's dispute of the share sealed to it (docs/envelope.md §10.3), checked before it is accepted: the
+    disclosed key must be this opener's and must show the sealed share is bad; an unfounded one is refused."""
+    if "share" in item:
+        raise BadEnvelope(
+            "一项中不能既上传分片又提出异议",
+            "An item carries either a share or a dispute, not both",
+            code="bad_shares_document",
+        )
+    raw = decode_b64(item.get("dispute_key", ""), "开标人私钥", "dispute_key")
+    suite = sc.committee["suite"]  # type: ignore[index]
+    orgs = await _organisations(session, [bid.organisation_id])
+    context = context_for(sc, orgs[bid.organisation_id])
+    try:
+        finding = check_dispute(
+            parse_manifest(bid.manifest),
+            context,
+            envelope,
+            position,
+            decode_private_key(suite, raw),
+            base64.b64decode(bid.sealed_shares[envelope][position - 1]),
+        )
+    except EnvelopeError as exc:
+        exc.details.setdefault("bid_id", bid.id)
+        raise
+    return OpeningDispute(
+        section_id=sc.section.id,
+        bid_id=bid.id,
+        envelope=envelope,
+        position=position,
+        private_key=raw,
+        finding=finding,
+        uploaded_at=at,
+    )
+
+
+async def _uploaded_count(session: AsyncSession, section_id: int) -> int:
+    rows = await session.scalars(select(OpeningUpload.position).where(OpeningUpload.section_id == section_id))
+    return len(list(rows))
+
+
+async def _open(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
+    """Close the window and open (once: the conditional statement lets one request or worker do it)."""
+    claimed = await session.execute(
+        update(Opening).where(Opening.section_id == sc.section.id, Opening.state == "waiting").values(state="opening")
+    )
+    if claimed.rowcount == 1:
+        await _open_all(session, state, act, sc, opening)
+
+
+async def close_share_windows(state: State, now: datetime) -> list[int]:
+    """Open every section whose share window has ended with at least k openers in (the scheduler's tick), so an
+    opening goes ahead when an opener stays away. Returns the sections opened."""
+    opened = []
+    async with state.sessionmaker() as session:
+        due = list(await session.scalars(select(Opening).where(Opening.state == "waiting")))
+        candidates = [o.section_id for o in due if now >= shares_close_at(o)]
+    for section_id in candidates:
+        async with state.sessionmaker() as session:
+            sc = await section_committee(session, section_id)
+            opening = await session.get(Opening, section_id)
+            k = sc.committee["k"] if sc.committee else 0
+            if opening is None or not window_closed(opening, await _uploaded_count(session, section_id), k, now):
+                continue
+            claimed = await session.execute(
+                update(Opening)
+                .where(Opening.section_id == section_id, Opening.state == "waiting")
+                .values(state="opening")
+            )
+            if claimed.rowcount != 1:
+                continue  # another worker, or an upload, closed it
+            await _open_all(session, state, Act(actor=None, address="scheduler", at=now), sc, opening)
+            await session.commit()
+            opened.append(section_id)
+    return opened
 
 
 async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
@@ -370,16 +484,24 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     shares: dict[str, dict[int, dict[int, bytes]]] = {"price": {}, "documents": {}}
     for row in await session.scalars(select(OpeningShare).where(OpeningShare.section_id == sc.section.id)):
         shares[row.envelope].setdefault(row.bid_id, {})[row.position] = row.share
+    disputed: dict[str, dict[int, set[int]]] = {"price": {}, "documents": {}}
+    for dispute in await session.scalars(select(OpeningDispute).where(OpeningDispute.section_id == sc.section.id)):
+        disputed[dispute.envelope].setdefault(dispute.bid_id, set()).add(dispute.position)
     for bid in bids:
         if bid.state != "active":
             continue
         context = context_for(sc, orgs[bid.organisation_id])
-        result = _open_price(blobs, bid, context, shares["price"].get(bid.id, {}))
+        result = _open_price(blobs, bid, context, shares["price"].get(bid.id, {}), disputed["price"].get(bid.id, set()))
         if result.ok:
             # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
             # the opening; the ciphertext is decrypted only as the panel reads it.
             documents = rebuild_key(
-                parse_manifest(bid.manifest), context, "documents", shares["documents"].get(bid.id, {}), final=True
+                parse_manifest(bid.manifest),
+                context,
+                "documents",
+                shares["documents"].get(bid.id, {}),
+                final=True,
+                disputed=disputed["documents"].get(bid.id, set()),
             )
             session.add(
                 DocumentKey(
@@ -396,7 +518,7 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
             OpeningResult(
                 section_id=sc.section.id,
                 bid_id=bid.id,
-                outcome="opened" if result.ok else "failed",
+                outcome=result.outcome,
                 form=result.form if result.ok else None,
                 data_key=result.data_key if result.ok else None,
                 reason=result.reason,
@@ -411,12 +533,24 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     opening.record_notice_id = notice.id
 
 
-def _open_price(blobs: LocalBlobStore, sealed: Bid | ReservePrice, context: Any, shares: dict[int, bytes]) -> Any:
+def _open_price(
+    blobs: LocalBlobStore,
+    sealed: Bid | ReservePrice,
+    context: Any,
+    shares: dict[int, bytes],
+    disputed: set[int] | None = None,
+) -> Any:
     """Rebuild the price key from the openers' shares and decrypt the stored price ciphertext (the final try:
-    what cannot open now fails, with whose fault it is)."""
+    what cannot open now fails, with whose fault it is, or is disputed)."""
     with blobs.path_of(sealed.blobs["price"]["sha256"]).open("rb") as fh:
         return combine_and_open(
-            parse_manifest(sealed.manifest), context, "price", shares, iter(lambda: fh.read(1 << 16), b""), final=True
+            parse_manifest(sealed.manifest),
+            context,
+            "price",
+            shares,
+            iter(lambda: fh.read(1 << 16), b""),
+            final=True,
+            disputed=disputed or (),
         )
 
 
@@ -430,7 +564,7 @@ async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: Sectio
         for s in await session.scalars(select(ReserveShare).where(ReserveShare.reserve_id == row.id))
     }
     result = _open_price(blobs, row, await reserve.reserve_context(session, sc), shares)
-    row.outcome = "opened" if result.ok else "failed"
+    row.outcome = result.outcome
     row.form = result.form if result.ok else None
     row.data_key = result.data_key if result.ok else None
     row.reason, row.fault = result.reason, result.fault
@@ -445,6 +579,20 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
     }
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
     cut = await session.get(DeadlineCheckpoint, sc.section.id)
+    price_shares: dict[int, dict[str, str]] = {}
+    for share in await session.scalars(
+        select(OpeningShare)
+        .where(OpeningShare.section_id == sc.section.id, OpeningShare.envelope == "price")
+        .order_by(OpeningShare.position)
+    ):
+        price_shares.setdefault(share.bid_id, {})[str(share.position)] = base64.b64encode(share.share).decode()
+    disputes: dict[int, list[dict[str, Any]]] = {}
+    for d in await session.scalars(
+        select(OpeningDispute)
+        .where(OpeningDispute.section_id == sc.section.id)
+        .order_by(OpeningDispute.envelope.desc(), OpeningDispute.position)
+    ):
+        disputes.setdefault(d.bid_id, []).append(d)
     rows = []
     for bid in bids:
         org = orgs[bid.organisation_id]
@@ -470,9 +618,29 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             entry["price_key"] = base64.b64encode(result.data_key).decode() if result.data_key else None
             entry["reason"] = result.reason
             entry["fault"] = result.fault
-            # 20号令 §31: the bidder's fault → treated as revoked (视为撤销); anyone else's → as withdrawn (视为撤回)
+            # 20号令 §31: the bidder's fault → treated as revoked (视为撤销); anyone else's → as withdrawn (视为撤回);
+            # a dispute neither, until the supervisors rule (docs/envelope.md §10.3).
             if result.outcome == "failed":
                 entry["treated_as"] = "revoked" if result.fault == "bidder" else "withdrawn"
+            elif result.outcome == "disputed":
+                entry["treated_as"] = "pending_ruling"
+            if result.outcome != "opened":
+                # Every price share uploaded in the window: with the signed commitments, anyone can sort them into
+                # valid and refused and repeat the combination (the price key is public after an opening anyway).
+                entry["price_shares"] = price_shares.get(bid.id, {})
+        if bid.id in disputes:
+            # The disclosed key, the sealed share (its hash is in the signed manifest) and the finding: anyone can
+            # open the sealed share with the key and the info of §6.3 and see it fail.
+            entry["disputes"] = [
+                {
+                    "envelope": d.envelope,
+                    "position": d.position,
+                    "finding": d.finding,
+                    "opener_private_key": base64.b64encode(d.private_key).decode(),
+                    "sealed_share": bid.sealed_shares[d.envelope][d.position - 1],
+                }
+                for d in disputes[bid.id]
+            ]
         rows.append(entry)
     return {
         "opened_at": at.isoformat(),
@@ -491,6 +659,7 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
         "committee": {
             "k": sc.committee["k"],
             "n": sc.committee["n"],  # type: ignore[index]
+            "shares_close_at": shares_close_at(opening).isoformat(),
             "uploaded": sorted(
                 p
                 for (p,) in (
@@ -537,6 +706,9 @@ async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee,
             )
         elif b["outcome"] == "failed":
             lines.append(f"{b['bidder']}：解密失败（{b['reason']}，责任方：{b['fault']}）")
+        elif b["outcome"] == "disputed":
+            who = "、".join(f"第{d['position']}号开标人" for d in b.get("disputes", []))
+            lines.append(f"{b['bidder']}：未能解密，{who}提出分片异议（{b['reason']}），待监督人员裁定")
     draft = await notice_services.create_draft(
         session,
         staff_act,
@@ -572,6 +744,7 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
         "deadline_at": sc.section.deadline_at.isoformat() if sc.section.deadline_at else None,
         "state": opening.state if opening else "not_started",
         "k": sc.committee["k"] if sc.committee else None,
+        "shares_close_at": shares_close_at(opening).isoformat() if opening else None,
         "members": members,
         "record_notice_id": opening.record_notice_id if opening else None,
     }

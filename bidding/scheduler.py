@@ -6,7 +6,8 @@ statement on the same row (bidding.submission) is ordered strictly before or aft
 at the close count as withdrawn (20号令 §27), and the files uploads left behind are removed. Reads check
 the time themselves, so a late bid is refused even when no worker has run the close yet.
 
-Each tick also flags to supervisors the awarded sections still without a contract 30 days after the award
+Each tick also opens the sections whose share window has ended with k openers in (bidding.opening), and flags
+to supervisors the awarded sections still without a contract 30 days after the award
 (trading.funds.contracts), once per section however many workers run it.
 """
 
@@ -61,6 +62,9 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def tick(state: State) -> list[int]:
+    """Close the sections whose deadline has passed (returned), open those whose share window has ended."""
+    from bidding.opening import close_share_windows
+
     async with state.sessionmaker() as session:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
@@ -71,4 +75,6 @@ async def tick(state: State) -> list[int]:
             # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).
             uploads = list(await session.scalars(select(Upload.id).where(Upload.section_id.in_(closed))))
             await discard_upload_files(state.settings.blob_dir, uploads)
-        return closed
+    # An opener who stays away delays the opening until the share window ends, no longer (docs/envelope.md §10.2).
+    await close_share_windows(state, now)
+    return closed

@@ -187,10 +187,10 @@ def _member_from(name: str, size: int, typeflag: bytes, records: dict[str, bytes
     if set(records) - {"size"}:
         raise _malformed("unexpected pax records")
     if "size" in records:
-        try:
-            size = int(records["size"].decode("ascii"))
-        except ValueError:
-            raise _malformed("bad pax size") from None
+        value = records["size"]
+        if not value or value.strip(b"0123456789"):  # decimal digits only, as in the ustar numeric fields
+            raise _malformed("bad pax size")
+        size = int(value)
     return name, size
 
 

@@ -187,7 +187,8 @@ def extract_documents(plaintext: BinaryIO | Iterable[bytes], destination: Path |
     try:
         with tarfile.open(fileobj=source, mode="r|", encoding="utf-8", errors="strict") as archive:  # type: ignore[call-overload]
             for member in archive:
-                if not member.isreg():
+                # Typeflag 0 or NUL only: tarfile also counts contiguous and sparse members as regular.
+                if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
                     raise InvalidDocuments(
                         f"文件包中有非普通文件：{member.name}", f"The archive holds a non-regular member: {member.name}"
                     )

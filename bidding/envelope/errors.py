@@ -163,6 +163,35 @@ class NotEnoughShares(EnvelopeError):
     default_en = "Not enough valid key shares to open the envelope yet"
 
 
+class InconsistentShares(EnvelopeError):
+    """More than k shares, each matching its commitment, that do not lie on one polynomial (docs §10.2)."""
+
+    code = "envelope.inconsistent_shares"
+    default_zh = "密钥分片虽与各自的承诺相符，但不在同一多项式上：投标人分发的分片不一致"
+    default_en = (
+        "The key shares match their commitments but do not lie on one polynomial: the bidder dealt them inconsistently"
+    )
+
+
+class ShareDisputed(EnvelopeError):
+    """Too few valid shares, and an opener has shown that the share the bidder sealed to it is bad (docs §10.3)."""
+
+    code = "envelope.share_disputed"
+    default_zh = "有效密钥分片不足，且有开标人证明投标人密封给其的分片有误：待监督人员裁定"
+    default_en = (
+        "Not enough valid key shares, and an opener has shown that the bidder sealed it a bad share: "
+        "awaiting the supervisors' ruling"
+    )
+
+
+class DisputeUnfounded(EnvelopeError):
+    """An opener disputes a share, but its disclosed key opens the sealed share to one matching its commitment."""
+
+    code = "envelope.dispute_unfounded"
+    default_zh = "异议不成立：所披露的私钥解开的分片与投标人的承诺相符，请上传该分片"
+    default_en = "The dispute is unfounded: the disclosed key opens a share that matches its commitment; upload it"
+
+
 class InvalidPriceForm(EnvelopeError):
     code = "envelope.price_form_invalid"
     default_zh = "开标一览表（报价表）内容不正确"

@@ -1,12 +1,14 @@
-"""Opening an envelope (开标解密): the opener's share, the combination, the blame, and the public re-check.
+"""Opening an envelope (开标解密): the opener's share, the combination, the blame, disputes, and the public re-check.
 
-Blame follows from what each party signed or sealed:
+Blame follows from what each party signed or sealed (docs/envelope.md §10):
 
 * a share that does not match its commitment in the manifest is refused and blamed on the opener who supplied
-  it (``opener:i``); the remaining valid shares are used if at least k remain;
-* k valid shares that rebuild a key failing the manifest's key commitment, a ciphertext that does not decrypt
-  under the committed key, or an opening form that is not valid, are the bidder's fault (``bidder``) — provable
-  from the bidder's own signed manifest;
+  it (``opener:i``) — unless that opener has shown, by disclosing its key, that the bidder sealed it that share
+  (a dispute, §10.3);
+* every valid share is used: more than k valid shares that do not lie on one polynomial, k or more that rebuild
+  a key failing the manifest's key commitment, a ciphertext that does not decrypt under the committed key, or an
+  opening form that is not valid, are the bidder's fault (``bidder``) — provable from the bidder's own signed
+  manifest. The outcome is a function of the *set* of valid shares, never of the order they arrived in;
 * a stored ciphertext whose size or SHA-256 differs from the manifest's is the platform's fault (``platform``).
 """
 
@@ -23,12 +25,16 @@ from .context import ENVELOPE_PRICE, BidContext, chunk_associated_data, key_comm
 from .errors import (
     CiphertextMismatch,
     DecryptionFailed,
+    DisputeUnfounded,
+    InconsistentShares,
     InvalidKey,
     InvalidPriceForm,
     KeyCommitmentMismatch,
     NotEnoughShares,
+    SealedSharesMismatch,
     ShareCommitmentMismatch,
     ShareDecryptionFailed,
+    ShareDisputed,
 )
 from .manifest import SHARE_SIZE, Manifest
 from .priceform import MAX_PRICE_FORM_BYTES, decode_price_form
@@ -41,6 +47,8 @@ REASON_NOT_ENOUGH_SHARES = NotEnoughShares.code
 REASON_KEY_COMMITMENT = KeyCommitmentMismatch.code
 REASON_CIPHERTEXT_MISMATCH = CiphertextMismatch.code
 REASON_PRICE_FORM = InvalidPriceForm.code
+REASON_INCONSISTENT_SHARES = InconsistentShares.code
+REASON_SHARE_DISPUTED = ShareDisputed.code
 
 
 def opener_fault(indices: Iterable[int]) -> str:
@@ -76,10 +84,12 @@ def open_share(
     ctx = context.to_bytes()
     share = hpke_open(suite, private_key, sealed_share, share_info(ctx, envelope, index))
     if len(share) != SHARE_SIZE or share[0] != index:
+        # Opened, but not a share of this opener: the bidder sealed the wrong thing (the same finding as a share
+        # that does not open at all, and disputed the same way, §10.3).
         raise ShareDecryptionFailed(
             "解开的密钥分片结构不正确（投标人封装有误）",
             "The opened key share has the wrong shape (sealed wrongly by the bidder)",
-            details={"index": index},
+            details={"index": index, "length": len(share)},
         )
     if manifest is not None:
         expected = manifest.envelope(envelope).share_commitments[index - 1]
@@ -131,6 +141,7 @@ class OpeningResult:
     fault: str = ""
     refused_shares: tuple[int, ...] = ()
     used_shares: tuple[int, ...] = ()
+    disputed_shares: tuple[int, ...] = ()
     ciphertext_sha256: str = ""
     ciphertext_size: int = 0
     plaintext_size: int = 0
@@ -140,7 +151,10 @@ class OpeningResult:
 
     @property
     def outcome(self) -> str:
-        return "opened" if self.ok else "failed"
+        """``opened``, ``failed``, or ``disputed`` (too few shares and a founded dispute: the supervisors rule)."""
+        if self.ok:
+            return "opened"
+        return "disputed" if self.reason == REASON_SHARE_DISPUTED else "failed"
 
 
 def rebuild_key(
@@ -150,31 +164,75 @@ def rebuild_key(
     shares: Mapping[int, bytes],
     *,
     final: bool = False,
+    disputed: Collection[int] = (),
 ) -> OpeningResult:
     """Rebuild an envelope's data key from the openers' shares and check it against the manifest's key commitment,
     without touching the ciphertext (the documents envelope, possibly gigabytes, is decrypted only when read).
 
-    The blame is :func:`combine_and_open`'s: with fewer than k valid shares this raises :class:`NotEnoughShares`,
-    or with ``final`` fails blaming the openers whose shares were refused or missing; k valid shares rebuilding a
-    key that fails its commitment are the bidder's fault. On success ``data_key`` is the key (keep it secret).
+    Give *every* share uploaded in the ceremony's window: all the valid ones are used. With more than k, the
+    polynomials through the k lowest-indexed are rebuilt and every other valid share must lie on them, else the
+    bidder dealt inconsistent shares (:class:`InconsistentShares`, fault ``bidder``) — whichever shares arrived
+    first. With fewer than k valid shares this raises :class:`NotEnoughShares`, or with ``final`` fails blaming
+    the openers whose shares were refused or missing — or, when one of the openers in ``disputed`` has shown that
+    its share was sealed wrongly (:func:`check_dispute`), ends ``disputed`` for the supervisors to rule on. A key
+    that fails its commitment is the bidder's fault. On success ``data_key`` is the key (keep it secret).
     """
     check_manifest_context(manifest, context)
     checked = check_shares(manifest, envelope, shares)
     k = manifest.committee.k
-    base: dict[str, Any] = {"envelope": envelope, "refused_shares": checked.refused}
+    disputes = tuple(sorted(set(disputed) - set(checked.valid)))
+    base: dict[str, Any] = {"envelope": envelope, "refused_shares": checked.refused, "disputed_shares": disputes}
     if len(checked.valid) < k:
+        details = {"valid": list(checked.valid), "refused": list(checked.refused), "k": k}
         if not final:
-            raise NotEnoughShares(
-                details={"envelope": envelope, "valid": list(checked.valid), "refused": list(checked.refused), "k": k}
-            )
-        error = NotEnoughShares(details={"valid": list(checked.valid), "refused": list(checked.refused)})
-        return _failed(base, error, opener_fault(checked.refused + checked.missing))
-    used = checked.valid[:k]
+            raise NotEnoughShares(details={"envelope": envelope, **details})
+        absent = sorted(set(checked.refused + checked.missing) - set(disputes))
+        if disputes:
+            return _failed(base, ShareDisputed(details={**details, "disputed": list(disputes), "absent": absent}), "")
+        return _failed(base, NotEnoughShares(details=details), opener_fault(absent))
+    used = checked.valid
     base["used_shares"] = used
-    data_key = shamir.combine([bytes(shares[i]) for i in used])
+    ordered = [bytes(shares[i]) for i in used]  # ascending index: the base polynomial is the same for one set
+    off = shamir.off_polynomial(ordered, k)
+    if off:
+        return _failed(base, InconsistentShares(details={"basis": list(used[:k]), "off_polynomial": off}), FAULT_BIDDER)
+    data_key = shamir.combine(ordered[:k])
     if key_commitment(context.to_bytes(), envelope, data_key).hex() != manifest.envelope(envelope).key_commitment:
         return _failed(base, KeyCommitmentMismatch(), FAULT_BIDDER)
     return OpeningResult(ok=True, data_key=data_key, **base)
+
+
+def check_dispute(
+    manifest: Manifest,
+    context: BidContext,
+    envelope: str,
+    index: int,
+    private_key: OpenerPrivateKey,
+    sealed_share: bytes,
+) -> str:
+    """Check an opener's dispute (§10.3): that the share the bidder sealed to opener ``index`` is bad.
+
+    The opener discloses its private key for the section. The key must be opener ``index``'s
+    (:class:`InvalidKey`) and the sealed share the one the manifest names (:class:`SealedSharesMismatch`); then
+    the sealed share is opened exactly as the opener would. Returns the finding — ``envelope.share_undecryptable``
+    (does not open, or opens to something that is not opener ``index``'s 33-byte share) or
+    ``envelope.share_mismatch`` (opens to a share failing its commitment); raises :class:`DisputeUnfounded` when
+    it opens to a share that matches (the opener should upload that share). Anyone can repeat this check from the
+    record: the manifest, the sealed share and the disclosed key are all in it.
+    """
+    check_manifest_context(manifest, context)
+    record = manifest.envelope(envelope)
+    if not 1 <= index <= manifest.committee.n:
+        raise InvalidKey(f"开标人序号 {index} 不存在", f"There is no opener {index}", details={"index": index})
+    if hashlib.sha256(sealed_share).hexdigest() != record.sealed_shares_sha256[index - 1]:
+        raise SealedSharesMismatch(details={"envelope": envelope, "index": index})
+    try:
+        open_share(context.suite, private_key, context, envelope, index, sealed_share, manifest=manifest)
+    except ShareDecryptionFailed:
+        return ShareDecryptionFailed.code
+    except ShareCommitmentMismatch:
+        return ShareCommitmentMismatch.code
+    raise DisputeUnfounded(details={"envelope": envelope, "index": index})
 
 
 def combine_and_open(
@@ -187,16 +245,18 @@ def combine_and_open(
     out: BinaryIO | None = None,
     price_fields: Collection[str] = (),
     final: bool = False,
+    disputed: Collection[int] = (),
 ) -> OpeningResult:
     """Rebuild an envelope's key from the openers' shares, decrypt, and say who is at fault if it fails.
 
     ``shares`` maps opener index to the 33-byte share that opener uploaded. With fewer than k valid shares this
-    raises :class:`NotEnoughShares` — unless ``final`` (the ceremony has given up waiting), when the result is
-    a failure blamed on the openers whose shares were refused or missing. The k valid shares with the lowest
-    indices are combined. The price envelope's plaintext is parsed as the opening form; the documents
+    raises :class:`NotEnoughShares` — unless ``final`` (the ceremony's window has closed), when the result is
+    a failure blamed on the openers whose shares were refused or missing, or ``disputed`` (see
+    :func:`rebuild_key`, which also checks that all valid shares lie on one polynomial). The price envelope's
+    plaintext is parsed as the opening form; the documents
     plaintext is written to ``out`` if given (discard it unless the result is ok).
     """
-    rebuilt = rebuild_key(manifest, context, envelope, shares, final=final)
+    rebuilt = rebuild_key(manifest, context, envelope, shares, final=final, disputed=disputed)
     if not rebuilt.ok:
         return rebuilt
     assert rebuilt.data_key is not None
@@ -207,6 +267,7 @@ def combine_and_open(
         "envelope": envelope,
         "refused_shares": rebuilt.refused_shares,
         "used_shares": rebuilt.used_shares,
+        "disputed_shares": rebuilt.disputed_shares,
         "data_key": data_key,
     }
 

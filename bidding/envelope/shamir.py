@@ -84,6 +84,15 @@ def combine(shares: Mapping[int, bytes] | Sequence[bytes]) -> bytes:
     With fewer than k shares the result is a meaningless value, not an error: the caller checks it against a
     commitment.
     """
+    return interpolate_at(shares, 0)
+
+
+def interpolate_at(shares: Mapping[int, bytes] | Sequence[bytes], x: int) -> bytes:
+    """The y-bytes at ``x`` of the polynomials (one per secret byte) of degree < len(shares) through ``shares``.
+
+    At x = 0 this is the secret; at the x of another share it is what that share must hold if it was dealt from
+    the same polynomials (:func:`off_polynomial`).
+    """
     items = list(shares.values()) if isinstance(shares, Mapping) else list(shares)
     if not items:
         raise ValueError("no shares")
@@ -93,19 +102,34 @@ def combine(shares: Mapping[int, bytes] | Sequence[bytes]) -> bytes:
     xs = [share[0] for share in items]
     if 0 in xs or len(set(xs)) != len(xs):
         raise ValueError("share x-coordinates must be distinct and non-zero")
-    # Lagrange basis at 0: l_i(0) = Π_{j≠i} x_j / (x_j − x_i); in GF(2^8) subtraction is xor.
+    if not 0 <= x <= 255:
+        raise ValueError("x is a byte")
+    # Lagrange basis at x: l_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j); in GF(2^8) subtraction is xor.
     weights = []
     for i, x_i in enumerate(xs):
         weight = 1
         for j, x_j in enumerate(xs):
             if i != j:
-                weight = gf_mul(weight, gf_div(x_j, x_j ^ x_i))
+                weight = gf_mul(weight, gf_div(x ^ x_j, x_i ^ x_j))
         weights.append(weight)
-    secret = bytearray(length - 1)
+    out = bytearray(length - 1)
     for share, weight in zip(items, weights, strict=True):
         for b in range(length - 1):
-            secret[b] ^= gf_mul(share[b + 1], weight)
-    return bytes(secret)
+            out[b] ^= gf_mul(share[b + 1], weight)
+    return bytes(out)
+
+
+def off_polynomial(shares: Sequence[bytes], k: int) -> list[int]:
+    """The x-coordinates of the shares that do not lie on the polynomials through the first k of ``shares``.
+
+    Empty exactly when all the shares were dealt from one set of polynomials of degree < k — whichever k of them
+    are taken first: if they all lie on one polynomial, any k determine it; if they do not, any k leave some
+    share off it. So "consistent or not" depends only on the set of shares, never on their order.
+    """
+    if len(shares) < k:
+        raise ValueError(f"need at least k = {k} shares")
+    base = list(shares[:k])
+    return [share[0] for share in shares[k:] if interpolate_at(base, share[0]) != bytes(share[1:])]
 
 
 def interpolate_coefficients(points: Sequence[tuple[int, int]]) -> list[int]:

@@ -270,6 +270,15 @@ def protect_private_key(
     AES-256-GCM(key, nonce, raw private key, aad = every byte before the ciphertext).
     """
     raw = encode_private_key(suite, key)
+    if not (
+        1 <= iterations <= _ARGON2_MAX_ITERATIONS
+        and 1 <= lanes <= 255
+        and 8 * lanes <= memory_kib <= _ARGON2_MAX_MEMORY_KIB
+    ):
+        raise InvalidKey(
+            "Argon2id 参数超出范围（迭代 1–64，并行度 1–255，内存 8×并行度 KiB 至 4 GiB）",
+            "Argon2id parameters out of range (iterations 1-64, lanes 1-255, memory 8 x lanes KiB to 4 GiB)",
+        )
     if not _passphrase_bytes(passphrase):
         raise InvalidKey("口令不能为空", "The passphrase must not be empty")
     salt = os.urandom(16) if salt is None else salt

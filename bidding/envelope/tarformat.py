@@ -96,10 +96,10 @@ def _parse_octal(field: bytes, what: str) -> int:
     text = field.rstrip(b"\0 ").lstrip(b" ")
     if not text:
         return 0
-    try:
-        return int(text.decode("ascii"), 8)
-    except (UnicodeDecodeError, ValueError):
-        raise TarFormatError(f"bad {what} field") from None
+    # Octal digits only: Python's int() would also take "0o17", "+17" or "1_7", which other readers refuse.
+    if text.strip(b"01234567"):
+        raise TarFormatError(f"bad {what} field")
+    return int(text, 8)
 
 
 def parse_ustar_header(block: bytes) -> Header | None:
@@ -130,10 +130,10 @@ def parse_pax_records(data: bytes) -> dict[str, bytes]:
         space = data.find(b" ", pos)
         if space < 0:
             raise TarFormatError("bad pax record")
-        try:
-            length = int(data[pos:space].decode("ascii"))
-        except ValueError:
-            raise TarFormatError("bad pax record length") from None
+        digits = data[pos:space]
+        if not digits or digits.strip(b"0123456789"):  # decimal digits only (no sign, "_" or spaces)
+            raise TarFormatError("bad pax record length")
+        length = int(digits)
         record = data[pos : pos + length]
         if length <= space - pos + 1 or len(record) != length or not record.endswith(b"\n") or b"=" not in record:
             raise TarFormatError("bad pax record")

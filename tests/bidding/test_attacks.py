@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bidding import scheduler, submission
 from bidding.controllers import UPLOAD_ROUTE_LIMIT
 from bidding.envelope import read_sealed_bid
+from bidding.opening import SHARE_WINDOW
 from tests.bidding.harness import (
     b64,
     begin,
@@ -512,8 +513,11 @@ async def test_openers_out_of_turn_twice_off_the_committee_or_with_a_forged_sign
     after_first = await snapshot(app)
     refused(await open_as(client, first, section), 409, "shares_already_uploaded")
     assert await snapshot(app) == after_first
-    assert (await open_as(client, second, section)).json()["state"] == "opened"
-    # Once opened, no more uploads: the third opener is too late.
+    assert (await open_as(client, second, section)).json()["state"] == "waiting"  # k in: the window still runs
+    # The window ends with k in: the scheduler opens the bids; the third opener is then too late.
+    clock.set(clock.at + SHARE_WINDOW)
+    await scheduler.tick(app.state)
+    assert (await client.get(f"/api/sections/{section.id}/opening")).json()["state"] == "opened"
     late = signed_shares(section.id, 3, [], third.signing)
     refused(await post_shares(client, third, section.id, late), 422, "opening_not_waiting")
 
@@ -609,7 +613,7 @@ async def test_a_bidder_cannot_read_touch_or_withdraw_another_bidders_bid(app, c
     assert (await start_opening(client, world, section)).json()["state"] == "waiting"
     pack = (await client.get(f"/api/sections/{section.id}/opening/shares", headers=section.openers[0].headers)).json()
     assert a_bid.id not in {p["bid_id"] for p in pack["bids"]} and len(pack["bids"]) == 3
-    for opener in section.openers[:2]:
+    for opener in section.openers:  # all n: the record is published at once (else when the window ends)
         assert (await open_as(client, opener, section)).status_code == 200
     record = await opening_record(client, section)
     rows = {row["manifest_sha256"]: row for row in record["fields"]["bids"]}

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from bidding import scheduler
+from bidding.opening import SHARE_WINDOW
 from tests.bidding.harness import (
     begun,
     centre_key,
@@ -164,9 +165,14 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
     hits = await _where(app, caplog, everything)
     assert {name: places for name, places in hits.items() if places} == {}
 
-    # The k-th opener: the active bids' forms open and are published; nothing else does.
+    # The k-th opener: nothing is combined yet, so still nothing is anywhere (the window runs on).
     r = await open_as(client, section.openers[2], section)
-    assert r.status_code == 200 and r.json()["state"] == "opened", r.text
+    assert r.status_code == 200 and r.json()["state"] == "waiting", r.text
+    hits = await _where(app, caplog, everything)
+    assert {name: places for name, places in hits.items() if places} == {}
+    # The window ends: the active bids' forms open and are published; nothing else does.
+    clock.set(clock.at + SHARE_WINDOW)
+    await scheduler.tick(app.state)
     record = await opening_record(client, section)
     opened = {row["form"]["quality"] for row in record["fields"]["bids"] if row["outcome"] == "opened"}
     assert opened == {f"合格 {price_marker[b]}" for b in ("甲2", "乙", "丙")}

@@ -197,7 +197,7 @@ async def test_a_hundred_replacements_racing_the_deadline_and_the_close(app, cli
     clock.set(section.deadline + timedelta(minutes=1))
     r = await start_opening(client, world, section)
     assert r.status_code == 200 and r.json()["state"] == "waiting", r.text
-    for opener in section.openers[:2]:
+    for opener in section.openers:  # all n: the record is published at once (else when the window ends)
         r = await open_as(client, opener, section)
         assert r.status_code == 200, r.text
     record = await opening_record(client, section)

@@ -1,4 +1,5 @@
-"""The opening ceremony: k of n openers, the opening record with prices, the public re-check, 流标."""
+"""The opening ceremony: k of n openers within the share window, the opening record with prices, the public
+re-check, 流标, and a colluding opener who cannot steer the outcome."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ from datetime import timedelta
 
 import pytest
 
+from bidding import scheduler
 from bidding.envelope import parse_manifest, recheck_price
+from bidding.opening import SHARE_WINDOW
 from tests.bidding.harness import make_bidder, open_as, open_section, seal, submit
 from tests.factories import build_world
 
 pytestmark = pytest.mark.asyncio
 
 PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000]
+
+
+async def opening_state(client, section):
+    return (await client.get(f"/api/sections/{section.id}/opening")).json()["state"]
 
 
 async def _three_bids(app, client, clock, tmp_path, prices=PRICES):
@@ -44,7 +51,14 @@ async def test_two_of_three_openers_open_the_section_and_anyone_can_recheck(app,
     assert again.status_code == 409
     r = await open_as(client, section.openers[2], section)
     assert r.status_code == 200, r.text
-    assert r.json()["state"] == "opened"
+    # k are in, but the share window runs on: every share uploaded in it counts (docs/envelope.md §10.2).
+    assert r.json()["state"] == "waiting"
+    assert r.json()["shares_close_at"] == (clock.at + SHARE_WINDOW).isoformat()
+    clock.set(clock.at + SHARE_WINDOW - timedelta(seconds=1))
+    assert await scheduler.tick(app.state) == [] and (await opening_state(client, section)) == "waiting"
+    clock.set(clock.at + timedelta(seconds=1))
+    await scheduler.tick(app.state)  # the window has ended with k in: the opening goes ahead without opener 2
+    assert await opening_state(client, section) == "opened"
     status = (await client.get(f"/api/sections/{section.id}/opening")).json()
     assert status["state"] == "opened" and status["record_notice_id"]
     record = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
@@ -93,6 +107,8 @@ async def test_the_opening_hall_follows_the_ceremony(app, client, clock, tmp_pat
     page = await client.get(f"/sections/{section.id}/opening")
     assert "等待开标人上传密钥分片" in page.text and "已上传" in page.text
     await open_as(client, section.openers[2], section)
+    clock.set(clock.at + SHARE_WINDOW)
+    await scheduler.tick(app.state)
     page = await client.get(f"/sections/{section.id}/opening")
     assert "已开标" in page.text and "45,123,456.00" in page.text
     # Once the ceremony is over the event stream says so and ends (while it runs, it stays open).

@@ -138,3 +138,25 @@ def test_combine_refuses_inconsistent_input():
         shamir.split(b"x", 4, 3)
     with pytest.raises(ValueError):
         shamir.split(b"x", 2, 256)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    secret=st.binary(min_size=1, max_size=32),
+    k=st.integers(1, 5),
+    extra=st.integers(1, 4),
+    data=st.data(),
+)
+def test_shares_of_one_dealing_are_consistent_in_any_order_and_one_changed_byte_is_not(secret, k, extra, data):
+    n = k + extra
+    shares = shamir.split(secret, k, n)
+    order = data.draw(st.permutations(shares))
+    assert shamir.off_polynomial(order, k) == []
+    assert shamir.interpolate_at(order[:k], 0) == secret
+    # Move one share off the polynomials by one byte: whichever k shares come first, some share is off.
+    victim = data.draw(st.integers(0, n - 1))
+    position = data.draw(st.integers(1, len(secret)))
+    changed = bytearray(shares[victim])
+    changed[position] ^= data.draw(st.integers(1, 255))
+    bad = [*shares[:victim], bytes(changed), *shares[victim + 1 :]]
+    assert shamir.off_polynomial(data.draw(st.permutations(bad)), k) != []

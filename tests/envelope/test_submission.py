@@ -423,3 +423,29 @@ def test_committee_keys_must_be_valid_and_distinct(committee):
     with pytest.raises(UnsupportedSuite):
         make_context(committee, suite="hpke-p256-sha256-aes128gcm").validate()
     assert make_context(committee).validate().n == 3
+
+
+@pytest.mark.parametrize("spelling", [b"0o0000644", b"+000644", b"0_00644", b"0000689"])
+def test_tar_numbers_are_plain_octal_digits(spelling):
+    from bidding.envelope.tarformat import TarFormatError, _parse_octal
+
+    with pytest.raises(TarFormatError):
+        _parse_octal(spelling + b"\0", "size")
+    assert _parse_octal(b" 0000644\0", "size") == 0o644
+
+
+@pytest.mark.parametrize("record", [b"+12 size=100\n", b"1_2 size=10\n", b" 12 size=10\n"])
+def test_pax_lengths_are_plain_decimal_digits(record):
+    from bidding.envelope.tarformat import TarFormatError, parse_pax_records
+
+    with pytest.raises(TarFormatError):
+        parse_pax_records(record)
+    assert parse_pax_records(b"12 size=100\n") == {"size": b"100"}
+
+
+def test_a_pax_size_is_plain_decimal_digits():
+    from bidding.envelope.container import _member_from
+
+    with pytest.raises(Malformed):
+        _member_from("documents.bin", 0, b"0", {"size": b"1_000"})
+    assert _member_from("documents.bin", 0, b"0", {"size": b"1000"}) == ("documents.bin", 1000)

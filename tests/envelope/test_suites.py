@@ -168,3 +168,14 @@ def test_rfc9180_a11_base_mode_vector():
     # Our own X25519 key decoding reaches the same key pair.
     ours = decode_private_key(SUITE_X25519, v["skRm"])
     assert encode_public_key(SUITE_X25519, ours.public_key()) == v["pkRm"]
+
+
+@pytest.mark.parametrize(
+    ("iterations", "memory_kib", "lanes"), [(0, 64, 1), (65, 64, 1), (1, 64, 0), (1, 64, 256), (1, 63, 8)]
+)
+def test_a_key_file_is_never_written_with_parameters_a_reader_refuses(iterations, memory_kib, lanes):
+    from bidding.envelope import InvalidKey, generate_opener_key, protect_private_key
+
+    key = generate_opener_key(SUITE_X25519)
+    with pytest.raises(InvalidKey):
+        protect_private_key(SUITE_X25519, key, "口令", iterations=iterations, memory_kib=memory_kib, lanes=lanes)

@@ -107,7 +107,7 @@ async def seed_evaluated(
             await submit_bid(
                 sessionmaker, state, person, key, section_id, price, trade.deadline - timedelta(hours=30 - i)
             )
-        await _open(sessionmaker, state, staff, openers[:2], section_id, trade.deadline + timedelta(minutes=1))
+        await _open(sessionmaker, state, staff, openers, section_id, trade.deadline + timedelta(minutes=1))
         at = trade.deadline + timedelta(hours=2)
         async with sessionmaker() as session:
             await draws.run(session, _act(staff, at), section_id)
@@ -166,7 +166,8 @@ async def _before_deadline(sessionmaker, staff: Person, section_id: int, at: dat
 async def _open(
     sessionmaker, state: State, staff: Person, openers: list[Opener], section_id: int, at: datetime
 ) -> None:  # type: ignore[no-untyped-def]
-    """Staff start the ceremony; two openers unwrap their price and documents shares and upload them, signed."""
+    """Staff start the ceremony; every opener unwraps its price and documents shares and uploads them, signed (all
+    n in: the record is published at once, not when the share window ends)."""
     state.clock.set(at)
     await opening.start(state, _act(staff, at), section_id)
     for n, opener in enumerate(openers):

@@ -3,8 +3,8 @@ carries the salt of its logged owner commitment (bidder_keys.owner_salt), so the
 who owns a key once a section it signed a bid in has opened. Rows made before have neither: their cuts
 and keys were never logged, and the verifier says so.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 14:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import trading.db
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
