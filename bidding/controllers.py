@@ -85,7 +85,6 @@ class BidderKeyController(Controller):
             for r in rows
         ]
 
-
     @post("/{key_id:int}/revoke", operation_id="revokeBidderKey", status_code=200)
     async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.BidderKeyRead:
         """Revoke one of my organisation's signing keys (logged; bids it signed before stay valid)."""
@@ -166,7 +165,6 @@ class CentreKeyController(Controller):
     async def list_keys(self, request: Request, db: DB) -> list[schemas.CentreKeyRead]:
         """My centre's registered signing keys."""
         return [_centre_key(r) for r in await reserve.centre_keys(db, await make_act(request, db))]
-
 
     @post("/{key_id:int}/revoke", operation_id="revokeCentreKey", status_code=200)
     async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.CentreKeyRead:

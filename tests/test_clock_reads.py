@@ -18,6 +18,10 @@ PACKAGES = ("trading", "bidding", "notices", "evaluation")
 ALLOWED = {
     ("trading/clock.py", "DatabaseClock.now"): "the production clock itself: the database's, one for every worker",
     ("trading/cli.py", "cmd_verify.run"): "a verifier measures a pending entry's age on its own clock, not the site's",
+    (
+        "trading/cli.py",
+        "cmd_witness_run",
+    ): "a witness timestamps its cosignature with its own clock (C2SP tlog-cosignature)",
     ("bidding/cli.py", "cmd_fetch"): "the bidder's own note of when it fetched the section",
     ("bidding/cli.py", "warn_if_deadline_passed"): "sealing is offline: a warning on the bidder's machine clock",
     ("bidding/envelope/seal.py", "seal_bid"): "the sealer's statement of when it sealed; never trusted for time",
