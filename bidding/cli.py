@@ -501,6 +501,10 @@ def verify_section(client: BiddingClient, info: dict[str, Any], section_id: int)
         raise refuse("算法套件或门限与公告不同", "the suite, k or n differs from the notice")
     if members(committee.get("members")) != members(info["members"]):
         raise refuse("开标人公钥与公告不同", "the openers' keys differ from the notice")
+    required = (committee.get("price_form") or {}).get("required") or []
+    standard = ("total_price_fen", "duration_days", "quality")
+    if [f for f in required if f not in standard] != list(info.get("price_fields") or []):
+        raise refuse("开标一览表的必填项与公告不同", "the opening form's required fields differ from the notice")
     if [m[0] for m in members(info["members"])] != list(range(1, int(info["n"]) + 1)):
         raise refuse("开标人席位编号不连续", "the openers' positions are not 1…n")
     from bidding.envelope import EnvelopeError, decode_public_key
@@ -691,7 +695,10 @@ def cmd_seal(args: argparse.Namespace) -> int:
             code="file_exists",
         )
     form = load_price_form(Path(args.price))
-    encode_price_form(form)  # refuse a bad opening form before asking for the passphrase
+    # The tender's required fields, from the published notice: refuse a form without them before asking for
+    # the passphrase (the opening would refuse it, and the fault would be the bidder's).
+    required = tuple(section.get("price_fields") or ())
+    encode_price_form(form, price_fields=required)
     key = load_signing_key(Path(args.key), args)
     documents = collect_documents(args.documents)
     files = walk(documents)
@@ -700,7 +707,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     context = context_from_section(section, credit_code)
     say(f"正在密封 {len(files)} 个文件（共 {total:,} 字节）……", f"sealing {len(files)} files")
     with progress_bar("密封 / sealing", total) as update:
-        info = seal_bid(context, key, form, documents, out, progress=update)
+        info = seal_bid(context, key, form, documents, out, progress=update, price_fields=required)
     say(f"已密封：{out}（{info.size:,} 字节）", f"sealed bid written to {out}")
     if isinstance(form.get("total_price_fen"), int):
         say(f"投标报价：{yuan(form['total_price_fen'])}（{form['total_price_fen']} 分）", "price")

@@ -27,6 +27,15 @@ from trading.context import Act, Actor
 from trading.errors import InvalidInput, NotFound
 from trading.projects.models import Project, Section
 
+#: What every opening form carries (docs/envelope.md §5.4); a tender may require more.
+STANDARD_PRICE_FIELDS = ("total_price_fen", "duration_days", "quality")
+
+
+def price_fields(committee: dict[str, Any] | None) -> tuple[str, ...]:
+    """The fields a section's tender requires beyond the standard ones (none for a committee set before)."""
+    required = ((committee or {}).get("price_form") or {}).get("required") or ()
+    return tuple(f for f in required if f not in STANDARD_PRICE_FIELDS)
+
 
 async def set_committee(session: AsyncSession, act: Act, notice_id: int, data: schemas.CommitteeIn) -> dict[str, Any]:
     """Put the committee (with the openers' registered public keys) into a draft opening notice."""
@@ -68,6 +77,9 @@ async def set_committee(session: AsyncSession, act: Act, notice_id: int, data: s
             details={"person_ids": missing},
         )
     committee = {
+        # The opening form's required fields, machine-readable (docs/envelope.md §5.4): the bidder's client
+        # refuses to seal without them, and the opening refuses a form that lacks one (the bidder's fault).
+        "price_form": {"required": sorted({*STANDARD_PRICE_FIELDS, *data.price_fields})},
         "suite": data.suite,
         "k": data.k,
         "n": len(ids),
@@ -163,5 +175,6 @@ def bidding_view(sc: SectionCommittee, tenderer_credit_code: str = "") -> schema
         n=c["n"],
         members=[schemas.CommitteeMemberRead(**m) for m in c["members"]],
         accepts_bids=sc.committee is not None and sc.section.state == "tendering",
+        price_fields=list(price_fields(sc.committee)),
         tenderer_credit_code=tenderer_credit_code,
     )

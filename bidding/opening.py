@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events, reserve, schemas
+from bidding import committees, events, reserve, schemas
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
 from bidding.envelope import (
     EnvelopeError,
@@ -491,7 +491,14 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
         if bid.state != "active":
             continue
         context = context_for(sc, orgs[bid.organisation_id])
-        result = _open_price(blobs, bid, context, shares["price"].get(bid.id, {}), disputed["price"].get(bid.id, set()))
+        result = _open_price(
+            blobs,
+            bid,
+            context,
+            shares["price"].get(bid.id, {}),
+            disputed["price"].get(bid.id, set()),
+            price_fields=committees.price_fields(sc.committee),
+        )
         if result.ok:
             # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
             # the opening; the ciphertext is decrypted only as the panel reads it.
@@ -539,6 +546,8 @@ def _open_price(
     context: Any,
     shares: dict[int, bytes],
     disputed: set[int] | None = None,
+    *,
+    price_fields: tuple[str, ...] = (),
 ) -> Any:
     """Rebuild the price key from the openers' shares and decrypt the stored price ciphertext (the final try:
     what cannot open now fails, with whose fault it is, or is disputed)."""
@@ -551,6 +560,7 @@ def _open_price(
             iter(lambda: fh.read(1 << 16), b""),
             final=True,
             disputed=disputed or (),
+            price_fields=price_fields,
         )
 
 

@@ -80,6 +80,11 @@ class CommitteeIn(Strict):
     k: Annotated[int, msgspec.Meta(ge=2, le=9)] = 2
     #: The openers, in position order (position 1 is the first).
     opener_ids: Annotated[list[int], msgspec.Meta(min_length=2, max_length=9)] = []
+    #: Fields the tender documents require in the opening form (开标一览表) besides total_price_fen,
+    #: duration_days and quality, e.g. ["project_manager"]; published in the notice as committee.price_form.
+    price_fields: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]], msgspec.Meta(max_length=32)
+    ] = []
 
 
 class CommitteeMemberRead(msgspec.Struct):
@@ -109,6 +114,8 @@ class SectionBidding(msgspec.Struct):
     accepts_bids: bool
     #: The tenderer's credit code: a reserve or control price is sealed in its name (docs/envelope.md §11).
     tenderer_credit_code: str = ""
+    #: Opening-form fields this tender requires beyond total_price_fen, duration_days and quality.
+    price_fields: list[str] = []
 
 
 class CentreKeyIn(Strict):

@@ -183,6 +183,7 @@ async def open_section(
     openers: list[Opener] | None = None,
     days: int = 20,
     suite: str = SUITE,
+    price_fields: list[str] | None = None,
 ) -> Section:
     openers = openers or await make_openers(app, client, at, suite=suite)
     project = await create_project(client, world)
@@ -190,7 +191,12 @@ async def open_section(
     r = await client.post(
         f"/api/staff/notices/{draft['id']}/committee",
         headers=world.headers("staff"),
-        json={"suite": suite, "k": k, "opener_ids": [o.person_id for o in openers]},
+        json={
+            "suite": suite,
+            "k": k,
+            "opener_ids": [o.person_id for o in openers],
+            **({"price_fields": price_fields} if price_fields else {}),
+        },
     )
     assert r.status_code == 200, r.text
     r = await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))
@@ -212,6 +218,7 @@ def seal(
     marker: str = "",
     documents: dict[str, bytes] | None = None,
     signing: Ed25519PrivateKey | None = None,
+    extra: dict[str, str | int] | None = None,
 ) -> Path:
     folder = tmp / f"docs-{bidder.credit_code}-{price}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -222,7 +229,7 @@ def seal(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     out = tmp / f"bid-{bidder.credit_code}-{price}.bid"
-    form = {"total_price_fen": price, "duration_days": 240, "quality": f"合格 {marker}".strip()}
+    form = {"total_price_fen": price, "duration_days": 240, "quality": f"合格 {marker}".strip(), **(extra or {})}
     seal_bid(section.context(bidder), signing or bidder.signing, form, folder, out)
     return out
 

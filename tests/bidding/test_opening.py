@@ -12,7 +12,7 @@ from bidding import scheduler
 from bidding.envelope import parse_manifest, recheck_price
 from bidding.opening import SHARE_WINDOW
 from tests.bidding.harness import make_bidder, open_as, open_section, seal, submit
-from tests.factories import build_world
+from tests.factories import build_world, create_project, draft_tender
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,3 +115,48 @@ async def test_the_opening_hall_follows_the_ceremony(app, client, clock, tmp_pat
     events = await client.get(f"/api/sections/{section.id}/opening/events", timeout=10)
     assert events.headers["content-type"].startswith("text/event-stream")
     assert "event: opening" in events.text and '"state": "opened"' in events.text
+
+
+async def test_the_tenders_required_price_fields_are_published_and_enforced_at_the_opening(
+    app, client, clock, tmp_path
+):
+    """The tender names its opening-form fields in the notice (machine-readable); a bid sealed without one
+    opens as the bidder's fault, one with it opens."""
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at, price_fields=["project_manager"])
+    committee = section.notice["fields"]["committee"]
+    assert committee["price_form"] == {"required": ["duration_days", "project_manager", "quality", "total_price_fen"]}
+    assert section.info["price_fields"] == ["project_manager"]
+    complete = []
+    for i in range(3):
+        bidder = await make_bidder(app, client, clock.at, i + 1)
+        extra = {"project_manager": f"张建{i}"} if i else None
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=PRICES[i], extra=extra))
+        assert r.status_code == 201, r.text
+        complete.append(bool(extra))
+    clock.set(section.deadline + timedelta(minutes=1))
+    assert (await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))).status_code == 200
+    for opener in section.openers:
+        assert (await open_as(client, opener, section)).status_code == 200
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    bids = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()["fields"]["bids"]
+    by_price = {b["ciphertexts"]["price"]["sha256"]: b for b in bids}
+    outcomes = sorted((b["outcome"], b.get("reason"), b.get("fault")) for b in by_price.values())
+    assert outcomes == [
+        ("failed", "envelope.price_form_invalid", "bidder"),
+        ("opened", "", ""),
+        ("opened", "", ""),
+    ], outcomes
+    assert sorted(b["form"]["project_manager"] for b in bids if b["outcome"] == "opened") == ["张建1", "张建2"]
+
+
+async def test_a_committee_refuses_a_malformed_price_field_name(app, client, clock):
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, clock.at)
+    r = await client.post(
+        f"/api/staff/notices/{draft['id']}/committee",
+        headers=world.headers("staff"),
+        json={"k": 2, "opener_ids": [1, 2], "price_fields": ["Project Manager"]},
+    )
+    assert r.status_code == 400, r.text
