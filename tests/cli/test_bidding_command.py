@@ -404,7 +404,9 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
             "kaibiao2", "opener", "open", str(section_id), "--key", "kaibiao3.key", *pp, ok=False
         )
         assert wrong_key.returncode == 1 and "wrong_opener_key" in wrong_key.stderr
-        last_opener = platform.bidding("kaibiao3", "opener", "open", str(section_id), "--key", "kaibiao3.key", *pp)
+        third = platform.bidding("kaibiao3", "opener", "open", str(section_id), "--key", "kaibiao3.key", *pp)
+        assert "等待开标人上传分片" in third.stdout  # k in, but the share window runs until all n or its end
+        last_opener = platform.bidding("kaibiao2", "opener", "open", str(section_id), "--key", "kaibiao2.key", *pp)
         assert "已开标 / opened" in last_opener.stdout and "开标记录已发布：成功解密 3 份" in last_opener.stdout
         assert f"{platform.url}/notices/" in last_opener.stdout
 
