@@ -168,3 +168,47 @@ def test_what_the_platform_writes_is_its_users_alone(tmp_path):
     assert (var / "trading.db").stat().st_mode & 0o777 == 0o600
     assert (var / "blobs").stat().st_mode & 0o777 == 0o700
     assert var.stat().st_mode & 0o777 == 0o700
+
+
+def test_trading_verify_rechecks_every_opening_record_of_a_fresh_demo(tmp_path):
+    """`trading demo` seeds its world and serves it within about a minute; `trading verify` run against it checks
+    every opening record — each one a sealed-bid opening whose figures it re-decrypts — and exits 0."""
+    import json
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        TRADING_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        TRADING_BLOB_DIR=str(tmp_path / "var" / "blobs"),
+        TRADING_SIGNING_KEY_PATH=str(tmp_path / "var" / "platform-signing-key.pem"),
+    )
+    started = time.monotonic()
+    demo = subprocess.Popen(
+        [TRADING, "demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        for _ in range(1800):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+            assert demo.poll() is None, demo.communicate()[0]
+        else:
+            pytest.fail("trading demo did not serve within three minutes")
+        startup = time.monotonic() - started
+        out = subprocess.run(
+            [TRADING, "verify", url, "--json", "--state", str(tmp_path / "verify.json")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        report = json.loads(out.stdout)
+        assert report["offline_openings"] == 0 and report["openings"] >= 61 and report["bids"] >= 300, report
+    finally:
+        demo.terminate()
+        demo.communicate(timeout=30)
+    print(f"trading demo served after {startup:.0f} s")

@@ -43,7 +43,43 @@ async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings
     await integrate_all(app)
     report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json", now=clock.at)
     assert report.ok, report.summary()
-    assert report.notices >= 200 and report.offline_openings > 0
+    async with app.state.sessionmaker() as s:
+        records = await s.scalar(
+            select(func.count())
+            .select_from(Notice)
+            .where(Notice.kind == "opening_record", Notice.status == "published")
+        )
+    # Every opening record the demo publishes is a sealed-bid opening the verifier re-checks: none is "offline"
+    # history whose text promises keys it does not carry.
+    assert report.notices >= 200 and records >= 60
+    assert report.offline_openings == 0 and report.openings == records, report.summary()
+
+
+async def test_every_published_opening_record_is_an_opening_the_platform_held(app, client, settings, clock):
+    """The API says of each section with a published opening record that it was opened, by that record; every
+    bid in it was sealed before it was received and received before the deadline."""
+    from bidding.envelope import parse_manifest
+    from bidding.models import Bid
+    from trading.projects.models import Section
+
+    today = datetime(2026, 11, 21, 3, tzinfo=UTC)
+    clock.set(today)
+    await seed_demo(settings, clock=clock)
+    async with app.state.sessionmaker() as s:
+        records = list(
+            await s.scalars(select(Notice).where(Notice.kind == "opening_record", Notice.status == "published"))
+        )
+        bids = (await s.execute(select(Bid, Section.deadline_at).join(Section, Section.id == Bid.section_id))).all()
+    assert len(records) >= 60
+    for record in records:
+        (section_id,) = record.section_ids
+        status = (await client.get(f"/api/sections/{section_id}/opening")).json()
+        assert status["state"] == "opened" and status["record_notice_id"] == record.id, (record.title, status)
+        assert all(r["outcome"] == "opened" for r in status["results"])
+    assert len(bids) >= 300
+    for bid, deadline in bids:
+        sealed_at = datetime.fromisoformat(parse_manifest(bid.manifest).sealed_at.replace("Z", "+00:00"))
+        assert sealed_at <= bid.received_at < deadline, (bid.id, sealed_at, bid.received_at, deadline)
 
 
 async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, client, settings, clock, tmp_path):
@@ -120,13 +156,14 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
     clock.set(today)
     summary = await seed_demo(settings, clock=clock)
     assert "平台评标演示" in summary
+    roads = ["常德市鼎城区德山大道东延线道路工程", "常德市武陵区丹阳路道路提质改造工程", "常德市柳叶湖大道南段道路工程"]
     async with app.state.sessionmaker() as s:
         states = dict(
             (
                 await s.execute(
                     select(Project.name, Section.state)
                     .join(Section, Section.project_id == Project.id)
-                    .where(Project.name.like("%道路%工程"), Section.id.in_(select(CandidatePublicity.section_id)))
+                    .where(Project.name.in_(roads), Section.id.in_(select(CandidatePublicity.section_id)))
                 )
             ).all()
         )
@@ -134,7 +171,13 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
             select(Project.name).where(Project.name == "常德经济技术开发区桃林路道路工程")
         )
         answered = await s.scalar(select(func.count()).select_from(Objection).where(Objection.reply.is_not(None)))
-        letters = await s.scalar(select(func.count()).select_from(ResultLetter))
+        letters = await s.scalar(
+            select(func.count())
+            .select_from(ResultLetter)
+            .join(Section, Section.id == ResultLetter.section_id)
+            .join(Project, Project.id == Section.project_id)
+            .where(Project.name.in_(roads))
+        )
         paid = await s.scalar(
             select(func.count())
             .select_from(Payment)

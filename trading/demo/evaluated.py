@@ -7,7 +7,6 @@ the OCDS releases and the transparency log show them as a member of the public w
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import random
 from dataclasses import dataclass
@@ -15,15 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar.datastructures import State
 from sqlalchemy import select
 
-from bidding import opening
-from bidding import schemas as bidding_schemas
-from bidding.committees import section_committee
-from bidding.envelope import OpenerPrivateKey, open_share, parse_manifest
-from bidding.submission import context_for
 from evaluation import award, draws, experts, plans, publicity, reports, sheets
 from evaluation import schemas as ev
 from evaluation.panel import panel_experts
@@ -32,6 +24,7 @@ from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
 from trading.accounts.schemas import PersonCreate
 from trading.context import Act
+from trading.demo.ceremony import Bidder, Bidding, open_section, submit_bid
 from trading.funds import contracts
 from trading.funds import schemas as funds_schemas
 from trading.funds import services as funds
@@ -56,13 +49,6 @@ LEADERS = ["周志刚", "李卫东", "黄建军", "谭国庆"]
 
 
 @dataclass(frozen=True)
-class Opener:
-    person: Person
-    hpke: OpenerPrivateKey
-    signing: Ed25519PrivateKey
-
-
-@dataclass(frozen=True)
 class Trade:
     name: str
     stage: str  # evaluating | publicity | awarded | contracted
@@ -84,30 +70,25 @@ def trades(now: datetime) -> list[Trade]:
     ]
 
 
-async def seed_evaluated(
-    sessionmaker,  # type: ignore[no-untyped-def]
-    state: State,
-    staff: Person,
-    openers: list[Opener],
-    bidders: list[tuple[Person, Ed25519PrivateKey]],
-    now: datetime,
-    make_section,  # type: ignore[no-untyped-def]  # trading.demo.sealed._section
-    submit_bid,  # type: ignore[no-untyped-def]  # trading.demo.sealed._bid
-) -> str:
+async def seed_evaluated(bidding: Bidding, staff: Person, now: datetime, make_section) -> str:  # type: ignore[no-untyped-def]
+    """*make_section* is trading.demo.sealed.section: a road tender published with its committee."""
     rng = random.Random(20261121)
-    await _pool(sessionmaker, state.settings, staff, now - timedelta(days=200))
+    sessionmaker, bidders = bidding.sessionmaker, _road_bidders(bidding)
     done = []
     for trade in trades(now):
-        section_id = await make_section(
-            sessionmaker, state, staff, [o.person for o in openers], trade.name, trade.deadline, now
-        )
+        section_id = await make_section(bidding, staff, trade.name, trade.deadline)
         await _before_deadline(sessionmaker, staff, section_id, trade.deadline - timedelta(days=20))
         for i, price in enumerate(trade.prices):
-            person, key = bidders[i]
             await submit_bid(
-                sessionmaker, state, person, key, section_id, price, trade.deadline - timedelta(hours=30 - i)
+                bidding,
+                bidders[i],
+                section_id,
+                {"total_price_fen": price, "duration_days": 240, "quality": "合格"},
+                trade.deadline - timedelta(hours=30 - i),
+                documents="施工组织设计：工期240日历天，质量合格。\n",
             )
-        await _open(sessionmaker, state, staff, openers, section_id, trade.deadline + timedelta(minutes=1))
+        opened = trade.deadline + timedelta(minutes=1)
+        await open_section(bidding, staff, section_id, opened, opened + timedelta(minutes=4))
         at = trade.deadline + timedelta(hours=2)
         async with sessionmaker() as session:
             await draws.run(session, _act(staff, at), section_id)
@@ -119,11 +100,16 @@ async def seed_evaluated(
     return "平台评标演示：" + "；".join(done)
 
 
+def _road_bidders(bidding: Bidding) -> list[Bidder]:
+    """The first demo bidder logins (by account), who bid for the road trades."""
+    return sorted(bidding.bidders.values(), key=lambda b: b.person.id)[:4]
+
+
 def _act(person: Person, at: datetime) -> Act:
     return Act(actor=actor_of(person), address="demo-seed", at=at)
 
 
-async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  # type: ignore[no-untyped-def]
+async def expert_pool(sessionmaker, settings, at: datetime) -> None:  # type: ignore[no-untyped-def]
     """Nine road and municipal experts, each with an evaluator account (expert1 … expert9)."""
     names = ["严文斌", "彭立新", "龚晓燕", "贺建平", "曾庆华", "邓红梅", "罗振宇", "石光明", "胡秀英"]
     units = ["湖南大学", "中南大学", "长沙理工大学", "湖南省交通规划勘察设计院", "常德市市政设计院"]
@@ -136,7 +122,7 @@ async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  #
             if username not in people:
                 people[username] = await accounts.create_person(
                     session,
-                    _act(admin or staff, at),
+                    _act(admin, at),
                     PersonCreate(
                         username=username, display_name=names[n - 1], password=EXPERT_PASSWORD, roles=["evaluator"]
                     ),
@@ -144,7 +130,7 @@ async def _pool(sessionmaker, settings, staff: Person, at: datetime) -> None:  #
                 )
             await experts.create(
                 session,
-                _act(keeper or admin or staff, at),
+                _act(keeper or admin, at),
                 ev.ExpertIn(
                     name=people[username].display_name,
                     specialities=["市政", "道路"] if n % 3 else ["市政", "道路", "桥梁"],
@@ -161,60 +147,6 @@ async def _before_deadline(sessionmaker, staff: Person, section_id: int, at: dat
         await plans.set_plan(session, _act(staff, at), section_id, PLAN)
         await draws.commit(session, _act(staff, at), section_id, ev.DrawIn(count=5, specialities=["道路"]), 5)
         await session.commit()
-
-
-async def _open(
-    sessionmaker, state: State, staff: Person, openers: list[Opener], section_id: int, at: datetime
-) -> None:  # type: ignore[no-untyped-def]
-    """Staff start the ceremony; every opener unwraps its price and documents shares and uploads them, signed (all
-    n in: the record is published at once, not when the share window ends)."""
-    state.clock.set(at)
-    await opening.start(state, _act(staff, at), section_id)
-    for n, opener in enumerate(openers):
-        upload_at = at + timedelta(minutes=3 + n)
-        state.clock.set(upload_at)
-        async with sessionmaker() as session:
-            pack = await opening.my_sealed_shares(session, actor_of(opener.person), section_id)
-            sc = await section_committee(session, section_id)
-            orgs = {
-                o.credit_code: o
-                for o in await session.scalars(
-                    select(Organisation).where(
-                        Organisation.credit_code.in_([b["bidder_credit_code"] for b in pack["bids"]])
-                    )
-                )
-            }
-            contexts = {b["bid_id"]: context_for(sc, orgs[b["bidder_credit_code"]]) for b in pack["bids"]}
-        shares = []
-        for envelope, field in (("price", "sealed_share"), ("documents", "documents_sealed_share")):
-            for bid in pack["bids"]:
-                share = open_share(
-                    pack["suite"],
-                    opener.hpke,
-                    contexts[bid["bid_id"]],
-                    envelope,
-                    pack["position"],
-                    base64.b64decode(bid[field]),
-                    manifest=parse_manifest(base64.b64decode(bid["manifest"])),
-                )
-                shares.append(
-                    {
-                        "bid_id": bid["bid_id"],
-                        "manifest_sha256": bid["manifest_sha256"],
-                        "envelope": envelope,
-                        "share": base64.b64encode(share).decode(),
-                    }
-                )
-        document = opening.shares_document(section_id, pack["position"], shares)
-        await opening.upload_shares(
-            state,
-            _act(opener.person, upload_at),
-            section_id,
-            bidding_schemas.SharesIn(
-                document=base64.b64encode(document).decode(),
-                signature=base64.b64encode(opener.signing.sign(document)).decode(),
-            ),
-        )
 
 
 async def _score(sessionmaker, rng: random.Random, section_id: int, at: datetime, *, partial: bool) -> None:  # type: ignore[no-untyped-def]
@@ -370,4 +302,4 @@ async def _bidder_for(sessionmaker, bidders, section_id: int, bid_id: int) -> Pe
 
     async with sessionmaker() as session:
         bid = await session.get(Bid, bid_id)
-    return next(p for p, _ in bidders if p.organisation_id == bid.organisation_id)
+    return next(b.person for b in bidders if b.person.organisation_id == bid.organisation_id)

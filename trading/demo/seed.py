@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices import services as notice_services
+from notices.kinds import NOTICE_KINDS
 from notices.models import Notice
 from notices.schemas import NoticeDraftCreate
 from trading.accounts import schemas as acc
@@ -25,7 +26,20 @@ from trading.accounts.services import create_centre, create_organisation, create
 from trading.clock import Clock, clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
-from trading.demo.data import ESTIMATED, DemoWorld, ProjectSpec, build_world, demo_people, estimated_days_off
+from trading.demo import history
+from trading.demo.ceremony import Bidding, name_committee, prepare
+from trading.demo.data import (
+    ESTIMATED,
+    PASSWORDS,
+    DemoWorld,
+    NoticeSpec,
+    PersonSpec,
+    ProjectSpec,
+    build_world,
+    demo_people,
+    estimated_days_off,
+)
+from trading.demo.evaluated import expert_pool
 from trading.demo.payments import seed_payments
 from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
@@ -68,6 +82,8 @@ def demo_logins() -> str:
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: The procedures whose bids are sealed and opened in a ceremony with a published opening record.
+SEALED_TENDERS = ("works_open_tender", "gp_open_tender", "land_tender")
 
 
 async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
@@ -85,11 +101,10 @@ async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
             now = await (clock or clock_from_setting(settings.clock)).now(session)
         world = build_world(now.astimezone(SHANGHAI).date())
         estimated = await _fill_calendar_gaps(make_sessionmaker(engine), world, now)
-        counts = await _write(make_sessionmaker(engine), world, settings)
+        key_dir = Path(settings.blob_dir).parent / "demo-openers"
+        counts, bidding = await _write(make_sessionmaker(engine), world, settings, now, key_dir)
         paid = await seed_payments(make_sessionmaker(engine), now.astimezone(SHANGHAI).date())
-        sealed = await seed_sealed(
-            make_sessionmaker(engine), settings, now, Path(settings.blob_dir).parent / "demo-openers"
-        )
+        sealed = await seed_sealed(bidding, now, key_dir)
     finally:
         await engine.dispose()
     warning = ""
@@ -124,7 +139,36 @@ async def _fill_calendar_gaps(sessionmaker, world: DemoWorld, now: datetime) -> 
     return missing
 
 
-async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def bidder_accounts(world: DemoWorld) -> list[PersonSpec]:
+    """A bidder account for each organisation that bids in the world's sealed tenders and has none: every bid is
+    sealed and handed in by a person of its bidder."""
+    have = {p.org_key for p in world.people}
+    keys = sorted(
+        {
+            row["bidder_key"]
+            for p in world.projects
+            for n in p.notices
+            if n.kind == "opening_record"
+            for row in n.fields["bids"]
+        }
+        - have
+    )
+    contacts = {o.key: o.contact_name for o in world.organisations}
+    return [
+        PersonSpec(
+            username="bidder_" + key.replace("-", "_"),
+            display_name=contacts[key],
+            roles=("bidder",),
+            org_key=key,
+            password=PASSWORDS["bidder"],
+        )
+        for key in keys
+    ]
+
+
+async def _write(  # type: ignore[no-untyped-def]
+    sessionmaker, world: DemoWorld, settings: Settings, now: datetime, key_dir: Path
+) -> tuple[dict[str, int], Bidding]:
     first_at = min(n.at for p in world.projects for n in p.notices)
     setup = Act(actor=None, address="demo-seed", at=first_at)
     async with sessionmaker() as session:
@@ -151,7 +195,7 @@ async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str
             )
             orgs[o.key] = org.id
         staff_by_centre: dict[str, Person] = {}
-        for p in world.people:
+        for p in (*world.people, *bidder_accounts(world)):
             person = await create_person(
                 session,
                 setup,
@@ -168,6 +212,11 @@ async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str
             if "staff" in p.roles and p.centre_code and p.centre_code not in staff_by_centre:
                 staff_by_centre[p.centre_code] = person
         await session.commit()
+    # The keys and the experts are in place before the first trade: openers and bidders register their keys,
+    # the expert pool is filled.
+    bidding = await prepare(sessionmaker, settings, now, first_at, key_dir)
+    await expert_pool(sessionmaker, settings, first_at)
+    contacts = {o.key: o.contact_name for o in world.organisations}
 
     counts = {"projects": 0, "published": 0, "drafts": 0}
     tz = ZoneInfo(settings.time_zone)
@@ -175,15 +224,23 @@ async def _write(sessionmaker, world: DemoWorld, settings: Settings) -> dict[str
         task = progress.add_task("写入演示项目 / seeding projects", total=len(world.projects))
         for spec in sorted(world.projects, key=lambda p: p.notices[0].at):
             async with sessionmaker() as session:
-                await _write_project(session, spec, staff_by_centre[spec.centre_code], orgs, tz, counts)
+                staff = staff_by_centre[spec.centre_code]
+                await _write_project(session, spec, staff, orgs, tz, counts, bidding, contacts)
                 await session.commit()
             counts["projects"] += 1
             progress.advance(task)
-    return counts
+    return counts, bidding
 
 
 async def _write_project(
-    session: AsyncSession, spec: ProjectSpec, staff: Person, orgs: dict[str, int], tz: ZoneInfo, counts: dict[str, int]
+    session: AsyncSession,
+    spec: ProjectSpec,
+    staff: Person,
+    orgs: dict[str, int],
+    tz: ZoneInfo,
+    counts: dict[str, int],
+    bidding: Bidding,
+    contacts: dict[str, str],
 ) -> None:
     actor = actor_of(staff)
     created_at = spec.notices[0].at
@@ -210,15 +267,21 @@ async def _write_project(
         ),
     )
     section_ids = {s.code: s.id for s in await session.scalars(select(Section).where(Section.project_id == project.id))}
-    notice_ids: list[int] = []
+    sealed = spec.procedure in SEALED_TENDERS
+    trade = _SealedTrade(spec, section_ids, orgs, contacts) if sealed else None
+    notice_ids: list[int | None] = []
     for n in spec.notices:
         act = Act(actor=actor, address="demo-seed", at=n.at)
+        if trade is not None and n.kind in trade.ON_THE_PLATFORM:
+            # The platform publishes these from its own records; the acts behind them run in their own sessions.
+            await session.commit()
+            counts["published"] += await trade.take(bidding, staff, n)
+            notice_ids.append(None)
+            continue
         fields = dict(n.fields)
-        if n.kind == "opening_record":
-            # Seeded history: these openings took place before the platform's sealed-bid ceremony existed.
-            fields.setdefault("source", "offline")
         if n.kind == "amendment" and n.changes:
             fields["changes"] = n.changes
+        target = notice_ids[n.target] if n.target is not None else None
         draft = await notice_services.create_draft(
             session,
             act,
@@ -230,12 +293,63 @@ async def _write_project(
                 fields=fields,
                 timetable=dict(n.timetable),
                 section_ids=[section_ids[c] for c in n.section_codes],
-                target_notice_id=notice_ids[n.target] if n.target is not None else None,
+                target_notice_id=target,
             ),
         )
         notice_ids.append(draft.id)
+        if sealed and NOTICE_KINDS[n.kind].opens_trade:
+            await name_committee(session, bidding, act, draft.id)
         if n.action == "publish":
             await notice_services.publish(session, act, draft.id, tz=tz)
             counts["published"] += 1
         else:
             counts["drafts"] += 1
+
+
+class _SealedTrade:
+    """A sealed tender of the world taken through the platform (trading.demo.history): its opening records,
+    candidates and results are the platform's, made at the moments the world gives them."""
+
+    ON_THE_PLATFORM = frozenset({"opening_record", "candidate_publicity", "result"})
+
+    def __init__(
+        self, spec: ProjectSpec, section_ids: dict[str, int], orgs: dict[str, int], contacts: dict[str, str]
+    ) -> None:
+        self.spec, self.section_ids, self.orgs, self.contacts = spec, section_ids, orgs, contacts
+        self.records = {n.section_codes[0]: n for n in spec.notices if n.kind == "opening_record"}
+        self.bids: dict[str, dict[str, int]] = {}
+        self.publicised: dict[str, NoticeSpec] = {}
+
+    async def take(self, bidding: Bidding, staff: Person, n: NoticeSpec) -> int:
+        """The acts behind the world's notice *n*; returns how many notices the platform published."""
+        (code,) = n.section_codes
+        section_id, record = self.section_ids[code], self.records[code]
+        if n.kind == "opening_record":
+            if not self.bids:  # every section's bids before the first opening closes them all
+                self.bids = await history.before_deadline(
+                    bidding, staff, self.section_ids, self.orgs, list(self.records.values()), self.spec.notices[0].body
+                )
+            await history.open_record(bidding, staff, section_id, n)
+            return 1
+        if n.kind == "candidate_publicity":
+            ranked = [c["bidder_key"] for c in n.fields["candidates"]]
+            await history.evaluate(
+                bidding, staff, section_id, record, ranked, self.bids[code], n.at - timedelta(hours=1)
+            )
+            people = history.leaders(n, self.bids[code], self.contacts)
+            await history.publish_candidates(bidding, staff, section_id, n.at, people)
+            self.publicised[code] = n
+            return 1
+        published = 1
+        if code not in self.publicised:
+            # The world publishes no candidates here (a procurement); the platform awards only after them.
+            at = record.at + timedelta(hours=3)
+            ranked = [n.fields["winner_key"]]
+            await history.evaluate(
+                bidding, staff, section_id, record, ranked, self.bids[code], at - timedelta(minutes=30)
+            )
+            people = history.leaders(None, self.bids[code], self.contacts)
+            await history.publish_candidates(bidding, staff, section_id, at, people)
+            published += 1
+        await history.publish_result(bidding, staff, section_id, n.at)
+        return published
