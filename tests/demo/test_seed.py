@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from notices.kinds import NOTICE_KINDS
 from notices.models import Notice
+from tests.demo_snapshot import seeded_demo
 from trading.demo.seed import seed_demo
 
 pytestmark = pytest.mark.asyncio
@@ -39,7 +40,7 @@ async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
     await integrate_all(app)
     report, _ = await verify_site(client, url="http://demo", state_path=tmp_path / "state.json", now=clock.at)
     assert report.ok, report.summary()
@@ -64,7 +65,7 @@ async def test_every_published_opening_record_is_an_opening_the_platform_held(ap
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
     async with app.state.sessionmaker() as s:
         records = list(
             await s.scalars(select(Notice).where(Notice.kind == "opening_record", Notice.status == "published"))
@@ -102,7 +103,7 @@ async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, clien
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, clock=clock)
+    summary = await seeded_demo(app, settings, clock)
     live = int(re.search(r"第 (\d+) 号标段将于", summary).group(1))
     info = (await client.get(f"/api/sections/{live}/bidding")).json()
     deadline = datetime.fromisoformat(info["deadline_at"])
@@ -154,7 +155,7 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
 
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, clock=clock)
+    summary = await seeded_demo(app, settings, clock)
     assert "平台评标演示" in summary
     roads = ["常德市鼎城区德山大道东延线道路工程", "常德市武陵区丹阳路道路提质改造工程", "常德市柳叶湖大道南段道路工程"]
     async with app.state.sessionmaker() as s:
@@ -207,7 +208,7 @@ async def test_the_demo_on_a_day_past_the_calendar_enters_an_estimate_and_says_s
     it enters its estimate of 2028's days off, marked as such, and says so."""
     today = datetime(2028, 3, 1, 2, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, clock=clock)
+    summary = await seeded_demo(app, settings, clock)
     assert "seeded" in summary and "2028" in summary and "演示估算" in summary, summary
     assert "2025" not in summary  # only the years its trades reach
     years = [y["year"] for y in (await client.get("/api/calendar/years")).json()]

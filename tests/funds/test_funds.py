@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from notices.models import Notice
 from trading.accounts.models import TradingCentre
 from trading.demo.data import PASSWORDS
-from trading.demo.seed import seed_demo
+from tests.demo_snapshot import seeded_demo
 from trading.funds import charts
 from trading.funds.models import Payment, SupervisionAlert
 from trading.log.models import LogEntry
@@ -77,7 +77,7 @@ async def _counts(app) -> tuple[int, int, int]:
 @pytest.mark.asyncio
 async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clock, settings):
     clock.set(TODAY)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
     project, staff, supervisor, other_staff = await _works_under_contract(app, client)
     funds = (await client.get(f"/api/projects/{project.id}/funds")).json()
     contract = funds["contracts"][-1]
@@ -163,7 +163,7 @@ async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clo
 @pytest.mark.asyncio
 async def test_payments_need_a_published_contract(app, client, clock, settings):
     clock.set(TODAY)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
     async with app.state.sessionmaker() as s:
         project = await s.scalar(
             select(Project)
@@ -179,7 +179,7 @@ async def test_payments_need_a_published_contract(app, client, clock, settings):
 @pytest.mark.asyncio
 async def test_the_summary_adds_up_and_draws_its_charts(app, client, clock, settings):
     clock.set(TODAY)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
     summary = (await client.get("/api/funds/summary")).json()
     totals = summary["totals"]
     async with app.state.sessionmaker() as s:

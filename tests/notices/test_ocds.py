@@ -17,7 +17,7 @@ from referencing.jsonschema import DRAFT4
 
 import notices
 from notices.ocds.releases import compile_releases
-from trading.demo.seed import seed_demo
+from tests.demo_snapshot import seeded_demo
 
 SCHEMA = Path(notices.__file__).parent / "ocds" / "schema"
 RELEASE_URL = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
@@ -62,7 +62,7 @@ def test_the_format_checker_checks_date_times():
 async def _demo(app, clock, settings) -> None:
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    await seed_demo(settings, clock=clock)
+    await seeded_demo(app, settings, clock)
 
 
 @pytest.mark.asyncio
