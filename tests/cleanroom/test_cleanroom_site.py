@@ -50,7 +50,7 @@ async def test_an_honest_opening_verifies_clean(app, client, clock, tmp_path):
     report = await verify(client)
     assert report.ok, report.summary()
     assert report.openings == 1 and report.offline_openings == 0
-    assert report.bids == 3 and report.events == 3 and report.opened_bids == 3
+    assert report.bids == 3 and report.events == 3 and report.manifests == 3 and report.opened_bids == 3
     assert report.entries == report.tree_size > 0
     assert report.kinds["bid_event"] == 3 and report.kinds["deadline_cut"] == 1 and not report.unknown_kinds
 
@@ -83,7 +83,7 @@ async def test_an_opening_with_a_replaced_control_price_verifies_clean(app, clie
     await integrate_all(app)
     report = await verify(client)
     assert report.ok, report.summary()
-    assert report.reserve_prices == 2 and report.bids == 5 and report.events == 5
+    assert report.reserve_prices == 2 and report.bids == 5 and report.events == 5 and report.manifests == 5
     assert report.opened_bids == 4  # three bids and the active control price re-decrypted
 
 
@@ -258,3 +258,32 @@ async def test_a_log_entry_served_altered_is_named(app, client, clock, tmp_path)
         "deadline_cut_mismatch",
         "deadline_checkpoint_mismatch",
     }, report.summary()
+
+
+async def test_replaced_and_withdrawn_bids_are_accounted_for(app, client, clock, tmp_path):
+    """Every event counts: a bid replaced by its bidder, and one withdrawn, are in the record with their events
+    (log.md §5) and the verifier matches each to the log."""
+    from tests.bidding.harness import withdraw
+
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidders = []
+    for i in range(4):
+        bidder = await make_bidder(app, client, clock.at, i + 1)
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=PRICES[i]))
+        assert r.status_code == 201, r.text
+        bidders.append(bidder)
+    again = seal(section, bidders[0], tmp_path / "again", price=PRICES[0] - 1)
+    assert (await submit(client, bidders[0], section, again)).status_code == 201
+    mine = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=bidders[3].headers)).json()
+    r = await withdraw(client, bidders[3], section.id, mine["manifest_sha256"])
+    assert r.status_code == 200, r.text
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    for opener in section.openers:
+        assert (await open_as(client, opener, section)).status_code == 200
+    await integrate_all(app)
+    report = await verify(client)
+    assert report.ok, report.summary()
+    assert report.bids == 5 and report.events == 6 and report.manifests == 5 and report.opened_bids == 3

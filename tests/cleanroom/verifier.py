@@ -35,7 +35,10 @@ OWN_CODES = {
     "event_details_mismatch": "a listed event's details name another section, bid or bidder than its record entry",
     "manifest_unavailable": "an opened bid's manifest or price ciphertext is not served",
     "manifest_mismatch": "a manifest names another section, bidder or role than the record",
-    "deadline_checkpoint_mismatch": "the record's deadline_checkpoint is unsigned or disagrees with the cut",
+    "deadline_checkpoint_mismatch": "the record's deadline_checkpoint is unsigned, disagrees with the cut, or is not "
+    "what /log/checkpoints/{S} serves",
+    "wrong_committee": "a manifest's suite, k, n or opener key hashes are not the logged tender notice's committee "
+    "(envelope.md §12 has envelope.wrong_committee; log.md has no code)",
 }
 
 
@@ -61,7 +64,8 @@ class Report:
     offline_openings: int = 0  # records with fields.source == "offline": no sealed bids, nothing to check
     bids: int = 0  # bids (and reserve prices) whose events were accounted for
     events: int = 0  # bid events matched to the log
-    opened_bids: int = 0  # manifests, signers and prices re-checked
+    manifests: int = 0  # manifests and signers checked (every listed bid and reserve price)
+    opened_bids: int = 0  # prices re-decrypted
     reserve_prices: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -81,7 +85,7 @@ class Report:
             f"log {self.origin} size {self.tree_size}: {self.entries} entries {dict(self.kinds)}",
             f"unknown kinds {dict(self.unknown_kinds)}; cosignatures {self.cosignatures}",
             f"openings {self.openings} (offline {self.offline_openings}); bids {self.bids}, events {self.events}, "
-            f"opened and re-checked {self.opened_bids}, reserve prices {self.reserve_prices}",
+            f"manifests {self.manifests}, prices re-decrypted {self.opened_bids}, reserve prices {self.reserve_prices}",
         ]
         lines += [f"PROBLEM {x.code}: {x.message} {x.where or ''}" for x in self.problems]
         lines += [f"note: {n}" for n in self.notes]
@@ -434,6 +438,10 @@ async def check_opening(
         report.add("record_malformed", "section_tag_key is not base64", **where)
         return
     section = Section(tagged={}, size=size)
+    committee = await _published_committee(client, log, notice_id, fields, report, where)
+    served_cp = await _get(client, f"/log/checkpoints/{size}")
+    if served_cp.status_code != 200 or served_cp.text != (fields.get("deadline_checkpoint") or {}).get("note"):
+        report.add("deadline_checkpoint_mismatch", "/log/checkpoints/{S} is not the record's checkpoint", **where)
     for e in log.entries:
         if e.kind == "bid_event" and p.section_tag(tag_key, e.document["commitment"]) == e.document["section_tag"]:
             section.tagged[e.document["commitment"]] = e.index
@@ -457,8 +465,8 @@ async def check_opening(
             listed.add(commitment)
             if name == "event":
                 event_index = section.tagged.get(commitment)
-        if item.get("outcome") == "opened" and event_index is not None:
-            await _check_opened(client, log, fields, role, item, section, event_index, report, where)
+        if event_index is not None:
+            await _check_bid(client, log, fields, role, item, section, event_index, committee, report, where)
     for commitment, index in section.tagged.items():
         if index < size and commitment not in listed:
             report.add("bid_dropped", "a bid event logged by the deadline is not in the record", index=index, **where)
@@ -579,7 +587,45 @@ def _check_event(
     return commitment
 
 
-async def _check_opened(
+async def _published_committee(
+    client: httpx.AsyncClient, log: Log, notice_id: int, fields: dict[str, Any], report: Report, where: dict[str, Any]
+) -> dict[str, Any] | None:
+    """log.md §7: the openers' keys are in the tender notice's `committee` field, as published and logged. The
+    record does not name its tender notice: it is taken from the notice's `related` list (the OpenAPI
+    document's NoticeDetail), the one whose `section_ids` hold the section."""
+    detail = (await _get(client, f"/api/notices/{notice_id}")).json()
+    for related in detail.get("related", []):
+        tender = (await _get(client, f"/api/notices/{related['id']}")).json()
+        if fields["section_id"] not in tender.get("section_ids", []) or "committee" not in tender.get("fields", {}):
+            continue
+        version = tender["versions"][-1]
+        body = (await _get(client, version["document_url"])).content
+        logged = [
+            e
+            for e in log.entries
+            if e.kind == "notice_version"
+            and e.document["notice_id"] == tender["id"]
+            and e.document["version"] == version["version"]
+        ]
+        if not logged or logged[0].document["content_sha256"] != p.sha256_hex(body):
+            report.add("document_altered", "the tender notice's committee is not as logged", notice=tender["id"])
+            return None
+        committee = json.loads(body)["fields"]["committee"]
+        members = sorted(committee["members"], key=lambda m: m["position"])
+        record = fields.get("committee") or {}
+        if (record.get("k"), record.get("n")) != (committee["k"], committee["n"]):
+            report.add("wrong_committee", "the record's k and n are not the tender notice's", **where)
+        return {
+            "suite": committee["suite"],
+            "k": committee["k"],
+            "n": committee["n"],
+            "opener_keys_sha256": [p.sha256_hex(p.b64decode(m["public_key"])) for m in members],
+        }
+    report.notes.append(f"section {fields['section_id']}: no related tender notice with a committee found")
+    return None
+
+
+async def _check_bid(
     client: httpx.AsyncClient,
     log: Log,
     fields: dict[str, Any],
@@ -587,17 +633,23 @@ async def _check_opened(
     item: dict[str, Any],
     section: Section,
     event_index: int,
+    committee: dict[str, Any] | None,
     report: Report,
     where: dict[str, Any],
 ) -> None:
-    """log.md §8: manifest hash and signature, the signer in the directory (§7), the price re-decrypted."""
+    """log.md §8: manifest hash and signature, the committee it was sealed to, the signer in the directory (§7);
+    for an opened bid the price re-decrypted. The platform serves the manifest of every listed bid (replaced
+    and withdrawn ones too), so each is checked; log.md §8 promises it only for opened bids."""
     sid, mhash = fields["section_id"], item["manifest_sha256"]
     here = {**where, "manifest_sha256": mhash}
     base = f"/api/sections/{sid}/opening/bids/{mhash}"
     mr = await _get(client, f"{base}/manifest")
-    pr = await _get(client, f"{base}/price")
-    if mr.status_code != 200 or pr.status_code != 200:
-        report.add("manifest_unavailable", f"manifest {mr.status_code}, price {pr.status_code}", **here)
+    opened = item.get("outcome") == "opened"
+    if mr.status_code != 200:
+        if opened:
+            report.add("manifest_unavailable", f"manifest {mr.status_code}", **here)
+        else:
+            report.notes.append(f"section {sid}: no manifest served for a {item.get('outcome')} bid")
         return
     manifest_bytes = mr.content
     if p.sha256_hex(manifest_bytes) != mhash:
@@ -614,6 +666,7 @@ async def _check_opened(
         report.add("bad_signature", "X-Signature differs from the record's signature", **here)
     if not p.verify_ed25519(public, signature, manifest_bytes):
         report.add("bad_signature", "the manifest's signature does not verify with its signing_key", **here)
+    report.manifests += 1
     expected_role = "reserve" if role == "reserve" else "bidder"
     faults = []
     if manifest.get("section_id") != sid or manifest.get("section_code") != fields["section_code"]:
@@ -625,10 +678,18 @@ async def _check_opened(
         faults.append("bidder_credit_code")
     if faults:
         report.add("manifest_mismatch", ", ".join(faults), **here)
+    if committee is not None and {k: manifest.get(k) for k in ("suite",)} | manifest.get("committee", {}) != committee:
+        report.add("wrong_committee", "the bid was not sealed to the tender notice's committee", **here)
     if role == "bid":
         await _check_bidder_key(client, log, manifest, public, item, section, event_index, report, here)
     else:
         await _check_centre_key(client, log, public, section, event_index, report, here)
+    if not opened:
+        return
+    pr = await _get(client, f"{base}/price")
+    if pr.status_code != 200:
+        report.add("manifest_unavailable", f"price ciphertext {pr.status_code}", **here)
+        return
     # the ciphertext and the price (envelope.md §10.4)
     published = (item.get("ciphertexts") or {}).get("price") or {}
     price_env = manifest["envelopes"]["price"]
