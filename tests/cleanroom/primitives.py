@@ -191,6 +191,32 @@ def tree_root(leaves: list[bytes], size: int | None = None) -> bytes:
     return level[0]
 
 
+def inclusion_proof(leaves: list[bytes], index: int) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n])."""
+    n = len(leaves)
+    if n <= 1:
+        return []
+    k = _split(n)
+    if index < k:
+        return [*inclusion_proof(leaves[:k], index), tree_root(leaves[k:])]
+    return [*inclusion_proof(leaves[k:], index - k), tree_root(leaves[:k])]
+
+
+def consistency_proof(leaves: list[bytes], first: int) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 PROOF(m, D[n])."""
+
+    def sub(m: int, d: list[bytes], b: bool) -> list[bytes]:
+        n = len(d)
+        if m == n:
+            return [] if b else [tree_root(d)]
+        k = _split(n)
+        if m <= k:
+            return [*sub(m, d[:k], b), tree_root(d[k:])]
+        return [*sub(m - k, d[k:], False), tree_root(d[:k])]
+
+    return sub(first, leaves, True) if 0 < first < len(leaves) else []
+
+
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
     """RFC 9162 §2.1.3.2."""
     if index >= size:

@@ -106,12 +106,25 @@ def test_the_tree_roots_inclusion_and_consistency_proofs():
         root = H(tree["roots"][str(case["size"])])
         proof = [H(x) for x in case["proof"]]
         assert p.verify_inclusion(case["index"], case["size"], leaves[case["index"]], proof, root)
+        assert p.inclusion_proof(leaves[: case["size"]], case["index"]) == proof
         assert not p.verify_inclusion(case["index"], case["size"], leaves[case["index"]], proof, p.sha256(b"x"))
     for case in tree["consistency"]:
         first, second = H(tree["roots"][str(case["first"])]), H(tree["roots"][str(case["second"])])
         proof = [H(x) for x in case["proof"]]
         assert p.verify_consistency(case["first"], case["second"], first, second, proof)
+        assert p.consistency_proof(leaves[: case["second"]], case["first"]) == proof
         assert not p.verify_consistency(case["first"], case["second"], second, first, proof)
+
+
+def test_generated_proofs_verify_for_every_size():
+    leaves = [H(x) for x in LOG["tree"]["leaf_hashes"]]
+    for n in range(1, len(leaves) + 1):
+        root = p.tree_root(leaves, n)
+        for m in range(n):
+            assert p.verify_inclusion(m, n, leaves[m], p.inclusion_proof(leaves[:n], m), root)
+        for m in range(1, n):
+            proof = p.consistency_proof(leaves[:n], m)
+            assert p.verify_consistency(m, n, p.tree_root(leaves, m), root, proof), (m, n)
 
 
 def test_the_checkpoint_note_and_the_cosignature():

@@ -37,6 +37,7 @@ OWN_CODES = {
     "manifest_mismatch": "a manifest names another section, bidder or role than the record",
     "deadline_checkpoint_mismatch": "the record's deadline_checkpoint is unsigned, disagrees with the cut, or is not "
     "what /log/checkpoints/{S} serves",
+    "bad_proof": "an inclusion proof served at /log/proof/inclusion does not verify (log.md names no code)",
     "wrong_committee": "a manifest's suite, k, n or opener key hashes are not the logged tender notice's committee "
     "(envelope.md §12 has envelope.wrong_committee; log.md has no code)",
 }
@@ -439,6 +440,7 @@ async def check_opening(
         return
     section = Section(tagged={}, size=size)
     committee = await _published_committee(client, log, notice_id, fields, report, where)
+    await _check_proofs(client, log, size, report, where)
     served_cp = await _get(client, f"/log/checkpoints/{size}")
     if served_cp.status_code != 200 or served_cp.text != (fields.get("deadline_checkpoint") or {}).get("note"):
         report.add("deadline_checkpoint_mismatch", "/log/checkpoints/{S} is not the record's checkpoint", **where)
@@ -470,6 +472,23 @@ async def check_opening(
     for commitment, index in section.tagged.items():
         if index < size and commitment not in listed:
             report.add("bid_dropped", "a bid event logged by the deadline is not in the record", index=index, **where)
+
+
+async def _check_proofs(client: httpx.AsyncClient, log: Log, size: int, report: Report, where: dict[str, Any]) -> None:
+    """log.md §2: the served consistency proof from S to the checkpoint's size, and an inclusion proof (by leaf
+    hash) of the last entry below S, verify as RFC 9162 says against the roots this verifier computed."""
+    if 0 < size < log.size:
+        r = await _get(client, "/log/proof/consistency", first=size, second=log.size)
+        proof = [p.b64decode(x) for x in r.json().get("proof", [])] if r.status_code == 200 else None
+        if proof is None or not p.verify_consistency(size, log.size, log.root_at(size), log.root, proof):
+            report.add("inconsistent", f"the consistency proof {size} → {log.size} does not verify", **where)
+    if size > 0:
+        leaf = log.leaves[size - 1]
+        r = await _get(client, "/log/proof/inclusion", tree_size=log.size, leaf_hash=leaf.hex())
+        body = r.json() if r.status_code == 200 else {}
+        proof = [p.b64decode(x) for x in body.get("proof", [])]
+        if body.get("index") != size - 1 or not p.verify_inclusion(size - 1, log.size, leaf, proof, log.root):
+            report.add("bad_proof", f"the inclusion proof of entry {size - 1} does not verify", **where)
 
 
 def _check_cut(log: Log, fields: dict[str, Any], report: Report, where: dict[str, Any]) -> int | None:
