@@ -23,5 +23,6 @@ async def test_the_demo_verifies_clean_among_its_sealed_openings(app, client, se
     assert report.ok, report.summary()
     assert report.openings >= 1 and report.opened_bids >= 3
     # The demo's older records are "offline" (fields.source == "offline": bids typed in, nothing sealed); they
-    # are counted apart and checked no further. Another change is turning them into sealed openings.
-    assert report.offline_openings >= 0
+    # are counted apart and checked no further (57 beside 4 sealed ones when this was written; another change
+    # is turning them into sealed openings, so no count is pinned). Zero problems is asserted above for all.
+    assert report.openings + report.offline_openings >= 4, report.summary()

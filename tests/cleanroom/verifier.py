@@ -639,6 +639,7 @@ async def _published_committee(
             "k": committee["k"],
             "n": committee["n"],
             "opener_keys_sha256": [p.sha256_hex(p.b64decode(m["public_key"])) for m in members],
+            "trade_code": tender.get("trade_code"),
         }
     report.notes.append(f"section {fields['section_id']}: no related tender notice with a committee found")
     return None
@@ -697,8 +698,10 @@ async def _check_bid(
         faults.append("bidder_credit_code")
     if faults:
         report.add("manifest_mismatch", ", ".join(faults), **here)
-    if committee is not None and {k: manifest.get(k) for k in ("suite",)} | manifest.get("committee", {}) != committee:
-        report.add("wrong_committee", "the bid was not sealed to the tender notice's committee", **here)
+    if committee is not None:
+        sealed_to = {"suite": manifest.get("suite"), "trade_code": manifest.get("trade_code")}
+        if sealed_to | manifest.get("committee", {}) != committee:
+            report.add("wrong_committee", "not sealed to the tender notice's trade and committee", **here)
     if role == "bid":
         await _check_bidder_key(client, log, manifest, public, item, section, event_index, report, here)
     else:
