@@ -385,7 +385,8 @@ class OpeningController(Controller):
     async def opened_manifest(
         self, db: DB, section_id: FromPath[int], manifest_sha256: FromPath[str]
     ) -> Response[bytes]:
-        """After the opening: a bid's signed manifest, the exact bytes (for the public re-check)."""
+        """After the opening: a bid's (or a reserve price's) signed manifest, as the exact bytes that were signed
+        and hashed. Hash and verify the body as received; do not parse and re-serialise it first."""
         bid = await opening.opened_bid(db, section_id, manifest_sha256)
         return Response(
             content=bid.manifest,

@@ -61,6 +61,7 @@ from trading.blobs import LocalBlobStore
 from trading.canonical import canonical_bytes
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, NotFound, RuleViolation
+from trading.log import entries as log_entries
 from trading.log.integrator import integrate_once
 from trading.log.models import DeadlineCheckpoint, LogCheckpoint
 
@@ -612,7 +613,7 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             "bidder": org.name,
             "bidder_credit_code": org.credit_code,
             "manifest_sha256": bid.manifest_sha256,
-            "received_at": bid.received_at.isoformat(),
+            "received_at": log_entries.instant(bid.received_at),
             "state": bid.state,
             "outcome": outcome,
             "ciphertexts": {e: bid.blobs[e] for e in ("price", "documents")},
@@ -623,6 +624,13 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
         }
         if bid.withdrawal_event:
             entry["withdrawal_event"] = bid.withdrawal_event
+        if bid.withdrawal is not None and bid.withdrawal_signature is not None:
+            # What the bidder signed to withdraw (bidding.withdrawal), so that anyone can see the withdrawal was
+            # the bidder's own act and not the platform's.
+            entry["withdrawal"] = {
+                "document": base64.b64encode(bid.withdrawal).decode(),
+                "signature": base64.b64encode(bid.withdrawal_signature).decode(),
+            }
         if result is not None:
             entry["form"] = result.form
             entry["price_key"] = base64.b64encode(result.data_key).decode() if result.data_key else None
@@ -653,12 +661,19 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
             ]
         rows.append(entry)
     return {
-        "opened_at": at.isoformat(),
+        "opened_at": log_entries.instant(at),
         # Reveals which log entries belong to this section (bidding.events): anyone can check the record
         # lists every bid event logged for it before the deadline checkpoint, and nothing else.
         "section_tag_key": base64.b64encode(await events.section_key(session, sc.section.id)).decode(),
         "section_id": sc.section.id,
         "section_code": sc.section.code,
+        "trade_code": sc.project.trade_code,
+        # The published tender notice version whose committee the bids were sealed to (docs/log.md §8).
+        "tender_notice": {
+            "notice_id": sc.version.notice_id,
+            "version": sc.version.version,
+            "content_sha256": sc.version.content_hash,
+        },
         "deadline": sc.section.deadline_at.isoformat() if sc.section.deadline_at else None,
         "deadline_checkpoint": {
             "size": opening.deadline_checkpoint_size,

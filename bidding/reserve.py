@@ -41,6 +41,7 @@ from trading.audit.services import record
 from trading.blobs import LocalBlobStore
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput
+from trading.log import entries as log_entries
 
 KINDS: dict[str, tuple[str, str]] = {
     "reserve": ("标底", "reserve price"),
@@ -213,7 +214,7 @@ async def submit(
             "kind": data.kind,
             "sealer_credit_code": context.bidder_credit_code,
             "manifest_sha256": digest,
-            "at": act.at.isoformat(),
+            "at": log_entries.instant(act.at),
             **({"replaces": previous.manifest_sha256} if previous is not None else {}),
         },
         event_salt=events.new_salt(),
@@ -291,7 +292,7 @@ def record_entry(row: ReservePrice) -> dict[str, Any]:
         "kind_zh": KINDS[row.kind][0],
         "sealer_credit_code": row.event_details.get("sealer_credit_code"),
         "manifest_sha256": row.manifest_sha256,
-        "received_at": row.received_at.isoformat(),
+        "received_at": log_entries.instant(row.received_at),
         "state": row.state,
         "outcome": row.outcome or row.state,
         "ciphertexts": {e: row.blobs[e] for e in ENVELOPES},

@@ -45,6 +45,7 @@ from trading.audit.services import record
 from trading.blobs import LocalBlobStore
 from trading.context import Act, Actor
 from trading.errors import Forbidden, InvalidInput, PayloadTooLarge
+from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Section
 
@@ -421,7 +422,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
             "section_id": upload.section_id,
             "bidder_credit_code": organisation.credit_code,
             "manifest_sha256": upload.manifest_sha256,
-            "at": act.at.isoformat(),
+            "at": log_entries.instant(act.at),
             **({"replaces": previous.manifest_sha256} if previous is not None else {}),
         },
         event_salt=events.new_salt(),

@@ -19,6 +19,7 @@ from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
 from trading.errors import NotFound
+from trading.log import entries as log_entries
 from trading.log import services as log
 
 NOT_TAKING_WITHDRAWALS = ("此标段当前不接受撤回", "This section no longer accepts withdrawals")
@@ -87,7 +88,7 @@ async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schem
         "section_id": section_id,
         "bidder_credit_code": organisation.credit_code,
         "manifest_sha256": bid.manifest_sha256,
-        "at": act.at.isoformat(),
+        "at": log_entries.instant(act.at),
     }
     salt = events.new_salt()
     bid.withdrawal_event = {"details": details, "salt": base64.b64encode(salt).decode()}

@@ -63,7 +63,7 @@ async def seeded_demo(app: Litestar, settings: Settings, clock: FixedClock) -> s
     """Seed the demo world into the test's database (or restore the same world seeded earlier in the run)."""
     engine = app.state.engine
     key = (engine.url.render_as_string(hide_password=False).split("///")[0], clock.at.isoformat())
-    blobs, openers, signing_key = _paths(settings)
+    blobs = Path(settings.blob_dir)
     snapshot = _SNAPSHOTS.get(key)
     if snapshot is None:
         summary = await seed_demo(settings, clock=clock)

@@ -600,6 +600,8 @@ async def check_opening(
                     bwhere,
                     f"its {label.replace('_', ' ')} is not in the log before the deadline checkpoint",
                 )
+        if bid.get("withdrawal_event"):
+            await _check_withdrawal(client, report, bwhere, fields, bid)
         if bid.get("outcome") == "opened":
             c = commitment(bid["event"]["details"], base64.b64decode(bid["event"]["salt"]))
             await _recheck_bid(
@@ -653,6 +655,36 @@ async def _recheck_bid(
             f"{(bid.get('form') or {}).get('total_price_fen')}",
         )
     await _check_signer(client, report, where, bid, m.content, manifest, keys, cut_size, event_index)
+
+
+async def _check_withdrawal(
+    client: httpx.AsyncClient, report: Report, where: str, fields: dict[str, Any], bid: dict[str, Any]
+) -> None:
+    """A withdrawal is the bidder's own act: the document it signed, with the key that signed the bid."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from bidding.envelope import manifest_hash, parse_manifest
+    from trading.canonical import canonical_bytes
+
+    signed = bid.get("withdrawal") or {}
+    expected = canonical_bytes(
+        {
+            "format": "trading-bid/v1",
+            "kind": "bid_withdrawal",
+            "manifest_sha256": bid["manifest_sha256"],
+            "section_id": fields["section_id"],
+        }
+    )
+    r = await client.get(f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}/manifest")
+    try:
+        document = base64.b64decode(signed.get("document") or "")
+        if r.status_code != 200 or manifest_hash(r.content) != bid["manifest_sha256"] or document != expected:
+            raise ValueError("the withdrawal or the manifest is missing or names another bid")
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(parse_manifest(r.content).signing_key))
+        key.verify(base64.b64decode(signed.get("signature") or ""), document)
+    except (InvalidSignature, ValueError) as exc:
+        report.problem("withdrawal_not_signed", where, f"the withdrawal is not signed by the bidder's key: {exc}")
 
 
 @dataclass

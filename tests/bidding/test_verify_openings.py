@@ -224,3 +224,42 @@ async def test_a_record_without_its_cut_is_named(app, client, clock, tmp_path):
     await _open(app, client, clock, world, section)
     report = await _verify(client, tmp_path, clock)
     assert [p["code"] for p in report.problems] == ["no_deadline_cut"], report.summary()
+
+
+async def test_a_withdrawal_must_be_the_bidders_own_signed_act(app, client, clock, tmp_path):
+    """The record carries what the bidder signed to withdraw; a withdrawal the platform made up is named."""
+    from bidding.models import Bid as BidRow
+    from tests.bidding.harness import withdraw
+
+    world, section, bidders = await _bids(app, client, clock, tmp_path, 4)
+    async with app.state.sessionmaker() as s:
+        manifest = await s.scalar(
+            select(BidRow.manifest_sha256).where(BidRow.organisation_id == bidders[3].organisation_id)
+        )
+    r = await withdraw(client, bidders[3], section.id, manifest)
+    assert r.status_code == 200, r.text
+    await _open(app, client, clock, world, section)
+    record = await _record_fields(client, section)
+    (gone,) = [b for b in record["bids"] if b["state"] == "withdrawn"]
+    assert gone["withdrawal"]["document"] and gone["withdrawal"]["signature"]
+    report = await _verify(client, tmp_path, clock)
+    assert report.ok, report.summary()
+
+
+async def test_a_withdrawal_without_the_bidders_signature_is_named(app, client, clock, tmp_path):
+    from bidding.models import Bid as BidRow
+    from tests.bidding.harness import withdraw
+
+    world, section, bidders = await _bids(app, client, clock, tmp_path, 4)
+    async with app.state.sessionmaker() as s:
+        manifest = await s.scalar(
+            select(BidRow.manifest_sha256).where(BidRow.organisation_id == bidders[3].organisation_id)
+        )
+    assert (await withdraw(client, bidders[3], section.id, manifest)).status_code == 200
+    async with app.state.sessionmaker() as s:  # with database rights: as if the platform had withdrawn it itself
+        row = await s.scalar(select(BidRow).where(BidRow.manifest_sha256 == manifest))
+        row.withdrawal_signature = bytes(64)
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path, clock)
+    assert [p["code"] for p in report.problems] == ["withdrawal_not_signed"], report.summary()

@@ -58,13 +58,9 @@ def test_every_entry_s_bytes_leaf_hash_and_fields(item):
     assert check_fields(kind, item["document"]) == []
 
 
-def test_the_payment_entry_s_kind_is_the_payment_s_own_kind():
-    """GAP (log.md §4): a payment's fields include `kind`, which collides with the entry's `kind`. The vector's
-    payment entry carries the payment's kind ("progress"), not "payment": a verifier cannot tell a payment by
-    its kind and must know it by its field set."""
+def test_the_payment_entry_is_known_by_its_kind_and_keeps_the_payment_s_own_kind_apart():
     payment = next(e for e in LOG["entries"] if e["kind"] == "payment")
-    assert payment["document"]["kind"] != "payment"
-    assert payment["document"]["kind"] == "progress"
+    assert payment["document"]["kind"] == "payment" and payment["document"]["payment_kind"] == "progress"
 
 
 def test_canonical_json_refuses_other_spellings():
@@ -87,9 +83,7 @@ def test_the_bid_event_commitment_and_section_tag():
 
 def test_the_key_owner_commitment():
     v = LOG["key_owner"]
-    # GAP (vectors): this label is written with a literal backslash ("…key-owner\\x00", 28 characters), where the
-    # bid_event label has a real NUL; the commitment below shows the NUL is what is hashed.
-    assert v["label"] == "trading-bid/v1 key-owner\\x00"
+    assert v["label"] == "trading-bid/v1 key-owner\x00"  # a real NUL, as in the bid_event label
     assert p.sha256_hex(H(v["public_key"])) == v["details"]["key_sha256"]
     assert p.owner_commitment(v["details"], H(v["salt"])) == v["commitment"]
     entry = next(e for e in LOG["entries"] if e["kind"] == "signing_key")["document"]
@@ -154,19 +148,14 @@ def test_the_deadline_cut():
     key = p.parse_vkey(LOG["log_key"]["vkey"])
     assert p.sign_note(v["text"], key.name, _log_private()) == v["note"]
     cut = p.parse_cut(p.verify_note(v["note"], key))
-    assert cut.tree_size == 3 and cut.root.hex() == LOG["tree"]["roots"]["3"]
+    assert cut.tree_size == 2 and cut.root.hex() == LOG["tree"]["roots"]["2"]
     assert cut.origin == key.name and cut.section_id == 4301 and cut.cut_at >= cut.deadline
 
 
-def test_the_deadline_cut_entry_carries_another_cut_than_the_deadline_cut_vector():
-    """GAP (log.md §9): the `deadline_cut` entry's note is signed and parses, but its root is not the tree's root
-    at size 3 (the cut is an entry of the same tree, so it cannot be; the vectors do not say so)."""
-    key = p.parse_vkey(LOG["log_key"]["vkey"])
-    entry = next(e for e in LOG["entries"] if e["kind"] == "deadline_cut")["document"]
-    cut = p.parse_cut(p.verify_note(entry["note"], key))
-    assert cut.tree_size == 3
-    assert cut.root.hex() != LOG["tree"]["roots"]["3"]
-    assert entry["note"] != LOG["deadline_cut"]["note"]
+def test_the_deadline_cut_entry_carries_the_deadline_cut_vector():
+    """The cut closes the two entries before it and is logged as the third."""
+    entry = LOG["entries"][2]
+    assert entry["kind"] == "deadline_cut" and entry["document"]["note"] == LOG["deadline_cut"]["note"]
 
 
 # --- envelope-v1.json: what the price re-check needs --------------------------------------------------------------

@@ -105,7 +105,7 @@ KIND_FIELDS: dict[str, set[str]] = {
         "trade_code",
         "id",
         "contract_notice_id",
-        "kind",
+        "payment_kind",
         "paid_on",
         "amount_fen",
         "currency",
@@ -138,10 +138,6 @@ KIND_FIELDS: dict[str, set[str]] = {
 for _kind, _fields in KIND_FIELDS.items():
     _fields.add("kind")
 
-#: GAP: log.md §4 lists `kind` among a payment's fields, but an entry has one `kind`; the vectors' payment entry
-#: carries the payment's kind ("progress") there, so a payment entry is known by its field set, not its kind.
-PAYMENT_FIELDS = KIND_FIELDS["payment"]
-
 INSTANT_FIELDS = {"published_at", "at", "committed_at", "filed_at", "ruled_at"}
 HASH_FIELDS = {
     "content_sha256",
@@ -163,11 +159,7 @@ HASH_FIELDS = {
 def classify(document: dict[str, Any]) -> str | None:
     """The log.md §4 kind an entry is, or None for a kind this verifier does not know."""
     kind = document.get("kind")
-    if kind in KIND_FIELDS and kind != "payment":
-        return kind
-    if set(document) == PAYMENT_FIELDS:
-        return "payment"
-    return None
+    return kind if kind in KIND_FIELDS else None
 
 
 def check_fields(kind: str, document: dict[str, Any]) -> list[str]:

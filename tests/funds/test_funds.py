@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from notices.models import Notice
+from tests.demo_snapshot import seeded_demo
 from trading.accounts.models import TradingCentre
 from trading.demo.data import PASSWORDS
-from tests.demo_snapshot import seeded_demo
 from trading.funds import charts
 from trading.funds.models import Payment, SupervisionAlert
 from trading.log.models import LogEntry

@@ -40,6 +40,22 @@ def _seed(label: str) -> bytes:
     return hashlib.sha256(b"trading log vectors " + label.encode()).digest()
 
 
+def _signer() -> NoteSigner:
+    return NoteSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(_seed("log key")))
+
+
+def _cut(leaves: list[bytes]) -> DeadlineCut:
+    return DeadlineCut(
+        origin=ORIGIN,
+        section_id=4301,
+        section_code="A4301002026000123001",
+        deadline=AT,
+        tree_size=len(leaves),
+        root_hash=merkle.root_from_leaf_hashes(leaves),
+        cut_at=AT_FRACTION,
+    )
+
+
 def _entry_inputs() -> list[tuple[str, dict[str, Any]]]:
     """One document per kind, from fixed inputs through the builders the platform itself uses."""
     bid_details = {
@@ -56,32 +72,22 @@ def _entry_inputs() -> list[tuple[str, dict[str, Any]]]:
         public_key=_seed("bidder key"),
         registered_at=AT,
     )
-    cut_note = NoteSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(_seed("log key"))).sign(
-        format_cut(
-            DeadlineCut(
-                origin=ORIGIN,
-                section_id=4301,
-                section_code="A4301002026000123001",
-                deadline=AT,
-                tree_size=3,
-                root_hash=_seed("root"),
-                cut_at=AT_FRACTION,
-            )
-        )
-    )
-    return [
-        (
-            "notice_version",
-            entries.notice_version(
-                trade_code="A4301002026000123",
-                notice_id=394,
-                notice_kind="tender",
-                version=2,
-                content_sha256=_h(_seed("notice")),
-                published_at=AT,
-            ),
+    first = [
+        entries.notice_version(
+            trade_code="A4301002026000123",
+            notice_id=394,
+            notice_kind="tender",
+            version=2,
+            content_sha256=_h(_seed("notice")),
+            published_at=AT,
         ),
-        ("bid_event", events.log_document(bid_details, bid_salt, section_key)),
+        events.log_document(bid_details, bid_salt, section_key),
+    ]
+    # The cut closes the tree of the two entries before it: the same cut as the "deadline_cut" vector.
+    cut_note = _signer().sign(format_cut(_cut([merkle.leaf_hash(entries.leaf_bytes(d)) for d in first])))
+    return [
+        ("notice_version", first[0]),
+        ("bid_event", first[1]),
         ("deadline_cut", entries.deadline_cut(note=cut_note)),
         (
             "signing_key",
@@ -226,15 +232,7 @@ def build() -> dict[str, Any]:
     root = merkle.root_from_leaf_hashes(leaves)
     checkpoint_text = format_checkpoint(Checkpoint(origin=ORIGIN, size=len(leaves), root_hash=root))
     witness = Cosigner("witness.demo.hunan.example", Ed25519PrivateKey.from_private_bytes(_seed("witness key")))
-    cut = DeadlineCut(
-        origin=ORIGIN,
-        section_id=4301,
-        section_code="A4301002026000123001",
-        deadline=AT,
-        tree_size=3,
-        root_hash=merkle.root_from_leaf_hashes(leaves[:3]),
-        cut_at=AT_FRACTION,
-    )
+    cut = _cut(leaves[:2])
     return {
         "about": "docs/log.md §9: every entry kind's bytes and leaf hash, the commitments, a tree, notes",
         "log_key": {
@@ -254,7 +252,7 @@ def build() -> dict[str, Any]:
             "section_tag": hmac.new(_seed("section key"), bytes.fromhex(commitment), hashlib.sha256).hexdigest(),
         },
         "key_owner": {
-            "label": "trading-bid/v1 key-owner\\x00",
+            "label": "trading-bid/v1 key-owner\x00",
             "public_key": _h(_seed("bidder key")),
             "details": owner,
             "salt": _h(_seed("owner salt")),
@@ -319,7 +317,8 @@ def test_the_vectors_check_by_their_own_rules():
     )
     assert verify_note(v["checkpoint"]["note"], [verifier.verifier()]) == v["checkpoint"]["text"]
     cut = parse_cut(verify_note(v["deadline_cut"]["note"], [verifier.verifier()]))
-    assert cut.root_hash.hex() == v["tree"]["roots"]["3"]
+    assert cut.root_hash.hex() == v["tree"]["roots"]["2"]
+    assert any(e["kind"] == "deadline_cut" and e["document"]["note"] == v["deadline_cut"]["note"] for e in v["entries"])
     leaves = [bytes.fromhex(h) for h in v["tree"]["leaf_hashes"]]
     for p in v["tree"]["inclusion"]:
         root = bytes.fromhex(v["tree"]["roots"][str(p["size"])])

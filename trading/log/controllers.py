@@ -52,6 +52,8 @@ class LogInfo(msgspec.Struct):
     #: Every entry is in a signed checkpoint within this many seconds of the act it records; a verifier
     #: reports a published item missing from the log as pending while younger, as missing once older.
     max_merge_delay_seconds: float
+    #: The witnesses whose cosignatures the platform accepts (C2SP vkeys), as configured.
+    witnesses: list[str] = []
 
 
 class CosignatureIn(Strict):
@@ -121,6 +123,7 @@ class LogController(Controller):
                 origin=settings.log_origin,
                 vkey=request.app.state.log_signer.vkey,
                 max_merge_delay_seconds=settings.log_max_merge_delay,
+                witnesses=[k.strip() for k in settings.witness_keys.split(",") if k.strip()],
             ),
             headers={"Cache-Control": "public, max-age=3600"},
         )

@@ -55,11 +55,11 @@ def notice_version(
     }
 
 
-#: The payment's public fields that enter its entry, in the order docs/log.md lists them.
+#: The payment's public fields that enter its entry, in the order docs/log.md lists them (its own kind —
+#: payment or collection — goes in as ``payment_kind``: an entry has one ``kind``, the entry's).
 PAYMENT_FIELDS = (
     "id",
     "contract_notice_id",
-    "kind",
     "paid_on",
     "amount_fen",
     "currency",
@@ -74,7 +74,12 @@ PAYMENT_FIELDS = (
 
 def payment(*, trade_code: str, public: Mapping[str, Any]) -> dict[str, Any]:
     """*public* is the payment as the API publishes it (``paid_on`` as ``YYYY-MM-DD``)."""
-    return {"kind": "payment", "trade_code": trade_code, **{k: public[k] for k in PAYMENT_FIELDS}}
+    return {
+        "kind": "payment",
+        "trade_code": trade_code,
+        "payment_kind": public["kind"],
+        **{k: public[k] for k in PAYMENT_FIELDS},
+    }
 
 
 # --- bidding -------------------------------------------------------------------------------------------
