@@ -550,7 +550,10 @@ class PortalController(Controller):
     async def log_page(self, request: Request, db: DB) -> Template | Any:
         """The transparency log explained in plain Chinese, with the current checkpoint and the log's key."""
         latest = await log_services.latest_checkpoint(db)
-        headers, fresh = await _page_headers(request, db, "log", latest.size if latest else 0)
+        vkeys = [k.strip() for k in request.app.state.settings.witness_keys.split(",") if k.strip()]
+        witnesses = await log_services.witness_status(db, vkeys)
+        cosigned = [(w["size"], w["timestamp"]) for w in witnesses]
+        headers, fresh = await _page_headers(request, db, "log", latest.size if latest else 0, cosigned)
         if fresh:
             return not_modified_response(headers)
         cosignatures = await log_services.cosignature_lines(db, latest.size) if latest else []
@@ -560,6 +563,7 @@ class PortalController(Controller):
             checkpoint=latest,
             checkpoint_text=log_services.with_cosignatures(latest.note, cosignatures) if latest else None,
             witnesses=len(cosignatures),
+            witness_status=witnesses,
             vkey=request.app.state.log_signer.vkey,
             base_url=request.app.state.settings.base_url,
         )

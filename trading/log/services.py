@@ -12,7 +12,7 @@ the deadline and signs a checkpoint for them (recorded for the opening), and onl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, insert, select, text, tuple_, update
@@ -269,6 +269,25 @@ async def latest_cosigned(session: AsyncSession, witness: str) -> LogCheckpoint:
             code="not_witnessed",
         )
     return await checkpoint_at(session, int(size))
+
+
+async def witness_status(session: AsyncSession, vkeys: list[str]) -> list[dict[str, Any]]:
+    """For each configured witness: its vkey, name, and the latest checkpoint it cosigned (size, its timestamp)."""
+    out = []
+    for vkey in vkeys:
+        name = vkey.split("+", 1)[0]
+        latest = await session.scalar(
+            select(LogCosignature).where(LogCosignature.witness == name).order_by(LogCosignature.size.desc()).limit(1)
+        )
+        out.append(
+            {
+                "vkey": vkey,
+                "name": name,
+                "size": latest.size if latest else None,
+                "timestamp": datetime.fromtimestamp(latest.timestamp, UTC) if latest else None,
+            }
+        )
+    return out
 
 
 async def cosignatures(session: AsyncSession, size: int) -> list[LogCosignature]:
