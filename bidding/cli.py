@@ -1253,8 +1253,17 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
             f"{len(shares)} signed price shares and {len(documents)} documents shares uploaded",
         )
         state = result["state"]
-        uploaded = f"{result['uploaded']}/{result['k']}"
+        uploaded = f"{result['uploaded']}/{result.get('n', result['k'])}"
         say(f"开标状态 / opening state: {STATES.get(state, state)}（已上传 / uploaded {uploaded}）")
+        if state != "opened" and result.get("shares_close_at"):
+            # The share window (docs/envelope.md §10.2): the bids open when every opener is in, or when it ends
+            # with at least k — never at the k-th upload, so that no opener chooses the outcome by staying away.
+            say(
+                f"全部 {result.get('n', '?')} 名开标人上传后即开标；否则在 {result['shares_close_at']} 分片窗口结束时"
+                f"（至少 {result['k']} 名已上传）开标",
+                "the bids open once every opener is in, or when the share window ends "
+                f"({result['shares_close_at']}) with at least {result['k']}",
+            )
         if state == "opened":
             status = client.opening_status(args.section_id)
             notice_id = status.get("record_notice_id")

@@ -394,6 +394,7 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             "position": position,
             "uploaded": uploaded,
             "k": k,
+            "n": n,
             "shares_close_at": shares_close_at(opening).isoformat(),
             "state": (await session.get(Opening, section_id)).state,
         }  # type: ignore[union-attr]
