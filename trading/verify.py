@@ -602,6 +602,8 @@ async def check_opening(
                 )
         if bid.get("withdrawal_event"):
             await _check_withdrawal(client, report, bwhere, fields, bid)
+        if bid.get("outcome") in ("failed", "disputed") and "bidder" in bid:
+            await _recheck_failure(client, report, bwhere, fields, bid)
         if bid.get("outcome") == "opened":
             c = commitment(bid["event"]["details"], base64.b64decode(bid["event"]["salt"]))
             await _recheck_bid(
@@ -655,6 +657,88 @@ async def _recheck_bid(
             f"{(bid.get('form') or {}).get('total_price_fen')}",
         )
     await _check_signer(client, report, where, bid, m.content, manifest, keys, cut_size, event_index)
+
+
+async def _tender_committee(client: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """The committee of the published tender version the record names (its bytes checked against its hash)."""
+    tender = fields.get("tender_notice") or {}
+    r = await client.get(f"/api/notices/{tender.get('notice_id')}")
+    if r.status_code != 200:
+        return None
+    for version in r.json().get("versions", []):
+        if version["version"] == tender.get("version"):
+            doc = await client.get(version["document_url"])
+            if doc.status_code == 200 and hashlib.sha256(doc.content).hexdigest() == tender.get("content_sha256"):
+                return (json.loads(doc.content).get("fields") or {}).get("committee")
+    return None
+
+
+async def _recheck_failure(
+    client: httpx.AsyncClient, report: Report, where: str, fields: dict[str, Any], bid: dict[str, Any]
+) -> None:
+    """A bid that did not open: every price share uploaded in the window and every dispute are in the record, so
+    the combination is repeated here and must reach the same outcome, reason and fault (docs/envelope.md §10)."""
+    from bidding.envelope import (
+        BidContext,
+        EnvelopeError,
+        check_dispute,
+        combine_and_open,
+        decode_private_key,
+        manifest_hash,
+        parse_manifest,
+    )
+
+    committee = await _tender_committee(client, fields)
+    base = f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}"
+    m = await client.get(base + "/manifest")
+    if committee is None or m.status_code != 200 or manifest_hash(m.content) != bid["manifest_sha256"]:
+        report.problem("outcome_unverifiable", where, "the tender's committee or the bid's manifest is not served")
+        return
+    manifest = parse_manifest(m.content)
+    context = BidContext(
+        section_id=fields["section_id"],
+        trade_code=fields["trade_code"],
+        section_code=fields["section_code"],
+        bidder_credit_code=bid["bidder_credit_code"],
+        suite=committee["suite"],
+        k=committee["k"],
+        n=committee["n"],
+        opener_keys=tuple(base64.b64decode(member["public_key"]) for member in committee["members"]),
+    )
+    disputed = set()
+    for dispute in bid.get("disputes") or []:
+        try:
+            finding = check_dispute(
+                manifest,
+                context,
+                dispute["envelope"],
+                dispute["position"],
+                decode_private_key(context.suite, base64.b64decode(dispute["opener_private_key"])),
+                base64.b64decode(dispute["sealed_share"]),
+            )
+        except (EnvelopeError, ValueError) as exc:
+            report.problem("dispute_unfounded", where, f"opener {dispute['position']}'s dispute does not hold: {exc}")
+            return
+        if finding != dispute.get("finding"):
+            report.problem("dispute_unfounded", where, f"opener {dispute['position']}'s dispute finds {finding}")
+        if dispute["envelope"] == "price":
+            disputed.add(dispute["position"])
+    shares = {int(i): base64.b64decode(share) for i, share in (bid.get("price_shares") or {}).items()}
+    c = await client.get(base + "/price")
+    ciphertext = [c.content] if c.status_code == 200 else []
+    required = ((committee.get("price_form") or {}).get("required")) or ()
+    extra = [f for f in required if f not in ("total_price_fen", "duration_days", "quality")]
+    try:
+        result = combine_and_open(
+            manifest, context, "price", shares, ciphertext, final=True, disputed=disputed, price_fields=extra
+        )
+    except (EnvelopeError, ValueError) as exc:
+        report.problem("outcome_mismatch", where, f"the published shares do not combine: {exc}")
+        return
+    got = (result.outcome, result.reason, result.fault)
+    said = (bid.get("outcome"), bid.get("reason"), bid.get("fault"))
+    if got != said:
+        report.problem("outcome_mismatch", where, f"the published shares give {got}, the record says {said}")
 
 
 async def _check_withdrawal(

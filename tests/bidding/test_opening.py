@@ -148,6 +148,13 @@ async def test_the_tenders_required_price_fields_are_published_and_enforced_at_t
         ("opened", "", ""),
     ], outcomes
     assert sorted(b["form"]["project_manager"] for b in bids if b["outcome"] == "opened") == ["张建1", "张建2"]
+    # trading verify repeats the failed opening, with the fields the tender notice requires, and agrees
+    from trading.log.integrator import integrate_once
+    from trading.verify import verify_site
+
+    await integrate_once(app.state)
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "v.json", now=clock.at)
+    assert report.ok, report.summary()
 
 
 async def test_a_committee_refuses_a_malformed_price_field_name(app, client, clock):

@@ -101,6 +101,17 @@ async def _section_with(app, client, clock, tmp_path, cheat):
     return world, section, bidders
 
 
+async def _verified(app, client, clock, tmp_path):
+    """`trading verify` repeats each failed or disputed combination from the record and agrees with it."""
+    from trading.log.integrator import integrate_once
+    from trading.verify import verify_site
+
+    await integrate_once(app.state)
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "verify.json", now=clock.at)
+    assert report.ok, report.summary()
+    return report
+
+
 def _row(record, bidder):
     return next(b for b in record["fields"]["bids"] if b["bidder_credit_code"] == bidder.credit_code)
 
@@ -135,6 +146,13 @@ async def test_inconsistent_shares_are_the_bidders_fault_whichever_openers_uploa
     )
     assert shamir.off_polynomial(shares, 2) == [3]
     assert [b["outcome"] for b in record["fields"]["bids"] if b is not row] == ["opened", "opened"]
+    await _verified(app, client, clock, tmp_path)
+    # A record blaming the openers instead would not survive the re-check.
+    from trading.verify import Report, _recheck_failure
+
+    report = Report(url="http://site")
+    await _recheck_failure(client, report, "row", record["fields"], {**row, "fault": "opener:3"})
+    assert [p["code"] for p in report.problems] == ["outcome_mismatch"]
 
 
 async def test_with_one_opener_withholding_the_window_decides_and_a_late_share_does_not_count(
@@ -156,6 +174,7 @@ async def test_with_one_opener_withholding_the_window_decides_and_a_late_share_d
     assert (row["outcome"], row["reason"], row["fault"]) == ("failed", "envelope.key_commitment_mismatch", "bidder")
     late = signed_shares(section.id, 2, [], section.openers[1].signing)
     refused(await post_shares(client, section.openers[1], section.id, late), 422, "opening_not_waiting")
+    await _verified(app, client, clock, tmp_path)
 
 
 async def test_an_opener_sealed_garbage_shows_it_and_the_bid_is_disputed_not_withdrawn(app, client, clock, tmp_path):
@@ -227,6 +246,7 @@ async def test_an_opener_sealed_garbage_shows_it_and_the_bid_is_disputed_not_wit
         base64.b64decode(published["sealed_share"]),
     )
     assert finding == "envelope.share_undecryptable"
+    await _verified(app, client, clock, tmp_path)
     # The honest bids opened with shares 1 and 3.
     assert [b["outcome"] for b in record["fields"]["bids"] if b is not row] == ["opened", "opened"]
 
