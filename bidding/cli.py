@@ -1198,6 +1198,7 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
         shares: list[dict[str, Any]] = []
         documents: list[dict[str, Any]] = []  # the documents shares, for the evaluation panel (never published)
         skipped: list[tuple[dict[str, Any], str, str]] = []
+        disputes: list[dict[str, Any]] = []  # shares the bidder sealed badly to this seat
         bids = pack["bids"]
         say(
             f"第 {position} 号开标人：本机解密 {len(bids)} 份投标的报价密钥分片和投标文件密钥分片"
@@ -1220,7 +1221,7 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                         }
                     )
                 else:
-                    skipped.append(({**item, "bid_id": "标底/reserve", "bidder_credit_code": ""}, *outcome))
+                    skipped.append(({**item, "bid_id": "标底/reserve", "bidder_credit_code": ""}, *outcome[:2]))
             for done, item in enumerate(bids, start=1):
                 for envelope, into in (("price", shares), ("documents", documents)):
                     if envelope == "documents" and "documents_sealed_share" not in item:
@@ -1235,8 +1236,10 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                                 "share": b64(outcome),
                             }
                         )
+                    elif DISPUTABLE in outcome and not args.skip_bad_shares:
+                        disputes.append({**item, "envelope": envelope, "why": outcome[:2]})
                     else:
-                        skipped.append(({**item, "envelope": envelope}, *outcome))
+                        skipped.append(({**item, "envelope": envelope}, *outcome[:2]))
                 update(done)
         for item, zh, en in skipped:
             what_zh = "投标文件密钥分片" if item.get("envelope") == "documents" else "分片"
@@ -1245,6 +1248,8 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                 f"投标 {item['bid_id']}（{item['bidder_credit_code']}）的{what_zh}未上传：{zh}",
                 f"bid {item['bid_id']}: {what_en} not uploaded: {en}",
             )
+        if disputes:
+            shares += _disputes(args, disputes, hpke_key)
         document = shares_document(args.section_id, position, shares + documents)
         result = client.upload_shares(args.section_id, b64(document), b64(signing.sign(document)))
         say(
@@ -1275,6 +1280,44 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _disputes(args: argparse.Namespace, disputes: list[dict[str, Any]], hpke_key: OpenerPrivateKey) -> list[Any]:
+    """The upload items disputing shares the bidder sealed badly — or, without --dispute, a stop: once uploaded,
+    this seat cannot add a dispute, and leaving a share out would count against the openers."""
+    from bidding.envelope import encode_private_key
+
+    for item in disputes:
+        zh, en = item["why"]
+        warn(
+            f"投标 {item['bid_id']}（{item['bidder_credit_code']}）的{item['envelope']}分片：{zh}",
+            f"bid {item['bid_id']} ({item['envelope']}): {en}",
+        )
+    if not args.dispute:
+        raise Failure(
+            f"有 {len(disputes)} 份分片因投标人密封有误而无法解开。请选择：加 --dispute 公开本席位私钥，向所有人证明"
+            "（本席位在此标段的其他分片也随之可读，但少于门限 k，不足以解开任何投标）；或加 --skip-bad-shares 只上传"
+            "能解开的分片。上传后不能再提出异议，因此本次未上传任何内容。",
+            f"{len(disputes)} shares the bidder sealed badly do not open. Choose: --dispute discloses this seat's "
+            "private key so that anyone can check (this seat's other shares in the section become readable too, "
+            "fewer than k, which opens nothing); or --skip-bad-shares uploads only the shares that open. Nothing "
+            "was uploaded: a seat cannot add a dispute after its upload.",
+            code="shares_disputable",
+        )
+    key = b64(encode_private_key(hpke_key.suite, hpke_key))
+    say(
+        f"对 {len(disputes)} 份分片提出异议：本席位私钥随之公开，供监督人员和公众核验",
+        f"disputing {len(disputes)} shares: this seat's private key is disclosed so that anyone can check",
+    )
+    return [
+        {
+            "bid_id": item["bid_id"],
+            "manifest_sha256": item["manifest_sha256"],
+            "envelope": item["envelope"],
+            "dispute_key": key,
+        }
+        for item in disputes
+    ]
+
+
 def _open_one(
     item: dict[str, Any],
     section: dict[str, Any],
@@ -1284,7 +1327,7 @@ def _open_one(
     *,
     role: str = "bidder",
     envelope: str = "price",
-) -> bytes | tuple[str, str]:
+) -> bytes | tuple[str, ...]:
     """Open the share of one envelope of one bid (or of the reserve price, ``role="reserve"``), or say why not
     (and so whose fault it is) without uploading anything."""
     from bidding.envelope import BidContext, EnvelopeError, open_share, parse_manifest
@@ -1333,7 +1376,15 @@ def _open_one(
     except EnvelopeError as exc:
         # The sealed share is the one the bidder signed for, and this is the key of this position: a share
         # that does not open or does not match its commitment is the bidder's doing (docs/envelope.md §10.3).
-        return f"{exc.message_zh}（投标人责任，可向监督人员出示本席位私钥证明）", f"{exc.message_en} (bidder's fault)"
+        return (
+            f"{exc.message_zh}（投标人责任，可用 --dispute 公开本席位私钥证明）",
+            f"{exc.message_en} (the bidder's fault; --dispute proves it)",
+            DISPUTABLE,
+        )
+
+
+#: Marks a share that failed through the bidder's sealing, which the opener may dispute (docs/envelope.md §10.3).
+DISPUTABLE = "disputable"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1441,6 +1492,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("open", cmd_opener_open, "开标：解密并上传分片 / decrypt and upload my shares", sub=opener_commands)
     p.add_argument("section_id", type=int, metavar="SECTION_ID")
     p.add_argument("--key", required=True, metavar="opener.key")
+    bad = p.add_mutually_exclusive_group()
+    bad.add_argument(
+        "--dispute",
+        action="store_true",
+        help="投标人密封给本席位的分片无法解开或与承诺不符时，公开本席位私钥以证明（docs/envelope.md §10.3）/ "
+        "for a share the bidder sealed badly, disclose this seat's private key to prove it",
+    )
+    bad.add_argument(
+        "--skip-bad-shares",
+        action="store_true",
+        help="不提出异议，只上传能解开的分片 / upload only the shares that open, without disputing the others",
+    )
     _passphrase_option(p)
     return parser
 

@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bidding import scheduler
@@ -264,3 +265,66 @@ async def decrypted_shares_except(client, opener, section, bid_id) -> tuple[int,
     shares = [_opened_share(pack, opener, section, b) for b in pack["bids"] if b["bid_id"] != bid_id]
     shares += [_opened_share(pack, opener, section, b, "documents") for b in pack["bids"]]
     return pack["position"], shares
+
+
+@pytest.mark.slow
+async def test_an_opener_disputes_with_the_command_line_only_when_it_chooses_to(
+    app, client, clock, tmp_path, settings, backend
+):
+    """`bidding opener open` finds the share the bidder sealed badly and uploads nothing until the opener chooses:
+    --dispute discloses the seat's key (the bid ends disputed), --skip-bad-shares would leave it out."""
+    import subprocess
+    import sys
+
+    import msgspec
+    from cryptography.hazmat.primitives import serialization
+
+    from bidding.envelope import protect_private_key
+    from tests.browser.test_public_journey import _free_port, serving
+
+    if backend != "sqlite":
+        pytest.skip("the served copy shares the SQLite file; the PostgreSQL half is the API test above")
+
+    def cheat(section, bidder, path):
+        return redeal(section, bidder, path, "price", 1, None)
+
+    _, section, bidders = await _section_with(app, client, clock, tmp_path, cheat)
+    first = section.openers[0]
+    key_path = tmp_path / "opener1.key"
+    key_path.write_bytes(protect_private_key(section.info["suite"], first.hpke, "pw", memory_kib=1024, iterations=1))
+    key_path.with_name(key_path.name + ".signing.pem").write_bytes(
+        first.signing.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pw"),
+        )
+    )
+    served = msgspec.structs.replace(settings, base_url=f"http://127.0.0.1:{_free_port()}", clock=clock.at.isoformat())
+    bidding = [sys.executable, "-m", "bidding.cli", "--server", served.base_url, "--token", first.token]
+    env = {"BIDDING_PASSPHRASE": "pw", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def opener_open(*extra):
+        return subprocess.run(
+            [*bidding, "opener", "open", str(section.id), "--key", str(key_path), *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with serving(served, tmp_path):
+        stopped = opener_open()
+        assert stopped.returncode != 0 and "shares_disputable" in stopped.stdout + stopped.stderr, stopped
+        assert "--dispute" in stopped.stderr + stopped.stdout
+        status = httpx.get(f"{served.base_url}/api/sections/{section.id}/opening").json()
+        assert not any(m["uploaded"] for m in status["members"])  # nothing went up
+        disputed = opener_open("--dispute")
+        assert disputed.returncode == 0, disputed.stdout + disputed.stderr
+    # Opener 2 stays away, opener 3 uploads: one valid share of the bad bid and a founded dispute when the window ends.
+    assert (await open_as(client, section.openers[2], section)).status_code == 200
+    clock.set(clock.at + SHARE_WINDOW)
+    await scheduler.tick(app.state)
+    record = await opening_record(client, section)
+    row = _row(record, bidders[0])
+    assert (row["outcome"], row["treated_as"]) == ("disputed", "pending_ruling")
+    assert [(d["envelope"], d["position"]) for d in row["disputes"]] == [("price", 1)]
