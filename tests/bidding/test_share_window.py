@@ -149,10 +149,11 @@ async def test_inconsistent_shares_are_the_bidders_fault_whichever_openers_uploa
     assert [b["outcome"] for b in record["fields"]["bids"] if b is not row] == ["opened", "opened"]
     await _verified(app, client, clock, tmp_path)
     # A record blaming the openers instead would not survive the re-check.
-    from trading.verify import Report, _recheck_failure
+    from trading.verify import Report
+    from trading.verify_openings import recheck_failure
 
     report = Report(url="http://site")
-    await _recheck_failure(client, report, "row", record["fields"], {**row, "fault": "opener:3"})
+    await recheck_failure(client, report, "row", record["fields"], {**row, "fault": "opener:3"})
     assert [p["code"] for p in report.problems] == ["outcome_mismatch"]
 
 
