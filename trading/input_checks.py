@@ -145,8 +145,29 @@ def _first_nul(value: Any, path: str = "$") -> str | None:
     return None
 
 
-_TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"Expected `(\w+)`, got `(\w+)`"), r"应为 \1 类型，实际为 \2"),
+_TYPE_NAMES = {
+    "str": "文本",
+    "int": "整数",
+    "float": "数字",
+    "bool": "布尔值（true/false）",
+    "object": "对象",
+    "array": "数组",
+    "null": "空值",
+    "datetime": "日期时间",
+    "date": "日期",
+    "bytes": "base64 数据",
+}
+
+
+def _types_zh(match: re.Match[str]) -> str:
+    def names(spec: str) -> str:
+        return "或".join(_TYPE_NAMES.get(t.strip(), t.strip()) for t in spec.split("|"))
+
+    return f"应为{names(match.group(1))}，实际为{names(match.group(2))}"
+
+
+_TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"Expected `([^`]+)`, got `([^`]+)`"), _types_zh),
     (re.compile(r"Object missing required field `([^`]+)`"), r"缺少必填字段 \1"),
     (re.compile(r"Object contains unknown field `([^`]+)`"), r"含有未知字段 \1"),
     (re.compile(r"Expected `(\w+)` of length >= (\d+)"), r"长度至少为 \2"),
@@ -178,7 +199,7 @@ def validation_error(message: str) -> InvalidInput:
             break
     field = where.group(1) if where else None
     if field and field != "$":
-        zh = f"{field}：{zh}"
+        zh = f"字段 {field.removeprefix('$.')}：{zh}"
     return InvalidInput(
         f"请求内容不符合要求：{zh}",
         f"The request is not valid: {message}",

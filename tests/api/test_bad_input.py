@@ -337,3 +337,27 @@ async def test_a_path_number_past_64_bits_is_refused_before_anyone_looks_it_up(a
 async def test_the_opening_stream_of_a_section_that_does_not_exist_is_a_404(client):
     r = await client.get("/api/sections/999/opening/events")
     assert r.status_code == 404 and r.json()["error"]["code"] == "section_not_found"
+
+
+async def test_refusals_meant_for_people_speak_chinese(app, client, clock):
+    """message_zh names the field and the rule in Chinese: no msgspec or Litestar English leaks into it."""
+    import re
+
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, clock.at)
+    staff = world.headers("staff")
+    cases = [
+        ("PATCH", f"/api/staff/notices/{draft['id']}", {"title": 5}, "字段 title：应为文本或空值，实际为整数"),
+        ("PATCH", f"/api/staff/notices/{draft['id']}", {"title": "ab"}, "字段 title：长度至少为 4"),
+        ("PATCH", f"/api/staff/notices/{draft['id']}", {"nope": 1}, "含有未知字段 nope"),
+        ("POST", "/api/tokens", {"username": "x"}, "缺少必填字段 password"),
+        ("POST", "/api/projects", [], "应为对象，实际为数组"),
+        ("GET", "/api/notices?limit=abc", None, "参数 limit：应为整数，实际为文本"),
+        ("GET", "/api/notices?limit=1000", None, "参数 limit：数值须不大于 100"),
+    ]
+    for method, url, body, expected in cases:
+        r = await client.request(method, url, headers=staff, json=body)
+        zh = r.json()["error"]["message_zh"]
+        assert r.status_code == 400 and expected in zh, (url, body, zh)
+        assert not re.search(r"Expected|Validation|Object|got `|\$\.", zh), zh
