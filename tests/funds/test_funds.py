@@ -187,8 +187,13 @@ async def test_the_summary_adds_up_and_draws_its_charts(app, client, clock, sett
         published = await s.scalar(select(func.count()).select_from(Project).where(Project.state != "draft"))
         assert totals["projects"] == published < await s.scalar(select(func.count()).select_from(Project))
     assert totals["paid_fen"] > 0
-    for key in ("funding_fen", "contracted_fen"):
+    for key in ("funding_fen", "contracted_fen", "paid_fen", "collected_fen"):
         assert sum(r[key] for r in summary["by_trade_kind"]) == totals[key]
+    # Land and property bring money in: their rows show what was collected, not zeros of funds spent.
+    land = next(r for r in summary["by_trade_kind"] if r["key"] == "land")
+    assert not land["spends"] and land["collected_fen"] > 0 and land["paid_fen"] == 0
+    whole = (await client.get("/funds")).text
+    assert "已收缴" in whole and "不适用" in whole
     assert abs(sum(r["paid_fen"] for r in summary["by_funding_source"]) - totals["paid_fen"]) <= len(
         summary["by_funding_source"]
     )

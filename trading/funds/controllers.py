@@ -134,12 +134,12 @@ class FundsApiController(Controller):
         """The summary as CSV (by trade kind, then by funding source)."""
         s = await services.summary(db, year=year, region_code=_region(region))
         rows: list[list[Any]] = [["分组 group", "类别 key", "名称 name", "项目数 projects", "资金（元）funding",
-                                  "合同（元）contracted", "已支付（元）paid"]]  # fmt: skip
+                                  "合同（元）contracted", "已支付（元）paid", "已收缴（元）collected"]]  # fmt: skip
         for group, table in (("trade_kind", s.by_trade_kind), ("funding_source", s.by_funding_source)):
             for r in table:
                 rows.append(
                     [group, r.key, r.name_zh, r.projects, f"{r.funding_fen / 100:.2f}",
-                     f"{r.contracted_fen / 100:.2f}", f"{r.paid_fen / 100:.2f}"]
+                     f"{r.contracted_fen / 100:.2f}", f"{r.paid_fen / 100:.2f}", f"{r.collected_fen / 100:.2f}"]
                 )  # fmt: skip
         return _csv(rows, f"funds-{year or 'all'}-{region or '430000'}.csv")
 

@@ -162,6 +162,10 @@ class SummaryRow(msgspec.Struct):
     funding_fen: int
     contracted_fen: int
     paid_fen: int
+    #: Land prices and property transfer proceeds collected (收缴): money the trade brings in, not spends.
+    collected_fen: int = 0
+    #: Whether the trade kind spends project funds (works, procurement) or brings money in (land, property).
+    spends: bool = True
 
 
 class SummaryRead(msgspec.Struct):

@@ -323,6 +323,10 @@ async def project_funds(session: AsyncSession, project_id: int) -> schemas.Funds
     )
 
 
+#: Trade kinds that bring money in (a land price, a property's transfer price) rather than spend project funds.
+REVENUE_KINDS = ("land", "property")
+
+
 async def summary(session: AsyncSession, *, year: int | None, region_code: str | None) -> schemas.SummaryRead:
     """Totals by trade kind and by funding source: funding, contracted and paid — of published projects only
     (a draft is nobody's business but its centre's)."""
@@ -335,16 +339,16 @@ async def summary(session: AsyncSession, *, year: int | None, region_code: str |
     ids = [p.id for p in projects]
     sources = list(await session.scalars(select(FundingSource).where(FundingSource.project_id.in_(ids or [0]))))
     paid_by_project: dict[int, int] = defaultdict(int)
-    for p in await session.scalars(
-        select(Payment).where(Payment.project_id.in_(ids or [0]), Payment.kind == "payment")
-    ):
-        paid_by_project[p.project_id] += p.amount_fen
+    collected_by_project: dict[int, int] = defaultdict(int)
+    for p in await session.scalars(select(Payment).where(Payment.project_id.in_(ids or [0]))):
+        into = paid_by_project if p.kind == "payment" else collected_by_project
+        into[p.project_id] += p.amount_fen
     contracted: dict[int, int] = {}
     for project in projects:
         contracts = await contracts_of(session, project.id)
         if contracts:
             contracted[project.id] = sum(c.amount_fen for c in contracts)
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     funding_by_project: dict[int, int] = defaultdict(int)
     for s in sources:
         funding_by_project[s.project_id] += s.amount_fen
@@ -354,7 +358,8 @@ async def summary(session: AsyncSession, *, year: int | None, region_code: str |
         row[1] += funding_by_project[project.id]
         row[2] += contracted.get(project.id, 0)
         row[3] += paid_by_project[project.id]
-    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        row[4] += collected_by_project[project.id]
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     seen: dict[str, set[int]] = defaultdict(set)
     for s in sources:
         row = by_source[s.kind]
@@ -376,6 +381,8 @@ async def summary(session: AsyncSession, *, year: int | None, region_code: str |
                 funding_fen=v[1],
                 contracted_fen=v[2],
                 paid_fen=v[3],
+                collected_fen=v[4],
+                spends=k not in REVENUE_KINDS,
             )
             for k, v in sorted(table.items(), key=lambda kv: -kv[1][1])
         ]
@@ -390,6 +397,7 @@ async def summary(session: AsyncSession, *, year: int | None, region_code: str |
             "funding_fen": sum(funding_by_project.values()),
             "contracted_fen": sum(contracted.values()),
             "paid_fen": sum(paid_by_project.values()),
+            "collected_fen": sum(collected_by_project.values()),
         },
     )
 
