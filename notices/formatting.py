@@ -7,6 +7,9 @@ tables, lists) so that templates never mark anything safe.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -18,6 +21,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from bidding.envelope import errors as envelope_errors
 from notices.kinds import NOTICE_KINDS, FieldSpec
 from trading.context import ROLE_NAMES_ZH
 from trading.projects.schemas import FUNDING_KIND_NAMES, TRADE_KIND_NAMES
@@ -61,6 +65,14 @@ _EXTRA_LABELS = {
     "section": "标段",
     "section_code": "标段编号",
     "role": "角色",
+    "winner_credit_code": "中标人统一社会信用代码",
+    "purchaser": "采购人/招标人",
+    "agency": "招标代理机构",
+    "trade_code": "交易编码",
+    "report_sha256": "评标报告摘要（SHA-256）",
+    "draw_seed_sha256": "评标专家抽取种子摘要（SHA-256）",
+    "winner_key": "中标人代码",
+    "section_tag_key": "标段事件标签密钥",
 }
 
 #: Codes that have a Chinese name in a given field.
@@ -111,6 +123,15 @@ def yuan(fen: int | None) -> str:
     whole, cents = divmod(abs(value), 100)
     sign = "-" if value < 0 else ""
     return f"{sign}¥{whole:,}.{cents:02d} 元"
+
+
+def money(fen: int | None) -> str:
+    """Integer fen as people read an amount: 元, and 万元 beside it once it reaches 1 万元."""
+    if fen is None:
+        return "—"
+    if abs(int(fen)) < 1_000_000:
+        return yuan(fen)
+    return f"{yuan(fen)}（{wanyuan(fen)}）"
 
 
 def wanyuan(fen: int | None) -> str:
@@ -258,7 +279,7 @@ def display_value(value: Any, type: str | None = None, key: str = "") -> Node:
         return {"kind": "text", "text": "是" if value else "否"}
     if type == "money" or key.endswith("_fen"):
         if isinstance(value, int):
-            return {"kind": "text", "text": yuan(value)}
+            return {"kind": "text", "text": money(value)}
     if isinstance(value, int | float):
         return {"kind": "text", "text": number(value)}
     if isinstance(value, str):
@@ -289,8 +310,26 @@ def display_value(value: Any, type: str | None = None, key: str = "") -> Node:
     return {"kind": "text", "text": str(value)}
 
 
+#: Fields a page shows in its own section rather than as a row of 公告要素: the opening committee of a notice
+#: that takes sealed bids has its own, and the opening record shows all of its fields in its own sections.
+_OWN_SECTION: dict[str, set[str] | None] = {"opening_record": None}
+_OWN_SECTION_DEFAULT = {"committee"}
+#: Machine data: values people do not read but check (hashes, internal codes); shown under 核验数据.
+_MACHINE_KEYS = {"winner_key", "section_tag_key"}
+
+
+def is_machine_key(key: str) -> bool:
+    return key in _MACHINE_KEYS or key.endswith("_sha256")
+
+
 def notice_field_rows(kind_key: str, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The notice's structured fields as labelled rows: the kind's own fields in order, then any others."""
+    """The notice's structured fields as labelled rows: the kind's own fields in order, then any others.
+
+    Machine data (:func:`is_machine_key`) and fields shown in their own section are left out."""
+    own = _OWN_SECTION.get(kind_key, _OWN_SECTION_DEFAULT)
+    if own is None:
+        return []
+    fields = {k: v for k, v in fields.items() if k not in own and not (is_machine_key(k) and isinstance(v, str))}
     kind = NOTICE_KINDS.get(kind_key)
     specs = kind.fields if kind else ()
     rows = []
@@ -311,6 +350,179 @@ def notice_field_rows(kind_key: str, fields: Mapping[str, Any]) -> list[dict[str
         if key not in seen and value not in (None, "", [], {}):
             rows.append({"key": key, "label": field_label(key), "source": "", "value": display_value(value, key=key)})
     return rows
+
+
+def machine_rows(fields: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The notice's top-level machine values (hashes, codes) as labelled rows, for the 核验数据 section."""
+    return [
+        {"key": k, "label": field_label(k), "value": v}
+        for k, v in fields.items()
+        if is_machine_key(k) and isinstance(v, str) and v
+    ]
+
+
+# --- opening committees and opening records ------------------------------------------------------------------
+
+#: The opening form's fields (price_form.required) as a citizen reads them.
+_FORM_FIELDS = {
+    "total_price_fen": "投标总价",
+    "duration_days": "工期",
+    "quality": "质量",
+    "unit_price_fen": "单价",
+    "project_leader": "项目负责人",
+}
+_REASONS = {
+    cls.code: cls.default_zh
+    for cls in vars(envelope_errors).values()
+    if isinstance(cls, type) and issubclass(cls, envelope_errors.EnvelopeError) and isinstance(cls.code, str)
+}
+_TREATED_AS = {"revoked": "视为撤销投标", "withdrawn": "视为撤回投标"}
+
+
+def key_fingerprint(public_key_b64: str | None) -> str:
+    """The first 16 hex digits of the SHA-256 of a base64 public key's bytes (compare with ``bidding`` output)."""
+    if not public_key_b64:
+        return "—"
+    try:
+        raw = base64.b64decode(public_key_b64, validate=True)
+    except (binascii.Error, ValueError):
+        return "—"
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _form_order(key: Any) -> tuple[int, str]:
+    order = list(_FORM_FIELDS)
+    return (order.index(key) if key in order else len(order), str(key))
+
+
+def form_field_name(key: str) -> str:
+    return _FORM_FIELDS.get(key, key)
+
+
+def committee_view(committee: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A tender's opening committee (开标小组) for the page: threshold, members with key fingerprints, form fields."""
+    if not committee:
+        return None
+    members = [
+        {
+            "position": m.get("position"),
+            "name": m.get("name") or f"第 {m.get('position')} 号开标人",
+            "fingerprint": key_fingerprint(m.get("public_key")),
+        }
+        for m in committee.get("members", [])
+        if isinstance(m, Mapping)
+    ]
+    required = (committee.get("price_form") or {}).get("required") or []
+    return {
+        "k": committee.get("k"),
+        "n": committee.get("n"),
+        "suite": committee.get("suite", ""),
+        "members": sorted(members, key=lambda m: m["position"] or 0),
+        "form_fields": [form_field_name(str(f)) for f in sorted(required, key=_form_order)],
+    }
+
+
+def fault_name(fault: str | None) -> str:
+    """Whose fault a failed opening is: 投标人, 交易平台, 第 1、3 号开标人."""
+    if not fault:
+        return "—"
+    if fault == "bidder":
+        return "投标人"
+    if fault == "platform":
+        return "交易平台"
+    if fault.startswith("opener:"):
+        return "第 " + "、".join(fault.removeprefix("opener:").split(",")) + " 号开标人"
+    return fault
+
+
+def opening_result(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """A bid's (or sealed reserve price's) decryption result in Chinese, and a status class for its cell."""
+    state, outcome = entry.get("state"), entry.get("outcome")
+    if state == "withdrawn" or outcome == "withdrawn":
+        return "已撤回", "withdrawn"
+    if state == "replaced" or outcome == "replaced":
+        return "已被替换", "replaced"
+    if outcome == "opened":
+        return "已解密", "opened"
+    if outcome == "disputed":
+        return "有异议，待裁定", "disputed"
+    if outcome == "failed":
+        reason = entry.get("reason") or ""
+        text = f"解密失败（{_REASONS.get(reason, reason) or '原因未载明'}，责任方：{fault_name(entry.get('fault'))}）"
+        treated = _TREATED_AS.get(entry.get("treated_as") or "")
+        return (f"{text}，{treated}" if treated else text), "failed"
+    return str(outcome or state or "—"), "other"
+
+
+def _form_text(form: Mapping[str, Any] | None, key: str) -> str:
+    if not form or form.get(key) in (None, ""):
+        return "—"
+    value = form[key]
+    if key.endswith("_fen") and isinstance(value, int):
+        return yuan(value).removeprefix("¥").removesuffix(" 元")
+    return number(value) if isinstance(value, int) else str(value)
+
+
+def opening_record_view(fields: Mapping[str, Any], member_names: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """An opening record's fields as the page shows them: the bids table, the sealed reserve or control
+    price, the opening time and the openers who uploaded; the rest is machine data, linked as JSON."""
+    names = member_names or {}
+    bids = [b for b in fields.get("bids", []) if isinstance(b, Mapping)]
+    shown = {"total_price_fen", "duration_days", "quality"}
+    extra: list[str] = []
+    for b in bids:
+        extra.extend(k for k in (b.get("form") or {}) if k not in shown and k not in extra)
+    rows = []
+    for b in bids:
+        result, status = opening_result(b)
+        form = b.get("form") or {}
+        rows.append(
+            {
+                "bidder": b.get("bidder", "—"),
+                "credit_code": b.get("bidder_credit_code", "—"),
+                "price": _form_text(form, "total_price_fen"),
+                "duration": _form_text(form, "duration_days"),
+                "quality": _form_text(form, "quality"),
+                "extra": [_form_text(form, k) for k in extra],
+                "result": result,
+                "status": status,
+                "received_at": as_datetime(b.get("received_at")),
+                "manifest_sha256": b.get("manifest_sha256", ""),
+            }
+        )
+    reserves = []
+    for r in fields.get("reserve_prices", []):
+        result, status = opening_result(r)
+        form = r.get("form") or {}
+        price = form.get("total_price_fen")
+        reserves.append(
+            {
+                "kind": r.get("kind_zh") or r.get("kind", ""),
+                "price": yuan(price) if isinstance(price, int) else "—",
+                "result": result,
+                "status": status,
+            }
+        )
+    committee = fields.get("committee") or {}
+    uploaded = [{"position": p, "name": names.get(p, "")} for p in committee.get("uploaded", []) if isinstance(p, int)]
+    tender = fields.get("tender_notice") or {}
+    return {
+        "opened_at": as_datetime(fields.get("opened_at")),
+        "deadline": as_datetime(fields.get("deadline")),
+        "section_code": fields.get("section_code", ""),
+        "extra_columns": [form_field_name(k) for k in extra],
+        "bids": rows,
+        "reserves": reserves,
+        "k": committee.get("k"),
+        "n": committee.get("n"),
+        "shares_close_at": as_datetime(committee.get("shares_close_at")),
+        "uploaded": uploaded,
+        "tender_notice_id": tender.get("notice_id"),
+        "tender_version": tender.get("version"),
+        "tender_sha256": tender.get("content_sha256", ""),
+        "checkpoint_size": (fields.get("deadline_checkpoint") or {}).get("size"),
+        "opened_count": sum(1 for r in rows if r["status"] == "opened"),
+    }
 
 
 def timetable_rows(timetable: Mapping[str, str], deadline: datetime | None) -> list[dict[str, Any]]:
@@ -409,6 +621,7 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
     env.filters.update(
         {
             "yuan": yuan,
+            "money": money,
             "wanyuan": wanyuan,
             "number": number,
             "filesize": filesize,

@@ -28,7 +28,14 @@ from litestar.params import Body, FromPath, Parameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from notices import reads
-from notices.formatting import notice_field_rows, register_filters, timetable_rows
+from notices.formatting import (
+    committee_view,
+    machine_rows,
+    notice_field_rows,
+    opening_record_view,
+    register_filters,
+    timetable_rows,
+)
 from notices.kinds import NOTICE_KINDS, OPENING_NOTICE_FOR_TRADE_KIND
 from trading.accounts.auth import SESSION_COOKIE
 from trading.accounts.models import Person, TradingCentre
@@ -306,6 +313,17 @@ def build_filter(query: ListQuery, zone: ZoneInfo) -> reads.NoticeFilter:
     )
 
 
+async def _opener_names(db: DB, fields: dict[str, Any]) -> dict[int, str]:
+    """The opening committee's names by position, from the tender notice version the bids were sealed to."""
+    tender = fields.get("tender_notice") or {}
+    try:
+        version = await reads.version_document(db, int(tender["notice_id"]), int(tender["version"]))
+    except (KeyError, TypeError, ValueError, NotFound):
+        return {}
+    members = (version.fields.get("committee") or {}).get("members") or []
+    return {m["position"]: m.get("name", "") for m in members if isinstance(m, dict) and "position" in m}
+
+
 def _timeline(notice_id: int, project_notices: list[Any]) -> list[dict[str, Any]]:
     """All published notices of the project in order of first publication, this one marked."""
     ordered = sorted(project_notices, key=lambda n: (n.first_published_at is None, n.first_published_at, n.id))
@@ -456,6 +474,9 @@ class PortalController(Controller):
         if detail.target_notice_id is not None:
             target = next((r for r in detail.related if r.id == detail.target_notice_id), None)
         amendments = {v.amendment_notice_id for v in detail.versions if v.amendment_notice_id}
+        record = None
+        if detail.kind == "opening_record":
+            record = opening_record_view(detail.fields, await _opener_names(db, detail.fields))
         context = page_context(
             request,
             detail.trade_kind,
@@ -463,6 +484,11 @@ class PortalController(Controller):
             notice=detail,
             kind=kind,
             field_rows=notice_field_rows(detail.kind, detail.fields),
+            record=record,
+            committee=committee_view(detail.fields.get("committee")) if record is None else None,
+            machine_rows=machine_rows(detail.fields),
+            document_url=reads.document_url(detail.id, detail.version),
+            base_url=request.app.state.settings.base_url,
             timetable=timetable_rows(notice.timetable, notice.deadline_at),
             timeline=_timeline(detail.id, project_notices.items),
             target=target,

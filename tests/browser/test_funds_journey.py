@@ -7,53 +7,15 @@ fixed day); headless Chromium is driven with Playwright. Screenshots are left in
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 
-from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _free_port, require_chromium, serving
-from trading.db import make_engine
-from trading.demo.seed import seed_demo
-from trading.migrate import upgrade
-from trading.settings import Settings
-
-TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
-
-
-async def _seed(settings: Settings) -> None:
-    engine = make_engine(settings)
-    await upgrade(engine)
-    await engine.dispose()
-    await seed_demo(settings)  # on the fixed clock the settings name
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require_chromium()
-    tmp = tmp_path_factory.mktemp("funds-browser")
-    port = _free_port()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
-        blob_dir=str(tmp / "blobs"),
-        signing_key_path=str(tmp / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-        base_url=f"http://127.0.0.1:{port}",
-        clock=TODAY.isoformat(),
-    )
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _seed(settings)).result()
-    with serving(settings, tmp) as url:
-        yield url
+from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.mark.browser
-def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(base_url: str) -> None:
+def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(demo_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -63,12 +25,12 @@ def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(base_url: st
                 viewport={"width": 1366, "height": 900}, locale="zh-CN", java_script_enabled=False
             )
             page = context.new_page()
-            page.goto(base_url + "/")
+            page.goto(demo_url + "/")
             page.locator(".mainnav").get_by_role("link", name="结果公示").click()
             page.wait_for_url("**/notices?kind=result*")
             # Search the results for the road project the demo takes through the platform's own evaluation
             # (德山大道东延线, under contract with payments), and open its award notice.
-            page.goto(base_url + "/notices?kind=result&q=" + quote("德山大道东延线"))
+            page.goto(demo_url + "/notices?kind=result&q=" + quote("德山大道东延线"))
             links = page.locator("table.notice-list a.notice-link")
             assert links.count() > 0
             title = links.first.inner_text()

@@ -1,0 +1,46 @@
+"""The demo world served for the browser journeys: seeded once per run, under uvicorn in its own process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.browser.test_public_journey import _free_port, require_chromium, serving
+from trading.db import make_engine
+from trading.demo.seed import seed_demo
+from trading.migrate import upgrade
+from trading.settings import Settings
+
+TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
+
+
+async def _seed(settings: Settings) -> None:
+    engine = make_engine(settings)
+    await upgrade(engine)
+    await engine.dispose()
+    await seed_demo(settings)  # on the fixed clock the settings name
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("demo-browser")
+    port = _free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
+        blob_dir=str(tmp / "blobs"),
+        signing_key_path=str(tmp / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{port}",
+        clock=TODAY.isoformat(),
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _seed(settings)).result()
+    with serving(settings, tmp) as url:
+        yield url
