@@ -120,6 +120,10 @@ async def test_the_opening_record_page_shows_a_table_of_bids_in_chinese(app, cli
     doc = await client.get(document_url)
     assert doc.status_code == 200 and record["content_hash"] in page
 
+    printed = (await client.get(f"/notices/{record['id']}/print")).text  # the A4 print view has the bids too
+    printed_bids = text_of(between(printed, '<table class="grid bids">', "</table>"))
+    assert "44,980,000.00" in printed_bids and "视为撤销投标" in printed_bids
+
 
 async def test_the_tender_shows_its_opening_committee_with_key_fingerprints(app, client, clock):
     world = await build_world(app, clock.at)
