@@ -23,7 +23,6 @@ from tests.bidding.harness import (
 )
 from tests.factories import build_world
 
-pytestmark = pytest.mark.asyncio
 
 PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000]
 #: Keys of the record's machine data that must never reach its readable sections.
@@ -80,6 +79,7 @@ async def _opened_record(app, client, clock, tmp_path):
     return section, (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
 
 
+@pytest.mark.asyncio
 async def test_the_opening_record_page_shows_a_table_of_bids_in_chinese(app, client, clock, tmp_path):
     section, record = await _opened_record(app, client, clock, tmp_path)
     page = (await client.get(f"/notices/{record['id']}")).text
@@ -125,6 +125,7 @@ async def test_the_opening_record_page_shows_a_table_of_bids_in_chinese(app, cli
     assert "44,980,000.00" in printed_bids and "视为撤销投标" in printed_bids
 
 
+@pytest.mark.asyncio
 async def test_the_tender_shows_its_opening_committee_with_key_fingerprints(app, client, clock):
     world = await build_world(app, clock.at)
     section = await open_section(app, client, world, clock.at, price_fields=["project_manager"])
