@@ -23,7 +23,6 @@ from tests.bidding.harness import (
 )
 from tests.factories import build_world
 
-
 PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000]
 #: Keys of the record's machine data that must never reach its readable sections.
 RAW_KEYS = (
