@@ -243,6 +243,31 @@ def _strip_newline(text: str) -> str:
     return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
 
 
+#: How to give the passphrase where nobody can type it (CI, a pipe, </dev/null).
+NO_TERMINAL_PASSPHRASE = (
+    "没有可输入口令的终端：请设置环境变量 BIDDING_PASSPHRASE，或用 --passphrase-file F 从文件读取口令",
+    "No terminal to type the passphrase at: set BIDDING_PASSPHRASE, or use --passphrase-file F to read it from a file",
+)
+NO_TERMINAL_PASSWORD = (
+    "没有可输入密码的终端：请用 --password 给出密码",
+    "No terminal to type the password at: give it with --password",
+)
+
+
+def ask_secret(prompt: str, no_terminal: tuple[str, str]) -> str:
+    """A secret typed at the terminal, not echoed; without one, a refusal that says how else to give it.
+
+    getpass would fall back to reading standard input (echoing it, with a warning) and die with EOFError
+    when that is empty, as it is in CI or under </dev/null.
+    """
+    if not sys.stdin.isatty():
+        raise Failure(*no_terminal, code="no_terminal")
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise Failure(*no_terminal, code="no_terminal") from None
+
+
 def read_passphrase(args: argparse.Namespace, *, new: bool = False, allow_empty: bool = False) -> str:
     """The passphrase from --passphrase-file, else BIDDING_PASSPHRASE, else a prompt (never echoed)."""
     if getattr(args, "passphrase_file", None):
@@ -255,9 +280,9 @@ def read_passphrase(args: argparse.Namespace, *, new: bool = False, allow_empty:
     elif os.environ.get("BIDDING_PASSPHRASE") is not None:
         passphrase = os.environ["BIDDING_PASSPHRASE"]
     else:
-        passphrase = getpass.getpass("口令 / passphrase: ")
+        passphrase = ask_secret("口令 / passphrase: ", NO_TERMINAL_PASSPHRASE)
         if new and passphrase:
-            again = getpass.getpass("再输一次 / again: ")
+            again = ask_secret("再输一次 / again: ", NO_TERMINAL_PASSPHRASE)
             if again != passphrase:
                 raise Failure("两次输入的口令不一致", "The passphrases do not match", code="passphrase_mismatch")
     if not passphrase and not allow_empty:
@@ -342,7 +367,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     from bidding.client import BiddingClient
 
     server = server_of(args)
-    password = args.password if args.password is not None else getpass.getpass("密码 / password: ")
+    password = args.password if args.password is not None else ask_secret("密码 / password: ", NO_TERMINAL_PASSWORD)
     label = args.label or f"bidding CLI on {socket.gethostname()}"[:100]
     with BiddingClient(server) as client:
         created = client.create_token(args.username, password, label)

@@ -67,7 +67,7 @@ from trading.projects.services import centre_of_project, centre_of_section
 from trading.rules.controllers import CalendarController, ProcedureController
 from trading.security_headers import SecurityHeadersMiddleware
 from trading.settings import Settings
-from trading.web import provide_db
+from trading.web import one_charset, provide_db
 
 log = logging.getLogger("trading")
 
@@ -300,6 +300,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock),
         ],
         before_request=check_request,
+        after_request=one_charset,
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,22 @@ DB = NamedDependency[AsyncSession]
 async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
     async for session in session_scope(state.sessionmaker):
         yield session
+
+
+def one_charset(response: Any) -> Any:
+    """Send a text/* media type that already names its charset as it is (the app's after_request hook).
+
+    Litestar appends "; charset=utf-8" to every text/* media type, even one that names a charset already, so
+    "text/plain; charset=utf-8" went out with the parameter twice, and an attachment uploaded as
+    "text/csv; charset=gbk" would have been sent as both GBK and UTF-8. A Content-Type header set on the
+    response is kept as given, so naming the media type there leaves Litestar nothing to add.
+    """
+    if isinstance(response, Response):
+        media_type = response.media_type
+        named = isinstance(media_type, str) and media_type.startswith("text/") and "charset=" in media_type.lower()
+        if named and not any(name.lower() == "content-type" for name in response.headers):
+            response.headers["Content-Type"] = media_type
+    return response
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
