@@ -82,6 +82,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             DEMO_WITNESS,
             "--interval",
             "5",
+            # uvicorn re-raises the signal that stopped it, so a finally here may never run: the witness
+            # watches for its parent's end itself.
+            "--exit-with-parent",
+            str(os.getpid()),
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -312,6 +316,7 @@ def cmd_witness_run(args: argparse.Namespace, settings: Settings) -> int:
             now=lambda: int(time.time()),
             log_vkey=args.log_key,
             say=lambda line: print(line, flush=True),
+            parent=args.exit_with_parent,
         )
     )
 
@@ -400,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     wrun.add_argument("--state", help="where the last cosigned checkpoint is kept (default: beside the key)")
     wrun.add_argument("--interval", type=float, default=10.0, help="seconds between rounds")
     wrun.add_argument("--once", action="store_true", help="one round, then exit (0 when cosigned)")
+    wrun.add_argument("--exit-with-parent", type=int, metavar="PID", help=argparse.SUPPRESS)
     wrun.set_defaults(func=cmd_witness_run)
     keygen = witsub.add_parser("keygen", help="make a witness key; prints the vkey to register on the platform")
     keygen.add_argument("--name", required=True)

@@ -117,9 +117,15 @@ async def run(
     now: Callable[[], int],
     log_vkey: str | None = None,
     say: Callable[[str], None] = print,
+    parent: int | None = None,
 ) -> int:
+    """Rounds every *interval* seconds (or one, with *once*). With *parent*, the witness stops when that
+    process is gone — the demo's witness must not outlive `trading demo` however it was stopped."""
     async with httpx.AsyncClient(base_url=url, timeout=30, follow_redirects=False) as client:
         while True:
+            if parent is not None and os.getppid() != parent:
+                say("the process that started this witness has ended; stopping")
+                return 0
             try:
                 result = await witness_once(client, cosigner, state_path, now=now, log_vkey=log_vkey)
             except (httpx.HTTPError, ValueError) as exc:

@@ -65,3 +65,10 @@ def test_the_demo_runs_its_own_witness_and_verifies_against_it(tmp_path):
         demo.terminate()
         demo.wait(timeout=30)
         log.close()
+    # ...and its witness goes with it, however the demo was stopped (within a round of its interval)
+    for _ in range(40):
+        witnesses = subprocess.run(["pgrep", "-f", f"witness run {url}"], capture_output=True, text=True).stdout
+        if not witnesses.strip():
+            break
+        time.sleep(0.5)
+    assert not witnesses.strip(), f"the demo's witness outlived it: {witnesses}"
