@@ -666,3 +666,11 @@ async def test_the_api_explorer_is_served_by_the_platform_itself(client):
         assert asset in page.text
         r = await client.get(asset)
         assert r.status_code == 200 and len(r.content) > 100, asset
+
+
+async def test_no_english_link_to_a_chinese_page_and_the_funds_filters_use_the_portal_styles(client):
+    home = (await client.get("/")).text
+    assert 'lang="en">English</a>' not in home  # there is no English rendering to link to
+    funds = (await client.get("/funds")).text
+    assert '<label class="field">年份 <select name="year">' in funds
+    assert '<label class="field">地区 <select name="region">' in funds
