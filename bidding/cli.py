@@ -527,8 +527,9 @@ def verify_section(client: BiddingClient, info: dict[str, Any], section_id: int)
     if members(committee.get("members")) != members(info["members"]):
         raise refuse("开标人公钥与公告不同", "the openers' keys differ from the notice")
     required = (committee.get("price_form") or {}).get("required") or []
-    standard = ("total_price_fen", "duration_days", "quality")
-    if [f for f in required if f not in standard] != list(info.get("price_fields") or []):
+    from bidding.envelope.priceform import STANDARD_PRICE_FIELDS
+
+    if [f for f in required if f not in STANDARD_PRICE_FIELDS] != list(info.get("price_fields") or []):
         raise refuse("开标一览表的必填项与公告不同", "the opening form's required fields differ from the notice")
     if [m[0] for m in members(info["members"])] != list(range(1, int(info["n"]) + 1)):
         raise refuse("开标人席位编号不连续", "the openers' positions are not 1…n")

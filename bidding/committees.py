@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import schemas
+from bidding.envelope.priceform import STANDARD_PRICE_FIELDS
 from bidding.envelope.suites import suite_info
 from bidding.keys import active_opener_keys
 from notices.errors import PublishedNoticeImmutable
@@ -26,9 +27,6 @@ from trading.audit.services import record
 from trading.context import Act, Actor
 from trading.errors import InvalidInput, NotFound
 from trading.projects.models import Project, Section
-
-#: What every opening form carries (docs/envelope.md §5.4); a tender may require more.
-STANDARD_PRICE_FIELDS = ("total_price_fen", "duration_days", "quality")
 
 
 def price_fields(committee: dict[str, Any] | None) -> tuple[str, ...]:

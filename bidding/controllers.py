@@ -58,14 +58,7 @@ class BidderKeyController(Controller):
     async def register(self, request: Request, db: DB, data: JSONBody[schemas.BidderKeyIn]) -> schemas.BidderKeyRead:
         """Register an Ed25519 public key that signs my organisation's bids."""
         row = await keys.register_bidder_key(db, await make_act(request, db), data)
-        return schemas.BidderKeyRead(
-            id=row.id,
-            organisation_id=row.organisation_id,
-            public_key=_b64(row.public_key),
-            label=row.label,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
+        return _bidder_key(row)
 
     @get("/", operation_id="listBidderKeys")
     async def list_keys(self, request: Request, db: DB) -> list[schemas.BidderKeyRead]:
@@ -73,30 +66,13 @@ class BidderKeyController(Controller):
         actor = request_actor(request)
         assert actor is not None
         rows = await db.scalars(select(BidderKey).where(BidderKey.organisation_id == actor.organisation_id))
-        return [
-            schemas.BidderKeyRead(
-                id=r.id,
-                organisation_id=r.organisation_id,
-                public_key=_b64(r.public_key),
-                label=r.label,
-                created_at=r.created_at,
-                revoked_at=r.revoked_at,
-            )
-            for r in rows
-        ]
+        return [_bidder_key(r) for r in rows]
 
     @post("/{key_id:int}/revoke", operation_id="revokeBidderKey", status_code=200)
     async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.BidderKeyRead:
         """Revoke one of my organisation's signing keys (logged; bids it signed before stay valid)."""
         row = await directory.revoke_bidder_key(db, await make_act(request, db), key_id)
-        return schemas.BidderKeyRead(
-            id=row.id,
-            organisation_id=row.organisation_id,
-            public_key=_b64(row.public_key),
-            label=row.label,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
+        return _bidder_key(row)
 
 
 class KeyDirectoryController(Controller):
@@ -170,6 +146,17 @@ class CentreKeyController(Controller):
     async def revoke(self, request: Request, db: DB, key_id: FromPath[int]) -> schemas.CentreKeyRead:
         """Revoke one of the centre's reserve-price keys (logged; prices it sealed before stay valid)."""
         return _centre_key(await directory.revoke_centre_key(db, await make_act(request, db), key_id))
+
+
+def _bidder_key(row: Any) -> schemas.BidderKeyRead:
+    return schemas.BidderKeyRead(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        public_key=_b64(row.public_key),
+        label=row.label,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def _centre_key(row: Any) -> schemas.CentreKeyRead:

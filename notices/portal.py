@@ -576,7 +576,7 @@ class PortalController(Controller):
     async def log_page(self, request: Request, db: DB) -> Template | Any:
         """The transparency log explained in plain Chinese, with the current checkpoint and the log's key."""
         latest = await log_services.latest_checkpoint(db)
-        vkeys = [k.strip() for k in request.app.state.settings.witness_keys.split(",") if k.strip()]
+        vkeys = request.app.state.settings.witness_vkeys
         witnesses = await log_services.witness_status(db, vkeys)
         cosigned = [(w["size"], w["timestamp"]) for w in witnesses]
         headers, fresh = await _page_headers(request, db, "log", latest.size if latest else 0, cosigned)

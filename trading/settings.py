@@ -81,6 +81,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         self.token_lifetime_days()  # refuse a malformed setting when it is read, not at the first sign-in
 
     @property
+    def witness_vkeys(self) -> list[str]:
+        """``witness_keys`` as a list of the witnesses' vkeys."""
+        return [k.strip() for k in self.witness_keys.split(",") if k.strip()]
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -252,6 +252,7 @@ async def recheck_failure(
         manifest_hash,
         parse_manifest,
     )
+    from bidding.envelope.priceform import STANDARD_PRICE_FIELDS
 
     committee = await _tender_committee(client, fields)
     base = f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}"
@@ -292,7 +293,7 @@ async def recheck_failure(
     c = await client.get(base + "/price")
     ciphertext = [c.content] if c.status_code == 200 else []
     required = ((committee.get("price_form") or {}).get("required")) or ()
-    extra = [f for f in required if f not in ("total_price_fen", "duration_days", "quality")]
+    extra = [f for f in required if f not in STANDARD_PRICE_FIELDS]
     try:
         result = combine_and_open(
             manifest, context, "price", shares, ciphertext, final=True, disputed=disputed, price_fields=extra

@@ -24,6 +24,8 @@ REQUIRED_FIELDS = {
     ROLE_BIDDER: {"total_price_fen": int, "duration_days": int, "quality": str},
     ROLE_RESERVE: {"total_price_fen": int},
 }
+#: What every bid's opening form carries; a tender may require more (its notice's committee.price_form).
+STANDARD_PRICE_FIELDS = tuple(REQUIRED_FIELDS[ROLE_BIDDER])
 
 
 def _refuse(field: str, zh: str, en: str) -> InvalidPriceForm:

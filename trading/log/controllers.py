@@ -123,7 +123,7 @@ class LogController(Controller):
                 origin=settings.log_origin,
                 vkey=request.app.state.log_signer.vkey,
                 max_merge_delay_seconds=settings.log_max_merge_delay,
-                witnesses=[k.strip() for k in settings.witness_keys.split(",") if k.strip()],
+                witnesses=settings.witness_vkeys,
             ),
             headers={"Cache-Control": "public, max-age=3600"},
         )
@@ -190,6 +190,6 @@ class LogController(Controller):
     async def witness(self, request: Request, db: DB, data: JSONBody[CosignatureIn]) -> dict[str, object]:
         """A registered witness countersigns a checkpoint it has checked (C2SP tlog-cosignature)."""
         act = await make_act(request, db)
-        keys = [k.strip() for k in request.app.state.settings.witness_keys.split(",") if k.strip()]
+        keys = request.app.state.settings.witness_vkeys
         row = await services.add_cosignature(db, size=data.size, line=data.cosignature, witness_vkeys=keys, now=act.at)
         return {"size": row.size, "witness": row.witness, "timestamp": row.timestamp}
