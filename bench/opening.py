@@ -49,7 +49,7 @@ from bidding.models import Bid, BidderKey, Upload  # noqa: E402
 from bidding.opening import shares_document  # noqa: E402
 from trading.accounts.credit_code import make_credit_code  # noqa: E402
 from trading.accounts.models import Organisation  # noqa: E402
-from trading.blobs import LocalBlobStore  # noqa: E402
+from trading.blobs.local import LocalBlobStore  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.log import services as log  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402

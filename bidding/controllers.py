@@ -216,7 +216,7 @@ class BiddingController(Controller):
     ) -> schemas.UploadRead:
         """Send the signed manifest and sealed shares; then upload the ciphertexts and complete."""
         upload = await submission.begin(db, await make_act(request, db), section_id, data)
-        return submission.upload_read(upload, request.app.state.settings.blob_dir)
+        return await submission.upload_read(upload, request.app.state.blobs.uploads)
 
     @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid")
     async def my_bid(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
@@ -256,7 +256,7 @@ class UploadController(Controller):
         actor = request_actor(request)
         assert actor is not None
         upload = await submission.own_upload(db, actor, upload_id)
-        return submission.upload_read(upload, request.app.state.settings.blob_dir)
+        return await submission.upload_read(upload, request.app.state.blobs.uploads)
 
     @put("/{upload_id:str}/{envelope:str}", operation_id="uploadCiphertext", request_max_body_size=UPLOAD_ROUTE_LIMIT)
     async def append(
@@ -275,7 +275,7 @@ class UploadController(Controller):
             envelope,
             offset,
             request.stream(),
-            request.app.state.settings.blob_dir,
+            request.app.state.blobs.uploads,
         )
         return {"received": received}
 
@@ -284,9 +284,7 @@ class UploadController(Controller):
         """Check the ciphertexts against the manifest and accept the bid if the deadline has not passed;
         the receipt is signed once the bid is committed."""
         state = request.app.state
-        bid = await submission.complete(
-            db, await make_act(request, db), upload_id, blobs=state.blobs, blob_root=state.settings.blob_dir
-        )
+        bid = await submission.complete(db, await make_act(request, db), upload_id, blobs=state.blobs)
         bid_id = bid.id
         await db.commit()  # durable before any receipt exists
         bid = await receipts.issue(state, bid_id)

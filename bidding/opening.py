@@ -57,7 +57,7 @@ from notices.schemas import NoticeDraftCreate
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
 from trading.audit.services import record
-from trading.blobs import LocalBlobStore
+from trading.blobs import BlobStore
 from trading.canonical import canonical_bytes
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -480,7 +480,7 @@ async def close_share_windows(state: State, now: datetime) -> list[int]:
 
 
 async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
-    blobs: LocalBlobStore = state.blobs
+    blobs: BlobStore = state.blobs
     bids = await _bids(session, sc.section.id)
     orgs = await _organisations(session, [b.organisation_id for b in bids])
     shares: dict[str, dict[int, dict[int, bytes]]] = {"price": {}, "documents": {}}
@@ -494,7 +494,7 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
             continue
         context = context_for(sc, orgs[bid.organisation_id])
         result = _open_price(
-            blobs,
+            await _price_ciphertext(blobs, bid),
             bid,
             context,
             shares["price"].get(bid.id, {}),
@@ -542,8 +542,14 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     opening.record_notice_id = notice.id
 
 
+async def _price_ciphertext(blobs: BlobStore, sealed: Bid | ReservePrice) -> bytes:
+    """A price envelope's ciphertext (a few hundred bytes: read whole, from whichever store holds it)."""
+    blob = sealed.blobs["price"]
+    return await blobs.read_bytes(blob["sha256"], int(blob["size"]))
+
+
 def _open_price(
-    blobs: LocalBlobStore,
+    ciphertext: bytes,
     sealed: Bid | ReservePrice,
     context: Any,
     shares: dict[int, bytes],
@@ -553,20 +559,19 @@ def _open_price(
 ) -> Any:
     """Rebuild the price key from the openers' shares and decrypt the stored price ciphertext (the final try:
     what cannot open now fails, with whose fault it is, or is disputed)."""
-    with blobs.path_of(sealed.blobs["price"]["sha256"]).open("rb") as fh:
-        return combine_and_open(
-            parse_manifest(sealed.manifest),
-            context,
-            "price",
-            shares,
-            iter(lambda: fh.read(1 << 16), b""),
-            final=True,
-            disputed=disputed or (),
-            price_fields=price_fields,
-        )
+    return combine_and_open(
+        parse_manifest(sealed.manifest),
+        context,
+        "price",
+        shares,
+        iter((ciphertext,)),
+        final=True,
+        disputed=disputed or (),
+        price_fields=price_fields,
+    )
 
 
-async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: SectionCommittee) -> None:
+async def _open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionCommittee) -> None:
     """Open the sealed reserve or control price, if there is one, like a bid (its fault rules are the same)."""
     row = await reserve.active(session, sc.section.id)
     if row is None:
@@ -575,7 +580,7 @@ async def _open_reserve(session: AsyncSession, blobs: LocalBlobStore, sc: Sectio
         s.position: s.share
         for s in await session.scalars(select(ReserveShare).where(ReserveShare.reserve_id == row.id))
     }
-    result = _open_price(blobs, row, await reserve.reserve_context(session, sc), shares)
+    result = _open_price(await _price_ciphertext(blobs, row), row, await reserve.reserve_context(session, sc), shares)
     row.outcome = result.outcome
     row.form = result.form if result.ok else None
     row.data_key = result.data_key if result.ok else None

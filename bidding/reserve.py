@@ -38,7 +38,7 @@ from bidding.submission import ENVELOPES, _ensure_open, _signing_key_of, decode_
 from trading.accounts.models import Organisation
 from trading.accounts.services import require_staff
 from trading.audit.services import record
-from trading.blobs import LocalBlobStore
+from trading.blobs import BlobStore
 from trading.context import Act, Actor
 from trading.errors import Conflict, Forbidden, InvalidInput
 from trading.log import entries as log_entries
@@ -138,7 +138,7 @@ def _decode_ciphertexts(data: schemas.ReserveIn) -> dict[str, bytes]:
 
 
 async def submit(
-    session: AsyncSession, act: Act, section_id: int, data: schemas.ReserveIn, blobs: LocalBlobStore
+    session: AsyncSession, act: Act, section_id: int, data: schemas.ReserveIn, blobs: BlobStore
 ) -> ReservePrice:
     """Accept a sealed reserve or control price before the deadline (replacing an earlier one). The caller
     commits. A replayed request returns the same row."""

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import Upload
-from bidding.submission import discard_upload_files
+from bidding.submission import discard_uploads
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
 from trading.projects.models import Section
@@ -74,7 +74,7 @@ async def tick(state: State) -> list[int]:
         if closed:
             # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).
             uploads = list(await session.scalars(select(Upload.id).where(Upload.section_id.in_(closed))))
-            await discard_upload_files(state.settings.blob_dir, uploads)
+            await discard_uploads(state.blobs.uploads, uploads)
     # An opener who stays away delays the opening until the share window ends, no longer (docs/envelope.md §10.2).
     await close_share_windows(state, now)
     return closed

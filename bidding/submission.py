@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import os
 import secrets
-import shutil
 from collections.abc import AsyncIterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import anyio
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +37,9 @@ from bidding.keys import bidder_key_by_public, decode_b64, ed25519_public
 from bidding.models import Bid, Upload
 from trading.accounts.models import Organisation
 from trading.audit.services import record
-from trading.blobs import LocalBlobStore
+from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, UploadSpool
 from trading.context import Act, Actor
-from trading.errors import Forbidden, InvalidInput, PayloadTooLarge
+from trading.errors import Forbidden, InvalidInput
 from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Section
@@ -106,33 +101,22 @@ def context_for(sc: SectionCommittee, organisation: Organisation) -> BidContext:
     )
 
 
-async def discard_upload_files(blob_root: str, upload_ids: list[str]) -> None:
-    """Remove what uploads left in their folders (a completed bid's ciphertexts live on in the store)."""
+async def discard_uploads(uploads: UploadSpool, upload_ids: list[str]) -> None:
+    """Remove what uploads left in the store's spool (a completed bid's ciphertexts live on as blobs)."""
     for upload_id in upload_ids:
-        folder = upload_dir(blob_root, upload_id)
-        await anyio.to_thread.run_sync(lambda f=folder: shutil.rmtree(f, ignore_errors=True))
+        await uploads.discard(upload_id)
 
 
-def upload_dir(blob_root: str, upload_id: str) -> Path:
-    return Path(blob_root) / "uploads" / upload_id
-
-
-def _part(blob_root: str, upload_id: str, envelope: str) -> Path:
+def _envelope(envelope: str) -> str:
     if envelope not in ENVELOPES:
         raise InvalidInput(
             "信封名称只能是 price 或 documents", "The envelope must be price or documents", code="bad_envelope_name"
         )
-    return upload_dir(blob_root, upload_id) / f"{envelope}.part"
+    return envelope
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def upload_read(upload: Upload, blob_root: str) -> schemas.UploadRead:
+async def upload_read(upload: Upload, uploads: UploadSpool) -> schemas.UploadRead:
+    received = {e: await uploads.received(upload.id, e) for e in ENVELOPES}
     return schemas.UploadRead(
         upload_id=upload.id,
         section_id=upload.section_id,
@@ -141,7 +125,7 @@ def upload_read(upload: Upload, blob_root: str) -> schemas.UploadRead:
         envelopes={
             e: schemas.UploadEnvelope(
                 size=upload.sizes[e],
-                received=_size(_part(blob_root, upload.id, e)),
+                received=received[e],
                 url=f"/api/uploads/{upload.id}/{e}",
             )
             for e in ENVELOPES
@@ -313,54 +297,29 @@ async def append(
     envelope: str,
     offset: int,
     body: AsyncIterable[bytes],
-    blob_root: str,
+    uploads: UploadSpool,
 ) -> int:
     """Append bytes at *offset* (which must be what the server already has: resume from there)."""
     actor = _bidder(act)
+    _envelope(envelope)
     upload = await own_upload(session, actor, upload_id)
     # The deadline first: after it, a bidder hears that it has passed (20号令 §27), not that the upload closed.
     await _ensure_upload_section_open(session, upload, act.at)
     _ensure_still_open(upload)
-    path = _part(blob_root, upload_id, envelope)
-    limit = upload.sizes[envelope]
-    await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-    current = _size(path)
-    if offset != current:
-        raise UploadConflict(
-            f"断点位置不符：服务器已收到 {current} 字节",
-            f"Resume from byte {current}, not {offset}",
-            details={"received": current},
-        )
-    written = current
-    fh = await anyio.to_thread.run_sync(lambda: path.open("ab"))
+    # Nothing of this request's transaction is needed while the bytes stream in (a large bid takes minutes):
+    # end it, so that it holds no connection meanwhile.
+    await session.commit()
     try:
-        async for chunk in body:
-            if not chunk:
-                continue
-            if written + len(chunk) > limit:
-                raise PayloadTooLarge(
-                    f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
-                )
-            await anyio.to_thread.run_sync(fh.write, chunk)
-            written += len(chunk)
-        await anyio.to_thread.run_sync(fh.flush)
-        await anyio.to_thread.run_sync(os.fsync, fh.fileno())
-    finally:
-        fh.close()
-    return written
+        return await uploads.append(upload_id, envelope, offset, body, upload.sizes[envelope])
+    except OffsetMismatch as exc:
+        raise UploadConflict(
+            f"断点位置不符：服务器已收到 {exc.received} 字节",
+            f"Resume from byte {exc.received}, not {offset}",
+            details={"received": exc.received},
+        ) from exc
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-        # An append cut short (client gone, 413) closes its file without fsync: make it durable before adopting.
-        os.fsync(fh.fileno())
-    return digest.hexdigest()
-
-
-async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: LocalBlobStore, blob_root: str) -> Bid:
+async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: BlobStore) -> Bid:
     """Turn a fully uploaded submission into a bid, if the deadline has not passed. The caller commits."""
     actor = _bidder(act)
     upload = await own_upload(session, actor, upload_id)
@@ -373,10 +332,11 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
     await _ensure_upload_section_open(session, upload, act.at)
     _ensure_still_open(upload)
     parsed = _parsed(upload)
-    # Hash outside the section's lock (a large bid takes seconds), store inside it, so that a refusal at the
-    # lock leaves nothing in the store. Storing links the uploaded files into the store and leaves them in
-    # place: should this transaction fail after it, a retry completes from the same files.
-    checked = await _check_ciphertexts(upload, parsed, blob_root)
+    # Check outside the section's lock (a large bid takes seconds), store inside it where storing is cheap (the
+    # local store links the uploaded file into place, so a refusal at the lock leaves nothing in the store; on
+    # S3 the check writes the blob as it reads, and what a refusal leaves is collected as garbage). The upload's
+    # own bytes stay until it is discarded: should this transaction fail after storing, a retry completes.
+    checked = await _check_ciphertexts(upload, parsed, blobs.uploads)
     await lock_open_section(
         session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
     )
@@ -390,7 +350,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
         if bid is None:
             raise UploadConflict("该上传已结束", "This upload is no longer open")
         return bid
-    stored = {e: await blobs.adopt(*checked[e]) for e in ENVELOPES}
+    stored = {e: await blobs.uploads.commit(checked[e]) for e in ENVELOPES}
     organisation = await session.get(Organisation, upload.organisation_id)
     assert organisation is not None
     previous = await session.scalar(
@@ -451,29 +411,27 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Lo
     return bid
 
 
-async def _check_ciphertexts(upload: Upload, parsed: Any, blob_root: str) -> dict[str, tuple[Path, str, int]]:
-    """Check both uploaded ciphertexts against the signed manifest (path, hash and size of each)."""
-    checked: dict[str, tuple[Path, str, int]] = {}
+async def _check_ciphertexts(upload: Upload, parsed: Any, uploads: UploadSpool) -> dict[str, Prepared]:
+    """Check both uploaded ciphertexts against the signed manifest (hash and size of each)."""
+    checked: dict[str, Prepared] = {}
     for envelope in ENVELOPES:
-        path = _part(blob_root, upload.id, envelope)
-        size = _size(path)
-        if size != upload.sizes[envelope]:
-            raise UploadConflict(
-                f"「{envelope}」尚未上传完整：{size}/{upload.sizes[envelope]} 字节",
-                f"The {envelope} ciphertext is incomplete: {size} of {upload.sizes[envelope]} bytes",
-                details={"envelope": envelope, "received": size},
+        try:
+            checked[envelope] = await uploads.prepare(
+                upload.id, envelope, parsed.envelope(envelope).ciphertext_sha256, upload.sizes[envelope]
             )
-        actual = await anyio.to_thread.run_sync(_hash_file, path)
-        if actual != parsed.envelope(envelope).ciphertext_sha256:
-            # Discard the bad bytes, so that the same sealed file can be uploaded again from offset 0.
-            await anyio.to_thread.run_sync(lambda p=path: p.unlink(missing_ok=True))
+        except Incomplete as exc:
+            raise UploadConflict(
+                f"「{envelope}」尚未上传完整：{exc.received}/{upload.sizes[envelope]} 字节",
+                f"The {envelope} ciphertext is incomplete: {exc.received} of {upload.sizes[envelope]} bytes",
+                details={"envelope": envelope, "received": exc.received},
+            ) from exc
+        except HashMismatch as exc:
             raise BadEnvelope(
                 f"「{envelope}」密文的哈希与签名清单不符，文件可能已损坏，已丢弃，请从头重新上传",
                 f"The {envelope} ciphertext does not match the signed manifest; it was discarded: upload it again",
                 code="ciphertext_mismatch",
                 details={"envelope": envelope, "received": 0},
-            )
-        checked[envelope] = (path, actual, size)
+            ) from exc
     return checked
 
 

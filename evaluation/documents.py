@@ -13,8 +13,7 @@ import tarfile
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 import msgspec
@@ -88,7 +87,9 @@ class OpenedDocuments:
     manifest: Manifest
     context: BidContext
     data_key: bytes
-    path: Path
+    #: The documents ciphertext's SHA-256, and the blob store's blocking opener for it.
+    sha256: str
+    opener: Callable[[str], BinaryIO]
 
     @property
     def plaintext_size(self) -> int | None:
@@ -96,7 +97,7 @@ class OpenedDocuments:
         return plaintext_size(record.ciphertext_size, record.chunk_size)
 
     def __repr__(self) -> str:  # never show the key, whatever logs an object
-        return f"OpenedDocuments(bid_id={self.bid_id}, path={str(self.path)!r})"
+        return f"OpenedDocuments(bid_id={self.bid_id}, sha256={self.sha256!r})"
 
 
 async def _require_opened(session: AsyncSession, section_id: int) -> None:
@@ -137,11 +138,11 @@ async def bids_under_evaluation(session: AsyncSession, act: Act, section_id: int
 
 
 async def open_documents(
-    session: AsyncSession, act: Act, section_id: int, bid_id: int, blob_path: Callable[[str], Path]
+    session: AsyncSession, act: Act, section_id: int, bid_id: int, opener: Callable[[str], BinaryIO]
 ) -> tuple[Expert, OpenedDocuments]:
     """A panel member's access to one bid's documents: the expert reading and what decrypting needs.
 
-    ``blob_path`` maps a ciphertext's SHA-256 to its file (the blob store's ``path_of``)."""
+    ``opener`` opens a ciphertext by its SHA-256 for blocking reads (the blob store's ``open_reader``)."""
     expert = await require_panel_member(session, act.actor, section_id)
     await _require_opened(session, section_id)
     bid = await session.get(Bid, bid_id)
@@ -164,7 +165,8 @@ async def open_documents(
         manifest=parse_manifest(bid.manifest),
         context=context_for(sc, org),
         data_key=key.data_key,
-        path=blob_path(bid.blobs["documents"]["sha256"]),
+        sha256=bid.blobs["documents"]["sha256"],
+        opener=opener,
     )
     return expert, documents
 
@@ -226,7 +228,7 @@ async def reads(session: AsyncSession, act: Act, section_id: int) -> list[Docume
 
 def plaintext(documents: OpenedDocuments) -> Generator[bytes, None, None]:
     """The documents tar, decrypted piece by piece from the stored ciphertext (raises at the first problem)."""
-    with documents.path.open("rb") as fh:
+    with documents.opener(documents.sha256) as fh:
         yield from iter_plaintext(
             documents.manifest,
             documents.context,

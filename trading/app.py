@@ -51,7 +51,7 @@ from trading.accounts.controllers import (
 from trading.api_docs import DocumentedJsonRenderPlugin
 from trading.audit.controllers import AuditController
 from trading.authorise import Resolvers, make_guard
-from trading.blobs import LocalBlobStore
+from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
 from trading.db import make_engine, make_sessionmaker
 from trading.errors import DomainError
@@ -216,7 +216,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "engine": engine,
             "sessionmaker": sessionmaker,
             "clock": clock or clock_from_setting(settings.clock),
-            "blobs": LocalBlobStore(settings.blob_dir),
+            "blobs": make_blob_store(settings),
         }
     )
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)

@@ -106,3 +106,23 @@ class TooManyRequests(DomainError):
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
+
+
+class ServiceUnavailable(DomainError):
+    """A part the platform depends on (the database, the blob store) is not answering: nothing was done that a
+    retry could not repeat, and the client may try again after ``retry_after`` seconds (sent as Retry-After)."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, message_zh: str, message_en: str, *, retry_after: int = 5, **kwargs: Any) -> None:
+        retry_after = max(1, int(retry_after))
+        details = {"retry_after_seconds": retry_after, **(kwargs.pop("details", None) or {})}
+        super().__init__(message_zh, message_en, details=details, headers={"Retry-After": str(retry_after)}, **kwargs)
+
+
+class InsufficientStorage(DomainError):
+    """The blob store has no room for what was sent: nothing of it was kept."""
+
+    status_code = 507
+    code = "insufficient_storage"

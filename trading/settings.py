@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 ENV_PREFIX = "TRADING_"
+SECRET_FIELDS = frozenset({"s3_secret_access_key"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -20,8 +21,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     #: SQLAlchemy URL. SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) in production.
     database_url: str = "sqlite+aiosqlite:///./var/trading.db"
-    #: Where attachments and bid ciphertexts are stored (local blob store).
+    #: Where attachments and bid ciphertexts are stored: "local" (files under ``blob_dir``, one app host) or
+    #: "s3" (an S3-compatible bucket several app hosts share; the s3_* settings). docs/operations.md.
+    blob_store: str = "local"
+    #: The local blob store's directory (with blob_store = "local").
     blob_dir: str = "./var/blobs"
+    #: The S3 bucket, its endpoint (empty: AWS), region and a key prefix inside the bucket.
+    s3_bucket: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+    #: S3 credentials: from the environment (TRADING_S3_ACCESS_KEY_ID, TRADING_S3_SECRET_ACCESS_KEY) or the
+    #: secret from a file (``s3_secret_access_key_file``, e.g. a container secret); never from the repository.
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_secret_access_key_file: str = ""
+    #: Seconds a stalled S3 read or connection may take before the request fails with 503 (retry).
+    s3_timeout: float = 20.0
     #: Display time zone; everything is stored in UTC.
     time_zone: str = "Asia/Shanghai"
     #: The platform's Ed25519 signing key (PEM, created on first use if missing).
@@ -78,7 +94,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pool_size: int = 10
 
     def __post_init__(self) -> None:
+        if self.blob_store not in ("local", "s3"):
+            raise ValueError(f"blob_store: {self.blob_store!r} is neither 'local' nor 's3'")
         self.token_lifetime_days()  # refuse a malformed setting when it is read, not at the first sign-in
+
+    def __repr__(self) -> str:  # whatever logs the settings never shows a secret
+        shown = {
+            f: ("***" if f in SECRET_FIELDS and getattr(self, f) else getattr(self, f)) for f in self.__struct_fields__
+        }
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
     def witness_vkeys(self) -> list[str]:

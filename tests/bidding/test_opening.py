@@ -74,8 +74,8 @@ async def test_two_of_three_openers_open_the_section_and_anyone_can_recheck(app,
 
         async with app.state.sessionmaker() as s:
             bid = await s.scalar(select(Bid).where(Bid.manifest_sha256 == b["manifest_sha256"]))
-        path = app.state.blobs.path_of(b["ciphertexts"]["price"]["sha256"])
-        form = recheck_price(parse_manifest(bid.manifest), base64.b64decode(b["price_key"]), [path.read_bytes()])
+        ciphertext = await app.state.blobs.read_bytes(b["ciphertexts"]["price"]["sha256"], 1 << 20)
+        form = recheck_price(parse_manifest(bid.manifest), base64.b64decode(b["price_key"]), [ciphertext])
         assert form == b["form"]
     project = (await client.get(f"/api/projects/{record['project_id']}")).json()
     assert project["sections"][0]["state"] == "evaluating"

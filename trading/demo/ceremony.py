@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from bidding.envelope import (
 )
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
-from trading.blobs import LocalBlobStore
+from trading.blobs import make_blob_store
 from trading.clock import FixedClock
 from trading.context import Act
 from trading.keys import load_or_create_signing_key
@@ -99,7 +99,7 @@ def platform_state(sessionmaker, settings: Settings, now: datetime) -> State:  #
             "sessionmaker": sessionmaker,
             "settings": settings,
             "clock": FixedClock(now),
-            "blobs": LocalBlobStore(settings.blob_dir),
+            "blobs": make_blob_store(settings),
         }
     )
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)
@@ -222,15 +222,13 @@ async def submit_bid(
                 ),
             )
             await session.commit()
-            upload_id = upload.id
+            upload_id, sizes = upload.id, dict(upload.sizes)
         for envelope in ("price", "documents"):
-            part = Path(state.settings.blob_dir) / "uploads" / upload_id / f"{envelope}.part"
-            part.parent.mkdir(parents=True, exist_ok=True)
-            with part.open("wb") as fh:
-                for chunk in sealed.iter_ciphertext(envelope):
-                    fh.write(chunk)
+            await state.blobs.uploads.append(
+                upload_id, envelope, 0, _chunks(sealed.iter_ciphertext(envelope)), sizes[envelope]
+            )
     async with sessionmaker() as session:
-        bid = await submission.complete(session, act, upload_id, blobs=state.blobs, blob_root=state.settings.blob_dir)
+        bid = await submission.complete(session, act, upload_id, blobs=state.blobs)
         bid_id = int(bid.id)
         await session.commit()
     if receipt:
@@ -298,3 +296,8 @@ async def open_section(
                 signature=base64.b64encode(opener.signing.sign(document)).decode(),
             ),
         )
+
+
+async def _chunks(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk

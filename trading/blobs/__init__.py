@@ -1,0 +1,162 @@
+"""Blob storage for attachments and bid ciphertexts: content-addressed by SHA-256, each blob written once.
+
+Two backends stand behind one interface: the local directory store (:mod:`trading.blobs.local`, the embedded
+default) and S3-compatible object storage through obstore (:mod:`trading.blobs.s3`), which several app hosts
+share. Writes stream: a body is hashed as it passes and never held whole in memory. Each store also keeps the
+bidders' resumable uploads in progress (its ``uploads``, a :class:`UploadSpool`): on S3 they live in the
+bucket, so an upload begun on one app host can be continued and completed on another.
+
+A failure of the store itself (unreachable, timing out) is raised as :class:`StoreUnavailable` (503, retry),
+a full disk as :class:`~trading.errors.InsufficientStorage` (507); neither leaves a blob half-written under
+its address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+import msgspec
+
+from trading.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from trading.settings import Settings
+
+__all__ = [
+    "BlobInfo",
+    "BlobStore",
+    "HashMismatch",
+    "Incomplete",
+    "OffsetMismatch",
+    "Prepared",
+    "StoreUnavailable",
+    "StoredBlob",
+    "UploadInfo",
+    "UploadSpool",
+    "is_sha256",
+    "make_blob_store",
+]
+
+READ_CHUNK = 256 * 1024
+
+
+class StoredBlob(msgspec.Struct, frozen=True):
+    sha256: str
+    size: int
+
+
+class BlobInfo(msgspec.Struct, frozen=True):
+    """A blob as the store lists it (for garbage collection)."""
+
+    sha256: str
+    size: int
+    modified: datetime
+
+
+class UploadInfo(msgspec.Struct, frozen=True):
+    """An upload in progress as the store lists it: its id and when its bytes last changed."""
+
+    upload_id: str
+    modified: datetime
+
+
+class Prepared(msgspec.Struct, frozen=True):
+    """An upload's envelope whose bytes were checked against the hash the bidder signed, ready to be stored."""
+
+    upload_id: str
+    envelope: str
+    sha256: str
+    size: int
+
+
+class StoreUnavailable(ServiceUnavailable):
+    code = "blob_store_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "文件存储暂时无法访问，未保存任何内容，请稍后重试",
+            "The file store cannot be reached just now; nothing was kept: try again shortly",
+            retry_after=5,
+        )
+
+
+class OffsetMismatch(Exception):
+    """An append at an offset other than what the store holds; ``received`` is where to resume."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"resume from byte {received}")
+        self.received = received
+
+
+class Incomplete(Exception):
+    """Fewer bytes than expected are there; ``received`` says how many."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"{received} bytes received")
+        self.received = received
+
+
+class HashMismatch(Exception):
+    """The bytes do not hash to what was expected; they were not stored (and an upload's were discarded)."""
+
+
+def is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+class UploadSpool(Protocol):
+    """Resumable uploads in progress, by upload id and envelope: appended to at the offset the store holds,
+    then checked against the signed hash and moved into the blob store."""
+
+    async def received(self, upload_id: str, envelope: str) -> int: ...
+
+    async def append(
+        self, upload_id: str, envelope: str, offset: int, chunks: AsyncIterable[bytes], limit: int
+    ) -> int: ...
+
+    async def prepare(self, upload_id: str, envelope: str, sha256: str, size: int) -> Prepared: ...
+
+    async def commit(self, prepared: Prepared) -> StoredBlob: ...
+
+    async def discard(self, upload_id: str) -> None: ...
+
+    def list_uploads(self) -> AsyncIterator[UploadInfo]: ...
+
+
+class BlobStore(Protocol):
+    #: "local" or "s3"
+    kind: str
+    uploads: UploadSpool
+
+    async def put_stream(
+        self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
+    ) -> StoredBlob: ...
+
+    def open_stream(self, sha256: str) -> AsyncIterator[bytes]: ...
+
+    def open_reader(self, sha256: str) -> BinaryIO:
+        """A blocking file-like reader (``read``, ``close``), for code that decrypts in a worker thread."""
+        ...
+
+    async def read_bytes(self, sha256: str, max_bytes: int) -> bytes: ...
+
+    async def exists(self, sha256: str) -> bool: ...
+
+    async def delete(self, sha256: str) -> None: ...
+
+    def list_blobs(self) -> AsyncIterator[BlobInfo]: ...
+
+    async def writable(self) -> bool: ...
+
+
+def make_blob_store(settings: Settings) -> BlobStore:
+    """The store the settings name: ``blob_store = "local"`` (under ``blob_dir``) or ``"s3"``."""
+    if settings.blob_store == "s3":
+        from trading.blobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    from trading.blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.blob_dir)

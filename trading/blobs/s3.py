@@ -1,0 +1,380 @@
+"""S3-compatible object storage through obstore: the store several app hosts share.
+
+Layout in the bucket (under the configured prefix):
+
+- ``blobs/<sha256>``: a stored blob. It is written straight from the incoming stream (a multipart upload for
+  anything large) and appears only when the upload completes; a body whose hash is not the one expected is
+  aborted before completion, so nothing ever stands at an address that is not its content's hash.
+- ``staging/<token>``: a body whose hash is learnt only at its end (an attachment), copied to its address
+  inside the bucket and then removed. What a crash leaves here is swept after a grace period.
+- ``uploads/<upload id>/<envelope>/<index>``: a bidder's resumable upload in segments of
+  :data:`SEGMENT` bytes at fixed offsets (index × SEGMENT). Each append request writes whole segments as it
+  goes and the segment it ends in, so an upload cut short keeps what reached the bucket; an append that starts
+  inside a segment rewrites that segment from its start. Any app host can continue an upload and complete it:
+  completing streams the segments in order into ``blobs/<sha256>``, checking the hash the bidder signed.
+
+Every call has a bounded timeout and few retries: a store that does not answer is a 503 to the client within
+seconds (:class:`~trading.blobs.StoreUnavailable`), never a request left hanging.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+import obstore
+from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
+from obstore.store import S3Store
+
+from trading.blobs import (
+    BlobInfo,
+    HashMismatch,
+    Incomplete,
+    OffsetMismatch,
+    Prepared,
+    StoredBlob,
+    StoreUnavailable,
+    UploadInfo,
+    is_sha256,
+)
+from trading.errors import PayloadTooLarge
+
+if TYPE_CHECKING:
+    from trading.settings import Settings
+
+T = TypeVar("T")
+
+#: An upload's segment size: the most an append holds in memory, and what a cut-short request can lose.
+SEGMENT = 8 * 1024 * 1024
+#: Part size and parallel parts of a streamed multipart put: memory per put is about their product.
+PART = 8 * 1024 * 1024
+PARTS_IN_FLIGHT = 2
+READ_CHUNK = 1024 * 1024
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"文件超过大小上限 {max_bytes} 字节", f"The file is larger than the limit of {max_bytes} bytes"
+    )
+
+
+async def _call(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """One store call; its failures (other than not-found and already-exists, which callers handle) are a 503.
+    obstore's messages name the endpoint and the bucket: they are never shown."""
+    try:
+        return await fn(*args, **kwargs)
+    except (NotFoundError, AlreadyExistsError):
+        raise
+    except BaseError as exc:
+        raise StoreUnavailable() from exc
+
+
+class S3BlobStore:
+    kind = "s3"
+
+    def __init__(self, store: S3Store) -> None:
+        self.s3 = store
+        self.uploads = S3Uploads(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3BlobStore:
+        return cls(make_s3(settings))
+
+    @staticmethod
+    def _key(sha256: str) -> str:
+        if not is_sha256(sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return f"blobs/{sha256}"
+
+    async def put_stream(
+        self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
+    ) -> StoredBlob:
+        digest = hashlib.sha256()
+        size = 0
+
+        async def checked() -> AsyncIterator[bytes]:
+            nonlocal size
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(max_bytes)
+                digest.update(chunk)
+                yield chunk
+            # Raised before the stream ends, so obstore aborts the upload: nothing appears under the address.
+            if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
+                raise HashMismatch(digest.hexdigest())
+
+        if expected_sha256 is not None:
+            if await self.exists(expected_sha256):  # written once: the same content is already there
+                async for _ in checked():
+                    pass
+                return StoredBlob(sha256=expected_sha256, size=size)
+            await self._put(self._key(expected_sha256), checked())
+            return StoredBlob(sha256=expected_sha256, size=size)
+        staging = f"staging/{secrets.token_hex(16)}"
+        await self._put(staging, checked())
+        try:
+            sha256 = digest.hexdigest()
+            if not await self.exists(sha256):
+                await _call(obstore.copy_async, self.s3, staging, self._key(sha256))
+        finally:
+            await _call(obstore.delete_async, self.s3, staging)
+        return StoredBlob(sha256=sha256, size=size)
+
+    async def _put(self, key: str, body: AsyncIterator[bytes]) -> None:
+        await _call(obstore.put_async, self.s3, key, body, chunk_size=PART, max_concurrency=PARTS_IN_FLIGHT)
+
+    async def open_stream(self, sha256: str) -> AsyncIterator[bytes]:
+        result = await _call(obstore.get_async, self.s3, self._key(sha256))
+        try:
+            async for chunk in result.stream(min_chunk_size=READ_CHUNK):
+                yield bytes(chunk)
+        except BaseError as exc:
+            raise StoreUnavailable() from exc
+
+    def open_reader(self, sha256: str) -> BinaryIO:
+        try:
+            return _Reader(obstore.open_reader(self.s3, self._key(sha256), buffer_size=READ_CHUNK))
+        except NotFoundError as exc:
+            raise FileNotFoundError(sha256) from exc
+        except BaseError as exc:
+            raise StoreUnavailable() from exc
+
+    async def read_bytes(self, sha256: str, max_bytes: int) -> bytes:
+        result = await _call(obstore.get_async, self.s3, self._key(sha256))
+        if result.meta["size"] > max_bytes:
+            raise _too_large(max_bytes)
+        return bytes(await _call(result.bytes_async))
+
+    async def exists(self, sha256: str) -> bool:
+        return await self._exists(self._key(sha256))
+
+    async def _exists(self, key: str) -> bool:
+        try:
+            await _call(obstore.head_async, self.s3, key)
+        except NotFoundError:
+            return False
+        return True
+
+    async def delete(self, sha256: str) -> None:
+        await self._delete(self._key(sha256))
+
+    async def _delete(self, key: str) -> None:
+        try:
+            await _call(obstore.delete_async, self.s3, key)
+        except NotFoundError:
+            pass
+
+    async def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        async for meta in self._list("blobs/"):
+            name = meta["path"].rsplit("/", 1)[-1]
+            if is_sha256(name):
+                yield BlobInfo(name, meta["size"], meta["last_modified"])
+
+    async def _list(self, prefix: str) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for batch in obstore.list(self.s3, prefix):
+                for meta in batch:
+                    yield meta
+        except BaseError as exc:
+            raise StoreUnavailable() from exc
+
+    async def staging_before(self, cutoff: Any) -> list[str]:
+        return [m["path"] async for m in self._list("staging/") if m["last_modified"] < cutoff]
+
+    async def writable(self) -> bool:
+        """A small object written and removed: the bucket answers and takes writes."""
+        key = f"staging/ready-{secrets.token_hex(8)}"
+        try:
+            await _call(obstore.put_async, self.s3, key, b"ready")
+            await self._delete(key)
+        except (StoreUnavailable, BaseError):
+            return False
+        return True
+
+
+class _Reader:
+    """obstore's blocking reader as a plain file object (read, close, context manager)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return bytes(self.inner.read(size) if size >= 0 else self.inner.read())
+        except BaseError as exc:
+            raise StoreUnavailable() from exc
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class S3Uploads:
+    def __init__(self, store: S3BlobStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def _prefix(upload_id: str, envelope: str | None = None) -> str:
+        if not upload_id.isalnum():
+            raise ValueError("not an upload id")
+        return f"uploads/{upload_id}/" + (f"{envelope}/" if envelope else "")
+
+    def _segment(self, upload_id: str, envelope: str, index: int) -> str:
+        return f"{self._prefix(upload_id, envelope)}{index:08d}"
+
+    async def _segments(self, upload_id: str, envelope: str) -> dict[int, int]:
+        """index → size of the segments in the bucket."""
+        found = {}
+        async for meta in self.store._list(self._prefix(upload_id, envelope)):
+            name = meta["path"].rsplit("/", 1)[-1]
+            if name.isdigit():
+                found[int(name)] = meta["size"]
+        return found
+
+    async def received(self, upload_id: str, envelope: str) -> int:
+        return _contiguous(await self._segments(upload_id, envelope))
+
+    async def append(self, upload_id: str, envelope: str, offset: int, chunks: AsyncIterable[bytes], limit: int) -> int:
+        received = await self.received(upload_id, envelope)
+        if offset != received:
+            raise OffsetMismatch(received)
+        index, within = divmod(offset, SEGMENT)
+        buffer = bytearray()
+        if within:  # resuming inside a segment: it is written again from its start
+            head = await _call(obstore.get_async, self.s3, self._segment(upload_id, envelope, index))
+            buffer += bytes(await _call(head.bytes_async))[:within]
+        written, flushed = offset, len(buffer)
+        try:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                if written + len(chunk) > limit:
+                    raise PayloadTooLarge(
+                        f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
+                    )
+                buffer += chunk
+                written += len(chunk)
+                while len(buffer) >= SEGMENT:
+                    await self._write(upload_id, envelope, index, bytes(buffer[:SEGMENT]))
+                    del buffer[:SEGMENT]
+                    index, flushed = index + 1, 0
+        finally:
+            # What arrived is kept, also when the client went away or sent too much: it resumes from there.
+            # (Not when the store itself failed: then the client hears 503 and asks where to resume.)
+            if len(buffer) > flushed:
+                await self._write(upload_id, envelope, index, bytes(buffer))
+        return written
+
+    @property
+    def s3(self) -> S3Store:
+        return self.store.s3
+
+    async def _write(self, upload_id: str, envelope: str, index: int, data: bytes) -> None:
+        await _call(obstore.put_async, self.s3, self._segment(upload_id, envelope, index), data)
+
+    async def prepare(self, upload_id: str, envelope: str, sha256: str, size: int) -> Prepared:
+        prepared = Prepared(upload_id=upload_id, envelope=envelope, sha256=sha256, size=size)
+        if await self.store.exists(sha256):  # stored by an earlier try (a retried completion): it is that content
+            return prepared
+        segments = await self._segments(upload_id, envelope)
+        received = _contiguous(segments)
+        if received != size:
+            raise Incomplete(received)
+        try:
+            await self.store.put_stream(
+                self._concatenated(upload_id, envelope, segments), max_bytes=size, expected_sha256=sha256
+            )
+        except HashMismatch:
+            # Discard the bad bytes, so that the same sealed file can be uploaded again from offset 0.
+            for index in segments:
+                await self.store._delete(self._segment(upload_id, envelope, index))
+            raise
+        return prepared
+
+    async def _concatenated(self, upload_id: str, envelope: str, segments: dict[int, int]) -> AsyncIterator[bytes]:
+        for index in range(len(segments)):
+            if index not in segments:
+                break
+            result = await _call(obstore.get_async, self.s3, self._segment(upload_id, envelope, index))
+            try:
+                async for chunk in result.stream(min_chunk_size=READ_CHUNK):
+                    yield bytes(chunk)
+            except BaseError as exc:
+                raise StoreUnavailable() from exc
+            if segments[index] < SEGMENT:
+                break
+
+    async def commit(self, prepared: Prepared) -> StoredBlob:
+        """Already in the store since ``prepare`` (checked as it was written): nothing left to do."""
+        return StoredBlob(sha256=prepared.sha256, size=prepared.size)
+
+    async def discard(self, upload_id: str) -> None:
+        keys = [m["path"] async for m in self.store._list(self._prefix(upload_id))]
+        for key in keys:
+            await self.store._delete(key)
+
+    async def list_uploads(self) -> AsyncIterator[UploadInfo]:
+        latest: dict[str, Any] = {}
+        async for meta in self.store._list("uploads/"):
+            parts = meta["path"].split("/")
+            if len(parts) >= 2:
+                upload_id = parts[1]
+                if upload_id not in latest or meta["last_modified"] > latest[upload_id]:
+                    latest[upload_id] = meta["last_modified"]
+        for upload_id, modified in latest.items():
+            yield UploadInfo(upload_id, modified)
+
+
+def _contiguous(segments: dict[int, int]) -> int:
+    """Bytes held from offset 0 on: whole segments, then the one that ends short (or none)."""
+    total, index = 0, 0
+    while index in segments:
+        total += segments[index]
+        if segments[index] < SEGMENT:
+            break
+        index += 1
+    return total
+
+
+def make_s3(settings: Settings) -> S3Store:
+    """The bucket the settings name. Credentials come from the environment or a file, never the repository."""
+    secret = settings.s3_secret_access_key
+    if settings.s3_secret_access_key_file:
+        secret = Path(settings.s3_secret_access_key_file).read_text(encoding="utf-8").strip()
+    if not settings.s3_bucket:
+        raise ValueError("blob_store = s3 needs s3_bucket (TRADING_S3_BUCKET)")
+    config: dict[str, Any] = {"region": settings.s3_region}
+    if settings.s3_endpoint:
+        config["endpoint"] = settings.s3_endpoint
+    if settings.s3_access_key_id:
+        config["access_key_id"] = settings.s3_access_key_id
+        config["secret_access_key"] = secret
+    return S3Store(
+        settings.s3_bucket,
+        prefix=settings.s3_prefix or None,
+        client_options={
+            "allow_http": settings.s3_endpoint.startswith("http://"),
+            "connect_timeout": timedelta(seconds=3),
+            # A stalled read fails after s3_timeout; a long download as a whole may take its time.
+            "read_timeout": timedelta(seconds=settings.s3_timeout),
+            "timeout": timedelta(hours=2),
+        },
+        retry_config={
+            "max_retries": 2,
+            "retry_timeout": timedelta(seconds=settings.s3_timeout),
+            "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=2), "base": 2},
+        },
+        **config,
+    )
