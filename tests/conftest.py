@@ -5,6 +5,12 @@ calendar seeded by migration is kept). PostgreSQL comes from ``TRADING_TEST_POST
 server); when it cannot be reached the PostgreSQL half is skipped with the reason shown — unless
 ``TRADING_TEST_REQUIRE_POSTGRES=1`` (as ``.ci/run`` sets), when the suite fails instead.
 ``TRADING_TEST_BACKENDS=sqlite`` runs one engine only.
+
+The blob store is paired with the engine as it is deployed: SQLite with the local directory store (the embedded
+default), PostgreSQL with S3 (a private SeaweedFS the session starts, tests/s3server.py), so every
+blob-touching test runs on both stores. ``TRADING_TEST_BLOBS=local`` or ``=s3`` puts every test on one store.
+Where SeaweedFS cannot start the PostgreSQL half falls back to the local store with a warning — unless
+``TRADING_TEST_REQUIRE_S3=1`` (as ``.ci/run`` sets), when the suite fails instead.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +44,8 @@ PG_REQUIRED = os.environ.get("TRADING_TEST_REQUIRE_POSTGRES") == "1"
 #: The engines to run on; .ci/shifted-dates takes SQLite alone (libfaketime moves its clock, not the server's).
 BACKENDS = os.environ.get("TRADING_TEST_BACKENDS", "sqlite,postgresql").split(",")
 KEEP_TABLES = {"calendar_days", "alembic_version"}
+BLOBS = os.environ.get("TRADING_TEST_BLOBS", "paired")
+S3_REQUIRED = os.environ.get("TRADING_TEST_REQUIRE_S3") == "1"
 
 #: Monday 2 March 2026, 09:00 in Shanghai: a plain working day, clear of the holidays.
 DEFAULT_NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -133,9 +142,58 @@ def clock() -> FixedClock:
     return FixedClock(DEFAULT_NOW)
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """The S3 endpoint of the session's SeaweedFS (started on first use), or None where it cannot run."""
+    from tests.s3server import SeaweedFS
+
+    if os.environ.get("TRADING_TEST_S3"):
+        yield os.environ["TRADING_TEST_S3"]
+        return
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        server.start()
+    except RuntimeError as exc:
+        if S3_REQUIRED:
+            pytest.fail(f"SeaweedFS for the S3 blob tests: {exc} (TRADING_TEST_REQUIRE_S3=1)")
+        warnings.warn(f"SeaweedFS did not start, the S3 half runs on the local store: {exc}", stacklevel=1)
+        yield None
+        return
+    yield server.endpoint
+    server.stop()
+
+
+def blob_store_for(backend: str) -> str:
+    if BLOBS in ("local", "s3"):
+        return BLOBS
+    return "s3" if backend == "postgresql" else "local"
+
+
 @pytest.fixture
-def settings(test_database_url: str, tmp_path: Path) -> Settings:
+def blob_settings(backend: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The blob-store settings for this test: the local directory, or a fresh prefix in the session's bucket."""
+    from tests.s3server import BUCKET
+
+    if blob_store_for(backend) != "s3":
+        return {}
+    endpoint = request.getfixturevalue("s3_endpoint")
+    if endpoint is None:
+        return {}
+    return {
+        "blob_store": "s3",
+        "s3_endpoint": endpoint,
+        "s3_bucket": BUCKET,
+        "s3_prefix": f"t-{uuid.uuid4().hex[:12]}",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+        "s3_timeout": 5.0,
+    }
+
+
+@pytest.fixture
+def settings(test_database_url: str, tmp_path: Path, blob_settings: dict[str, Any]) -> Settings:
     return Settings(
+        **blob_settings,
         database_url=test_database_url,
         blob_dir=str(tmp_path / "blobs"),
         signing_key_path=str(tmp_path / "key.pem"),

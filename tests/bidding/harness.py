@@ -428,27 +428,49 @@ async def table_counts(app: Litestar) -> dict[str, int]:
         return {t.name: int(await s.scalar(select(func.count()).select_from(t)) or 0) for t in metadata.sorted_tables}
 
 
-def blob_files(app: Litestar) -> dict[str, tuple[int, str]]:
-    """Every file under the blob directory (the store and the uploads in progress): path → (size, SHA-256)."""
+async def blob_files(app: Litestar) -> dict[str, tuple[int, str]]:
+    """Everything the blob store holds (the blobs and the uploads in progress): name → (size, SHA-256).
+    Local: the files under the blob directory; S3: the objects under the test's prefix."""
+    return await store_contents(app.state.blobs)
+
+
+async def store_contents(store: Any) -> dict[str, tuple[int, str]]:
     import hashlib
 
-    root = Path(app.state.settings.blob_dir)
-    files: dict[str, tuple[int, str]] = {}
-    if root.exists():
-        for p in sorted(root.rglob("*")):
-            if p.is_file():
-                files[str(p.relative_to(root))] = (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-    return files
+    return {name: (len(data), hashlib.sha256(data).hexdigest()) for name, data in (await store_objects(store)).items()}
 
 
-def stored_blobs(app: Litestar) -> set[str]:
-    """The ciphertexts adopted into the blob store (not the uploads in progress)."""
-    return {p for p in blob_files(app) if not p.startswith(("uploads/", "incoming/"))}
+async def store_objects(store: Any) -> dict[str, bytes]:
+    """Every file (local) or object (S3) the store holds, by its name relative to the store: name → bytes."""
+    found: dict[str, bytes] = {}
+    if store.kind == "local":
+        root = Path(store.root)
+        if root.exists():
+            for p in sorted(root.rglob("*")):
+                if p.is_file():
+                    found[str(p.relative_to(root))] = p.read_bytes()
+        return found
+    import obstore
+
+    async for batch in obstore.list(store.s3):
+        for meta in batch:
+            found[meta["path"]] = bytes(await (await obstore.get_async(store.s3, meta["path"])).bytes_async())
+    return dict(sorted(found.items()))
+
+
+async def stored_blobs(app: Litestar) -> set[str]:
+    """The SHA-256 of each ciphertext stored as a blob (not the uploads in progress)."""
+    return {info.sha256 async for info in app.state.blobs.list_blobs()}
+
+
+async def upload_leftovers(app: Litestar) -> list[str]:
+    """What uploads in progress hold in the store (their files or segments)."""
+    return [name for name in await blob_files(app) if name.startswith("uploads/")]
 
 
 async def snapshot(app: Litestar) -> dict[str, Any]:
     """What a refused request must leave exactly as it was: every table's row count and every stored file."""
-    return {"tables": await table_counts(app), "files": blob_files(app)}
+    return {"tables": await table_counts(app), "files": await blob_files(app)}
 
 
 async def bid_rows(app: Litestar, section_id: int) -> list[Any]:

@@ -36,6 +36,7 @@ from tests.bidding.harness import (
     seal,
     seal_reserve,
     start_opening,
+    store_objects,
     submit,
     upload,
 )
@@ -83,12 +84,11 @@ async def _where(app, caplog, markers: dict[str, str], *, uploads: bool = False)
             for row in (await s.execute(select(table))).all():
                 for column, value in zip(table.columns, row, strict=True):
                     search(f"{table.name}.{column.name}", _as_bytes(value))
-    blob_dir = Path(app.state.settings.blob_dir)
-    files = [p for p in blob_dir.rglob("*") if p.is_file()]
-    assert any(len(p.name) == 64 for p in files)  # the store was searched
-    assert any("uploads" in p.parts for p in files) == uploads  # and the uploads' files, while there are any
-    for p in files:
-        search(f"file:{p.relative_to(blob_dir)}", p.read_bytes())
+    files = await store_objects(app.state.blobs)
+    assert any(len(name.rsplit("/", 1)[-1]) == 64 for name in files)  # the store was searched
+    assert any(name.startswith("uploads/") for name in files) == uploads  # and the uploads', while there are any
+    for name, data in files.items():
+        search(f"file:{name}", data)
     url = app.state.settings.database_url
     if url.startswith("sqlite"):
         db = Path(url.split("///", 1)[1])

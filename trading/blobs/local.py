@@ -151,6 +151,20 @@ class LocalBlobStore:
         for info in await anyio.to_thread.run_sync(scan):
             yield info
 
+    async def debris_before(self, cutoff: datetime) -> list[str]:
+        """Temporary files a crash left (``incoming/`` and ``*.tmp`` beside the blobs), older than *cutoff*."""
+
+        def scan() -> list[str]:
+            found = [*self.root.glob("incoming/*"), *self.root.glob("??/??/*.tmp")]
+            stamp = cutoff.timestamp()
+            return [str(p.relative_to(self.root)) for p in found if p.is_file() and p.stat().st_mtime < stamp]
+
+        return await anyio.to_thread.run_sync(scan)
+
+    async def delete_debris(self, names: list[str]) -> None:
+        for name in names:
+            await anyio.to_thread.run_sync(lambda n=name: (self.root / n).unlink(missing_ok=True))
+
     async def writable(self) -> bool:
         """Whether a blob can be stored now (the readiness check)."""
         root = self.root
@@ -265,8 +279,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _move_into_place(tmp: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():  # same content already stored
+    if final.exists():  # same content already stored: touched, so garbage collection sees it as new
         tmp.unlink()
+        os.utime(final)
         return
     os.replace(tmp, final)
     _fsync_dir(final.parent)
@@ -274,7 +289,8 @@ def _move_into_place(tmp: Path, final: Path) -> None:
 
 def _link_into_place(source: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():  # same content already stored
+    if final.exists():  # same content already stored: touched, so garbage collection sees it as new
+        os.utime(final)
         return
     tmp = final.with_name(f"{final.name}.{secrets.token_hex(8)}.tmp")
     try:

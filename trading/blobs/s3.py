@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -47,9 +47,16 @@ if TYPE_CHECKING:
     from trading.settings import Settings
 
 T = TypeVar("T")
+#: obstore raises Python's own FileNotFoundError / FileExistsError for these, its own types on some paths.
+NOT_FOUND = (NotFoundError, FileNotFoundError)
+EXISTS = (AlreadyExistsError, FileExistsError)
 
 #: An upload's segment size: the most an append holds in memory, and what a cut-short request can lose.
-SEGMENT = 8 * 1024 * 1024
+SEGMENT = 4 * 1024 * 1024
+#: A blob already at its address is taken as it is only if written this recently; an older one is written
+#: again, so that it is fresh and garbage collection (which spares blobs younger than its grace period, far
+#: longer than this) cannot take it while the new reference to it commits.
+REUSE_FRESH = timedelta(hours=1)
 #: Part size and parallel parts of a streamed multipart put: memory per put is about their product.
 PART = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
@@ -67,7 +74,7 @@ async def _call(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T
     obstore's messages name the endpoint and the bucket: they are never shown."""
     try:
         return await fn(*args, **kwargs)
-    except (NotFoundError, AlreadyExistsError):
+    except (*NOT_FOUND, *EXISTS):
         raise
     except BaseError as exc:
         raise StoreUnavailable() from exc
@@ -111,17 +118,14 @@ class S3BlobStore:
                 raise HashMismatch(digest.hexdigest())
 
         if expected_sha256 is not None:
-            if await self.exists(expected_sha256):  # written once: the same content is already there
-                async for _ in checked():
-                    pass
-                return StoredBlob(sha256=expected_sha256, size=size)
+            # Written straight to its address: the same content written again is the same object.
             await self._put(self._key(expected_sha256), checked())
             return StoredBlob(sha256=expected_sha256, size=size)
         staging = f"staging/{secrets.token_hex(16)}"
         await self._put(staging, checked())
         try:
             sha256 = digest.hexdigest()
-            if not await self.exists(sha256):
+            if not await self.fresh(sha256):
                 await _call(obstore.copy_async, self.s3, staging, self._key(sha256))
         finally:
             await _call(obstore.delete_async, self.s3, staging)
@@ -141,7 +145,7 @@ class S3BlobStore:
     def open_reader(self, sha256: str) -> BinaryIO:
         try:
             return _Reader(obstore.open_reader(self.s3, self._key(sha256), buffer_size=READ_CHUNK))
-        except NotFoundError as exc:
+        except NOT_FOUND as exc:
             raise FileNotFoundError(sha256) from exc
         except BaseError as exc:
             raise StoreUnavailable() from exc
@@ -155,10 +159,18 @@ class S3BlobStore:
     async def exists(self, sha256: str) -> bool:
         return await self._exists(self._key(sha256))
 
+    async def fresh(self, sha256: str) -> bool:
+        """Whether the blob is there and was written within :data:`REUSE_FRESH`."""
+        try:
+            meta = await _call(obstore.head_async, self.s3, self._key(sha256))
+        except NOT_FOUND:
+            return False
+        return meta["last_modified"] > datetime.now(UTC) - REUSE_FRESH
+
     async def _exists(self, key: str) -> bool:
         try:
             await _call(obstore.head_async, self.s3, key)
-        except NotFoundError:
+        except NOT_FOUND:
             return False
         return True
 
@@ -168,7 +180,7 @@ class S3BlobStore:
     async def _delete(self, key: str) -> None:
         try:
             await _call(obstore.delete_async, self.s3, key)
-        except NotFoundError:
+        except NOT_FOUND:
             pass
 
     async def list_blobs(self) -> AsyncIterator[BlobInfo]:
@@ -185,8 +197,14 @@ class S3BlobStore:
         except BaseError as exc:
             raise StoreUnavailable() from exc
 
-    async def staging_before(self, cutoff: Any) -> list[str]:
+    async def debris_before(self, cutoff: datetime) -> list[str]:
+        """Staging objects a crash left, older than *cutoff*."""
         return [m["path"] async for m in self._list("staging/") if m["last_modified"] < cutoff]
+
+    async def delete_debris(self, names: list[str]) -> None:
+        for key in names:
+            if key.startswith("staging/"):
+                await self._delete(key)
 
     async def writable(self) -> bool:
         """A small object written and removed: the bucket answers and takes writes."""
@@ -251,11 +269,12 @@ class S3Uploads:
         if offset != received:
             raise OffsetMismatch(received)
         index, within = divmod(offset, SEGMENT)
-        buffer = bytearray()
+        pending: list[bytes] = []  # the current segment's bytes, as they came (no copies)
+        held = 0
         if within:  # resuming inside a segment: it is written again from its start
             head = await _call(obstore.get_async, self.s3, self._segment(upload_id, envelope, index))
-            buffer += bytes(await _call(head.bytes_async))[:within]
-        written, flushed = offset, len(buffer)
+            pending, held = [bytes(await _call(head.bytes_async))[:within]], within
+        written, flushed = offset, held
         try:
             async for chunk in chunks:
                 if not chunk:
@@ -264,29 +283,32 @@ class S3Uploads:
                     raise PayloadTooLarge(
                         f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
                     )
-                buffer += chunk
                 written += len(chunk)
-                while len(buffer) >= SEGMENT:
-                    await self._write(upload_id, envelope, index, bytes(buffer[:SEGMENT]))
-                    del buffer[:SEGMENT]
-                    index, flushed = index + 1, 0
+                while chunk:
+                    take = chunk[: SEGMENT - held]
+                    pending.append(take)
+                    held += len(take)
+                    chunk = chunk[len(take) :]
+                    if held == SEGMENT:
+                        await self._write(upload_id, envelope, index, pending)
+                        pending, held, flushed, index = [], 0, 0, index + 1
         finally:
             # What arrived is kept, also when the client went away or sent too much: it resumes from there.
             # (Not when the store itself failed: then the client hears 503 and asks where to resume.)
-            if len(buffer) > flushed:
-                await self._write(upload_id, envelope, index, bytes(buffer))
+            if held > flushed:
+                await self._write(upload_id, envelope, index, pending)
         return written
 
     @property
     def s3(self) -> S3Store:
         return self.store.s3
 
-    async def _write(self, upload_id: str, envelope: str, index: int, data: bytes) -> None:
-        await _call(obstore.put_async, self.s3, self._segment(upload_id, envelope, index), data)
+    async def _write(self, upload_id: str, envelope: str, index: int, pieces: list[bytes]) -> None:
+        await _call(obstore.put_async, self.s3, self._segment(upload_id, envelope, index), pieces, use_multipart=False)
 
     async def prepare(self, upload_id: str, envelope: str, sha256: str, size: int) -> Prepared:
         prepared = Prepared(upload_id=upload_id, envelope=envelope, sha256=sha256, size=size)
-        if await self.store.exists(sha256):  # stored by an earlier try (a retried completion): it is that content
+        if await self.store.fresh(sha256):  # stored by an earlier try (a retried completion): it is that content
             return prepared
         segments = await self._segments(upload_id, envelope)
         received = _contiguous(segments)

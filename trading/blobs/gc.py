@@ -1,0 +1,82 @@
+"""Garbage collection of the blob store: what no row references, once it is older than a grace period.
+
+What is collected:
+
+- blobs no bid, sealed reserve price or notice attachment references (a completion refused at the deadline
+  after its ciphertexts were stored, a crash between storing and committing, a draft's attachment removed);
+- uploads in progress that can no longer complete (completed, abandoned at the close, superseded in a section
+  no longer taking bids) or that the database does not know (a begin that never committed);
+- the store's own debris: temporary files (local) and staging objects (S3) a crash left behind.
+
+Never a blob a row references, whatever its age; never anything younger than the grace period, so that a blob
+stored a moment ago for a bid about to commit is safe (a blob reused by a new reference is written again or
+touched when it is reused, so its age restarts: trading.blobs.s3.REUSE_FRESH). References are read after the
+listing, so a reference committed while the collection runs is seen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, or_, select
+
+from bidding.models import Bid, ReservePrice, Upload
+from notices.models import Attachment
+from trading.projects.models import Section
+
+
+class GarbageReport(msgspec.Struct, frozen=True):
+    blobs_kept: int
+    blobs_deleted: int
+    uploads_deleted: int
+    debris_deleted: int
+
+
+async def referenced_blobs(session: Any) -> set[str]:
+    found: set[str] = set()
+    for blobs in await session.scalars(select(Bid.blobs)):
+        found.update(b["sha256"] for b in blobs.values())
+    for blobs in await session.scalars(select(ReservePrice.blobs)):
+        found.update(b["sha256"] for b in blobs.values())
+    found.update(await session.scalars(select(Attachment.sha256)))
+    return found
+
+
+async def collect_garbage(
+    state: Any, *, grace: timedelta, now: datetime | None = None, dry_run: bool = False
+) -> GarbageReport:
+    """Delete what nothing references and is older than *grace* (``dry_run``: only count it)."""
+    store = state.blobs
+    cutoff = (now or datetime.now(UTC)) - grace
+    candidates = [info async for info in store.list_blobs() if info.modified < cutoff]
+    uploads = [info async for info in store.uploads.list_uploads() if info.modified < cutoff]
+    async with state.sessionmaker() as session:
+        referenced = await referenced_blobs(session)
+        # An open upload continues; a superseded one may be taken up again while its section takes bids.
+        live = set(
+            await session.scalars(
+                select(Upload.id)
+                .join(Section, Section.id == Upload.section_id)
+                .where(
+                    Upload.id.in_([u.upload_id for u in uploads]),
+                    or_(Upload.state == "open", and_(Upload.state == "superseded", Section.state == "tendering")),
+                )
+            )
+        )
+    unreferenced = [info for info in candidates if info.sha256 not in referenced]
+    stale = [info for info in uploads if info.upload_id not in live]
+    debris = await store.debris_before(cutoff)
+    if not dry_run:
+        for info in unreferenced:
+            await store.delete(info.sha256)
+        for upload in stale:
+            await store.uploads.discard(upload.upload_id)
+        await store.delete_debris(debris)
+    return GarbageReport(
+        blobs_kept=len(candidates) - len(unreferenced),
+        blobs_deleted=len(unreferenced),
+        uploads_deleted=len(stale),
+        debris_deleted=len(debris),
+    )
