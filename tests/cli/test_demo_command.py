@@ -5,52 +5,20 @@ whose figures it re-decrypts — against that witness, and passes."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
-
-from tests.cli.test_trading_command import _free_port
-
-TRADING = str(Path(sys.executable).parent / "trading")
-
-
-def _wait(url: str, seconds: float) -> httpx.Response | None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(url, timeout=5)
-            if r.status_code == 200:
-                return r
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    return None
+from tests.demo_process import TRADING, clean_environment, running_demo, wait_for
 
 
 def test_the_demo_runs_its_own_witness_and_verifies_against_it(tmp_path):
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
-    log = (tmp_path / "demo.out").open("w")
-    demo = subprocess.Popen(
-        [TRADING, "demo", "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    started = time.monotonic()
-    try:
-        assert _wait(url + "/healthz", 240), (tmp_path / "demo.out").read_text()[-3000:]
-        print(f"trading demo served after {time.monotonic() - started:.0f} s")
-        output = (tmp_path / "demo.out").read_text()
-        vkey = re.search(r"--witness (\S+)", output)
-        assert vkey, output[-2000:]
-        assert _wait(url + "/log/witnessed/witness.demo.hunan.example", 60), "the witness never cosigned"
+    with running_demo(tmp_path) as demo:
+        url = demo.url
+        vkey = demo.witness_vkey()
+        assert wait_for(url + "/log/witnessed/witness.demo.hunan.example", 60), "the witness never cosigned"
         verify = subprocess.run(
-            [TRADING, "verify", url, "--json", "--witness", vkey.group(1), "--state", str(tmp_path / "verify.json")],
-            env=env,
+            [TRADING, "verify", url, "--json", "--witness", vkey, "--state", str(tmp_path / "verify.json")],
+            env=clean_environment(),
             capture_output=True,
             text=True,
             timeout=300,
@@ -61,10 +29,6 @@ def test_the_demo_runs_its_own_witness_and_verifies_against_it(tmp_path):
         assert report["offline_openings"] == 0 and report["openings"] >= 61 and report["bids"] >= 300, report
         # the witness is its own process, with its own key beside the demo's data
         assert (tmp_path / "var" / "demo-witness" / "witness.pem").stat().st_mode & 0o077 == 0
-    finally:
-        demo.terminate()
-        demo.wait(timeout=30)
-        log.close()
     # ...and its witness goes with it, however the demo was stopped (within a round of its interval)
     for _ in range(40):
         witnesses = subprocess.run(["pgrep", "-f", f"witness run {url}"], capture_output=True, text=True).stdout

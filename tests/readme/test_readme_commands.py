@@ -1,6 +1,6 @@
 """The README's shell examples stay true to the command lines: every block is valid shell, and every
 `bidding` and `trading` command in it parses with the real argument parsers (a renamed verb or option fails
-here rather than in a reader's terminal). Running the blocks against a live demo is left to a slower test.
+here rather than in a reader's terminal). test_readme_runs.py runs them against a live demo.
 """
 
 from __future__ import annotations
