@@ -672,5 +672,6 @@ async def test_no_english_link_to_a_chinese_page_and_the_funds_filters_use_the_p
     home = (await client.get("/")).text
     assert 'lang="en">English</a>' not in home  # there is no English rendering to link to
     funds = (await client.get("/funds")).text
-    assert '<label class="field">年份 <select name="year">' in funds
-    assert '<label class="field">地区 <select name="region">' in funds
+    assert '<label class="field"><span>年份</span><select name="year">' in funds
+    assert '<label class="field"><span>地区</span><select name="region">' in funds
+    assert '<button type="submit" class="btn btn-primary">' in funds
