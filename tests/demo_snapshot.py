@@ -36,6 +36,8 @@ class _Snapshot:
     folder: Path
     data_dir: Path
     schema: str | None
+    #: S3: the key prefix the seeding test's blobs are under (copied to each restoring test's own prefix).
+    s3_prefix: str | None = None
 
 
 _SNAPSHOTS: dict[tuple[str, str], _Snapshot] = {}
@@ -91,11 +93,37 @@ async def _take(app: Litestar, settings: Settings, summary: str, n: int) -> _Sna
             await conn.execute(text(f"CREATE SCHEMA {schema}"))
             for table in _tables():
                 await conn.execute(text(f"CREATE TABLE {schema}.{table} AS TABLE public.{table}"))
-    shutil.copytree(blobs, folder / "blobs")
+    if settings.blob_store == "s3":
+        folder.joinpath("blobs").mkdir()
+    else:
+        shutil.copytree(blobs, folder / "blobs")
     if openers.exists():
         shutil.copytree(openers, folder / "demo-openers")
     shutil.copyfile(signing_key, folder / "key.pem")
-    return _Snapshot(summary=summary, folder=folder, data_dir=blobs.parent, schema=schema)
+    return _Snapshot(
+        summary=summary,
+        folder=folder,
+        data_dir=blobs.parent,
+        schema=schema,
+        s3_prefix=settings.s3_prefix if settings.blob_store == "s3" else None,
+    )
+
+
+async def _copy_s3(settings: Settings, source: str, target: str) -> None:
+    """Every object under one prefix copied to another, inside the bucket (a server-side copy each)."""
+    import asyncio
+
+    import msgspec
+    import obstore
+
+    from trading.blobs.s3 import make_s3
+
+    root = make_s3(msgspec.structs.replace(settings, s3_prefix=""))
+    keys = [meta["path"] async for batch in obstore.list(root, f"{source}/") for meta in batch]
+    for start in range(0, len(keys), 32):
+        await asyncio.gather(
+            *(obstore.copy_async(root, key, target + key[len(source) :]) for key in keys[start : start + 32])
+        )
 
 
 async def _restore(app: Litestar, settings: Settings, snapshot: _Snapshot) -> None:
@@ -124,8 +152,11 @@ async def _restore(app: Litestar, settings: Settings, snapshot: _Snapshot) -> No
                             f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM public.{table}"
                         )
                     )
-    shutil.rmtree(blobs, ignore_errors=True)
-    shutil.copytree(snapshot.folder / "blobs", blobs)
+    if snapshot.s3_prefix is not None:
+        await _copy_s3(settings, snapshot.s3_prefix, settings.s3_prefix)
+    else:
+        shutil.rmtree(blobs, ignore_errors=True)
+        shutil.copytree(snapshot.folder / "blobs", blobs)
     if (snapshot.folder / "demo-openers").exists():
         shutil.rmtree(openers, ignore_errors=True)
         shutil.copytree(snapshot.folder / "demo-openers", openers)
