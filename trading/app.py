@@ -51,6 +51,7 @@ from trading.accounts.controllers import (
 from trading.api_docs import DocumentedJsonRenderPlugin
 from trading.audit.controllers import AuditController
 from trading.authorise import Resolvers, make_guard
+from trading.blobs import gc as blob_gc
 from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
 from trading.db import make_engine, make_sessionmaker
@@ -227,6 +228,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     async def start_integrator() -> None:
         # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
         background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
+        background.append(asyncio.create_task(blob_gc.run_periodically(state, stop_integrator)))
 
     async def stop_background() -> None:
         stop_integrator.set()

@@ -343,6 +343,34 @@ def _write_new_witness_key(out: Path):  # type: ignore[no-untyped-def]
     return key
 
 
+def cmd_blobs_gc(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete what no row references in the blob store (after the grace period); print what was done."""
+    from litestar.datastructures import State
+
+    from trading.blobs import make_blob_store
+    from trading.blobs.gc import collect_garbage
+    from trading.db import make_engine, make_sessionmaker
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        state = State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)})
+        state.blobs = make_blob_store(settings)
+        try:
+            grace = timedelta(hours=settings.blob_gc_grace_hours if args.grace_hours is None else args.grace_hours)
+            report = await collect_garbage(state, grace=grace, dry_run=args.dry_run)
+        finally:
+            await engine.dispose()
+        verb = "would delete" if args.dry_run else "deleted"
+        print(
+            f"{verb}: {report.blobs_deleted} unreferenced blobs, {report.uploads_deleted} dead uploads, "
+            f"{report.debris_deleted} temporary files; kept {report.blobs_kept} referenced blobs older than "
+            f"{grace.total_seconds() / 3600:g} h"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_keys_init(args: argparse.Namespace, settings: Settings) -> int:
     from trading.keys import load_or_create_signing_key
     from trading.log.note import NoteSigner
@@ -411,6 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--name", required=True)
     keygen.add_argument("--out", required=True)
     keygen.set_defaults(func=cmd_witness_keygen)
+
+    blobs = sub.add_parser("blobs", help="the blob store (attachments and bid ciphertexts)")
+    blobsub = blobs.add_subparsers(dest="blobs_command", required=True)
+    gc = blobsub.add_parser("gc", help="delete what no row references, once older than the grace period")
+    gc.add_argument("--grace-hours", type=float, help="default: the blob_gc_grace_hours setting (24)")
+    gc.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    gc.set_defaults(func=cmd_blobs_gc)
 
     keys = sub.add_parser("keys", help="the platform's signing key")
     keyssub = keys.add_subparsers(dest="keys_command", required=True)

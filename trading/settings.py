@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     s3_secret_access_key_file: str = ""
     #: Seconds a stalled S3 read or connection may take before the request fails with 503 (retry).
     s3_timeout: float = 20.0
+    #: Blobs no row references, uploads that can no longer complete and the stores' temporary files are
+    #: deleted once older than this many hours (never a blob a row references); checked every
+    #: ``blob_gc_interval`` seconds by one worker at a time (0: only by `trading blobs gc`).
+    blob_gc_grace_hours: float = 24.0
+    blob_gc_interval: float = 3600.0
     #: Display time zone; everything is stored in UTC.
     time_zone: str = "Asia/Shanghai"
     #: The platform's Ed25519 signing key (PEM, created on first use if missing).

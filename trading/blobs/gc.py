@@ -16,11 +16,14 @@ listing, so a reference committed while the collection runs is seen.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 
 from bidding.models import Bid, ReservePrice, Upload
 from notices.models import Attachment
@@ -80,3 +83,48 @@ async def collect_garbage(
         uploads_deleted=len(stale),
         debris_deleted=len(debris),
     )
+
+
+log = logging.getLogger("trading.blobs")
+#: The advisory lock that lets one worker of all hosts collect at a time (PostgreSQL).
+GC_LOCK = 0x7472_6763  # "trgc"
+
+
+async def run_periodically(state: Any, stop: asyncio.Event) -> None:
+    """Collect every ``blob_gc_interval`` seconds (with jitter, so workers started together spread out); on
+    PostgreSQL one worker of all hosts at a time, under an advisory lock."""
+    settings = state.settings
+    interval = settings.blob_gc_interval
+    if interval <= 0:
+        return
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval * random.uniform(0.5, 1.0))
+            return
+        except TimeoutError:
+            pass
+        try:
+            await _collect_once(state, timedelta(hours=settings.blob_gc_grace_hours))
+        except Exception as exc:  # the next round retries
+            log.warning("blob garbage collection failed: %s", type(exc).__name__)
+
+
+async def _collect_once(state: Any, grace: timedelta) -> GarbageReport | None:
+    engine = state.engine
+    if engine.dialect.name != "postgresql":
+        return await collect_garbage(state, grace=grace)
+    async with engine.connect() as conn:
+        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": GC_LOCK}):
+            return None  # another worker is at it
+        try:
+            report = await collect_garbage(state, grace=grace)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": GC_LOCK})
+    if report.blobs_deleted or report.uploads_deleted or report.debris_deleted:
+        log.info(
+            "blob garbage collected: %d blobs, %d uploads, %d temporary files",
+            report.blobs_deleted,
+            report.uploads_deleted,
+            report.debris_deleted,
+        )
+    return report
