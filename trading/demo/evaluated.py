@@ -25,6 +25,7 @@ from trading.accounts.models import Organisation, Person
 from trading.accounts.schemas import PersonCreate
 from trading.context import Act
 from trading.demo.ceremony import Bidder, Bidding, open_section, submit_bid
+from trading.demo.roads import DANYANG, DESHAN, LIUYEHU, QUALITY, TAOLIN, Road
 from trading.funds import contracts
 from trading.funds import schemas as funds_schemas
 from trading.funds import services as funds
@@ -50,10 +51,17 @@ LEADERS = ["周志刚", "李卫东", "黄建军", "谭国庆"]
 
 @dataclass(frozen=True)
 class Trade:
-    name: str
+    road: Road
     stage: str  # evaluating | publicity | awarded | contracted
     deadline: datetime
+    #: Each bid's price, all below the road's control price; the award stays within its budget.
     prices: tuple[int, ...]
+    #: Each bid's construction period, within the one the tender documents set.
+    days: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return self.road.name
 
 
 def trades(now: datetime) -> list[Trade]:
@@ -61,12 +69,10 @@ def trades(now: datetime) -> list[Trade]:
         return (now - timedelta(days=days)).astimezone(SHANGHAI).replace(hour=9, minute=30, second=0, microsecond=0)
 
     return [
-        Trade(
-            "常德市鼎城区德山大道东延线道路工程", "contracted", day(130), (52_380_000_00, 51_640_500_00, 53_120_000_00)
-        ),
-        Trade("常德市武陵区丹阳路道路提质改造工程", "awarded", day(34), (18_760_000_00, 18_420_000_00, 18_990_800_00)),
-        Trade("常德市柳叶湖大道南段道路工程", "publicity", day(5), (27_450_000_00, 27_980_000_00, 26_880_600_00)),
-        Trade("常德经济技术开发区桃林路道路工程", "evaluating", day(2), (9_860_000_00, 9_712_300_00, 9_945_000_00)),
+        Trade(DESHAN, "contracted", day(130), (52_380_000_00, 51_640_500_00, 53_120_000_00), (360, 340, 350)),
+        Trade(DANYANG, "awarded", day(34), (18_760_000_00, 18_420_000_00, 18_990_800_00), (240, 220, 230)),
+        Trade(LIUYEHU, "publicity", day(5), (27_450_000_00, 27_980_000_00, 26_880_600_00), (300, 280, 290)),
+        Trade(TAOLIN, "evaluating", day(2), (9_860_000_00, 9_712_300_00, 9_945_000_00), (210, 200, 190)),
     ]
 
 
@@ -76,16 +82,16 @@ async def seed_evaluated(bidding: Bidding, staff: Person, now: datetime, make_se
     sessionmaker, bidders = bidding.sessionmaker, _road_bidders(bidding)
     done = []
     for trade in trades(now):
-        section_id = await make_section(bidding, staff, trade.name, trade.deadline)
+        section_id = await make_section(bidding, staff, trade.road, trade.deadline)
         await _before_deadline(sessionmaker, staff, section_id, trade.deadline - timedelta(days=20))
-        for i, price in enumerate(trade.prices):
+        for i, (price, days) in enumerate(zip(trade.prices, trade.days, strict=True)):
             await submit_bid(
                 bidding,
                 bidders[i],
                 section_id,
-                {"total_price_fen": price, "duration_days": 240, "quality": "合格"},
+                {"total_price_fen": price, "duration_days": days, "quality": QUALITY},
                 trade.deadline - timedelta(hours=30 - i),
-                documents="施工组织设计：工期240日历天，质量合格。\n",
+                documents=f"施工组织设计：工期{days}日历天，质量{QUALITY}。\n",
             )
         opened = trade.deadline + timedelta(minutes=1)
         await open_section(bidding, staff, section_id, opened, opened + timedelta(minutes=4))
@@ -246,6 +252,8 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
         tenderer = await session.get(Organisation, project.tenderer_id)
         report = (await reports.report_of(session, section_id)).report
         winner = next(r for r in report["ranking"] if r["bid_id"] == result["winner_bid_id"])
+        opened = {b.bid_id: b for b in await sheets.opened_bids(session, section_id)}
+        days = int(opened[winner["bid_id"]].form["duration_days"])
         contract = await contracts.record_contract(
             session,
             _act(staff, signed + timedelta(hours=3)),
@@ -258,11 +266,11 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
                 signed_on=signed.date(),
                 term=funds_schemas.ContractTermIn(
                     starts_on=signed.date() + timedelta(days=7),
-                    ends_on=signed.date() + timedelta(days=7 + 365),
-                    description="计划工期365日历天，自开工令载明的开工日期起算",
+                    ends_on=signed.date() + timedelta(days=7 + days),
+                    description=f"工期{days}日历天，自开工令载明的开工日期起算",
                 ),
                 document_sha256=hashlib.sha256(f"{trade.name} 施工合同".encode()).hexdigest(),
-                performance_place="常德市鼎城区",
+                performance_place=trade.road.place,
             ),
         )
         await session.commit()
@@ -288,7 +296,7 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
                     payer=tenderer.name,
                     payee=winner["bidder"],
                     payee_credit_code=winner["credit_code"],
-                    purpose="德山大道东延线道路工程合同价款",
+                    purpose=f"{trade.name}合同价款",
                     milestone=milestone,
                     evidence_sha256=hashlib.sha256(f"{trade.name} {milestone}".encode()).hexdigest(),
                     contract_notice_id=notice_id,
