@@ -115,6 +115,8 @@ class ProjectSpec(msgspec.Struct, frozen=True, kw_only=True):
     funding: tuple[FundingSpec, ...]
     sections: tuple[SectionSpec, ...]
     notices: tuple[NoticeSpec, ...]
+    #: The expert specialities its evaluation panel is drawn from (any of them; empty: no panel).
+    specialities: tuple[str, ...] = ()
 
 
 class DemoWorld(msgspec.Struct, frozen=True, kw_only=True):
@@ -1169,6 +1171,33 @@ DEADLINE_EVENT = {
     "land_listing": "listing_end",
     "property_transfer": "disclosure_end",
 }
+#: Days from the land's delivery within which the buyer must finish building (the land notice says so; a land
+#: tender's bids offer it as their period).
+LAND_BUILD_DAYS = 1_095
+#: The expert specialities each works subject's evaluation panel is drawn from (trading.demo.evaluated keeps the
+#: pool); a procurement's panel comes from the procurement experts, a land tender's from the land experts.
+_WORKS_SPECIALITIES = {
+    "road_urban": ("道路",),
+    "road_rural": ("道路",),
+    "road_new": ("道路",),
+    "bridge": ("桥梁", "道路"),
+    "water": ("市政",),
+    "sewage": ("市政",),
+    "river": ("水利",),
+    "school_new": ("房屋建筑",),
+    "school_expand": ("房屋建筑",),
+    "hospital": ("房屋建筑",),
+    "housing": ("房屋建筑",),
+}
+SPECIALITIES = {"procurement": ("政府采购",), "land": ("土地",)}
+
+
+def _specialities(d: _Draft) -> tuple[str, ...]:
+    if d.trade_kind == "works":
+        return _WORKS_SPECIALITIES[d.subject]
+    return SPECIALITIES.get(d.trade_kind, ())
+
+
 #: sealed-bid procedures whose notices sell documents and open the bids at the deadline
 _SEALED_TENDERS = ("works_open_tender", "gp_open_tender", "land_tender")
 _SEALED = (*_SEALED_TENDERS, "gp_competitive_negotiation", "gp_request_for_quotation", "gp_competitive_consultation")
@@ -2080,6 +2109,8 @@ class _WorldBuilder:
 
     @staticmethod
     def _rank(d: _Draft, bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if d.trade_kind == "land":  # a sale: the higher offer is the better (the plan's price score says so)
+            return sorted(bids, key=lambda b: (-b["price"], b["bidder"]))
         if d.procedure == "gp_request_for_quotation" or d.facts.get("method") == "经评审的最低投标价法":
             return sorted(bids, key=lambda b: (b["price"], b["bidder"]))
         return sorted(bids, key=lambda b: (-b["score"], b["bidder"]))
@@ -2157,6 +2188,7 @@ class _WorldBuilder:
             funding=tuple(FundingSpec(kind=k, description=desc, amount_fen=a) for k, desc, a in d.funding),
             sections=tuple(d.sections),
             notices=tuple(notices),
+            specialities=_specialities(d),
         )
 
     def _notice(self, d: _Draft, e: _Event, earlier: list[NoticeSpec]) -> NoticeSpec:
@@ -2462,7 +2494,11 @@ class _WorldBuilder:
             "二、竞买人资格要求",
             requirements,
             f"三、本次国有建设用地使用权{mode}出让按照"
-            + ("综合条件最佳者得原则确定中标人。" if d.procedure == "land_tender" else "价高者得原则确定竞得人。"),
+            + (
+                "综合评分法确定中标人：投标报价按高价优先计分（70分），开发建设方案及竞买人资信另计30分，得分最高者中标。"
+                if d.procedure == "land_tender"
+                else "价高者得原则确定竞得人。"
+            ),
             "四、出让文件的获取及竞买申请",
             f"本次{mode}出让的详细资料和具体要求，见{mode}出让文件。申请人可于{_cn_time(at)}起登录湖南省公共资源交易平台"
             "获取出让文件，并按要求提交竞买申请、交纳竞买保证金。竞买保证金须从竞买人本单位（本人）账户缴纳，以到账为准。",
@@ -2471,7 +2507,8 @@ class _WorldBuilder:
             "六、其他需要公告的事项",
             "1. 竞得人应在成交之日起10个工作日内与出让人签订《国有建设用地使用权出让合同》，"
             "并按合同约定缴清土地出让价款。",
-            "2. 宗地按现状净地出让，土地交付后竞得人须按规划条件开发建设。",
+            "2. 宗地按现状净地出让，竞得人须按规划条件开发建设，"
+            f"自土地交付之日起1年内动工、{LAND_BUILD_DAYS}日内竣工。",
             "3. 本次出让不接受电话、邮寄、口头竞买申请。",
             "七、联系方式",
             f"出让人：{t.name}",
