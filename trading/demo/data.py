@@ -2055,14 +2055,13 @@ class _WorldBuilder:
                     )
                 # A bidder may bid for several sections but win only one.
                 ranked = [b for b in ranked if b["bidder"] not in winners] or ranked
-                if p in ("works_open_tender", "land_tender"):
+                # Every trade the platform evaluates publishes its candidates before the award (evaluation.award).
+                if p in _SEALED_TENDERS:
                     start = _at(publicity_day, publicity_hour) + offset
                     end = _at(_workday_on_or_after(publicity_day + _days(3)), 17, 30)
                     data = {"ranked": ranked[:3], "count": len(bids), "start": start, "end": end}
                     d.events.append(_Event(start, "candidate_publicity", section=section.code, data=data))
                     decided = _day(end)
-                elif p == "gp_open_tender":
-                    decided = _day(deadline) + _days(decision_lag)
                 else:
                     decided = _day(deadline)
                 winner = ranked[0]
@@ -2099,7 +2098,8 @@ class _WorldBuilder:
                 {
                     "bidder": key,
                     "price": price,
-                    "days": d.facts.get("days", 0) - rng.choice((0, 0, 10, 20, 30)),
+                    # (only a works bid offers its own period: a purchase's or a land sale's is the notice's)
+                    "days": d.facts["days"] - rng.choice((0, 0, 10, 20, 30)) if d.trade_kind == "works" else None,
                     "leader": _person_name(rng),
                     "certificate": f"湘{rng.randint(143, 243)}{rng.randint(2008, 2022)}{rng.randint(0, 9_999_999):07d}",
                     "score": rng.randint(8_000, 9_700) / 100,
@@ -2748,7 +2748,7 @@ class _WorldBuilder:
         t = self.org(d.tenderer)
         land = d.trade_kind == "land"
         panel = 5 if land or (d.control or 0) < 4_000_000_000 else 7
-        method = "综合评分法" if land else d.facts["method"]
+        method = d.facts["method"] if d.trade_kind == "works" else "综合评分法"
         summary = (
             f"本项目评标委员会由{panel}人组成，其中招标人代表1人、从湖南省综合评标专家库随机抽取专家{panel - 1}人。"
             f"评标办法为{method}。共有{count}家投标人递交投标文件，经初步评审，{count}家投标人通过评审。"
@@ -2761,6 +2761,11 @@ class _WorldBuilder:
                 lines.append(
                     f"第{_CN_NUMBERS[rank - 1]}中标候选人：{firm.name}，投标报价：{_yuan(b['price'])}，"
                     f"综合得分：{b['score']}分。"
+                )
+            elif d.trade_kind == "procurement":
+                lines.append(
+                    f"第{_CN_NUMBERS[rank - 1]}中标候选人：{firm.name}，投标报价：{_yuan(b['price'])}，"
+                    f"综合得分：{b['score']}分，项目负责人：{b['leader']}。"
                 )
             else:
                 lines.append(
@@ -2775,13 +2780,15 @@ class _WorldBuilder:
                 "score": b["score"],
                 "qualification": "满足招标文件规定的资格条件",
             }
-            if not land:
+            if d.trade_kind == "works":
                 candidate |= {
                     "quality": "合格",
                     "duration_days": b["days"],
                     "project_leader": b["leader"],
                     "certificate": b["certificate"],
                 }
+            elif d.trade_kind == "procurement":
+                candidate |= {"project_leader": b["leader"]}
             candidates.append(candidate)
         objection = (
             "在公示期内以书面形式向招标人提出异议，或通过湖南省公共资源交易平台在线提交；招标人自收到异议之日起3日内作出答复，"
