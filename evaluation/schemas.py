@@ -111,7 +111,8 @@ class CriterionIn(Strict):
 
 
 class PriceFormulaIn(Strict):
-    kind: Literal["lowest", "average"] = "lowest"
+    #: lowest (低价优先法), average (基准价法) or highest (高价优先: a sale, e.g. land transferred by tender).
+    kind: Literal["lowest", "average", "highest"] = "lowest"
     full: Points = Decimal("30")
     discount: Decimal = Decimal("0")
     above: Decimal = Decimal("1")

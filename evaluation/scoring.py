@@ -15,6 +15,8 @@ Price-score formulas:
 * ``lowest`` (低价优先法, 87号令 §55): base = the lowest qualified price; score = full × base ÷ price.
 * ``average`` (基准价法, common in works tenders): base = mean of the qualified prices × (1 − ``discount``);
   score = full − deviation% × ``above`` (price above the base) or × ``below`` (below it), never less than 0.
+* ``highest`` (高价优先, for a sale such as land transferred by tender, where the higher offer is the better:
+  39号令 §13 practice): base = the highest qualified price; score = full × price ÷ base.
 
 A price below ``abnormal_ratio`` of the mean of the *other* qualified prices is flagged as abnormally low
 (条例 §51(5) / 87号令 §60: the bidder must explain it; the evaluators may then disqualify). Fewer than three
@@ -52,14 +54,14 @@ class Bid:
 
 @dataclass(frozen=True)
 class PriceFormula:
-    kind: str = "lowest"  # lowest | average
+    kind: str = "lowest"  # lowest | average | highest
     full: Decimal = Decimal("30")
     discount: Decimal = Decimal("0")  # average: the base is the mean × (1 − discount)
     above: Decimal = Decimal("1")  # average: points off per 1 % above the base
     below: Decimal = Decimal("0.5")  # average: points off per 1 % below the base
 
     def __post_init__(self) -> None:
-        if self.kind not in ("lowest", "average"):
+        if self.kind not in ("lowest", "average", "highest"):
             raise ValueError(f"unknown price formula {self.kind!r}")
 
 
@@ -119,6 +121,9 @@ def price_scores(bids: Sequence[Bid], formula: PriceFormula) -> dict[int, Decima
     if formula.kind == "lowest":
         base = Decimal(min(b.price_fen for b in qualified))
         return {b.bid_id: q(formula.full * base / Decimal(b.price_fen)) for b in qualified}
+    if formula.kind == "highest":
+        base = Decimal(max(b.price_fen for b in qualified))
+        return {b.bid_id: q(formula.full * Decimal(b.price_fen) / base) for b in qualified}
     mean = Decimal(sum(b.price_fen for b in qualified)) / len(qualified)
     base = mean * (1 - formula.discount)
     scores = {}

@@ -30,6 +30,13 @@ def test_the_lowest_price_formula_gives_full_points_to_the_lowest_and_the_rest_i
     assert scores == {1: D("26.67"), 2: D("30.00"), 3: D("24.00")}  # 30 × 4000/4500, 30, 30 × 4000/5000
 
 
+def test_the_highest_price_formula_gives_full_points_to_the_highest_offer_as_a_sale_wants():
+    scores = price_scores(BIDS, PriceFormula("highest", full=D(70)))
+    assert scores == {1: D("63.00"), 2: D("56.00"), 3: D("70.00")}  # 70 × 4500/5000, 70 × 4000/5000, 70
+    with pytest.raises(ValueError):
+        PriceFormula("dearest")
+
+
 def test_the_average_formula_takes_points_off_per_percent_from_the_discounted_mean():
     # mean 4,500 万; base = 4,500 × (1 − 2 %) = 4,410 万
     formula = PriceFormula("average", full=D(40), discount=D("0.02"), above=D(2), below=D(1))

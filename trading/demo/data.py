@@ -115,6 +115,8 @@ class ProjectSpec(msgspec.Struct, frozen=True, kw_only=True):
     funding: tuple[FundingSpec, ...]
     sections: tuple[SectionSpec, ...]
     notices: tuple[NoticeSpec, ...]
+    #: The expert specialities its evaluation panel is drawn from (any of them; empty: no panel).
+    specialities: tuple[str, ...] = ()
 
 
 class DemoWorld(msgspec.Struct, frozen=True, kw_only=True):
@@ -1169,6 +1171,33 @@ DEADLINE_EVENT = {
     "land_listing": "listing_end",
     "property_transfer": "disclosure_end",
 }
+#: Days from the land's delivery within which the buyer must finish building (the land notice says so; a land
+#: tender's bids offer it as their period).
+LAND_BUILD_DAYS = 1_095
+#: The expert specialities each works subject's evaluation panel is drawn from (trading.demo.evaluated keeps the
+#: pool); a procurement's panel comes from the procurement experts, a land tender's from the land experts.
+_WORKS_SPECIALITIES = {
+    "road_urban": ("道路",),
+    "road_rural": ("道路",),
+    "road_new": ("道路",),
+    "bridge": ("桥梁", "道路"),
+    "water": ("市政",),
+    "sewage": ("市政",),
+    "river": ("水利",),
+    "school_new": ("房屋建筑",),
+    "school_expand": ("房屋建筑",),
+    "hospital": ("房屋建筑",),
+    "housing": ("房屋建筑",),
+}
+SPECIALITIES = {"procurement": ("政府采购",), "land": ("土地",)}
+
+
+def _specialities(d: _Draft) -> tuple[str, ...]:
+    if d.trade_kind == "works":
+        return _WORKS_SPECIALITIES[d.subject]
+    return SPECIALITIES.get(d.trade_kind, ())
+
+
 #: sealed-bid procedures whose notices sell documents and open the bids at the deadline
 _SEALED_TENDERS = ("works_open_tender", "gp_open_tender", "land_tender")
 _SEALED = (*_SEALED_TENDERS, "gp_competitive_negotiation", "gp_request_for_quotation", "gp_competitive_consultation")
@@ -2026,14 +2055,13 @@ class _WorldBuilder:
                     )
                 # A bidder may bid for several sections but win only one.
                 ranked = [b for b in ranked if b["bidder"] not in winners] or ranked
-                if p in ("works_open_tender", "land_tender"):
+                # Every trade the platform evaluates publishes its candidates before the award (evaluation.award).
+                if p in _SEALED_TENDERS:
                     start = _at(publicity_day, publicity_hour) + offset
                     end = _at(_workday_on_or_after(publicity_day + _days(3)), 17, 30)
                     data = {"ranked": ranked[:3], "count": len(bids), "start": start, "end": end}
                     d.events.append(_Event(start, "candidate_publicity", section=section.code, data=data))
                     decided = _day(end)
-                elif p == "gp_open_tender":
-                    decided = _day(deadline) + _days(decision_lag)
                 else:
                     decided = _day(deadline)
                 winner = ranked[0]
@@ -2070,7 +2098,8 @@ class _WorldBuilder:
                 {
                     "bidder": key,
                     "price": price,
-                    "days": d.facts.get("days", 0) - rng.choice((0, 0, 10, 20, 30)),
+                    # (only a works bid offers its own period: a purchase's or a land sale's is the notice's)
+                    "days": d.facts["days"] - rng.choice((0, 0, 10, 20, 30)) if d.trade_kind == "works" else None,
                     "leader": _person_name(rng),
                     "certificate": f"湘{rng.randint(143, 243)}{rng.randint(2008, 2022)}{rng.randint(0, 9_999_999):07d}",
                     "score": rng.randint(8_000, 9_700) / 100,
@@ -2080,6 +2109,8 @@ class _WorldBuilder:
 
     @staticmethod
     def _rank(d: _Draft, bids: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if d.trade_kind == "land":  # a sale: the higher offer is the better (the plan's price score says so)
+            return sorted(bids, key=lambda b: (-b["price"], b["bidder"]))
         if d.procedure == "gp_request_for_quotation" or d.facts.get("method") == "经评审的最低投标价法":
             return sorted(bids, key=lambda b: (b["price"], b["bidder"]))
         return sorted(bids, key=lambda b: (-b["score"], b["bidder"]))
@@ -2157,6 +2188,7 @@ class _WorldBuilder:
             funding=tuple(FundingSpec(kind=k, description=desc, amount_fen=a) for k, desc, a in d.funding),
             sections=tuple(d.sections),
             notices=tuple(notices),
+            specialities=_specialities(d),
         )
 
     def _notice(self, d: _Draft, e: _Event, earlier: list[NoticeSpec]) -> NoticeSpec:
@@ -2462,7 +2494,11 @@ class _WorldBuilder:
             "二、竞买人资格要求",
             requirements,
             f"三、本次国有建设用地使用权{mode}出让按照"
-            + ("综合条件最佳者得原则确定中标人。" if d.procedure == "land_tender" else "价高者得原则确定竞得人。"),
+            + (
+                "综合评分法确定中标人：投标报价按高价优先计分（70分），开发建设方案及竞买人资信另计30分，得分最高者中标。"
+                if d.procedure == "land_tender"
+                else "价高者得原则确定竞得人。"
+            ),
             "四、出让文件的获取及竞买申请",
             f"本次{mode}出让的详细资料和具体要求，见{mode}出让文件。申请人可于{_cn_time(at)}起登录湖南省公共资源交易平台"
             "获取出让文件，并按要求提交竞买申请、交纳竞买保证金。竞买保证金须从竞买人本单位（本人）账户缴纳，以到账为准。",
@@ -2471,7 +2507,8 @@ class _WorldBuilder:
             "六、其他需要公告的事项",
             "1. 竞得人应在成交之日起10个工作日内与出让人签订《国有建设用地使用权出让合同》，"
             "并按合同约定缴清土地出让价款。",
-            "2. 宗地按现状净地出让，土地交付后竞得人须按规划条件开发建设。",
+            "2. 宗地按现状净地出让，竞得人须按规划条件开发建设，"
+            f"自土地交付之日起1年内动工、{LAND_BUILD_DAYS}日内竣工。",
             "3. 本次出让不接受电话、邮寄、口头竞买申请。",
             "七、联系方式",
             f"出让人：{t.name}",
@@ -2711,7 +2748,7 @@ class _WorldBuilder:
         t = self.org(d.tenderer)
         land = d.trade_kind == "land"
         panel = 5 if land or (d.control or 0) < 4_000_000_000 else 7
-        method = "综合评分法" if land else d.facts["method"]
+        method = d.facts["method"] if d.trade_kind == "works" else "综合评分法"
         summary = (
             f"本项目评标委员会由{panel}人组成，其中招标人代表1人、从湖南省综合评标专家库随机抽取专家{panel - 1}人。"
             f"评标办法为{method}。共有{count}家投标人递交投标文件，经初步评审，{count}家投标人通过评审。"
@@ -2724,6 +2761,11 @@ class _WorldBuilder:
                 lines.append(
                     f"第{_CN_NUMBERS[rank - 1]}中标候选人：{firm.name}，投标报价：{_yuan(b['price'])}，"
                     f"综合得分：{b['score']}分。"
+                )
+            elif d.trade_kind == "procurement":
+                lines.append(
+                    f"第{_CN_NUMBERS[rank - 1]}中标候选人：{firm.name}，投标报价：{_yuan(b['price'])}，"
+                    f"综合得分：{b['score']}分，项目负责人：{b['leader']}。"
                 )
             else:
                 lines.append(
@@ -2738,13 +2780,15 @@ class _WorldBuilder:
                 "score": b["score"],
                 "qualification": "满足招标文件规定的资格条件",
             }
-            if not land:
+            if d.trade_kind == "works":
                 candidate |= {
                     "quality": "合格",
                     "duration_days": b["days"],
                     "project_leader": b["leader"],
                     "certificate": b["certificate"],
                 }
+            elif d.trade_kind == "procurement":
+                candidate |= {"project_leader": b["leader"]}
             candidates.append(candidate)
         objection = (
             "在公示期内以书面形式向招标人提出异议，或通过湖南省公共资源交易平台在线提交；招标人自收到异议之日起3日内作出答复，"

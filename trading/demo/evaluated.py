@@ -25,6 +25,7 @@ from trading.accounts.models import Organisation, Person
 from trading.accounts.schemas import PersonCreate
 from trading.context import Act
 from trading.demo.ceremony import Bidder, Bidding, open_section, submit_bid
+from trading.demo.roads import DANYANG, DESHAN, LIUYEHU, QUALITY, TAOLIN, Road
 from trading.funds import contracts
 from trading.funds import schemas as funds_schemas
 from trading.funds import services as funds
@@ -44,16 +45,46 @@ PLAN = ev.PlanIn(
     ],
     tie_rules=["lower_price", "higher_technical"],
 )
+#: A procurement's plan: the price scored lowest-first, as 87号令 §55 requires of comprehensive scoring.
+PROCUREMENT_PLAN = ev.PlanIn(
+    method="comprehensive",
+    price_formula=ev.PriceFormulaIn(kind="lowest", full=Decimal(30)),
+    criteria=[
+        ev.CriterionIn(key="technical_response", name="技术参数响应", max_points=Decimal(35)),
+        ev.CriterionIn(key="service_plan", name="实施及售后服务方案", max_points=Decimal(20)),
+        ev.CriterionIn(key="credit", name="供应商业绩与信誉", max_points=Decimal(15), group="commercial"),
+    ],
+    tie_rules=["lower_price", "higher_technical"],
+)
+#: A land tender's plan: a sale, so the higher offer scores more (高价优先), beside the development plan.
+LAND_PLAN = ev.PlanIn(
+    method="comprehensive",
+    price_formula=ev.PriceFormulaIn(kind="highest", full=Decimal(70)),
+    criteria=[
+        ev.CriterionIn(key="development_plan", name="开发建设方案", max_points=Decimal(20)),
+        ev.CriterionIn(key="credit", name="竞买人资信", max_points=Decimal(10), group="commercial"),
+    ],
+    tie_rules=["higher_technical", "earlier_submission"],
+)
+#: The evaluation plan each kind of trade is scored by.
+PLANS = {"works": PLAN, "procurement": PROCUREMENT_PLAN, "land": LAND_PLAN}
 STAGES = {"evaluating": "评标中", "publicity": "公示中", "awarded": "已定标", "contracted": "履约中"}
 LEADERS = ["周志刚", "李卫东", "黄建军", "谭国庆"]
 
 
 @dataclass(frozen=True)
 class Trade:
-    name: str
+    road: Road
     stage: str  # evaluating | publicity | awarded | contracted
     deadline: datetime
+    #: Each bid's price, all below the road's control price; the award stays within its budget.
     prices: tuple[int, ...]
+    #: Each bid's construction period, within the one the tender documents set.
+    days: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return self.road.name
 
 
 def trades(now: datetime) -> list[Trade]:
@@ -61,12 +92,10 @@ def trades(now: datetime) -> list[Trade]:
         return (now - timedelta(days=days)).astimezone(SHANGHAI).replace(hour=9, minute=30, second=0, microsecond=0)
 
     return [
-        Trade(
-            "常德市鼎城区德山大道东延线道路工程", "contracted", day(130), (52_380_000_00, 51_640_500_00, 53_120_000_00)
-        ),
-        Trade("常德市武陵区丹阳路道路提质改造工程", "awarded", day(34), (18_760_000_00, 18_420_000_00, 18_990_800_00)),
-        Trade("常德市柳叶湖大道南段道路工程", "publicity", day(5), (27_450_000_00, 27_980_000_00, 26_880_600_00)),
-        Trade("常德经济技术开发区桃林路道路工程", "evaluating", day(2), (9_860_000_00, 9_712_300_00, 9_945_000_00)),
+        Trade(DESHAN, "contracted", day(130), (52_380_000_00, 51_640_500_00, 53_120_000_00), (360, 340, 350)),
+        Trade(DANYANG, "awarded", day(34), (18_760_000_00, 18_420_000_00, 18_990_800_00), (240, 220, 230)),
+        Trade(LIUYEHU, "publicity", day(5), (27_450_000_00, 27_980_000_00, 26_880_600_00), (300, 280, 290)),
+        Trade(TAOLIN, "evaluating", day(2), (9_860_000_00, 9_712_300_00, 9_945_000_00), (210, 200, 190)),
     ]
 
 
@@ -76,16 +105,16 @@ async def seed_evaluated(bidding: Bidding, staff: Person, now: datetime, make_se
     sessionmaker, bidders = bidding.sessionmaker, _road_bidders(bidding)
     done = []
     for trade in trades(now):
-        section_id = await make_section(bidding, staff, trade.name, trade.deadline)
+        section_id = await make_section(bidding, staff, trade.road, trade.deadline)
         await _before_deadline(sessionmaker, staff, section_id, trade.deadline - timedelta(days=20))
-        for i, price in enumerate(trade.prices):
+        for i, (price, days) in enumerate(zip(trade.prices, trade.days, strict=True)):
             await submit_bid(
                 bidding,
                 bidders[i],
                 section_id,
-                {"total_price_fen": price, "duration_days": 240, "quality": "合格"},
+                {"total_price_fen": price, "duration_days": days, "quality": QUALITY},
                 trade.deadline - timedelta(hours=30 - i),
-                documents="施工组织设计：工期240日历天，质量合格。\n",
+                documents=f"施工组织设计：工期{days}日历天，质量{QUALITY}。\n",
             )
         opened = trade.deadline + timedelta(minutes=1)
         await open_section(bidding, staff, section_id, opened, opened + timedelta(minutes=4))
@@ -109,23 +138,62 @@ def _act(person: Person, at: datetime) -> Act:
     return Act(actor=actor_of(person), address="demo-seed", at=at)
 
 
+#: The province's expert pool as the demo keeps it: (name, specialities, unit), each with an evaluator account
+#: (expert1 … in this order). Every panel is drawn from the experts of its trade's field (trading.demo.data).
+EXPERTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    *(
+        (name, ("市政", "道路") if n % 3 else ("市政", "道路", "桥梁"), unit)
+        for n, (name, unit) in enumerate(
+            (
+                ("严文斌", "中南大学"),
+                ("彭立新", "长沙理工大学"),
+                ("龚晓燕", "湖南省交通规划勘察设计院"),
+                ("贺建平", "常德市市政设计院"),
+                ("曾庆华", "湖南大学"),
+                ("邓红梅", "中南大学"),
+                ("罗振宇", "长沙理工大学"),
+                ("石光明", "湖南省交通规划勘察设计院"),
+                ("胡秀英", "常德市市政设计院"),
+            ),
+            start=1,
+        )
+    ),
+    ("谭志远", ("房屋建筑",), "湖南省建筑设计院"),
+    ("刘春华", ("房屋建筑",), "湖南大学"),
+    ("陈立军", ("房屋建筑",), "常德市建筑设计院"),
+    ("许丽萍", ("房屋建筑",), "湖南建工集团"),
+    ("孙建国", ("房屋建筑",), "长沙理工大学"),
+    ("何水生", ("水利",), "湖南省水利水电勘测设计研究总院"),
+    ("钟卫红", ("水利",), "长沙理工大学"),
+    ("杨德胜", ("水利",), "常德市水利水电勘测设计院"),
+    ("熊玉梅", ("水利",), "湖南农业大学"),
+    ("聂长青", ("水利",), "湖南水利水电职业技术学院"),
+    ("汪敏", ("政府采购",), "湖南省政府采购中心"),
+    ("苏晓东", ("政府采购",), "中南大学湘雅医院"),
+    ("唐婷", ("政府采购",), "湖南师范大学"),
+    ("毛建华", ("政府采购",), "国防科技大学"),
+    ("范丽君", ("政府采购",), "湖南省教育装备管理中心"),
+    ("廖国平", ("土地",), "湖南省国土资源规划院"),
+    ("蒋红霞", ("土地",), "湖南师范大学"),
+    ("黎明", ("土地",), "湖南省土地估价师协会"),
+    ("袁志强", ("土地",), "常德市自然资源调查规划院"),
+    ("段秋菊", ("土地",), "湖南农业大学"),
+)
+
+
 async def expert_pool(sessionmaker, settings, at: datetime) -> None:  # type: ignore[no-untyped-def]
-    """Nine road and municipal experts, each with an evaluator account (expert1 … expert9)."""
-    names = ["严文斌", "彭立新", "龚晓燕", "贺建平", "曾庆华", "邓红梅", "罗振宇", "石光明", "胡秀英"]
-    units = ["湖南大学", "中南大学", "长沙理工大学", "湖南省交通规划勘察设计院", "常德市市政设计院"]
+    """The experts of :data:`EXPERTS`, each with an evaluator account."""
     async with sessionmaker() as session:
         people = {p.username: p for p in await session.scalars(select(Person).where(Person.username.like("expert%")))}
         admin = await session.scalar(select(Person).where(Person.username == "admin"))
         keeper = await session.scalar(select(Person).where(Person.username == "expert_keeper"))
-        for n in range(1, len(names) + 1):
+        for n, (name, specialities, unit) in enumerate(EXPERTS, start=1):
             username = f"expert{n}"
             if username not in people:
                 people[username] = await accounts.create_person(
                     session,
                     _act(admin, at),
-                    PersonCreate(
-                        username=username, display_name=names[n - 1], password=EXPERT_PASSWORD, roles=["evaluator"]
-                    ),
+                    PersonCreate(username=username, display_name=name, password=EXPERT_PASSWORD, roles=["evaluator"]),
                     settings,
                 )
             await experts.create(
@@ -133,9 +201,9 @@ async def expert_pool(sessionmaker, settings, at: datetime) -> None:  # type: ig
                 _act(keeper or admin, at),
                 ev.ExpertIn(
                     name=people[username].display_name,
-                    specialities=["市政", "道路"] if n % 3 else ["市政", "道路", "桥梁"],
+                    specialities=list(specialities),
                     region_code="430700",
-                    organisation_name=units[n % len(units)],
+                    organisation_name=unit,
                     person_id=people[username].id,
                 ),
             )
@@ -246,6 +314,8 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
         tenderer = await session.get(Organisation, project.tenderer_id)
         report = (await reports.report_of(session, section_id)).report
         winner = next(r for r in report["ranking"] if r["bid_id"] == result["winner_bid_id"])
+        opened = {b.bid_id: b for b in await sheets.opened_bids(session, section_id)}
+        days = int(opened[winner["bid_id"]].form["duration_days"])
         contract = await contracts.record_contract(
             session,
             _act(staff, signed + timedelta(hours=3)),
@@ -258,11 +328,11 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
                 signed_on=signed.date(),
                 term=funds_schemas.ContractTermIn(
                     starts_on=signed.date() + timedelta(days=7),
-                    ends_on=signed.date() + timedelta(days=7 + 365),
-                    description="计划工期365日历天，自开工令载明的开工日期起算",
+                    ends_on=signed.date() + timedelta(days=7 + days),
+                    description=f"工期{days}日历天，自开工令载明的开工日期起算",
                 ),
                 document_sha256=hashlib.sha256(f"{trade.name} 施工合同".encode()).hexdigest(),
-                performance_place="常德市鼎城区",
+                performance_place=trade.road.place,
             ),
         )
         await session.commit()
@@ -288,7 +358,7 @@ async def _publish(sessionmaker, staff: Person, bidders, section_id: int, trade:
                     payer=tenderer.name,
                     payee=winner["bidder"],
                     payee_credit_code=winner["credit_code"],
-                    purpose="德山大道东延线道路工程合同价款",
+                    purpose=f"{trade.name}合同价款",
                     milestone=milestone,
                     evidence_sha256=hashlib.sha256(f"{trade.name} {milestone}".encode()).hexdigest(),
                     contract_notice_id=notice_id,

@@ -23,8 +23,8 @@ from evaluation import schemas as ev
 from evaluation.panel import panel_experts
 from trading.accounts.models import Person
 from trading.demo.ceremony import Bidding, issue_receipts, open_section, submit_bid
-from trading.demo.data import NoticeSpec
-from trading.demo.evaluated import PLAN
+from trading.demo.data import LAND_BUILD_DAYS, NoticeSpec, ProjectSpec
+from trading.demo.evaluated import PLANS
 
 #: When, before the deadline, staff fix the evaluation plan and commit the expert draw (条例 §46, §49).
 PLAN_BEFORE_DEADLINE = timedelta(days=2)
@@ -33,6 +33,7 @@ BID_SPACING = timedelta(minutes=97)
 #: The ceremony: staff start it this long before the opening record the world has is published.
 CEREMONY = timedelta(minutes=15)
 TENTH = Decimal("0.1")
+LAND_QUALITY = "符合出让文件规划条件"
 #: The criteria's points are lifted (all bids alike) until the best total comes near this.
 TOP_TOTAL = Decimal(92)
 
@@ -41,18 +42,25 @@ def deadline_of(record: NoticeSpec) -> datetime:
     return datetime.fromisoformat(record.fields["opened_at"])
 
 
-def price_form(row: dict[str, Any], terms: str) -> dict[str, Any]:
-    """The opening form a bid in the world's record was sealed with: its price, and the duration and quality the
-    envelope format asks of every bid (docs/envelope.md). Works bids offer their own; a procurement's or a land
-    tender's bid offers the delivery period its notice (*terms*) sets, or a year, and the standard it names."""
+def price_form(row: dict[str, Any], spec: ProjectSpec) -> dict[str, Any]:
+    """The opening form a bid in the world's record was sealed with: its price, and the period and quality the
+    envelope format asks of every bid (docs/envelope.md). Works bids offer their own construction period; a
+    procurement's bid the delivery or service period its notice sets (合同履行期限: so many days, else a year's
+    contract), to the standard of the procurement documents; a land tender's bid the development period its notice
+    sets (竣工期限), to the planning conditions."""
     if "duration_days" in row:
         return {"total_price_fen": row["price_fen"], "duration_days": row["duration_days"], "quality": row["quality"]}
-    days = re.search(r"(\d+)日内", terms)
-    quality = "符合出让文件要求" if "出让" in terms else "合格"
+    if spec.trade_kind == "land":
+        return {
+            "total_price_fen": row["price_fen"],
+            "duration_days": LAND_BUILD_DAYS,
+            "quality": "符合出让文件规划条件",
+        }
+    days = re.search(r"合同履行期限：[^\n]*?(\d+)日内", spec.notices[0].body)
     return {
         "total_price_fen": row["price_fen"],
         "duration_days": int(days.group(1)) if days else 365,
-        "quality": quality,
+        "quality": "符合采购文件要求",
     }
 
 
@@ -62,18 +70,18 @@ async def before_deadline(
     sections: dict[str, int],
     orgs: dict[str, int],
     records: list[NoticeSpec],
-    terms: str,
+    spec: ProjectSpec,
 ) -> dict[str, dict[str, int]]:
-    """For each section the world opens: the plan and the draw, then every bid of its record, in the day before
-    the deadline. Returns the bids' ids by section code and bidder key."""
+    """For each section the world opens: the plan and the draw (from the experts of the trade's field), then every
+    bid of its record, in the day before the deadline. Returns the bids' ids by section code and bidder key."""
     bids: dict[str, dict[str, int]] = {}
     for n, record in enumerate(records):
         (code,) = record.section_codes
         section_id, deadline = sections[code], deadline_of(record)
         async with bidding.sessionmaker() as session:
             act = bidding.act(staff, deadline - PLAN_BEFORE_DEADLINE + timedelta(minutes=n))
-            await plans.set_plan(session, act, section_id, PLAN)
-            await draws.commit(session, act, section_id, ev.DrawIn(count=5, specialities=["道路"]), 5)
+            await plans.set_plan(session, act, section_id, PLANS[spec.trade_kind])
+            await draws.commit(session, act, section_id, ev.DrawIn(count=5, specialities=list(spec.specialities)), 5)
             await session.commit()
         rows = record.fields["bids"]
         bids[code] = {}
@@ -81,7 +89,7 @@ async def before_deadline(
             at = deadline - BID_SPACING * (len(rows) - i) + timedelta(minutes=3 * n)
             bidder = bidding.bidder(orgs[row["bidder_key"]])
             bids[code][row["bidder_key"]] = await submit_bid(
-                bidding, bidder, section_id, price_form(row, terms), at, receipt=False
+                bidding, bidder, section_id, price_form(row, spec), at, receipt=False
             )
         if rows:
             await issue_receipts(bidding, list(bids[code].values()), at)
@@ -96,10 +104,10 @@ async def open_record(bidding: Bidding, staff: Person, section_id: int, record: 
         await session.commit()
 
 
-def criteria_points(prices: list[tuple[int, int]]) -> dict[int, Decimal]:
-    """The criteria points (summed over the plan's criteria) for each ``(bid id, price)``, best first, that make
+def criteria_points(plan: ev.PlanIn, prices: list[tuple[int, int]]) -> dict[int, Decimal]:
+    """The criteria points (summed over the *plan*'s criteria) for each ``(bid id, price)``, best first, that make
     the plan's totals rank the bids in exactly that order, each at least a point above the next."""
-    formula = plans.formula_of(plans.plan_document(PLAN))
+    formula = plans.formula_of(plans.plan_document(plan))
     price = scoring.price_scores([scoring.Bid(bid_id, fen) for bid_id, fen in prices], formula)
     points: dict[int, Decimal] = {}
     below: Decimal | None = None
@@ -108,17 +116,21 @@ def criteria_points(prices: list[tuple[int, int]]) -> dict[int, Decimal]:
         points[bid_id] = wanted.quantize(TENTH, rounding=ROUND_CEILING)
         below = price[bid_id] + points[bid_id]
     best = prices[0][0]
-    room = min(Decimal(60) - p for p in points.values())
+    room = min(_criteria_full(plan) - p for p in points.values())
     lift = max(Decimal(0), min(room, TOP_TOTAL - price[best] - points[best])).quantize(TENTH, rounding=ROUND_FLOOR)
     return {bid_id: p + lift for bid_id, p in points.items()}
 
 
-def sheet_scores(total: Decimal) -> dict[str, Decimal]:
-    """*total* points (at most the plan's 60) shared over the plan's criteria in proportion to their maxima, to a
-    tenth of a point; what rounding leaves goes to the criteria with room for it."""
-    full = sum(c.max_points for c in PLAN.criteria)
-    scores = {c.key: (total * c.max_points / full).quantize(TENTH, rounding=ROUND_FLOOR) for c in PLAN.criteria}
-    for c in PLAN.criteria:
+def _criteria_full(plan: ev.PlanIn) -> Decimal:
+    return sum((c.max_points for c in plan.criteria), Decimal(0))
+
+
+def sheet_scores(plan: ev.PlanIn, total: Decimal) -> dict[str, Decimal]:
+    """*total* points (at most the sum of the *plan*'s criteria) shared over its criteria in proportion to their
+    maxima, to a tenth of a point; what rounding leaves goes to the criteria with room for it."""
+    full = _criteria_full(plan)
+    scores = {c.key: (total * c.max_points / full).quantize(TENTH, rounding=ROUND_FLOOR) for c in plan.criteria}
+    for c in plan.criteria:
         left = total - sum(scores.values())
         scores[c.key] += min(left, c.max_points - scores[c.key])
     return scores
@@ -132,13 +144,19 @@ async def evaluate(
     ranked: list[str],
     bids: dict[str, int],
     at: datetime,
+    trade_kind: str = "works",
 ) -> None:
-    """Every evaluator on the panel scores every bid so that the world's *ranked* bidders come first, in order
-    (the others after them, cheapest first); the report follows at *at*."""
+    """Every evaluator on the panel scores every bid, by the plan of the *trade_kind*, so that the world's *ranked*
+    bidders come first, in order (the others after them, the better price first: the cheaper for a purchase, the
+    higher for a sale of land); the report follows at *at*."""
+    plan = PLANS[trade_kind]
     prices = {row["bidder_key"]: row["price_fen"] for row in record.fields["bids"]}
-    rest = sorted((k for k in prices if k not in ranked), key=lambda k: (prices[k], k))
-    points = criteria_points([(bids[k], prices[k]) for k in [*ranked, *rest]])
-    entries = [ev.SheetEntryIn(bid_id=bid_id, qualified=True, scores=sheet_scores(p)) for bid_id, p in points.items()]
+    sign = -1 if trade_kind == "land" else 1
+    rest = sorted((k for k in prices if k not in ranked), key=lambda k: (sign * prices[k], k))
+    points = criteria_points(plan, [(bids[k], prices[k]) for k in [*ranked, *rest]])
+    entries = [
+        ev.SheetEntryIn(bid_id=bid_id, qualified=True, scores=sheet_scores(plan, p)) for bid_id, p in points.items()
+    ]
     async with bidding.sessionmaker() as session:
         panel = await panel_experts(session, section_id)
         people = {

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import committees, schemas
 from bidding.envelope import read_sealed_bid, seal_bid
@@ -23,6 +24,7 @@ from notices.schemas import NoticeDraftCreate
 from trading.accounts.models import Organisation, Person
 from trading.demo.ceremony import OPENER_PASSPHRASE, Bidding, name_committee, submit_bid
 from trading.demo.evaluated import seed_evaluated
+from trading.demo.roads import LATER, LIVE, QUALITY, Road
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
 from trading.projects.services import create_project
@@ -32,16 +34,6 @@ __all__ = ["OPENER_PASSPHRASE", "seed_sealed"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LIVE_DEADLINE_MINUTES = 5
 
-FIELDS = {
-    "project_overview": "柳叶湖环湖路提质改造，全长约4.2公里，含路面、排水、照明及慢行系统。",
-    "funding_source": "市级财政资金及2026年地方政府专项债券，资金已落实。",
-    "qualification": "具备市政公用工程施工总承包二级及以上资质。",
-    "consortium_allowed": False,
-    "documents_how": "登录湖南省公共资源交易平台下载电子招标文件。",
-    "submission_how": "使用 bidding 客户端在本地加密后递交（《电子招标投标办法》第二十六条）。",
-    "tenderer_contact": "常德市交通运输局 0736-7222000",
-}
-
 
 async def seed_sealed(bidding: Bidding, now: datetime, key_dir: Path) -> str:
     async with bidding.sessionmaker() as session:
@@ -50,17 +42,17 @@ async def seed_sealed(bidding: Bidding, now: datetime, key_dir: Path) -> str:
     if staff is None or len(bidders) < 4:
         return "演示开标未设置（缺少交易中心工作人员或投标人账号）"
     minute = (now + timedelta(minutes=LIVE_DEADLINE_MINUTES + 1)).astimezone(SHANGHAI).replace(second=0, microsecond=0)
-    live = await section(bidding, staff, "常德市柳叶湖环湖路提质改造工程（演示开标）", minute)
+    live = await section(bidding, staff, LIVE, minute)
     later = await section(
         bidding,
         staff,
-        "常德市武陵区滨湖路排水管网改造工程",
+        LATER,
         (now + timedelta(days=12)).astimezone(SHANGHAI).replace(hour=9, minute=30, second=0, microsecond=0),
     )
     prices = [38_650_000_00, 37_980_500_00, 39_120_000_00, 38_004_000_00]
     for i, bidder in enumerate(bidders[:3]):
         await submit_bid(bidding, bidder, live, _road_form(prices[i]), now - timedelta(minutes=30 - i))
-    await _ceiling(bidding, staff, live, 40_000_000_00, now - timedelta(minutes=25))
+    await _ceiling(bidding, staff, live, LIVE.control_fen, now - timedelta(minutes=25))
     for i, bidder in enumerate(bidders[1:3]):
         await submit_bid(bidding, bidder, later, _road_form(prices[i + 2] // 2), now - timedelta(minutes=20 - i))
     evaluated = await seed_evaluated(bidding, staff, now, section)
@@ -78,47 +70,60 @@ async def seed_sealed(bidding: Bidding, now: datetime, key_dir: Path) -> str:
 
 
 def _road_form(price: int) -> dict[str, object]:
-    return {"total_price_fen": price, "duration_days": 240, "quality": "合格"}
+    return {"total_price_fen": price, "duration_days": LIVE.days, "quality": QUALITY}
 
 
-async def section(bidding: Bidding, staff: Person, name: str, deadline: datetime) -> int:
-    """A road tender of the 常德 centre, published three weeks before *deadline* with its opening committee."""
+async def tenderer_of(session: AsyncSession, road: Road) -> Organisation:
+    """The road's tenderer among the demo's organisations: by name, else a tenderer of its district, else any."""
+    named = await session.scalar(select(Organisation).where(Organisation.name == road.tenderer))
+    if named is not None:
+        return named
+    everyone = list(await session.scalars(select(Organisation).order_by(Organisation.id)))
+    tenderers = [o for o in everyone if "tenderer" in (o.kinds or ())]
+    local = [o for o in tenderers if o.region_code == road.region_code]
+    return (local or tenderers or everyone)[0]
+
+
+async def section(bidding: Bidding, staff: Person, road: Road, deadline: datetime) -> int:
+    """A road tender of the 常德 centre, published three weeks before *deadline* with its opening committee; the
+    project and every text of its notice are written from *road*."""
     published = (deadline - timedelta(days=21)).astimezone(SHANGHAI).replace(hour=9, minute=0)
     act = bidding.act(staff, published)
     async with bidding.sessionmaker() as session:
-        tenderer = await session.scalar(
-            select(Organisation).where(Organisation.kinds.is_not(None), Organisation.name.like("%交通运输局%")).limit(1)
-        )
-        if tenderer is None:
-            tenderer = await session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+        tenderer = await tenderer_of(session, road)
+        funding = [FundingSourceIn(kind="fiscal", amount_fen=road.fiscal_fen, description="市级财政资金")]
+        if road.bond_fen:
+            funding.append(
+                FundingSourceIn(
+                    kind="special_bond", amount_fen=road.bond_fen, description=f"{published.year}年地方政府专项债券"
+                )
+            )
         project = await create_project(
             session,
             act,
             ProjectCreate(
-                name=name,
+                name=road.name,
                 trade_kind="works",
                 procedure="works_open_tender",
-                region_code="430702",
+                region_code=road.region_code,
                 tenderer_id=tenderer.id,
-                budget_fen=40_000_000_00,
-                control_price_fen=39_500_000_00,
-                funding_sources=[
-                    FundingSourceIn(kind="fiscal", amount_fen=25_000_000_00, description="市级财政资金"),
-                    FundingSourceIn(kind="special_bond", amount_fen=15_000_000_00, description="地方政府专项债券"),
-                ],
-                sections=[SectionIn(code="01", name="第一标段", estimated_price_fen=39_500_000_00)],
+                description=road.scope,
+                budget_fen=road.budget_fen,
+                control_price_fen=road.control_fen,
+                funding_sources=funding,
+                sections=[SectionIn(code="01", name="施工标段（全部招标范围）", estimated_price_fen=road.control_fen)],
             ),
         )
+        contact = f"{tenderer.contact_name} {tenderer.contact_phone}".strip()
         draft = await notice_services.create_draft(
             session,
             act,
             NoticeDraftCreate(
                 project_id=project.id,
                 kind="tender",
-                title=f"{name}施工招标公告",
-                body="一、招标条件\n本项目已批准建设，资金已落实，现进行公开招标。\n二、投标文件的递交\n"
-                "投标人须使用 bidding 客户端在本地加密投标文件并在截止时间前递交；截止后平台不再接收。",
-                fields=dict(FIELDS),
+                title=f"{road.name}施工招标公告",
+                body=road.tender_body(tenderer.name, published),
+                fields=road.tender_fields(tenderer.name, contact, published),
                 timetable={
                     "documents_issued": published,
                     "documents_sale_start": published,

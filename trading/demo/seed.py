@@ -327,14 +327,21 @@ class _SealedTrade:
         if n.kind == "opening_record":
             if not self.bids:  # every section's bids before the first opening closes them all
                 self.bids = await history.before_deadline(
-                    bidding, staff, self.section_ids, self.orgs, list(self.records.values()), self.spec.notices[0].body
+                    bidding, staff, self.section_ids, self.orgs, list(self.records.values()), self.spec
                 )
             await history.open_record(bidding, staff, section_id, n)
             return 1
         if n.kind == "candidate_publicity":
             ranked = [c["bidder_key"] for c in n.fields["candidates"]]
             await history.evaluate(
-                bidding, staff, section_id, record, ranked, self.bids[code], n.at - timedelta(hours=1)
+                bidding,
+                staff,
+                section_id,
+                record,
+                ranked,
+                self.bids[code],
+                n.at - timedelta(hours=1),
+                self.spec.trade_kind,
             )
             people = history.leaders(n, self.bids[code], self.contacts)
             await history.publish_candidates(bidding, staff, section_id, n.at, people)
@@ -346,7 +353,14 @@ class _SealedTrade:
             at = record.at + timedelta(hours=3)
             ranked = [n.fields["winner_key"]]
             await history.evaluate(
-                bidding, staff, section_id, record, ranked, self.bids[code], at - timedelta(minutes=30)
+                bidding,
+                staff,
+                section_id,
+                record,
+                ranked,
+                self.bids[code],
+                at - timedelta(minutes=30),
+                self.spec.trade_kind,
             )
             people = history.leaders(None, self.bids[code], self.contacts)
             await history.publish_candidates(bidding, staff, section_id, at, people)
