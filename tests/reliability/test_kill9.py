@@ -1,0 +1,112 @@
+"""kill -9 mid-storm, 20 times: 100 bidders submit to one section while every process of `trading serve`
+(its supervisor and both workers) is killed at a random moment; the server is started again and the next
+round begins. After each restart every bid a client holds a receipt for is stored whole and in the log, and
+no bid row is half-stored; at the end the section opens, every active bid opens, and `trading verify`
+passes. The per-run table is printed (pytest -s shows it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.bidding.harness import open_as, opening_record, start_opening
+from tests.reliability.storm import Server, active_bids, audit, market, move_deadline, seal_round, storm
+
+pytestmark = pytest.mark.asyncio
+RUNS = int(os.environ.get("TRADING_KILL_RUNS", "20"))
+BIDDERS = 100
+SEED = int(os.environ.get("TRADING_KILL_SEED", "20261202"))
+
+
+async def test_kill_9_mid_storm_loses_nothing_receipted(app, client, clock, settings, tmp_path, backend):
+    if backend != "postgresql":
+        pytest.skip("a storm of processes against one SQLite file measures SQLite's locking, not the service")
+    rng = random.Random(SEED)
+    m = await market(app, client, clock, BIDDERS)
+    server = Server(settings, tmp_path / "serve", workers=2)
+    rows = []
+    started = time.monotonic()
+    server.start()
+    # A first storm runs whole, to learn how long one takes here: the kills fall anywhere inside that.
+    calm_started = time.monotonic()
+    calm = await storm(server.url, m, await asyncio.to_thread(seal_round, m, tmp_path, 0))
+    length = time.monotonic() - calm_started
+    receipted: dict[str, dict] = {o.manifest_sha256: o.receipt for o in calm if o.receipt is not None}
+    assert len(receipted) == BIDDERS, sorted({s for o in calm for s in o.statuses})
+    try:
+        for run in range(1, RUNS + 1):
+            paths = await asyncio.to_thread(seal_round, m, tmp_path, run)
+            kill_at = rng.uniform(0.02, 0.95) * length
+            order = rng.sample(range(BIDDERS), BIDDERS)  # who comes first differs from run to run
+            task = asyncio.create_task(storm(server.url, m, paths, order=order))
+            await asyncio.sleep(kill_at)
+            server.kill9()
+            outcomes = await task
+            restarted = time.monotonic()
+            server.start()
+            restart_s = time.monotonic() - restarted
+            held = {o.manifest_sha256: o.receipt for o in outcomes if o.receipt is not None}
+            receipted.update(held)
+            await asyncio.sleep(0.6)  # the restarted workers integrate what the killed ones queued
+            result = await audit(app, m.section.id, set(receipted))
+            for _ in range(20):
+                if not result.unlogged:
+                    break
+                await asyncio.sleep(0.25)
+                result = await audit(app, m.section.id, set(receipted))
+            statuses = sorted({s for o in outcomes for s in o.statuses})
+            rows.append((run, kill_at, len(held), result.bids, result.half_stored, result.lost, restart_s, statuses))
+            assert not result.lost, f"run {run}: receipted bids lost: {result.lost}"
+            assert result.half_stored == 0, f"run {run}: {result.half_stored} half-stored ciphertexts counted"
+            assert not result.unlogged, f"run {run}: receipted bids not in the log: {result.unlogged}"
+            assert 500 not in statuses, f"run {run}: a 500 among {statuses}"
+    finally:
+        _print_table(rows, time.monotonic() - started, length)
+
+    try:
+        # The section closes and opens: every bidder's latest committed bid opens.
+        await move_deadline(app, m.section, 1.5)
+        import httpx
+
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            for _ in range(100):
+                if not (await http.get(f"/api/sections/{m.section.id}/bidding")).json()["accepts_bids"]:
+                    break
+                await asyncio.sleep(0.2)
+            assert (await start_opening(http, m.world, m.section)).status_code == 200
+            for opener in m.section.openers:
+                assert (await open_as(http, opener, m.section)).status_code == 200
+            record = await opening_record(http, m.section)
+        opened = {b["manifest_sha256"]: b["outcome"] for b in record["fields"]["bids"] if b["state"] == "active"}
+        active = await active_bids(app, m.section.id)
+        assert set(opened) == active and len(active) == BIDDERS  # each bidder's latest committed bid
+        assert set(opened.values()) == {"opened"}, opened
+        verify = await asyncio.to_thread(
+            subprocess.run,
+            [str(Path(sys.executable).parent / "trading"), "verify", server.url, "--json"],
+            capture_output=True,
+            env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")},
+            timeout=180,
+        )
+        assert verify.returncode == 0, verify.stdout.decode()[-3000:] + verify.stderr.decode()[-2000:]
+    finally:
+        server.stop()
+
+
+def _print_table(rows, total: float, length: float) -> None:
+    print(
+        f"\nkill -9 mid-storm: {len(rows)} runs × {BIDDERS} bidders, seed {SEED}, {total:.0f} s "
+        f"(a whole storm without a kill: {length:.1f} s)"
+    )
+    print("run  kill at  receipts  bid rows  half-stored  lost  restart  statuses seen")
+    for run, kill_at, held, bids, half, lost, restart_s, statuses in rows:
+        print(
+            f"{run:>3}  {kill_at:6.2f}s  {held:>8}  {bids:>8}  {half:>11}  {len(lost):>4}  {restart_s:6.1f}s  {statuses}"
+        )
