@@ -244,8 +244,8 @@ def tender_document(facts: DocumentFacts, plan: ev.PlanIn = PLAN) -> str:
     works = facts.kind == "tender"
     f, t = facts.fields, facts.timetable
     bidder = "投标人"
-    price = facts.control_price_fen or facts.budget_fen
-    bond = bid_bond_fen(price)
+    lots = facts.lots or [Lot("01", facts.project, facts.control_price_fen or facts.budget_fen)]
+    bonds = [(lot, bid_bond_fen(_lot_price(facts, lot) or facts.control_price_fen or facts.budget_fen)) for lot in lots]
     lines = _cover(facts, "施工招标文件" if works else "招标文件（政府采购）")
     lines += [
         "目录",
@@ -288,7 +288,13 @@ def tender_document(facts: DocumentFacts, plan: ev.PlanIn = PLAN) -> str:
             ("1.3.2", "计划工期", f"{facts.duration_days}日历天" if facts.duration_days else "见招标公告"),
             ("1.3.3", "质量要求", "合格（符合国家及湖南省现行工程施工质量验收标准）"),
         ]
-    rows += [("1.3.4", f"标段：{lot.name}", f"最高投标限价 {_money(_lot_price(facts, lot))}") for lot in facts.lots]
+    rows.append(
+        (
+            "1.3.4",
+            "标段划分及最高投标限价",
+            "；".join(f"{lot.name}（{lot.code}）：{_money(_lot_price(facts, lot))}" for lot in facts.lots),
+        )
+    )
     rows += [
         ("1.4.1", f"{bidder}资格要求", str(f.get("qualification", "见公告"))),
         ("1.4.2", "是否接受联合体投标", "接受" if f.get("consortium_allowed") else "不接受"),
@@ -309,13 +315,12 @@ def tender_document(facts: DocumentFacts, plan: ev.PlanIn = PLAN) -> str:
         (
             "3.4.1",
             "投标保证金",
-            (
-                f"{yuan(bond)}，不超过{'估算价' if works else '采购项目预算金额'}的2%"
-                f"（{'《招标投标法实施条例》第二十六条' if works else '《政府采购法实施条例》第三十三条'}），"
-                f"须从{bidder}基本账户转出"
-                if bond
-                else "不收取"
-            ),
+            "；".join(
+                (f"{lot.name}：" if len(bonds) > 1 else "") + (yuan(bond) if bond else "不收取") for lot, bond in bonds
+            )
+            + f"。不超过{'估算价' if works else '采购项目预算金额'}的2%"
+            f"（{'《招标投标法实施条例》第二十六条' if works else '《政府采购法实施条例》第三十三条'}），"
+            f"须从{bidder}基本账户转出",
         ),
         ("4.2.2", "投标截止时间", cn_time(t.get("bid_deadline"))),
         ("4.2.3", "投标文件递交", str(f.get("submission_how", "通过平台递交加密电子投标文件"))),

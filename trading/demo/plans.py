@@ -24,6 +24,8 @@ from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
 from trading.projects.services import create_project
 from trading.regions import full_name
 
+#: The notice kinds this module publishes (the demo world of trading.demo.data has none of them).
+ADVANCE_KINDS = ("tender_plan", "prequalification", "prequalification_result")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WAN = 10_000 * 100  # fen in one 万元
 
