@@ -45,6 +45,7 @@ _EXTRA_LABELS = {
     "bidder_name": "投标人",
     "bidder_id": "投标人编号",
     "organisation": "单位",
+    "credit_code": "统一社会信用代码",
     "price_fen": "报价",
     "bid_price_fen": "投标报价",
     "quality": "质量",
@@ -78,6 +79,7 @@ _EXTRA_LABELS = {
 #: Codes that have a Chinese name in a given field.
 _VALUE_NAMES = {
     "outcome": {"terminated": "终止", "failed": "流标", "opened": "已开启", "withdrawn": "已撤回"},
+    "review_method": {"qualified": "合格制", "limited": "有限数量制"},
 }
 
 _AUDIT_ACTIONS = {

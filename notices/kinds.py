@@ -31,6 +31,9 @@ class NoticeKind(msgspec.Struct, frozen=True):
     targets_notice: bool = False
     #: Whether a later issue fills it from the platform's own records (opening record, result …).
     produced_by_platform: bool = False
+    #: What a reader should know about the kind that no field says (shown on the notice page).
+    note_zh: str = ""
+    note_en: str = ""
 
 
 def _f(key: str, zh: str, en: str, type: str = "text", required: bool = True, source: str = "") -> FieldSpec:
@@ -57,9 +60,108 @@ _TENDER_COMMON = (
     *_CONTACTS,
 )
 
+#: 资格预审公告 (条例 §15–§19; 《标准施工招标资格预审文件》第一章): it says what a tender notice says about the
+#: project and how to take part; its documents' sale and the application deadline are checked against 条例 §16–§17
+#: on publication (notices.advance).
+_PREQUALIFICATION = (
+    _f("project_overview", "项目概况（内容、规模、范围）", "Project content, scope and size", source="10号令 §8"),
+    _f("funding_source", "资金来源", "Source of funds", source="10号令 §8"),
+    _f("qualification", "申请人资格要求", "Qualification requirements for applicants", source="10号令 §8"),
+    _f(
+        "consortium_allowed",
+        "是否接受联合体资格预审申请",
+        "Consortia may apply",
+        "bool",
+        source="《标准施工招标资格预审文件》",
+    ),
+    _f(
+        "review_method",
+        "资格审查方法",
+        "Review method: qualified (合格制) or limited (有限数量制)",
+        source="《标准施工招标资格预审文件》",
+    ),
+    _f(
+        "shortlist_size",
+        "有限数量制的通过数量",
+        "How many pass under the limited-number method",
+        "int",
+        required=False,
+        source="《标准施工招标资格预审文件》",
+    ),
+    _f("documents_how", "资格预审文件的获取方式", "How to obtain the prequalification documents", source="10号令 §8"),
+    _f("submission_how", "资格预审申请文件的递交方式", "How to submit an application", source="10号令 §8"),
+    *_CONTACTS,
+)
+
 NOTICE_KINDS: dict[str, NoticeKind] = {
     k.key: k
     for k in (
+        NoticeKind(
+            key="tender_plan",
+            name_zh="招标计划",
+            name_en="Tender plan (advance notice)",
+            trade_kinds=("works",),
+            fields=(
+                _f("project_overview", "项目概况（建设内容、规模）", "Project content and size"),
+                _f(
+                    "estimated_value_fen",
+                    "估算合同金额（分）",
+                    "Estimated contract value (fen)",
+                    "money",
+                ),
+                _f("expected_tender_time", "预计招标时间", "When the tender is expected"),
+                _f("tender_method", "招标方式", "Tendering method"),
+                _f("qualification", "预计投标人资格要求", "Qualifications expected of bidders"),
+                _f("funding_source", "资金来源", "Source of funds", required=False),
+                _f("tenderer_contact", "招标人联系方式", "Tenderer contact"),
+                _f("agent_contact", "代理机构联系方式", "Agent contact", required=False),
+            ),
+            note_zh=(
+                "招标计划是招标人对即将开展的招标的提前告知，便于潜在投标人提前准备，不是招标公告，不据此接受投标。"
+                "多地要求招标计划在招标公告发布前一定时间（如10日）发布；国家层面未规定统一期限，本平台不作强制，"
+                "以招标人正式发布的招标公告为准。"
+            ),
+            note_en=(
+                "A tender plan tells would-be bidders what is coming; it is not a tender notice and no bids are taken "
+                "on it. Many provinces want it published some days (often 10) before the tender notice; there is no "
+                "national period, so the platform does not enforce one."
+            ),
+        ),
+        NoticeKind(
+            key="prequalification",
+            name_zh="资格预审公告",
+            name_en="Prequalification notice",
+            trade_kinds=("works",),
+            fields=_PREQUALIFICATION,
+            note_zh=(
+                "资格预审公告不开启投标：资格预审结束后，招标人向通过资格预审的申请人发出投标邀请书，"
+                "平台在公布资格预审结果后发布的招标公告（投标邀请书）开启投标（《招标投标法实施条例》第十九条）。"
+            ),
+            note_en=(
+                "A prequalification notice takes no bids: after the review the tenderer invites those who passed, "
+                "and the tender notice (invitation to bid) published after the result opens bidding (Regulations, "
+                "Art. 19)."
+            ),
+        ),
+        NoticeKind(
+            key="prequalification_result",
+            name_zh="资格预审结果公告",
+            name_en="Prequalification result",
+            trade_kinds=("works",),
+            fields=(
+                _f("applicants_count", "资格预审申请人数量", "Number of applicants", "int", source="条例 §19"),
+                _f(
+                    "passed",
+                    "通过资格预审的申请人",
+                    "Applicants who passed",
+                    "list",
+                    source="条例 §19",
+                ),
+                _f("review_summary", "资格审查情况", "How the review was done", required=False, source="条例 §18"),
+                _f("next_steps", "后续安排", "What happens next", required=False),
+            ),
+            targets_notice=True,
+        ),
         NoticeKind(
             key="tender",
             name_zh="招标公告",

@@ -441,6 +441,9 @@ class PortalController(Controller):
         for trade_kind, kind in OPENING_NOTICE_FOR_TRADE_KIND.items():
             if query.kind == kind:
                 return trade_kind
+        kind_trades = NOTICE_KINDS[query.kind].trade_kinds if query.kind in NOTICE_KINDS else ()
+        if len(kind_trades) == 1:  # 招标计划 and 资格预审 belong to works
+            return kind_trades[0]
         return "notices"
 
     @get("/notices/{notice_id:int}", operation_id="portalNotice")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notices import schemas
+from notices import advance, schemas
 from notices.errors import (
     MissingFields,
     NoticeNotFound,
@@ -314,7 +314,15 @@ async def publish(
     before = draft_document(notice)
 
     if kind.opens_trade:
+        await advance.require_prequalification_done(session, project)
         await _open_trade(session, act, notice, project, procedure, tz)
+    elif kind.key == "tender_plan":
+        await advance.require_not_yet_tendering(session, notice, project)
+    elif kind.key == "prequalification":
+        await advance.require_not_yet_tendering(session, notice, project)
+        await advance.check_prequalification(session, act, notice, tz)
+    elif kind.key == "prequalification_result":
+        await advance.check_prequalification_result(session, act, notice)
     elif kind.key == "amendment":
         await _apply_amendment(session, act, notice, project, procedure, tz)
     elif kind.key == "termination":

@@ -1,12 +1,13 @@
 """OCDS 1.1 releases built from published notice versions, as pure code (no I/O).
 
 Each published notice version is one release of its project's contracting process (``ocid`` = the
-configured prefix and the project's unified trade code): the opening notice a ``tender`` release, an
-amendment ``tenderAmendment``, a termination or failed tender ``tenderCancellation``, the opening record a
-``tenderUpdate`` carrying the bids extension, candidate publicity and the result notice ``award`` releases,
-the contract notice a ``contract`` release. Amounts are converted from fen to yuan (CNY). Local method
-names go in ``procurementMethodDetails``. Organisations are identified by their unified social credit
-code (scheme ``CN-USCC``) where the platform knows it.
+configured prefix and the project's unified trade code): a tender plan a ``planning`` release, the opening
+notice a ``tender`` release (a prequalification notice too, as a ``selective`` process, and its result a
+``tenderUpdate`` naming the shortlisted firms), an amendment ``tenderAmendment``, a termination or failed
+tender ``tenderCancellation``, the opening record a ``tenderUpdate`` carrying the bids extension, candidate
+publicity and the result notice ``award`` releases, the contract notice a ``contract`` release. Amounts are
+converted from fen to yuan (CNY). Local method names go in ``procurementMethodDetails``. Organisations are
+identified by their unified social credit code (scheme ``CN-USCC``) where the platform knows it.
 
 :func:`compile_releases` merges a project's releases into its compiled release (OCDS merge rules:
 objects merge field by field, arrays of objects with ``id`` merge by identifier, other arrays and values
@@ -125,6 +126,11 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _given(**values: Any) -> dict[str, Any]:
+    """The values that say something (a notice's optional field left empty is left out, not sent as "")."""
+    return {k: v for k, v in values.items() if v not in ("", None)}
+
+
 def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
     """One release for one published notice version."""
     parties = _Parties()
@@ -151,18 +157,63 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
     if kind in OPENING_KINDS:
         out["tag"] = ["tender"]
         tender |= _opening_tender(project, version, procuring)
-        budget = project.budget_fen or sum(f[2] for f in project.funding) or None
-        if budget:
-            out["planning"] = {
-                "budget": {
-                    "id": project.trade_code,
-                    "description": "；".join(f"{k}{('（' + d + '）') if d else ''}" for k, d, _ in project.funding)
-                    or _text(fields.get("funding_source")),
-                    "amount": amount(budget),
-                    "projectID": project.trade_code,
-                    "project": project.name,
+        out |= _planning(project, fields)
+    elif kind == "tender_plan":
+        out["tag"] = ["planning"]
+        out |= _planning(project, fields)
+        out.setdefault("planning", {})["documents"] = [_document(version, "procurementPlan")]
+        tender |= _given(
+            title=project.name,
+            description=_text(fields.get("project_overview")) or version.title,
+            status="planned",
+            procuringEntity=procuring,
+            procurementMethodDetails="；".join(
+                t for t in (_text(fields.get("tender_method")), _text(fields.get("expected_tender_time"))) if t
+            ),
+            eligibilityCriteria=_text(fields.get("qualification")),
+            mainProcurementCategory="works",
+        )
+        if isinstance(fields.get("estimated_value_fen"), int):
+            tender["value"] = amount(fields["estimated_value_fen"])
+    elif kind == "prequalification":
+        # A prequalified process: only those who pass are invited to bid (OCDS "selective").
+        out["tag"] = ["tender"]
+        out |= _planning(project, fields)
+        method = {"qualified": "合格制", "limited": "有限数量制"}.get(_text(fields.get("review_method")), "")
+        tender |= _given(
+            title=project.name,
+            description=_text(fields.get("project_overview")) or version.title,
+            status="active",
+            procuringEntity=procuring,
+            procurementMethod="selective",
+            procurementMethodDetails=f"{project.procedure_name_zh}（资格预审{('，' + method) if method else ''}）",
+            mainProcurementCategory="works",
+            eligibilityCriteria=_text(fields.get("qualification")),
+            submissionMethod=["electronicSubmission"],
+            submissionMethodDetails=_text(fields.get("submission_how")),
+            documents=[_document(version, "tenderNotice")],
+        )
+        deadline = version.timetable.get("prequalification_deadline")
+        if deadline:
+            tender["milestones"] = [
+                {
+                    "id": f"notice-{version.notice_id}-prequalification-deadline",
+                    "title": "资格预审申请文件递交截止",
+                    "type": "assessment",
+                    "dueDate": deadline,
+                    "status": "scheduled",
                 }
-            }
+            ]
+    elif kind == "prequalification_result":
+        out["tag"] = ["tenderUpdate"]
+        passed = [_text(p.get("name")) if isinstance(p, dict) else _text(p) for p in fields.get("passed") or []]
+        shortlist = _document(version, "shortlistedFirms")
+        shortlist["description"] = (
+            f"通过资格预审的申请人（{len(passed)}家，共{fields.get('applicants_count', '—')}家申请）："
+            + "、".join(passed)
+            + (f"；公告文本 SHA-256：{version.content_sha256}" if version.content_sha256 else "")
+        )
+        tender["documents"] = [shortlist]
     elif kind == "amendment":
         out["tag"] = ["tenderAmendment"]
         tender["amendments"] = [
@@ -281,6 +332,25 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
         out["tender"] = tender
     out["parties"] = parties.listing()
     return out
+
+
+def _planning(project: ProjectFacts, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The project's budget and its sources, when the platform knows them."""
+    budget = project.budget_fen or sum(f[2] for f in project.funding) or None
+    if not budget:
+        return {}
+    return {
+        "planning": {
+            "budget": {
+                "id": project.trade_code,
+                "description": "；".join(f"{k}{('（' + d + '）') if d else ''}" for k, d, _ in project.funding)
+                or _text(fields.get("funding_source")),
+                "amount": amount(budget),
+                "projectID": project.trade_code,
+                "project": project.name,
+            }
+        }
+    }
 
 
 def _opening_tender(project: ProjectFacts, version: PublishedVersion, procuring: dict[str, str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from trading.demo.data import (
     build_world,
     demo_calendar,
 )
+from trading.demo.plans import ADVANCE_KINDS
 from trading.projects.trade_code import parse_trade_code
 from trading.regions import REGIONS
 from trading.rules.periods import check_clarification, check_timetable, require_events
@@ -113,8 +114,9 @@ def test_counts_kinds_and_procedures(world: DemoWorld) -> None:
     all_notices = [n for _p, _i, n in notices(world)]
     assert len(world.projects) >= 90
     assert len(all_notices) >= 230
-    # (replies to objections come only from trades the platform evaluates itself: trading/demo/evaluated.py)
-    assert {n.kind for n in all_notices} == set(NOTICE_KINDS) - {"objection_reply"}
+    # (replies to objections come only from trades the platform evaluates itself: trading/demo/evaluated.py; the
+    # notices before a tender from trading/demo/plans.py)
+    assert {n.kind for n in all_notices} == set(NOTICE_KINDS) - {"objection_reply", *ADVANCE_KINDS}
     assert {p.procedure for p in world.projects} == set(PROCEDURES)
     assert {p.trade_kind for p in world.projects} == {"works", "procurement", "land", "property"}
     titles = [n.title for n in all_notices]

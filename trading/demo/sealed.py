@@ -23,6 +23,7 @@ from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
 from trading.accounts.models import Organisation, Person
 from trading.demo.ceremony import OPENER_PASSPHRASE, Bidding, name_committee, submit_bid
+from trading.demo.documents import attach_documents
 from trading.demo.evaluated import seed_evaluated
 from trading.demo.roads import LATER, LIVE, QUALITY, Road
 from trading.projects.models import Section
@@ -134,6 +135,7 @@ async def section(bidding: Bidding, staff: Person, road: Road, deadline: datetim
             ),
         )
         await name_committee(session, bidding, act, draft.id)
+        await attach_documents(session, act, draft.id, bidding.state.blobs)
         await notice_services.publish(session, act, draft.id, tz=SHANGHAI)
         section_id = await session.scalar(select(Section.id).where(Section.project_id == project.id))
         await session.commit()

@@ -26,7 +26,7 @@ from trading.accounts.services import create_centre, create_organisation, create
 from trading.clock import Clock, clock_from_setting
 from trading.context import Act
 from trading.db import make_engine, make_sessionmaker
-from trading.demo import history
+from trading.demo import documents, history
 from trading.demo.ceremony import Bidding, name_committee, prepare
 from trading.demo.data import (
     ESTIMATED,
@@ -41,6 +41,7 @@ from trading.demo.data import (
 )
 from trading.demo.evaluated import expert_pool
 from trading.demo.payments import seed_payments
+from trading.demo.plans import seed_plans
 from trading.demo.sealed import seed_sealed
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
@@ -105,6 +106,7 @@ async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
         counts, bidding = await _write(make_sessionmaker(engine), world, settings, now, key_dir)
         paid = await seed_payments(make_sessionmaker(engine), now.astimezone(SHANGHAI).date())
         sealed = await seed_sealed(bidding, now, key_dir)
+        planned = await seed_plans(bidding, now)
     finally:
         await engine.dispose()
     warning = ""
@@ -118,7 +120,7 @@ async def seed_demo(settings: Settings, *, clock: Clock | None = None) -> str:
         )
     return (
         f"已写入演示数据 / seeded: {counts['projects']} 个项目, "
-        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿, {paid} 笔支付\n{sealed}{warning}"
+        f"{counts['published']} 条已发布公告, {counts['drafts']} 份草稿, {paid} 笔支付\n{planned}\n{sealed}{warning}"
     )
 
 
@@ -299,6 +301,8 @@ async def _write_project(
         notice_ids.append(draft.id)
         if sealed and NOTICE_KINDS[n.kind].opens_trade:
             await name_committee(session, bidding, act, draft.id)
+        if documents.DOCUMENTED.get(spec.procedure) == n.kind:
+            await documents.attach_documents(session, act, draft.id, bidding.state.blobs)
         if n.action == "publish":
             await notice_services.publish(session, act, draft.id, tz=tz)
             counts["published"] += 1

@@ -82,8 +82,15 @@ def check_timetable(
     Only rules whose two events are both present are checked; use :func:`require_events` first to
     insist on the events a notice must carry.
     """
+    return check_periods(procedure.periods, timetable, calendar, tz)
+
+
+def check_periods(
+    rules: Sequence[PeriodRule], timetable: Mapping[str, datetime], calendar: WorkCalendar, tz: ZoneInfo
+) -> list[Violation]:
+    """Every rule of ``rules`` that the timetable breaks, in order (rules missing an event are skipped)."""
     violations = []
-    for rule in procedure.periods:
+    for rule in rules:
         start, end = timetable.get(rule.start), timetable.get(rule.end)
         if start is None or end is None:
             continue
@@ -95,7 +102,12 @@ def check_timetable(
 
 def require_events(procedure: Procedure, timetable: Mapping[str, datetime | None]) -> None:
     """Refuse a timetable that lacks any event the procedure's opening notice must carry."""
-    missing = [key for key in procedure.required_events if timetable.get(key) is None]
+    require_event_keys(procedure.required_events, timetable)
+
+
+def require_event_keys(keys: Sequence[str], timetable: Mapping[str, datetime | None]) -> None:
+    """Refuse a timetable that lacks any of ``keys``, naming the missing events."""
+    missing = [key for key in keys if timetable.get(key) is None]
     if not missing:
         return
     names_zh = "、".join(EVENTS.get(key, (key, key))[0] for key in missing)

@@ -5,21 +5,22 @@ Every period rule carries its source (law and article) so that a refusal names i
 
 Timetable event keys (a section's timetable maps these to timezone-aware datetimes):
 
-===================== ============================================================================
-key                   meaning
-===================== ============================================================================
-notice_published      the notice is published (set by the platform to the publish time, never typed)
-documents_issued      tender / procurement documents first issued (招标文件发出、开始获取)
-documents_sale_start  first day the documents can be obtained (获取文件期间 — start)
-documents_sale_end    last day the documents can be obtained (获取文件期间 — end)
-bid_deadline          bid (or response) deadline (投标截止 / 响应文件提交截止)
-opening               opening of the bids (开标)
-notice_period_end     last day of the procurement notice period (公告期限届满; 单一来源公示期满)
-listing_start         land listing starts (挂牌开始)
-listing_end           land listing ends (挂牌截止)
-auction_start         land auction starts (拍卖开始)
-disclosure_end        end of the property-transfer disclosure (产权转让信息披露期满)
-===================== ============================================================================
+=========================== ============================================================================
+key                         meaning
+=========================== ============================================================================
+notice_published            the notice is published (set by the platform to the publish time, never typed)
+documents_issued            tender / procurement documents first issued (招标文件发出、开始获取)
+documents_sale_start        first day the documents can be obtained (获取文件期间 — start)
+documents_sale_end          last day the documents can be obtained (获取文件期间 — end)
+bid_deadline                bid (or response) deadline (投标截止 / 响应文件提交截止)
+prequalification_deadline   prequalification applications due (资格预审申请文件递交截止)
+opening                     opening of the bids (开标)
+notice_period_end           last day of the procurement notice period (公告期限届满; 单一来源公示期满)
+listing_start               land listing starts (挂牌开始)
+listing_end                 land listing ends (挂牌截止)
+auction_start               land auction starts (拍卖开始)
+disclosure_end              end of the property-transfer disclosure (产权转让信息披露期满)
+=========================== ============================================================================
 
 Counting (see :mod:`trading.rules.periods`): ``after_start`` does not count the start day (《民法典》
 第二百零一条); ``inclusive`` counts both ends and is used for spans during which something is
@@ -44,6 +45,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "documents_sale_start": ("文件获取开始", "first day the documents can be obtained"),
     "documents_sale_end": ("文件获取截止", "last day the documents can be obtained"),
     "bid_deadline": ("投标截止", "bid deadline"),
+    "prequalification_deadline": ("资格预审申请截止", "prequalification application deadline"),
     "opening": ("开标", "opening"),
     "notice_period_end": ("公告期限届满", "end of the notice period"),
     "listing_start": ("挂牌开始", "start of the listing"),
@@ -220,6 +222,43 @@ LAW23_CLARIFICATION = PeriodRule(
         "15 days before the bid deadline; otherwise the bid deadline must be moved"
     ),
 )
+
+# A prequalification notice (资格预审公告) carries its own timetable: the prequalification documents on sale
+# (documents_sale_start … documents_sale_end) and the application deadline. It does not open the trade, so these
+# rules are checked on the notice itself (notices.advance), not on a procedure's opening notice.
+
+REG16_PREQUALIFICATION_ON_SALE = PeriodRule(
+    code="reg16_prequalification_on_sale",
+    start="documents_sale_start",
+    end="documents_sale_end",
+    minimum=5,
+    unit="days",
+    count="inclusive",
+    source=f"{_REG}第十六条",
+    source_en=f"{_REG_EN}, Art. 16",
+    rule="条例 §16",
+    zh="资格预审文件的发售期不得少于5日",
+    en="The prequalification documents must be on sale for at least 5 days",
+)
+
+REG17_APPLICATIONS_AFTER_SALE = PeriodRule(
+    code="reg17_applications_after_sale",
+    start="documents_sale_end",
+    end="prequalification_deadline",
+    minimum=5,
+    unit="days",
+    source=f"{_REG}第十七条",
+    source_en=f"{_REG_EN}, Art. 17",
+    rule="条例 §17",
+    zh="提交资格预审申请文件的时间，自资格预审文件停止发售之日起不得少于5日",
+    en=(
+        "At least 5 days must pass from the day the prequalification documents stop being sold to the "
+        "deadline for prequalification applications"
+    ),
+)
+
+PREQUALIFICATION_PERIODS = (REG16_PREQUALIFICATION_ON_SALE, REG17_APPLICATIONS_AFTER_SALE)
+PREQUALIFICATION_EVENTS = ("documents_sale_start", "documents_sale_end", "prequalification_deadline")
 
 # --- government procurement (政府采购) --------------------------------------------------------------
 
