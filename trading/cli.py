@@ -8,8 +8,11 @@ import getpass
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -343,30 +346,116 @@ def _write_new_witness_key(out: Path):  # type: ignore[no-untyped-def]
     return key
 
 
-def cmd_blobs_gc(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete what no row references in the blob store (after the grace period); print what was done."""
+@asynccontextmanager
+async def _blob_state(settings: Settings) -> AsyncIterator[Any]:
+    """The database and the blob store the settings name, as the app's state holds them."""
     from litestar.datastructures import State
 
     from trading.blobs import make_blob_store
-    from trading.blobs.gc import collect_garbage
     from trading.db import make_engine, make_sessionmaker
 
+    engine = make_engine(settings)
+    state = State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)})
+    state.blobs = make_blob_store(settings)
+    try:
+        yield state
+    finally:
+        await engine.dispose()
+
+
+def cmd_blobs_gc(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete what no row references in the blob store (after the grace period); print what was done."""
+    from trading.blobs.gc import collect_garbage
+
+    grace = timedelta(hours=settings.blob_gc_grace_hours if args.grace_hours is None else args.grace_hours)
+
     async def run() -> int:
-        engine = make_engine(settings)
-        state = State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)})
-        state.blobs = make_blob_store(settings)
-        try:
-            grace = timedelta(hours=settings.blob_gc_grace_hours if args.grace_hours is None else args.grace_hours)
+        async with _blob_state(settings) as state:
             report = await collect_garbage(state, grace=grace, dry_run=args.dry_run)
-        finally:
-            await engine.dispose()
         verb = "would delete" if args.dry_run else "deleted"
         print(
             f"{verb}: {report.blobs_deleted} unreferenced blobs, {report.uploads_deleted} dead uploads, "
             f"{report.debris_deleted} temporary files; kept {report.blobs_kept} referenced blobs older than "
             f"{grace.total_seconds() / 3600:g} h"
         )
+        if report.blobs_missing:
+            print(
+                f"缺失 {report.blobs_missing} 个被引用的文件 / missing: {report.blobs_missing} blobs the database "
+                "references are not in the store (trading blobs check names them)",
+                file=sys.stderr,
+            )
+            return 1
         return 0
+
+    return asyncio.run(run())
+
+
+def cmd_blobs_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Every blob the database references is in the store: after a restore, nothing the bucket lost."""
+    from trading.blobs.backup import missing_blobs
+
+    async def run() -> int:
+        async with _blob_state(settings) as state:
+            missing = await missing_blobs(state)
+        if not missing:
+            print("OK: every blob the database references is in the store. 文件齐全。")
+            return 0
+        print(
+            f"缺失 {len(missing)} 个被引用的文件 / missing: {len(missing)} blobs the database references are not "
+            "in the store:",
+            file=sys.stderr,
+        )
+        for sha256, rows in missing.items():
+            print(f"  ✗ {sha256}: {', '.join(rows)}", file=sys.stderr)
+        return 1
+
+    return asyncio.run(run())
+
+
+def _damaged(damaged: list[str]) -> int:
+    """Name the blobs a copy left out because their bytes no longer hash to their address; 1 if any."""
+    if not damaged:
+        return 0
+    print(f"损坏 {len(damaged)} 个文件，未复制 / damaged, not copied: {len(damaged)} blobs", file=sys.stderr)
+    for sha256 in damaged:
+        print(f"  ✗ {sha256}", file=sys.stderr)
+    return 1
+
+
+def cmd_blobs_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy the store's blobs into a folder (a backup); what the folder holds already is left as it is."""
+    from trading.blobs.backup import copy_blobs
+    from trading.blobs.local import LocalBlobStore
+
+    async def run() -> int:
+        async with _blob_state(settings) as state:
+            report = await copy_blobs(state.blobs, LocalBlobStore(args.folder))
+        print(
+            f"exported 已导出 {report.copied} blobs ({report.copied_bytes} bytes) to {args.folder}; "
+            f"{report.already_there} were there already"
+        )
+        return _damaged(report.damaged)
+
+    return asyncio.run(run())
+
+
+def cmd_blobs_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy a folder's blobs (an export) into the store, each checked against its SHA-256 address."""
+    from trading.blobs.backup import copy_blobs
+    from trading.blobs.local import LocalBlobStore
+
+    if not Path(args.folder).is_dir():
+        print(f"没有这个目录 / no such folder: {args.folder}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        async with _blob_state(settings) as state:
+            report = await copy_blobs(LocalBlobStore(args.folder), state.blobs)
+        print(
+            f"imported 已导入 {report.copied} blobs ({report.copied_bytes} bytes) from {args.folder}; "
+            f"{report.already_there} were in the store already"
+        )
+        return _damaged(report.damaged)
 
     return asyncio.run(run())
 
@@ -446,6 +535,15 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--grace-hours", type=float, help="default: the blob_gc_grace_hours setting (24)")
     gc.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     gc.set_defaults(func=cmd_blobs_gc)
+    blobsub.add_parser(
+        "check", help="every blob the database references is in the store (after a restore); else exit 1, naming them"
+    ).set_defaults(func=cmd_blobs_check)
+    export = blobsub.add_parser("export", help="copy the store's blobs into a folder (a backup; adds what is new)")
+    export.add_argument("folder")
+    export.set_defaults(func=cmd_blobs_export)
+    restore = blobsub.add_parser("import", help="copy a folder's blobs (an export) into the store, hash-checked")
+    restore.add_argument("folder")
+    restore.set_defaults(func=cmd_blobs_import)
 
     keys = sub.add_parser("keys", help="the platform's signing key")
     keyssub = keys.add_subparsers(dest="keys_command", required=True)

@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,15 @@ class Report:
             lines.append(f"FAILED: {len(self.problems)} problem(s) 发现问题:")
             lines += [f"  ✗ [{p['code']}] {p['where']}: {p['what']}" for p in self.problems]
         return "\n".join(lines)
+
+
+def _saved_checkpoint(state_path: Path, checked_at: int | None) -> tuple[str, str]:
+    """How a problem names the checkpoint this verifier saved (where, and when it was checked): Chinese, English."""
+    when = datetime.fromtimestamp(checked_at, UTC).strftime("%Y-%m-%d %H:%M UTC") if checked_at else None
+    return (
+        f"{state_path} 中保存的检查点（{when or '时间不详'} 核验）",
+        f"in {state_path}" + (f" (verified {when})" if when else ""),
+    )
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -197,19 +206,29 @@ async def verify_site(
     report.origin, report.tree_size = checkpoint.origin, checkpoint.size
     root = checkpoint.root_hash
 
-    # 2. the log only grew
+    # 2. the log only grew since the checkpoint this verifier saved: a restore from an old backup, or an operator
+    # cutting entries out, shows here — to everyone who kept a checkpoint — however well the rest verifies.
     last_size, last_root = mine.get("size"), mine.get("root")
     if last_size is not None:
         last_root_bytes = base64.b64decode(last_root)
+        saved, saved_en = _saved_checkpoint(state_path, mine.get("checked_at"))
         if checkpoint.size < last_size:
             report.problem(
                 "rollback",
                 "/log/checkpoint",
-                f"the tree shrank from {last_size} to {checkpoint.size} entries since last time",
+                f"日志被回滚：{saved}有 {last_size} 条记录，现在的检查点只有 {checkpoint.size} 条，"
+                "已见过的记录丢失了 / "
+                f"the log was rolled back: the checkpoint saved {saved_en} has {last_size} entries, the one "
+                f"served now {checkpoint.size} — entries already seen are gone (a restore from an older backup, "
+                "or removed)",
             )
         elif checkpoint.size == last_size and root != last_root_bytes:
             report.problem(
-                "split_view", "/log/checkpoint", f"two different trees of size {last_size}: the log was rewritten"
+                "split_view",
+                "/log/checkpoint",
+                f"日志出现分叉：{saved}与现在的检查点都有 {last_size} 条记录，但根哈希不同 / the log forked: the "
+                f"checkpoint saved {saved_en} and the one served now both have {last_size} entries but "
+                "different roots — its history was rewritten (rolled back and grown again, or two views)",
             )
         elif checkpoint.size > last_size and last_size > 0:
             proof = (await _get(client, "/log/proof/consistency", first=last_size, second=checkpoint.size)).json()
@@ -220,8 +239,10 @@ async def verify_site(
                 report.problem(
                     "inconsistent",
                     "/log/proof/consistency",
-                    f"the tree of size {checkpoint.size} does not extend the one of size {last_size} "
-                    "seen last time: the log's history was rewritten",
+                    f"日志出现分叉：现在的 {checkpoint.size} 条记录并不延续{saved}的 {last_size} 条 / the log "
+                    f"forked: the tree of {checkpoint.size} entries served now does not extend the {last_size} "
+                    f"of the checkpoint saved {saved_en} — its history was rewritten (rolled back and grown "
+                    "again)",
                 )
 
     # 3. the entries hash to the signed root

@@ -83,9 +83,10 @@ def _env_file(settings, folder: Path, name: str) -> Path:
 
 
 @contextmanager
-def _host(settings, folder: Path, name: str) -> Iterator[int]:
+def _host(settings, folder: Path, name: str, port: int | None = None) -> Iterator[int]:
+    """`deploy/serve.sh` on its own env file and data directory, on *port* (default: a free one)."""
     folder.mkdir(parents=True)
-    port = _free_port()
+    port = port or _free_port()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",

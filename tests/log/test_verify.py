@@ -154,8 +154,10 @@ async def test_rewriting_the_log_tail_is_a_split_view(app, client, clock, tmp_pa
         await s.commit()
     await integrate_once(app.state)
     report = await _verify(client, tmp_path, clock)
-    codes = {p["code"] for p in report.problems}
-    assert codes & {"split_view", "inconsistent"}, report.summary()
+    [forked] = [p for p in report.problems if p["code"] in {"split_view", "inconsistent"}]
+    assert "日志出现分叉" in forked["what"] and "the log forked" in forked["what"], forked
+    assert "3 条记录" in forked["what"] and "both have 3 entries" in forked["what"], forked
+    assert str(tmp_path / "state.json") in forked["what"]
 
 
 async def test_a_shrunken_log_is_a_rollback(app, client, clock, tmp_path):
@@ -167,7 +169,11 @@ async def test_a_shrunken_log_is_a_rollback(app, client, clock, tmp_path):
         await s.execute(delete(LogCheckpoint).where(LogCheckpoint.size == 3))
         await s.commit()
     report = await _verify(client, tmp_path, clock)
-    assert "rollback" in {p["code"] for p in report.problems}
+    [rollback] = [p for p in report.problems if p["code"] == "rollback"]
+    assert "日志被回滚" in rollback["what"] and "the log was rolled back" in rollback["what"], rollback
+    assert "has 3 entries, the one served now 2" in rollback["what"], rollback
+    assert str(tmp_path / "state.json") in rollback["what"]
+    assert "FAILED" in report.summary()
 
 
 async def test_a_changed_log_key_is_refused(app, client, clock, tmp_path):

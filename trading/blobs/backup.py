@@ -1,0 +1,60 @@
+"""Backup and restore of the blob store: its blobs copied to or from a plain folder, and the check that every
+blob the database references is in the store.
+
+The folder is laid out as the local directory store is (``ab/cd/<sha256>``), so a backup of either backend
+is also a blob directory a local store can serve from as it is. Every copy goes through the target store's
+``put_stream`` with the blob's own address as the expected hash: a blob whose bytes were damaged on the way
+(or in the backup) is refused, never stored under an address that is not its content's hash. A blob already
+in the target is left alone, so a copy into last night's folder adds only what is new and never removes
+anything (deploy/README.md §7: the database is dumped first, then the blobs copied).
+
+Uploads in progress are not copied: a bidder whose upload was begun before the backup and is continued after
+a restore starts its bytes again (the client asks where to resume, and the restored store says 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from trading.blobs import BlobStore, HashMismatch
+from trading.blobs.gc import blob_references
+
+
+class CopyReport(msgspec.Struct, frozen=True):
+    copied: int
+    copied_bytes: int
+    already_there: int
+    #: Blobs whose bytes no longer hash to their address: not copied (the rest are).
+    damaged: list[str]
+
+
+async def copy_blobs(source: BlobStore, target: BlobStore) -> CopyReport:
+    """Copy every blob of *source* that *target* does not hold yet, each checked against its address; a damaged
+    one is left out and named, and the copy goes on."""
+    copied = copied_bytes = already = 0
+    damaged: list[str] = []
+    async for info in source.list_blobs():
+        if await target.exists(info.sha256):
+            already += 1
+            continue
+        try:
+            stored = await target.put_stream(
+                source.open_stream(info.sha256), max_bytes=info.size, expected_sha256=info.sha256
+            )
+        except HashMismatch:
+            damaged.append(info.sha256)
+            continue
+        copied += 1
+        copied_bytes += stored.size
+    return CopyReport(copied=copied, copied_bytes=copied_bytes, already_there=already, damaged=damaged)
+
+
+async def missing_blobs(state: Any) -> dict[str, list[str]]:
+    """The blobs the database references that the store does not hold, with who references them: after a
+    restore, what the bucket's copy lost (or a copy taken before the dump)."""
+    present = {info.sha256 async for info in state.blobs.list_blobs()}
+    async with state.sessionmaker() as session:
+        references = await blob_references(session)
+    return {sha256: rows for sha256, rows in sorted(references.items()) if sha256 not in present}
