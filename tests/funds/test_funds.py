@@ -201,9 +201,15 @@ async def test_the_summary_adds_up_and_draws_its_charts(app, client, clock, sett
     assert 0 < changde["totals"]["projects"] < totals["projects"]
     page = await client.get("/funds", params={"region": "430700"})
     assert page.status_code == 200 and "/funds/charts/by-kind.svg?region=430700" in page.text
-    for chart in ("by-kind", "by-source", "paid-by-source"):
+    assert "/funds/charts/collected-by-kind.svg?region=430700" in page.text
+    for chart in ("by-kind", "by-source", "paid-by-source", "collected-by-kind"):
         r = await client.get(f"/funds/charts/{chart}.svg")
         assert r.status_code == 200 and ET.fromstring(r.text).tag == f"{SVG}svg"
+    # A chart of project funds has no bar for land (which spends none); land's money is on the collected one.
+    by_kind = (await client.get("/funds/charts/by-kind.svg")).text
+    collected = (await client.get("/funds/charts/collected-by-kind.svg")).text
+    land_name = land["name_zh"]
+    assert land_name not in by_kind and land_name in collected and ">0.00 万元<" not in collected
     assert (await client.get("/funds/charts/nothing.svg")).status_code == 404
     assert (await client.get("/api/funds/summary", params={"region": "110000"})).status_code == 400
     table = list(csv.reader(io.StringIO((await client.get("/api/funds/summary.csv")).text.lstrip("\ufeff"))))

@@ -224,8 +224,12 @@ class FundsPortalController(Controller):
         region: str | None = Parameter(default=None, pattern=r"^\d{6}$"),
     ) -> Response[str]:
         s = await services.summary(db, year=year, region_code=_region(region))
-        if chart == "by-kind.svg":
-            items, title = [(r.name_zh, r.funding_fen) for r in s.by_trade_kind], "按交易类型：项目资金"
+        if chart == "by-kind.svg":  # the trades that spend project funds (land and property bring money in)
+            items = [(r.name_zh, r.funding_fen) for r in s.by_trade_kind if r.spends]
+            title = "按交易类型：项目资金"
+        elif chart == "collected-by-kind.svg":
+            items = [(r.name_zh, r.collected_fen) for r in s.by_trade_kind if not r.spends]
+            title = "按交易类型：已收缴（土地出让价款、产权转让价款）"
         elif chart == "by-source.svg":
             items, title = [(r.name_zh, r.funding_fen) for r in s.by_funding_source], "按资金来源：项目资金"
         elif chart == "paid-by-source.svg":
