@@ -94,8 +94,8 @@ class DatabaseUnavailable(ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(
-            "数据库暂时无法访问，请稍后重试（重试是安全的：已完成的操作不会重复）",
-            "The database cannot be reached just now: try again shortly (retrying is safe: nothing is done twice)",
+            "数据库暂时无法访问，请稍后重试",
+            "The database cannot be reached just now: try again shortly",
             retry_after=DATABASE_RETRY_AFTER,
         )
         self.headers["Cache-Control"] = "no-store"
