@@ -236,7 +236,15 @@ def make_client(args: argparse.Namespace, *, signed_in: bool = True) -> BiddingC
             f"Not signed in to {server}: run `bidding login --username NAME` (or set BIDDING_TOKEN)",
             code="not_signed_in",
         )
-    return BiddingClient(server, token)
+    return BiddingClient(server, token, on_unavailable=_waiting_out)
+
+
+def _waiting_out(error: Any, seconds: float) -> None:
+    """A 503 the client waits out: every bidding step is safe to send again."""
+    warn(
+        f"平台暂时不可用（{error.message_zh}），{seconds:g} 秒后重试",
+        f"the platform is briefly unavailable ({error.code}); trying again in {seconds:g} s",
+    )
 
 
 def _strip_newline(text: str) -> str:

@@ -9,6 +9,8 @@ with the pure code of :mod:`bidding.envelope` and :mod:`trading.log`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +19,11 @@ import httpx
 USER_AGENT = "trading-bidding-cli/0.1"
 #: A PUT carries one slice of a ciphertext; a lost connection costs at most this much again.
 DEFAULT_UPLOAD_CHUNK = 4 * 1024 * 1024
+#: A 503 with Retry-After (the database restarting or failing over, the file store away for a moment) is
+#: waited out and the request sent again, this many times: every bidding step is safe to repeat.
+UNAVAILABLE_RETRIES = 6
+#: The longest wait for one Retry-After, whatever the server asks.
+MAX_RETRY_AFTER = 30.0
 
 
 class ApiError(Exception):
@@ -77,6 +84,17 @@ class ApiError(Exception):
         )
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending again, for a 503 that names them; else None (do not retry)."""
+    if response.status_code != 503:
+        return None
+    try:
+        seconds = float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None  # (no Retry-After, or an HTTP date: a proxy's answer, not the platform's)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 class BiddingClient:
     """The bidding API over HTTP. ``token`` is an API token from ``POST /api/tokens``."""
 
@@ -87,8 +105,13 @@ class BiddingClient:
         *,
         timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
+        unavailable_retries: int = UNAVAILABLE_RETRIES,
+        on_unavailable: Callable[[ApiError, float], None] | None = None,
     ) -> None:
+        """*on_unavailable* hears each 503 that is waited out (the refusal and the seconds it waits)."""
         self.server = server.rstrip("/")
+        self.unavailable_retries = unavailable_retries
+        self.on_unavailable = on_unavailable
         headers = {"User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -116,13 +139,21 @@ class BiddingClient:
     # plumbing
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError.from_transport(self.server, exc) from exc
-        if response.status_code >= 400:
-            raise ApiError.from_response(response)
-        return response
+        for attempt in range(self.unavailable_retries + 1):
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ApiError.from_transport(self.server, exc) from exc
+            if response.status_code < 400:
+                return response
+            error = ApiError.from_response(response)
+            wait = _retry_after(response)
+            if wait is None or attempt == self.unavailable_retries:
+                raise error
+            if self.on_unavailable is not None:
+                self.on_unavailable(error, wait)
+            time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._send(method, path, **kwargs)

@@ -220,7 +220,8 @@ class BiddingController(Controller):
 
     @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid")
     async def my_bid(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
-        """My organisation's latest bid in this section, with its receipt."""
+        """My organisation's latest bid in this section, with its receipt (signed now if a crash or an outage
+        came between the bid's commit and its receipt)."""
         actor = request_actor(request)
         assert actor is not None
         bid = await db.scalar(
@@ -231,6 +232,10 @@ class BiddingController(Controller):
         )
         if bid is None:
             raise NotFound("贵单位在此标段没有投标", "Your organisation has no bid in this section", code="no_bid")
+        if bid.receipt is None:  # the row was read from the database: the bid has committed
+            bid_id = bid.id
+            await db.rollback()
+            bid = await receipts.issue(request.app.state, bid_id)
         return my_bid(bid)
 
     @post(

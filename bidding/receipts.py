@@ -75,15 +75,22 @@ def verify_receipt_signature(data: bytes, signature: bytes, public_key: Ed25519P
 
 async def issue(state: State, bid_id: int) -> Bid:
     """After the bid has committed: wait for an integration round (so the receipt can name its leaf and a
-    checkpoint), then sign and store the receipt — once: a concurrent retry gets the same receipt."""
+    checkpoint), then sign and store the receipt — once: a concurrent retry gets the same receipt.
+
+    It reads the bid in a session of its own, so it can only ever sign for a bid that has committed. A
+    failure here leaves the bid as it was, durable and without a receipt; the next call (a retried
+    completion, the bidder's ``GET …/bids/mine``) signs it."""
+    round_failed: str | None = None
     try:
         await pump_of(state).round()
-    except Exception as exc:  # the bid is durable; its receipt then names no leaf yet (verify-receipt says so)
-        logger.warning("receipt for bid %s signed without a leaf: %s", bid_id, type(exc).__name__)
-    async with state.sessionmaker() as session:
-        bid = await session.get(Bid, bid_id)
-        assert bid is not None
-        if bid.receipt is None:
+    except Exception as exc:  # the bid is durable; the receipt may then name no leaf yet (verify-receipt says so)
+        round_failed = type(exc).__name__
+    try:
+        async with state.sessionmaker() as session:
+            bid = await session.get(Bid, bid_id)
+            assert bid is not None
+            if bid.receipt is not None:
+                return bid
             data, signature = await _signed(session, state, bid)
             await session.execute(
                 update(Bid)
@@ -92,7 +99,33 @@ async def issue(state: State, bid_id: int) -> Bid:
             )
             await session.commit()
             await session.refresh(bid)
-        return bid
+    except Exception as exc:
+        # The type only: a database error's message can quote what it was sending.
+        logger.warning(
+            "receipt for bid %s not signed (%s%s); the bid stays committed, and a retry signs it",
+            bid_id,
+            type(exc).__name__,
+            f", after the integration round failed: {round_failed}" if round_failed else "",
+        )
+        raise
+    if round_failed is not None:
+        if _leaf_index(bid.receipt) is None:
+            logger.warning(
+                "receipt for bid %s signed without a leaf: the integration round failed (%s)", bid_id, round_failed
+            )
+        else:  # another round (this worker's loop, another worker) had integrated the bid already
+            logger.warning(
+                "receipt for bid %s signed with its leaf, though this integration round failed (%s)",
+                bid_id,
+                round_failed,
+            )
+    return bid
+
+
+def _leaf_index(receipt: bytes | None) -> int | None:
+    import json
+
+    return json.loads(receipt)["leaf_index"] if receipt is not None else None
 
 
 async def _signed(session: AsyncSession, state: State, bid: Bid) -> tuple[bytes, bytes]:

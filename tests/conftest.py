@@ -20,12 +20,14 @@ import shutil
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 import pytest_asyncio
 from litestar import Litestar
@@ -33,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tests.dbproxy import DatabaseRelay
 from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
@@ -230,3 +233,33 @@ async def db(app: Litestar) -> AsyncIterator[Any]:
     """A session of the app's own, for arranging data and checking what the database holds."""
     async with app.state.sessionmaker() as session:
         yield session
+
+
+@dataclass
+class Outage:
+    """An app whose database connections pass through a relay the test can cut (tests/dbproxy.py)."""
+
+    app: Litestar
+    client: httpx.AsyncClient
+    relay: DatabaseRelay
+    #: The database itself, not through the relay (for the test's own look at it).
+    database_url: str
+
+
+@pytest_asyncio.fixture
+async def outage(backend: str, settings: Settings, clock: FixedClock) -> AsyncIterator[Outage]:
+    """PostgreSQL only (SQLite is a file inside the process: it has no outage of this kind)."""
+    if backend != "postgresql":
+        pytest.skip("a database outage is a PostgreSQL matter")
+    url = make_url(settings.database_url)
+    relay = DatabaseRelay(url.host or "127.0.0.1", url.port or 5432)
+    await relay.start()
+    application = create_app(
+        msgspec.structs.replace(settings, database_url=relay.url_for(settings.database_url)), clock=clock
+    )
+    await _empty_tables(application.state.engine)
+    transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        yield Outage(application, c, relay, settings.database_url)
+    await application.state.engine.dispose()
+    await relay.cut()

@@ -25,6 +25,11 @@ ALLOWED = {
     ("bidding/cli.py", "cmd_fetch"): "the bidder's own note of when it fetched the section",
     ("bidding/cli.py", "warn_if_deadline_passed"): "sealing is offline: a warning on the bidder's machine clock",
     ("bidding/envelope/seal.py", "seal_bid"): "the sealer's statement of when it sealed; never trusted for time",
+    (
+        "trading/blobs/gc.py",
+        "collect_garbage",
+    ): "a blob's age is its file's or object's time in the store (the wall clock); the grace period is too",
+    ("trading/blobs/s3.py", "S3BlobStore.fresh"): "compared with the object's time in the bucket (wall clock)",
 }
 
 WALL_CLOCK_CALLS = {

@@ -54,7 +54,7 @@ from trading.authorise import Resolvers, make_guard
 from trading.blobs import gc as blob_gc
 from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
-from trading.db import make_engine, make_sessionmaker
+from trading.db import DatabaseUnavailable, is_database_outage, make_engine, make_sessionmaker
 from trading.errors import DomainError
 from trading.funds import services as funds_services
 from trading.funds.controllers import FundsApiController, FundsPortalController
@@ -197,6 +197,13 @@ def _route_of(request: Request[Any, Any, Any]) -> str:
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The type and the place only: exception messages (and so tracebacks) can carry data that must never
     # reach a log.
+    if is_database_outage(exc):
+        # Not a fault of this code: the database restarted, failed over or is out of connections. The client
+        # is told to retry (every step of a submission is safe to repeat), and hears nothing of the driver.
+        causes = [line for line in safe_traceback(exc).splitlines() if not line.startswith(" ")]
+        log.warning("database unavailable on %s %s: %s", request.method, _route_of(request), " <- ".join(causes))
+        outage = DatabaseUnavailable()
+        return _error_response(request, outage.status_code, outage.to_dict(), outage.headers)
     log.error("internal error on %s %s:\n%s", request.method, _route_of(request), safe_traceback(exc))
     body = {
         "code": "internal_error",

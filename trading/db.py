@@ -1,5 +1,5 @@
 """Database plumbing: the declarative base, column types that behave the same on SQLite and PostgreSQL,
-the engine and the per-request session."""
+the engine and the per-request session, and what counts as the database being unavailable."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from trading.errors import ServiceUnavailable
 from trading.settings import Settings
 
 NAMING_CONVENTION = {
@@ -63,8 +65,66 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: Seconds a client is asked to wait after an outage: a restart or a failover takes about that long.
+DATABASE_RETRY_AFTER = 3
+#: Seconds to wait for a new connection (asyncpg's default is 60): a request then fails, and is answered 503,
+#: well within a client's timeout when the server does not answer at all.
+CONNECT_TIMEOUT = 10
+#: A connection is replaced after this many seconds, so that one a firewall or a proxy dropped while idle is
+#: not kept for ever (pool_pre_ping finds the others as they are checked out).
+POOL_RECYCLE = 1800
+#: SQLSTATEs that say the server cannot serve just now: a connection exception (class 08), an operator
+#: intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now: a restart or a
+#: failover), too many connections (53300), and a read-only transaction (25006: a standby answering after a
+#: failover, before the client reaches the new primary).
+_OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "25006")
+
+
+class DatabaseUnreachable(ConnectionError):
+    """No connection to the database could be opened (refused, timed out, no route): raised at connect in
+    place of the bare OSError, which could otherwise not be told from any other I/O error."""
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is not answering (a restart, a failover, connections lost): what the request did was not
+    committed, or — when the connection broke during the commit — may have been; every step that can be
+    retried finds it then (deploy/README.md, "When the database goes away")."""
+
+    code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "数据库暂时无法访问，请稍后重试",
+            "The database cannot be reached just now: try again shortly",
+            retry_after=DATABASE_RETRY_AFTER,
+        )
+        self.headers["Cache-Control"] = "no-store"
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether *exc* (or what caused it) says the database is unreachable or lost the connection, as opposed
+    to refusing the statement (a constraint, a bug), which a retry would not cure."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnreachable | sa_exc.TimeoutError | sa_exc.DisconnectionError):
+            return True  # (sqlalchemy's TimeoutError: no connection free in the pool in time)
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine for *settings*; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create the engine for *settings*; SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool
+    that replaces dead connections by itself (a restarted server, a failover) and a bounded connect."""
     # hide_parameters: a database error's message then never quotes a statement's values (receipts, salts,
     # token hashes) — whoever logs it. echo_sql, for a developer's own machine, shows them.
     kwargs: dict[str, Any] = {"echo": settings.echo_sql, "hide_parameters": not settings.echo_sql}
@@ -74,12 +134,27 @@ def make_engine(settings: Settings) -> AsyncEngine:
         kwargs["pool_size"] = settings.pool_size
         kwargs["max_overflow"] = settings.pool_size
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_recycle"] = POOL_RECYCLE
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine)
         # aiosqlite logs every statement with its values at DEBUG: never let a DEBUG root logger print them.
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    else:
+        _name_connect_failures(engine)
     return engine
+
+
+def _name_connect_failures(engine: AsyncEngine) -> None:
+    # asyncpg raises the socket's own error when it cannot connect (the server's refusals — starting up, too
+    # many connections — come wrapped as database errors with a SQLSTATE, and need nothing here).
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:  # TimeoutError included
+            raise DatabaseUnreachable(type(exc).__name__) from exc
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

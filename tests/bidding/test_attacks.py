@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import update as sa_update
 
 from bidding import scheduler, submission
 from bidding.controllers import UPLOAD_ROUTE_LIMIT
 from bidding.envelope import read_sealed_bid
+from bidding.models import Bid
 from bidding.opening import SHARE_WINDOW
 from tests.bidding.harness import (
     b64,
@@ -84,10 +86,52 @@ async def test_a_bid_completed_one_millisecond_before_the_deadline_is_accepted(a
     receipt = r.json()["receipt"]
     assert receipt["document"]["received_at"] == (section.deadline - MS).isoformat()
     assert [b.manifest_sha256 for b in await bid_rows(app, section.id)] == [manifest_sha256_of(path)]
-    # After the deadline, completing again (a retry) still answers with the same bid and receipt.
+    # After the deadline, completing again (a retry) still answers with the same bid and receipt, and so does
+    # beginning it again (the client lost the upload id too): it names the completed upload.
     clock.set(section.deadline + MS)
     again = await complete(client, bidder, info["upload_id"])
     assert again.status_code == 201 and again.json()["receipt"] == receipt, again.text
+    counts = await table_counts(app)
+    replayed = await begin(client, bidder, section, path)
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.json()["upload_id"] == info["upload_id"] and replayed.json()["state"] == "complete"
+    assert await table_counts(app) == counts
+
+
+@pytest.mark.parametrize("resumed", ["before-the-deadline", "after-the-close"])
+async def test_a_committed_bid_whose_receipt_was_lost_gets_it_when_the_submission_resumes(
+    app, client, clock, tmp_path, resumed
+):
+    """A crash between the commit and the receipt (the bid committed just before the deadline): the bid is
+    active and will be opened, and the bidder's resumed submission — or a look at its bid — gets the receipt,
+    signed then, before or after the deadline."""
+    _world, section, (bidder, *_) = await _market(app, client, clock, 1)
+    path = seal(section, bidder, tmp_path, documents=_tiny("回执丢失"))
+    clock.set(section.deadline - MS)
+    info = await begun(client, bidder, section, path)
+    await upload(client, bidder, path, info)
+    assert (await complete(client, bidder, info["upload_id"])).status_code == 201
+    async with app.state.sessionmaker() as s:  # the crash: committed, never receipted
+        await s.execute(sa_update(Bid).values(receipt=None, receipt_signature=None))
+        await s.commit()
+    if resumed == "after-the-close":
+        clock.set(section.deadline + timedelta(minutes=5))
+        assert await scheduler.tick(app.state) == [section.id]
+
+    replayed = await begin(client, bidder, section, path)
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.json()["upload_id"] == info["upload_id"] and replayed.json()["state"] == "complete"
+    mine = await client.get(f"/api/sections/{section.id}/bids/mine", headers=bidder.headers)
+    assert mine.status_code == 200 and mine.json()["state"] == "active", mine.text
+    receipt = mine.json()["receipt"]
+    assert receipt is not None, mine.text
+    document = json.loads(base64.b64decode(receipt["receipt"]))
+    assert document["manifest_sha256"] == manifest_sha256_of(path)
+    assert document["received_at"] == (section.deadline - MS).isoformat()
+    # The resumed submission's completion answers with that same receipt: it was signed once.
+    completed = await complete(client, bidder, info["upload_id"])
+    assert completed.status_code == 201 and completed.json()["receipt"] == receipt, completed.text
+    assert len(await bid_rows(app, section.id)) == 1
 
 
 def _is_deadline_refusal(r) -> None:
@@ -111,6 +155,8 @@ async def test_at_or_after_the_deadline_nothing_is_accepted_at_any_step(app, cli
     clock.set(section.deadline + late * MS)
     before = await snapshot(app)
     _is_deadline_refusal(await begin(client, bidder, section, fresh))
+    _is_deadline_refusal(await begin(client, bidder, section, finished))  # begun again: not completed in time
+    _is_deadline_refusal(await begin(client, other, section, unfinished))
     _is_deadline_refusal(await put(client, other, half["upload_id"], "documents", data["documents"]))
     _is_deadline_refusal(await complete(client, bidder, done["upload_id"]))  # begun in time, completed late
     assert await snapshot(app) == before  # no upload, no bid, no log entry, no audit row, no file moved or written
@@ -123,6 +169,7 @@ async def test_at_or_after_the_deadline_nothing_is_accepted_at_any_step(app, cli
         r = await client.get(f"/api/uploads/{upload_id}", headers=who.headers)
         assert r.json()["state"] == "abandoned"
     assert await upload_leftovers(app) == []
+    _is_deadline_refusal(await begin(client, bidder, section, finished))
     _is_deadline_refusal(await complete(client, bidder, done["upload_id"]))
     _is_deadline_refusal(await put(client, other, half["upload_id"], "documents", data["documents"]))
     assert await bid_rows(app, section.id) == []

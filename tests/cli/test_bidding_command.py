@@ -517,3 +517,59 @@ def test_an_upload_cut_off_mid_request_goes_on_from_what_the_server_holds(tmp_pa
         cli._upload_envelope(client, bid, "u1", "documents", (512, len(data)), 0, 1024 * 1024)
     assert bytes(held) == data
     assert calls["put"] == 4  # 1 MiB, the broken one, then the remaining 2 MiB - 983 bytes in two
+
+
+async def _committed_without_receipt(settings: Settings, tmp: Path) -> tuple[int, str, Path, datetime]:
+    """A bid committed a second before the deadline whose receipt was lost in a crash (the row is there, the
+    receipt never signed); returns the section, the bidder's token, the sealed bid and the deadline."""
+    from sqlalchemy import update
+
+    from bidding.models import Bid
+    from tests.bidding import harness
+
+    engine = create_async_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()
+    clock = FixedClock(DEFAULT_NOW)
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            world = await build_world(app, DEFAULT_NOW)
+            section = await harness.open_section(app, client, world, DEFAULT_NOW)
+            bidder = await harness.make_bidder(app, client, DEFAULT_NOW, 1, "湖南第一路桥建设有限公司")
+            bid = harness.seal(section, bidder, tmp)
+            clock.set(section.deadline - timedelta(seconds=1))
+            r = await harness.submit(client, bidder, section, bid)
+            assert r.status_code == 201, r.text
+            async with app.state.sessionmaker() as s:
+                await s.execute(update(Bid).values(receipt=None, receipt_signature=None))
+                await s.commit()
+    finally:
+        await app.state.engine.dispose()
+    return section.id, bidder.token, bid, section.deadline
+
+
+def test_a_submission_resumed_after_the_deadline_fetches_the_receipt_of_its_committed_bid(tmp_path):
+    """The bid committed just before the deadline and the receipt was lost in a crash: `bidding submit` run
+    again after the deadline finds the bid (it is active and will be opened) and saves its receipt, checked."""
+    server = tmp_path / "platform"
+    server.mkdir()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
+        blob_dir=str(server / "blobs"),
+        signing_key_path=str(server / "platform-key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+    )
+    section_id, token, bid, deadline = asyncio.run(_committed_without_receipt(settings, tmp_path))
+    platform = Platform(tmp_path, settings)
+    with platform.serving(deadline + timedelta(minutes=10)):
+        resumed = platform.bidding("toubiao1", "--token", token, "submit", bid.name, str(section_id))
+        assert "回执已保存并核验" in resumed.stdout, resumed.stdout
+        receipt = json.loads((tmp_path / f"{bid.name}.receipt.json").read_text())
+        assert receipt["document"]["manifest_sha256"] == hashlib.sha256(read_sealed_bid(bid).manifest_bytes).hexdigest()
+        assert receipt["document"]["received_at"] == (deadline - timedelta(seconds=1)).isoformat()
+        status = platform.bidding("toubiao1", "--token", token, "status", str(section_id))
+        assert "有效 / active" in status.stdout and "尚未给出回执" not in status.stderr
