@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events
 from bidding.models import Bid
+from trading import metrics
 from trading.canonical import canonical_bytes
 from trading.log import merkle
 from trading.log import services as log
@@ -85,12 +86,14 @@ async def issue(state: State, bid_id: int) -> Bid:
         assert bid is not None
         if bid.receipt is None:
             data, signature = await _signed(session, state, bid)
-            await session.execute(
+            signed = await session.execute(
                 update(Bid)
                 .where(Bid.id == bid_id, Bid.receipt.is_(None))
                 .values(receipt=data, receipt_signature=signature)
             )
             await session.commit()
+            if signed.rowcount == 1:  # (a concurrent retry's receipt is the same bid's: counted once)
+                metrics.BIDS_RECEIPTED.inc()
             await session.refresh(bid)
         return bid
 
