@@ -117,6 +117,7 @@ def serving(
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its workers with it, so that none outlives the test
     )
     try:
         deadline = time.monotonic() + 60
@@ -130,10 +131,26 @@ def serving(
             pytest.fail("the server did not start:\n" + (tmp / f"serve-{port}.log").read_text())
         yield url, process
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        _stop_all(process)
         log.close()
+
+
+def _stop_all(process: subprocess.Popen[str]) -> None:
+    """The server and every worker it started: asked to stop, then killed."""
+    for sig, wait in ((signal.SIGTERM, 40.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                process.poll()
+                return
+            process.poll()  # (reaps the parent)
+            time.sleep(0.1)
 
 
 def _log_lines(tmp: Path) -> list[dict]:
