@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from litestar.datastructures import State
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import committees, events, reserve, schemas
@@ -54,6 +54,7 @@ from bidding.scheduler import close_due_sections
 from bidding.submission import context_for
 from notices import services as notice_services
 from notices.schemas import NoticeDraftCreate
+from trading import metrics
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
 from trading.audit.services import record
@@ -152,6 +153,8 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
         else:
             await _move(session, sc, "open", act)
         await session.commit()
+        if opening.state == "failed":
+            metrics.OPENINGS_COMPLETED.labels("failed").inc()
         return opening
 
 
@@ -386,9 +389,13 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
         )
         await session.flush()
         uploaded = await _uploaded_count(session, section_id)
-        if uploaded == n or window_closed(opening, uploaded, k, act.at):
-            await _open(session, state, act, sc, opening)
+        opened = (uploaded == n or window_closed(opening, uploaded, k, act.at)) and await _open(
+            session, state, act, sc, opening
+        )
         await session.commit()
+        metrics.OPENING_SHARE_UPLOADS.inc()
+        if opened:
+            metrics.OPENINGS_COMPLETED.labels("opened").inc()
         return {
             "section_id": section_id,
             "position": position,
@@ -443,13 +450,16 @@ async def _uploaded_count(session: AsyncSession, section_id: int) -> int:
     return len(list(rows))
 
 
-async def _open(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
-    """Close the window and open (once: the conditional statement lets one request or worker do it)."""
+async def _open(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> bool:
+    """Close the window and open (once: the conditional statement lets one request or worker do it); whether
+    this call did."""
     claimed = await session.execute(
         update(Opening).where(Opening.section_id == sc.section.id, Opening.state == "waiting").values(state="opening")
     )
-    if claimed.rowcount == 1:
-        await _open_all(session, state, act, sc, opening)
+    if claimed.rowcount != 1:
+        return False
+    await _open_all(session, state, act, sc, opening)
+    return True
 
 
 async def close_share_windows(state: State, now: datetime) -> list[int]:
@@ -475,6 +485,7 @@ async def close_share_windows(state: State, now: datetime) -> list[int]:
                 continue  # another worker, or an upload, closed it
             await _open_all(session, state, Act(actor=None, address="scheduler", at=now), sc, opening)
             await session.commit()
+            metrics.OPENINGS_COMPLETED.labels("opened").inc()
             opened.append(section_id)
     return opened
 
@@ -828,3 +839,27 @@ async def opened_bid(session: AsyncSession, section_id: int, manifest_sha256: st
             code="bid_not_public",
         )
     return bid
+
+
+async def opening_readings(session: AsyncSession, now: datetime) -> list[metrics.Reading]:
+    """For /metrics: the openings by state, and the openers' uploads in the ones still waiting for shares."""
+    rows = (await session.execute(select(Opening.state, func.count()).group_by(Opening.state))).all()
+    by_state: dict[str, int] = {state: count for state, count in rows}
+    waiting_uploads = await session.scalar(
+        select(func.count())
+        .select_from(OpeningUpload)
+        .join(Opening, Opening.section_id == OpeningUpload.section_id)
+        .where(Opening.state == "waiting")
+    )
+    help_ = "Openings, by state (waiting for shares, opening, opened, failed)"
+    return [
+        *(metrics.Reading("trading_openings", help_, by_state.get(s, 0), {"state": s}) for s in OPENING_STATES),
+        metrics.Reading(
+            "trading_opening_share_uploads_waiting",
+            "Openers' share uploads received by the openings still waiting for shares",
+            waiting_uploads or 0,
+        ),
+    ]
+
+
+OPENING_STATES = ("waiting", "opening", "opened", "failed")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events
 from bidding.models import Bid
+from trading import metrics
 from trading.canonical import canonical_bytes
 from trading.log import merkle
 from trading.log import services as log
@@ -92,12 +93,14 @@ async def issue(state: State, bid_id: int) -> Bid:
             if bid.receipt is not None:
                 return bid
             data, signature = await _signed(session, state, bid)
-            await session.execute(
+            signed = await session.execute(
                 update(Bid)
                 .where(Bid.id == bid_id, Bid.receipt.is_(None))
                 .values(receipt=data, receipt_signature=signature)
             )
             await session.commit()
+            if signed.rowcount == 1:  # (a concurrent retry's receipt is the same bid's: counted once)
+                metrics.BIDS_RECEIPTED.inc()
             await session.refresh(bid)
     except Exception as exc:
         # The type only: a database error's message can quote what it was sending.

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding.models import Upload
 from bidding.submission import discard_uploads
+from trading import metrics
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
 from trading.projects.models import Section
@@ -28,13 +29,15 @@ from trading.projects.models import Section
 
 async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
     """Close every tendering section whose deadline has passed; returns their ids. The caller commits."""
-    due = list(
-        await session.scalars(
-            select(Section.id).where(Section.state == "tendering", Section.deadline_at <= now).limit(100)
+    due = (
+        await session.execute(
+            select(Section.id, Section.deadline_at)
+            .where(Section.state == "tendering", Section.deadline_at <= now)
+            .limit(100)
         )
-    )
+    ).all()
     closed = []
-    for section_id in due:
+    for section_id, deadline in due:
         claimed = await session.execute(
             update(Section)
             .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at <= now)
@@ -58,6 +61,8 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
             details={"uploads_abandoned": abandoned.rowcount},
         )
         closed.append(section_id)
+        # How late the close ran (a late close refuses nothing — reads check the time — but holds up the opening).
+        metrics.SCHEDULER_LAG.observe(max(0.0, (now - deadline).total_seconds()))
     return closed
 
 

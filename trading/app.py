@@ -31,6 +31,7 @@ from bidding.controllers import (
     OpeningController,
     UploadController,
 )
+from bidding.opening import opening_readings
 from bidding.portal import OpeningHallController
 from evaluation import publicity
 from evaluation.controllers import EvaluationDocumentsController, ExpertController, ExpertDrawController
@@ -40,7 +41,7 @@ from notices import api as notices_api
 from notices import feeds, portal, staff
 from notices import services as notice_services
 from notices.ocds.api import OcdsController
-from trading import api_explorer, security_headers
+from trading import api_explorer, metrics, security_headers
 from trading.accounts.auth import AuthenticationMiddleware
 from trading.accounts.controllers import (
     CentreController,
@@ -55,6 +56,7 @@ from trading.blobs import gc as blob_gc
 from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
 from trading.db import DatabaseUnavailable, is_database_outage, make_engine, make_sessionmaker
+from trading.draining import Drain, DrainMiddleware
 from trading.errors import DomainError
 from trading.funds import services as funds_services
 from trading.funds.controllers import FundsApiController, FundsPortalController
@@ -63,6 +65,7 @@ from trading.keys import load_or_create_signing_key
 from trading.log import integrator
 from trading.log.controllers import LogController
 from trading.log.note import NoteSigner
+from trading.observability import RequestObserver
 from trading.projects.controllers import ProjectController
 from trading.projects.services import centre_of_project, centre_of_section
 from trading.rules.controllers import CalendarController, ProcedureController
@@ -83,18 +86,29 @@ def health() -> dict[str, str]:
 
 @get("/readyz", operation_id="ready", include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """Ready to serve: the database answers at the schema this code needs, and the blob store is writable.
-    (/healthz says only that the process runs.)"""
+    """Ready to serve: the database answers at the schema this code needs, the blob store takes a write (on S3 a
+    small object written and removed), and the process is not shutting down. Each check gives up after
+    ``ready_timeout`` seconds, so the answer never hangs. (/healthz says only that the process runs.)"""
     from trading.migrate import schema_revisions
 
     state = request.app.state
+    timeout = state.settings.ready_timeout
     checks: dict[str, str] = {}
     try:
-        current, head = await schema_revisions(state.engine)
+        current, head = await asyncio.wait_for(schema_revisions(state.engine), timeout)
         checks["database"] = "ok" if current == head else f"schema at {current}, code needs {head}"
+    except TimeoutError:
+        checks["database"] = f"no answer within {timeout:g} s"
     except Exception as exc:  # the type only: a driver's message can name the server and the user
         checks["database"] = f"unreachable ({type(exc).__name__})"
-    checks["blob_store"] = "ok" if await state.blobs.writable() else "not writable"
+    try:
+        checks["blob_store"] = "ok" if await asyncio.wait_for(state.blobs.writable(), timeout) else "not writable"
+    except TimeoutError:
+        checks["blob_store"] = f"no answer within {timeout:g} s"
+    except Exception as exc:
+        checks["blob_store"] = f"unreachable ({type(exc).__name__})"
+    if state.drain.draining:
+        checks["shutdown"] = "draining: finishing uploads in flight, taking no new ones"
     ok = all(v == "ok" for v in checks.values())
     return Response(
         content={"status": "ready" if ok else "not ready", "checks": checks},
@@ -225,6 +239,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "sessionmaker": sessionmaker,
             "clock": clock or clock_from_setting(settings.clock),
             "blobs": make_blob_store(settings),
+            # Uploads in flight, refused while the process drains on SIGTERM (trading.draining).
+            "drain": Drain(),
+            # What /metrics reads from the database at each scrape, each package its own tables.
+            "metric_readers": [metrics.log_readings, opening_readings],
         }
     )
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)
@@ -260,11 +278,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         ),
     )
 
-    return Litestar(
+    app = Litestar(
         guards=[authorise],
         route_handlers=[
             health,
             ready,
+            metrics.metrics,
             CentreController,
             OrganisationController,
             PersonController,
@@ -305,11 +324,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         state=state,
         dependencies={"db": Provide(provide_db)},
         middleware=[
+            DefineMiddleware(DrainMiddleware, drain=state.drain),
             SecurityHeadersMiddleware,
             DefineMiddleware(AuthenticationMiddleware, sessionmaker=sessionmaker, clock=state.clock),
         ],
         before_request=check_request,
         after_request=one_charset,
+        after_exception=[metrics.count_bid_refusal],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
@@ -329,5 +350,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(),
         on_startup=[start_integrator],
         on_shutdown=[stop_background],
+        # Logging is the server's to set up (trading.observability.logging_config): Litestar's own default
+        # would replace the root logger's handlers with its text format in every worker.
+        logging_config=None,
         debug=False,
     )
+    # In front of routing, so that every request — an unknown path too — is logged and counted.
+    app.asgi_handler = RequestObserver(app.asgi_handler, instance=settings.instance_name)
+    return app

@@ -20,6 +20,7 @@ from trading.accounts.auth import current_actor, refuse_invalid_credentials
 from trading.context import ROLE_NAMES_ZH
 from trading.errors import Forbidden, NotAuthenticated, NotFound
 from trading.input_checks import check_parameters
+from trading.metrics import check_scraper
 from trading.policy import ANY, CENTRE, COMMITTEE, FILTERED, OWN, PANEL, Rule, rule_for
 
 #: A path parameter's value → the centre (trading-centre id) that what it names belongs to, or None.
@@ -57,6 +58,9 @@ def make_guard(
         rule = rule_for(operation_id, frozenset({connection.scope.get("path_template", "")}))
         if rule is None:  # tests/api/test_route_matrix.py fails first; refuse rather than guess
             raise NoRule("此接口尚无授权规则", "This route has no authorisation rule")
+        if rule.scrapers:
+            check_scraper(connection)
+            return
         refuse_invalid_credentials(connection)
         if rule.public:
             return

@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import getpass
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -54,8 +56,10 @@ def _safe_url(url: str) -> str:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from trading.demo.seed import DEMO_NOTE, demo_logins, seed_demo
 
-    # A local demo over plain HTTP: the session cookie cannot be Secure-only there.
-    settings = msgspec.structs.replace(settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}")
+    # A local demo over plain HTTP: the session cookie cannot be Secure-only there; its log is for a person.
+    settings = msgspec.structs.replace(
+        settings, cookie_secure=False, base_url=f"http://{args.host}:{args.port}", log_format=args.log_format
+    )
     if args.reset:
         _reset_sqlite(settings)
     key_path, witness_vkey = _demo_witness(settings, reset=args.reset)
@@ -126,6 +130,8 @@ def _reset_sqlite(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.log_format:
+        settings = msgspec.structs.replace(settings, log_format=args.log_format)
     _ensure_dirs(settings)
     problems = asyncio.run(_unsafe_to_serve(settings))
     if problems:
@@ -188,8 +194,17 @@ def _opener_keys_near(settings: Settings) -> list[Path]:
     return found
 
 
+#: Where the workers of one server keep their metrics (prometheus_client's multiprocess mode).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: After the uploads have drained, how long the server waits for the other requests still running (an opening
+#: hall's event stream never ends by itself) before it stops them.
+REQUESTS_GRACE = 5
+
+
 def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> int:
     import uvicorn
+
+    from trading.observability import logging_config
 
     # Workers re-read the settings from the environment: pass ours through it.
     for field in msgspec.structs.fields(Settings):
@@ -198,20 +213,43 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
             if isinstance(getattr(settings, field.name), bool)
             else str(getattr(settings, field.name))
         )
-    uvicorn.run(
-        "trading.asgi:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # X-Forwarded-For / -Proto are believed only from the proxies the settings name (none by default):
-        # from anyone else they would let a client choose its own address (and so its sign-in limits).
-        proxy_headers=bool(settings.trusted_proxies.strip()),
-        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
-        log_level="info",
-        access_log=False,
-    )
+    made_metrics_dir = _metrics_dir(workers)
+    try:
+        uvicorn.run(
+            "trading.asgi:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # X-Forwarded-For / -Proto are believed only from the proxies the settings name (none by default):
+            # from anyone else they would let a client choose its own address (and so its sign-in limits).
+            proxy_headers=bool(settings.trusted_proxies.strip()),
+            forwarded_allow_ips=settings.trusted_proxies.strip() or None,
+            log_config=logging_config(settings.log_format, settings.instance_name),
+            log_level="info",
+            # Each request is logged once, by the platform (trading.observability), with its route and request id.
+            access_log=False,
+            timeout_graceful_shutdown=REQUESTS_GRACE,
+        )
+    finally:
+        if made_metrics_dir is not None:
+            shutil.rmtree(made_metrics_dir, ignore_errors=True)
     return 0
+
+
+def _metrics_dir(workers: int) -> Path | None:
+    """Several workers share their metrics through files in a directory (PROMETHEUS_MULTIPROC_DIR): the one the
+    environment names, or a fresh one made here (returned, to be removed at exit). It must start empty, or an
+    earlier run's counts would be added in. Set before any worker imports prometheus_client, which reads it then."""
+    given = os.environ.get(METRICS_DIR_ENV)
+    if not given and workers <= 1:
+        return None
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="trading-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[METRICS_DIR_ENV] = str(folder)
+    return None if given else folder
 
 
 def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -482,12 +520,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--reset", action="store_true", help="delete the demo database first")
+    demo.add_argument("--log-format", choices=["text", "json"], default="text", help="log lines (default: text)")
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="run the service with production settings")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
+    serve.add_argument(
+        "--log-format", choices=["json", "text"], help="log lines: JSON (the default, log_format) or text for people"
+    )
     serve.set_defaults(func=cmd_serve)
 
     verify = sub.add_parser("verify", help="check a platform's public record against its transparency log")

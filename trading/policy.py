@@ -12,6 +12,10 @@ A rule names, for each role that may call the route, how far that role reaches:
   tokens, its letters);
 * ``FILTERED`` — a listing narrowed to the caller's centre.
 
+One route is for machines, not people: ``/metrics`` (``SCRAPERS``) answers the monitoring systems the settings
+allow — by address (``metrics_allow``) or with the metrics bearer token (``metrics_token``) — whatever role the
+caller may hold (docs/operations.md).
+
 The guard (trading.authorise) enforces ANY, CENTRE, PANEL and COMMITTEE before a handler runs; OWN and
 FILTERED are what the handlers themselves do, and the route × role test (tests/api/test_route_matrix.py)
 checks them all, and fails on a route without a rule here.
@@ -48,10 +52,13 @@ class Rule(NamedTuple):
     public: bool = False
     #: For signed-in routes open to every role (their handler shows the caller's own things).
     signed_in: bool = False
+    #: For the metrics: the scrapers the settings allow (trading.metrics.may_scrape), no one else.
+    scrapers: bool = False
 
 
 PUBLIC = Rule(roles={}, public=True)
 SIGNED_IN = Rule(roles={}, signed_in=True)
+SCRAPERS = Rule(roles={}, scrapers=True)
 
 
 def rule(**roles: Scope) -> Rule:
@@ -71,6 +78,7 @@ ROUTES: dict[str, Rule] = {
     # --- the public portal, feeds, the log and the API documents --------------------------------
     "health": PUBLIC,
     "ready": PUBLIC,
+    "getMetrics": SCRAPERS,
     "portalHome": PUBLIC,
     "portalAbout": PUBLIC,
     "portalNotices": PUBLIC,

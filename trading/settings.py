@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import msgspec
 
 ENV_PREFIX = "TRADING_"
-SECRET_FIELDS = frozenset({"s3_secret_access_key"})
+SECRET_FIELDS = frozenset({"s3_secret_access_key", "metrics_token"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -97,11 +99,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     min_evaluators: int = 5
     #: Connection pool size per worker (PostgreSQL).
     pool_size: int = 10
+    #: This app host's name in the logs (default: the machine's host name). docs/operations.md.
+    instance_name: str = msgspec.field(default_factory=socket.gethostname)
+    #: How the service logs: "json" (one JSON object a line, for a log collector: `trading serve`) or "text"
+    #: (lines for people: `trading demo`). `trading serve --log-format` overrides it.
+    log_format: str = "json"
+    #: Who may read /metrics: addresses or networks, comma-separated ("127.0.0.1,10.0.0.0/8"), judged on the
+    #: client's address after trusted_proxies. Default: this machine only. Empty: nobody by address.
+    metrics_allow: str = "127.0.0.1,::1"
+    #: A bearer token that lets a scraper read /metrics from any address (``Authorization: Bearer …``): from the
+    #: environment (TRADING_METRICS_TOKEN) or a file (``metrics_token_file``); never from the repository.
+    metrics_token: str = ""
+    metrics_token_file: str = ""
+    #: Seconds the uploads in flight may take to finish after SIGTERM (new ones are refused with 503 meanwhile)
+    #: before the process exits.
+    shutdown_grace: float = 30.0
+    #: Seconds each /readyz check (database, blob store) may take before it counts as failed.
+    ready_timeout: float = 3.0
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):
             raise ValueError(f"blob_store: {self.blob_store!r} is neither 'local' nor 's3'")
         self.token_lifetime_days()  # refuse a malformed setting when it is read, not at the first sign-in
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"log_format: {self.log_format!r} is neither 'json' nor 'text'")
+        self.metrics_networks()
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {
@@ -117,6 +139,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``metrics_allow`` as networks (a bare address is a network of one)."""
+        try:
+            return [ipaddress.ip_network(p.strip(), strict=False) for p in self.metrics_allow.split(",") if p.strip()]
+        except ValueError as exc:
+            raise ValueError(f"metrics_allow: {exc}") from None
+
+    def metrics_bearer(self) -> str:
+        """The token that lets a scraper in from anywhere ('' for none): ``metrics_token_file`` wins."""
+        if self.metrics_token_file:
+            return Path(self.metrics_token_file).read_text(encoding="utf-8").strip()
+        return self.metrics_token
 
     def token_lifetime_days(self) -> dict[str, int]:
         """``token_lifetimes`` as {role: days}."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,15 @@ from trading.policy import ANY, CENTRE, COMMITTEE, FILTERED, OWN, PANEL, ROUTES,
 pytestmark = pytest.mark.asyncio
 
 #: Refusals that are the authorisation's (others — CSRF, state, validation — are about the request).
-AUTHZ_CODES = {"not_authenticated", "token_expired", "wrong_role", "other_centre", "not_on_panel", "not_on_committee"}
+AUTHZ_CODES = {
+    "not_authenticated",
+    "token_expired",
+    "wrong_role",
+    "other_centre",
+    "not_on_panel",
+    "not_on_committee",
+    "metrics_forbidden",
+}
 
 
 def _routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
@@ -183,6 +192,8 @@ def _expected(rule, persona: Persona) -> set[str] | None:
     """The authorisation refusals the persona may meet (None: it must get through)."""
     if rule.public:
         return None
+    if rule.scrapers:  # by address, whatever the role: the test client is 127.0.0.1, which the default allows
+        return None
     if not persona.roles:
         return {"not_authenticated"}
     if rule.signed_in:
@@ -202,7 +213,7 @@ async def test_every_route_answers_every_role_as_its_rule_says(app, client, cloc
     for method, path, handler in _routes(app):
         rule = _rule(path, handler)
         url = _concrete(path, ids)
-        portal = not url.startswith(("/api/", "/log/", "/schema", "/feeds/", "/static/", "/api-explorer/"))
+        portal = not url.startswith(("/api/", "/log/", "/schema", "/feeds/", "/static/", "/api-explorer/", "/metrics"))
         if portal and method != "GET" and rule is not None and not rule.public:
             continue  # portal forms carry a session and a CSRF token: tests/portal covers them
         for persona in personas:
@@ -246,3 +257,38 @@ async def test_listings_are_narrowed_to_the_callers_centre(app, client, clock, t
         assert bool(trail) is sees, who
     drafts = (await client.get("/api/staff/notices", headers=by["other staff"])).json()
     assert all(d["project_id"] != ids["project_id"] for d in drafts)
+
+
+async def test_the_metrics_answer_only_the_scrapers_the_settings_allow(app, settings, clock):
+    """SCRAPERS: an address outside ``metrics_allow`` is refused whatever role it signs in with — an admin's
+    token included — and let in with the metrics token; an allowed network lets every address in it in."""
+    import httpx
+    import msgspec
+
+    from tests.factories import build_world
+    from trading.app import create_app
+
+    world = await build_world(app, clock.at)
+    admin = world.headers("admin")["Authorization"]
+
+    async def scrape(application, address: str, authorization: str | None = None) -> httpx.Response:
+        transport = httpx.ASGITransport(app=application, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            return await c.get("/metrics", headers={"Authorization": authorization} if authorization else {})
+
+    assert (await scrape(app, "127.0.0.1")).status_code == 200
+    for authorization in (None, admin, "Bearer not-the-metrics-token"):
+        r = await scrape(app, "192.0.2.7", authorization)
+        assert r.status_code == 403 and "metrics_forbidden" in r.text, (authorization, r.status_code)
+    token_file = Path(settings.blob_dir).parent / "metrics-token"
+    token_file.write_text("scrape-me-7f3a\n")
+    guarded = create_app(
+        msgspec.structs.replace(settings, metrics_allow="10.1.0.0/16", metrics_token_file=str(token_file))
+    )
+    try:
+        assert (await scrape(guarded, "10.1.200.3")).status_code == 200
+        assert (await scrape(guarded, "127.0.0.1")).status_code == 403  # loopback is no longer listed
+        assert (await scrape(guarded, "192.0.2.7", "Bearer scrape-me-7f3a")).status_code == 200
+        assert (await scrape(guarded, "192.0.2.7", "Bearer scrape-me-7f3")).status_code == 403
+    finally:
+        await guarded.state.engine.dispose()

@@ -158,11 +158,17 @@ class BlobStore(Protocol):
 
 
 def make_blob_store(settings: Settings) -> BlobStore:
-    """The store the settings name: ``blob_store = "local"`` (under ``blob_dir``) or ``"s3"``."""
+    """The store the settings name — ``blob_store = "local"`` (under ``blob_dir``) or ``"s3"`` — with its calls
+    timed and its failures counted for /metrics (trading.blobs.instrumented)."""
+    from trading.blobs.instrumented import InstrumentedBlobStore
+
+    store: BlobStore
     if settings.blob_store == "s3":
         from trading.blobs.s3 import S3BlobStore
 
-        return S3BlobStore.from_settings(settings)
-    from trading.blobs.local import LocalBlobStore
+        store = S3BlobStore.from_settings(settings)
+    else:
+        from trading.blobs.local import LocalBlobStore
 
-    return LocalBlobStore(settings.blob_dir)
+        store = LocalBlobStore(settings.blob_dir)
+    return InstrumentedBlobStore(store)

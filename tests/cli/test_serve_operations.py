@@ -1,0 +1,270 @@
+"""`trading serve` as an operator runs it, in a process of its own: graceful shutdown and the workers' metrics.
+
+SIGTERM while a bidder's upload is streaming in: the upload goes on to the end, a new upload (another
+envelope, a new bid) is refused with 503 and Retry-After, /readyz says 503 so a load balancer moves on, and the
+process exits once the upload is in — or, when an upload stalls, when ``shutdown_grace`` is over, within the
+bound. With several workers /metrics adds up what each worker counted.
+
+The section and the bidders are made through the services and the API in this process, in a SQLite file the
+server then opens, with a fixed clock (``TRADING_CLOCK``) before the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.bidding.harness import Bidder, begin, ciphertexts, make_bidder, open_section, seal
+from tests.conftest import DEFAULT_NOW
+from tests.factories import build_world
+from trading.app import create_app
+from trading.clock import FixedClock
+from trading.migrate import upgrade
+from trading.settings import Settings
+
+TRADING = str(Path(sys.executable).parent / "trading")
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class _SectionRef:
+    id: int
+
+
+@dataclass
+class Trade:
+    settings: Settings
+    section_id: int
+    bidders: list[Bidder]
+    bids: list[Path]
+    uploads: list[str]
+
+
+async def _trade(tmp: Path) -> Trade:
+    """A section open for bids, three bidders with sealed bids, the first two with their submissions begun."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
+        blob_dir=str(tmp / "blobs"),
+        signing_key_path=str(tmp / "key.pem"),
+        password_memory_cost=1024,
+        password_iterations=1,
+        cookie_secure=False,
+    )
+    (tmp / "blobs").mkdir()
+    engine = create_async_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()
+    app = create_app(settings, clock=FixedClock(DEFAULT_NOW))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            world = await build_world(app, DEFAULT_NOW)
+            section = await open_section(app, client, world, DEFAULT_NOW)
+            bidders = [await make_bidder(app, client, DEFAULT_NOW, n) for n in (1, 2, 3)]
+            large = {"技术标.txt": os.urandom(600_000), "商务标.txt": "商务文件".encode()}
+            bids = [seal(section, b, tmp, price=4_500_000_000 + n, documents=large) for n, b in enumerate(bidders)]
+            uploads = []
+            for bidder, bid in zip(bidders[:2], bids[:2], strict=True):
+                r = await begin(client, bidder, section, bid)
+                assert r.status_code == 201, r.text
+                uploads.append(r.json()["upload_id"])
+    finally:
+        await app.state.engine.dispose()
+    return Trade(settings, section.id, bidders, bids, uploads)
+
+
+@contextmanager
+def serving(
+    trade: Trade, tmp: Path, *, workers: int = 1, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING_", "PROMETHEUS_"))}
+    env |= {
+        "TRADING_DATABASE_URL": trade.settings.database_url,
+        "TRADING_BLOB_DIR": trade.settings.blob_dir,
+        "TRADING_SIGNING_KEY_PATH": trade.settings.signing_key_path,
+        "TRADING_CLOCK": DEFAULT_NOW.isoformat(),
+        "TRADING_BASE_URL": url,
+        "TRADING_INSTANCE_NAME": "app-host-7",
+        **{f"TRADING_{k.upper()}": v for k, v in settings.items()},
+    }
+    log = (tmp / f"serve-{port}.log").open("w")
+    process = subprocess.Popen(
+        [TRADING, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its workers with it, so that none outlives the test
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start:\n" + (tmp / f"serve-{port}.log").read_text())
+        yield url, process
+    finally:
+        _stop_all(process)
+        log.close()
+
+
+def _stop_all(process: subprocess.Popen[str]) -> None:
+    """The server and every worker it started: asked to stop, then killed."""
+    for sig, wait in ((signal.SIGTERM, 40.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                process.poll()
+                return
+            process.poll()  # (reaps the parent)
+            time.sleep(0.1)
+
+
+def _log_lines(tmp: Path) -> list[dict]:
+    lines = []
+    for path in tmp.glob("serve-*.log"):
+        for line in path.read_text().splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))  # every line the server wrote is one JSON object
+    return lines
+
+
+async def _slowly(data: bytes, pieces: int, pause: float) -> AsyncIterator[bytes]:
+    step = -(-len(data) // pieces)
+    for start in range(0, len(data), step):
+        yield data[start : start + step]
+        await asyncio.sleep(pause)
+
+
+async def test_sigterm_finishes_the_upload_in_flight_refuses_new_ones_and_exits(tmp_path):
+    trade = await _trade(tmp_path)
+    first, second = trade.bidders[:2]
+    documents = ciphertexts(trade.bids[0])["documents"]
+    with serving(trade, tmp_path, shutdown_grace="20") as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            slow = asyncio.create_task(
+                client.put(
+                    f"/api/uploads/{trade.uploads[0]}/documents",
+                    params={"offset": 0},
+                    content=_slowly(documents, 20, 0.15),  # about three seconds
+                    headers=first.headers,
+                )
+            )
+            await asyncio.sleep(0.6)  # the upload is under way
+            assert not slow.done()
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.2)
+            process.send_signal(signal.SIGTERM)  # as a process manager may send it again: still draining
+            await asyncio.sleep(0.2)
+
+            # A new upload — another bidder's envelope, a new bid — is refused, with a time to retry.
+            r = await client.put(
+                f"/api/uploads/{trade.uploads[1]}/price",
+                params={"offset": 0},
+                content=ciphertexts(trade.bids[1])["price"],
+                headers=second.headers,
+            )
+            assert r.status_code == 503 and r.json()["error"]["code"] == "shutting_down", r.text
+            assert int(r.headers["retry-after"]) >= 1
+            r = await begin(client, trade.bidders[2], _SectionRef(trade.section_id), trade.bids[2])
+            assert r.status_code == 503 and r.headers["retry-after"], r.text
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and "shutdown" in ready.json()["checks"], ready.text
+            assert (await client.get("/healthz")).status_code == 200  # still alive, while it drains
+            assert process.poll() is None
+
+            # The upload in flight goes on to its last byte.
+            r = await slow
+            assert r.status_code == 200, r.text
+            assert r.json() == {"received": len(documents)}
+        process.wait(timeout=20)
+        took = time.monotonic() - sent
+    assert took < 20, f"exited {took:.1f} s after SIGTERM, past shutdown_grace"
+    assert process.returncode in (0, -signal.SIGTERM)
+    log = "\n".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
+    assert "Traceback" not in log, log
+    by_status = {(line.get("route"), line.get("status")) for line in _log_lines(tmp_path)}
+    assert ("/api/uploads/{upload_id}/{envelope}", 200) in by_status
+    assert ("/api/uploads/{upload_id}/{envelope}", 503) in by_status
+
+
+async def test_a_stalled_upload_does_not_hold_the_shutdown_past_its_bound(tmp_path):
+    trade = await _trade(tmp_path)
+    documents = ciphertexts(trade.bids[0])["documents"]
+    with serving(trade, tmp_path, shutdown_grace="2") as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            stalled = asyncio.create_task(
+                client.put(
+                    f"/api/uploads/{trade.uploads[0]}/documents",
+                    params={"offset": 0},
+                    content=_slowly(documents, 4, 30.0),  # one piece, then nothing for half a minute
+                    headers=trade.bidders[0].headers,
+                )
+            )
+            await asyncio.sleep(0.6)
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(process.wait, 20)
+            took = time.monotonic() - sent
+            stalled.cancel()
+    # shutdown_grace (2 s) for the uploads, then at most 5 s for whatever still runs, then the exit.
+    assert took < 2 + 5 + 3, f"exited {took:.1f} s after SIGTERM"
+    assert took >= 2, "it did not wait for the upload in flight"
+
+
+async def test_several_workers_report_one_sum_of_their_counts(tmp_path):
+    """Each worker counts the requests it answered; any worker's scrape shows them all (and not only its own)."""
+    trade = await _trade(tmp_path)
+    with serving(trade, tmp_path, workers=2) as (url, _process):
+        sent = 0
+        for _ in range(10):  # until both workers have answered some (each request on a fresh connection)
+            for _ in range(20):
+                assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+                sent += 1
+            time.sleep(0.2)
+            pids = {line["pid"] for line in _log_lines(tmp_path) if line.get("route") == "/healthz"}
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2, "one worker answered everything"
+        scrapes = [httpx.get(url + "/metrics", timeout=10).text for _ in range(6)]
+    prefix = 'trading_http_requests_total{method="GET",route="/healthz",status="200"} '
+    for text in scrapes:
+        served = [float(line.removeprefix(prefix)) for line in text.splitlines() if line.startswith(prefix)]
+        # (and those that waited for the server to start)
+        assert served and served[0] >= sent, served
+    lines = [line for line in _log_lines(tmp_path) if line.get("route") == "/metrics"]
+    assert {line["instance"] for line in lines} == {"app-host-7"}
