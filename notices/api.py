@@ -116,7 +116,16 @@ class PublicNoticeController(Controller):
             return not_modified_response(headers)
         return Response(content=row.document, media_type="application/json", headers=headers)
 
-    @get("/{notice_id:int}/attachments/{attachment_id:int}", operation_id="downloadNoticeAttachment")
+    @get(
+        "/{notice_id:int}/attachments/{attachment_id:int}",
+        operation_id="downloadNoticeAttachment",
+        # The file as published, in its own media type (a PDF, a text, an archive …), not JSON.
+        responses={
+            200: ResponseSpec(
+                data_container=bytes, media_type="*/*", generate_examples=False, description="The attachment's bytes"
+            )
+        },
+    )
     async def download_attachment(
         self, request: Request, db: DB, notice_id: FromPath[int], attachment_id: FromPath[int]
     ) -> Stream:
