@@ -53,8 +53,10 @@ def test_from_the_home_page_to_an_award_and_the_projects_fund_usage(demo_url: st
             page.locator(".mainnav").get_by_role("link", name="资金使用").click()
             page.wait_for_url("**/funds")
             images = page.locator("figure.chart-figure img")
-            assert images.count() == 2
-            for i in range(2):
+            # by trade kind (project funds), what land and property brought in, by source of funds
+            assert images.count() == 3
+            assert images.nth(1).get_attribute("alt").startswith("按交易类型的已收缴金额")
+            for i in range(3):
                 assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
             page.screenshot(path="/tmp/portal-funds.png", full_page=True)
         finally:
