@@ -25,6 +25,9 @@ SKIPPED = (
     "/log",  # the log and its page: it grows with every act; its entries name no section or bidder
     "/api/sections/{section_id:int}/opening/events",  # a stream; its events are what /opening says
     "/login",  # a fresh sign-in form token each time
+    # the operators' scrape (metrics_allow / metrics_token, loopback by default, never the public): it counts
+    # every request, so it changes with any traffic; its labels name routes and codes, never a section or bidder
+    "/metrics",
     "/readyz",  # about the process, not the trades (and 503 here: the tests' blob directory is made lazily)
     "/schema",  # the API's description
     "/static/",
