@@ -13,13 +13,14 @@ its address.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import msgspec
 
-from trading.errors import ServiceUnavailable
+from trading.errors import PayloadTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
     from trading.settings import Settings
@@ -100,6 +101,42 @@ class Incomplete(Exception):
 
 class HashMismatch(Exception):
     """The bytes do not hash to what was expected; they were not stored (and an upload's were discarded)."""
+
+
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"文件超过大小上限 {max_bytes} 字节", f"The file is larger than the limit of {max_bytes} bytes"
+    )
+
+
+def beyond_declared(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
+    )
+
+
+class Measured:
+    """A body passing through to a store: empty chunks dropped, each counted and hashed as it goes, refused with
+    413 once it is over *max_bytes* (before that chunk is passed on)."""
+
+    def __init__(self, chunks: AsyncIterable[bytes], max_bytes: int) -> None:
+        self.chunks, self.max_bytes = chunks, max_bytes
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.chunks:
+            if not chunk:
+                continue
+            self.size += len(chunk)
+            if self.size > self.max_bytes:
+                raise too_large(self.max_bytes)
+            self.digest.update(chunk)
+            yield chunk
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
 
 
 def is_sha256(value: str) -> bool:

@@ -22,22 +22,19 @@ from trading.blobs import (
     BlobInfo,
     HashMismatch,
     Incomplete,
+    Measured,
     OffsetMismatch,
     Prepared,
     StoredBlob,
     UploadInfo,
+    beyond_declared,
     is_sha256,
+    too_large,
 )
-from trading.errors import InsufficientStorage, PayloadTooLarge
+from trading.errors import InsufficientStorage
 
 T = TypeVar("T")
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
-
-
-def _too_large(max_bytes: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"文件超过大小上限 {max_bytes} 字节", f"The file is larger than the limit of {max_bytes} bytes"
-    )
 
 
 def no_room() -> InsufficientStorage:
@@ -79,30 +76,23 @@ class LocalBlobStore:
         incoming = self.root / "incoming"
         await _io(lambda: incoming.mkdir(parents=True, exist_ok=True))
         fd, tmp_name = tempfile.mkstemp(dir=incoming)
-        digest = hashlib.sha256()
-        size = 0
+        body = Measured(chunks, max_bytes)
         try:
             fh = os.fdopen(fd, "wb")
             try:
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise _too_large(max_bytes)
-                    digest.update(chunk)
+                async for chunk in body:
                     await _io(fh.write, chunk)
                 await _io(fh.flush)
                 await _io(os.fsync, fh.fileno())
             finally:
                 _close(fh)
-            if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
-                raise HashMismatch(digest.hexdigest())
-            await _io(_move_into_place, Path(tmp_name), self._path(digest.hexdigest()))
+            if expected_sha256 is not None and body.sha256 != expected_sha256:
+                raise HashMismatch(body.sha256)
+            await _io(_move_into_place, Path(tmp_name), self._path(body.sha256))
         except BaseException:
             await anyio.to_thread.run_sync(lambda: Path(tmp_name).unlink(missing_ok=True))
             raise
-        return StoredBlob(sha256=digest.hexdigest(), size=size)
+        return StoredBlob(sha256=body.sha256, size=body.size)
 
     async def adopt(self, path: Path, sha256: str, size: int) -> StoredBlob:
         """Store a file written elsewhere (whose hash the caller computed) without moving it: its content is
@@ -132,7 +122,7 @@ class LocalBlobStore:
             with path.open("rb") as fh:
                 data = fh.read(max_bytes + 1)
             if len(data) > max_bytes:
-                raise _too_large(max_bytes)
+                raise too_large(max_bytes)
             return data
 
         return await anyio.to_thread.run_sync(read)
@@ -207,9 +197,7 @@ class LocalUploads:
                 if not chunk:
                     continue
                 if written + len(chunk) > limit:
-                    raise PayloadTooLarge(
-                        f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
-                    )
+                    raise beyond_declared(limit)
                 await _io(fh.write, chunk)
                 written += len(chunk)
             await _io(fh.flush)

@@ -19,7 +19,6 @@ seconds (:class:`~trading.blobs.StoreUnavailable`), never a request left hanging
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -34,14 +33,16 @@ from trading.blobs import (
     BlobInfo,
     HashMismatch,
     Incomplete,
+    Measured,
     OffsetMismatch,
     Prepared,
     StoredBlob,
     StoreUnavailable,
     UploadInfo,
+    beyond_declared,
     is_sha256,
+    too_large,
 )
-from trading.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from trading.settings import Settings
@@ -61,12 +62,6 @@ REUSE_FRESH = timedelta(hours=1)
 PART = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
 READ_CHUNK = 1024 * 1024
-
-
-def _too_large(max_bytes: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"文件超过大小上限 {max_bytes} 字节", f"The file is larger than the limit of {max_bytes} bytes"
-    )
 
 
 async def _call(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
@@ -100,36 +95,28 @@ class S3BlobStore:
     async def put_stream(
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
     ) -> StoredBlob:
-        digest = hashlib.sha256()
-        size = 0
+        body = Measured(chunks, max_bytes)
 
         async def checked() -> AsyncIterator[bytes]:
-            nonlocal size
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_large(max_bytes)
-                digest.update(chunk)
+            async for chunk in body:
                 yield chunk
             # Raised before the stream ends, so obstore aborts the upload: nothing appears under the address.
-            if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
-                raise HashMismatch(digest.hexdigest())
+            if expected_sha256 is not None and body.sha256 != expected_sha256:
+                raise HashMismatch(body.sha256)
 
         if expected_sha256 is not None:
             # Written straight to its address: the same content written again is the same object.
             await self._put(self._key(expected_sha256), checked())
-            return StoredBlob(sha256=expected_sha256, size=size)
+            return StoredBlob(sha256=expected_sha256, size=body.size)
         staging = f"staging/{secrets.token_hex(16)}"
         await self._put(staging, checked())
         try:
-            sha256 = digest.hexdigest()
+            sha256 = body.sha256
             if not await self.fresh(sha256):
                 await _call(obstore.copy_async, self.s3, staging, self._key(sha256))
         finally:
             await _call(obstore.delete_async, self.s3, staging)
-        return StoredBlob(sha256=sha256, size=size)
+        return StoredBlob(sha256=sha256, size=body.size)
 
     async def _put(self, key: str, body: AsyncIterator[bytes]) -> None:
         await _call(obstore.put_async, self.s3, key, body, chunk_size=PART, max_concurrency=PARTS_IN_FLIGHT)
@@ -153,7 +140,7 @@ class S3BlobStore:
     async def read_bytes(self, sha256: str, max_bytes: int) -> bytes:
         result = await _call(obstore.get_async, self.s3, self._key(sha256))
         if result.meta["size"] > max_bytes:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
         return bytes(await _call(result.bytes_async))
 
     async def exists(self, sha256: str) -> bool:
@@ -280,9 +267,7 @@ class S3Uploads:
                 if not chunk:
                     continue
                 if written + len(chunk) > limit:
-                    raise PayloadTooLarge(
-                        f"超出清单声明的密文大小（{limit} 字节）", f"More bytes than the manifest declares ({limit})"
-                    )
+                    raise beyond_declared(limit)
                 written += len(chunk)
                 while chunk:
                     take = chunk[: SEGMENT - held]
