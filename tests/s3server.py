@@ -8,9 +8,7 @@ see each other's blobs. ``TRADING_TEST_S3`` names an S3 endpoint already running
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.processes import kill_group, stop_group
 
 BUCKET = "trading-test"
 
@@ -114,15 +114,7 @@ class SeaweedFS:
 
     def kill9(self) -> None:
         """The store dies at once (a crash, a power cut of its machine)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        kill_group(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process, grace=3)

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,7 @@ from tests.bidding.harness import (
     upload,
 )
 from tests.factories import build_world
+from tests.processes import stop_group, wait_ready
 from tests.s3server import _free_port
 from trading.projects.models import Section
 
@@ -105,29 +105,14 @@ def _host(settings, folder: Path, name: str, port: int | None = None) -> Iterato
         start_new_session=True,
     )
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/readyz", process, folder / "serve.log")
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process, _tail(folder / "serve.log"))
         yield port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_group(process, grace=15)
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{url}: the host exited: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} not ready within {timeout} s: {log.read_text(errors='replace')[-3000:]}")
+def _tail(log: Path):
+    return lambda: log.read_text(errors="replace")[-3000:]
 
 
 @contextmanager
@@ -176,7 +161,7 @@ http {{
         start_new_session=True,
     )
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/readyz", process, folder / "error.log")
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process, _tail(folder / "error.log"))
         yield port
     finally:
         process.send_signal(signal.SIGQUIT)

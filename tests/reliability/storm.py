@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from sqlalchemy import select, update
 
 from tests.bidding.harness import Bidder, Section, begin, make_bidder, open_section, seal
 from tests.factories import build_world
+from tests.processes import kill_group, stop_group, wait_ready
 from tests.s3server import _free_port
 from trading.projects.models import Section as SectionRow
 from trading.settings import Settings
@@ -66,31 +65,14 @@ class Server:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"trading serve exited: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"trading serve not ready within {timeout} s: {self.log_tail()}")
+        wait_ready(f"{self.url}/readyz", self.process, self.log_tail, timeout)
 
     def kill9(self) -> None:
         """kill -9 every process of the server (the supervisor and its workers) at once."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        kill_group(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        stop_group(self.process, grace=15)
 
     def log_tail(self) -> str:
         try:
