@@ -35,8 +35,47 @@ def fresh_database(server: str, name: str) -> str:
     return make_url(server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
+class Served(str):
+    """The served app's base URL, with the process id of its supervisor (its workers are that one's children)."""
+
+    pid: int
+
+    def __new__(cls, base: str, pid: int) -> Served:
+        served = super().__new__(cls, base)
+        served.pid = pid
+        return served
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the app's processes: the supervisor and its workers."""
+        return sum(_cpu_of(p) for p in _tree(self.pid))
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending += children.get(current, [])
+    return found
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
+def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[Served]:
     """Start the app (its settings in *env*) and yield its base URL; stop it afterwards."""
     command = [
         sys.executable,
@@ -66,7 +105,7 @@ def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]
         else:
             raise SystemExit("the app did not answer /healthz within 20 s")
         with _profiled(server.pid):
-            yield base
+            yield Served(base, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -36,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -828,6 +828,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     state_path = upload_state_path(bid_path)
     with make_client(args) as client:
         previous = read_json(state_path, "上传记录", "upload record") if state_path.exists() else {}
+        bid = _submit_whole(client, args.section_id, bid_path) if not (previous or args.in_pieces) else None
+        if bid is not None:
+            return _receipted(bid, bid_path, state_path, digest, args.section_id)
         if previous.get("manifest_sha256") == digest and previous.get("server") == client.server:
             say(f"继续上一次的上传（{previous['upload_id'][:8]}…）", "resuming the previous upload")
         # Sending the same signed manifest again returns the same upload, with how much the server holds.
@@ -860,6 +863,25 @@ def cmd_submit(args: argparse.Namespace) -> int:
                 member = sealed.members[f"{envelope}.bin"]
                 _upload_envelope(client, bid_path, upload_id, envelope, member, received, chunk)
         bid = client.complete_upload(upload_id)
+    return _receipted(bid, bid_path, state_path, digest, args.section_id)
+
+
+def _submit_whole(client: BiddingClient, section_id: int, bid_path: Path) -> dict[str, Any] | None:
+    """A small sealed bid goes in one request (the bid and its receipt in one round trip); None for a bid too big
+    for that, or a server that does not take whole files, which then get the resumable upload."""
+    from bidding.client import ONE_REQUEST_LIMIT, ApiError
+
+    if bid_path.stat().st_size > ONE_REQUEST_LIMIT:
+        return None
+    try:
+        return client.submit_file(section_id, bid_path.read_bytes())
+    except ApiError as exc:
+        if exc.status_code in (404, 405, 413):
+            return None
+        raise
+
+
+def _receipted(bid: dict[str, Any], bid_path: Path, state_path: Path, digest: str, section_id: int) -> int:
     receipt = bid.get("receipt")
     if not receipt:
         raise Failure("平台未给出回执", "The platform gave no receipt", code="no_receipt")
@@ -873,12 +895,18 @@ def cmd_submit(args: argparse.Namespace) -> int:
     report = check_receipt(
         base64.b64decode(receipt["receipt"]),
         base64.b64decode(receipt["signature"]),
-        expect={"manifest_sha256": digest, "section_id": args.section_id},
+        expect={"manifest_sha256": digest, "section_id": section_id},
     )
     if not report.ok:
         print_report(report)
         raise Failure("平台回执未通过核验", "The platform's receipt does not verify", code="bad_receipt")
     say(f"回执已保存并核验：{out}", f"receipt saved and verified: {out}")
+    merge_by = receipt.get("document", {}).get("merge_by")
+    if merge_by:
+        say(
+            f"平台承诺在 {local_time(merge_by)} 前将本投标记入透明日志；此后运行 bidding verify-receipt {out} 核对",
+            "the platform promises the bid is in its transparency log by then: check it with verify-receipt",
+        )
     return 0
 
 
@@ -987,11 +1015,16 @@ def check_receipt(
 
     try:
         doc = json.loads(data)
-        well_formed = canonical_bytes(doc) == data and doc.get("format") == "trading-receipt/v1"
+        well_formed = canonical_bytes(doc) == data and doc.get("format") in RECEIPT_FORMATS
     except ValueError:
         doc, well_formed = {}, False
-    if not add(well_formed, "回执格式正确（规范 JSON，trading-receipt/v1）", "receipt is canonical trading-receipt/v1"):
+    if not add(
+        well_formed,
+        f"回执格式正确（规范 JSON，{' 或 '.join(RECEIPT_FORMATS)}）",
+        f"receipt is canonical {' or '.join(RECEIPT_FORMATS)}",
+    ):
         return Report(checks)
+    merge_by = _promised_by(doc, add)
     for name, value in (expect or {}).items():
         add(doc.get(name) == value, f"回执的 {name} 与本地投标一致", f"receipt {name} matches the local bid")
 
@@ -1060,7 +1093,7 @@ def check_receipt(
                 "leaf index lies within that checkpoint",
                 f"index {index}",
             )
-    else:
+    elif merge_by is None:
         add(None, "回执未附检查点（签发时尚未记入日志）", "the receipt carries no checkpoint")
 
     if client is None:
@@ -1076,7 +1109,13 @@ def check_receipt(
             return Report(checks)
         add(True, "最新检查点签名有效", "latest checkpoint signature valid", f"size {latest.size}")
         if not isinstance(index, int):
-            index = int(client.inclusion_proof(latest.size, leaf_hash_hex=leaf.hex())["index"])
+            found = _leaf_in(client, latest.size, leaf.hex())
+            if found is None:
+                _promise_pending(merge_by, latest.size, add)
+                return Report(checks)
+            index = found
+            if merge_by is not None:
+                add(True, "平台已兑现记入日志的承诺", "the platform kept its promise of inclusion", str(index))
         trees = [latest] + ([checkpoint] if checkpoint is not None and checkpoint.size != latest.size else [])
         for tree in trees:
             proof = client.inclusion_proof(tree.size, index=index)
@@ -1100,10 +1139,66 @@ def check_receipt(
                     f"一致性证明有效：日志从 {checkpoint.size} 增长到 {latest.size} 未被改写",
                     f"consistency proof {checkpoint.size} → {latest.size}",
                 )
-        check_opening_record(client, doc, entry_doc, index, add, section_tag)
+        check_opening_record(client, doc, entry_doc, index, add, section_tag, verifier=verifier, latest=latest)
     except ApiError as exc:
         add(False, "联网核对", "online checks", f"{exc.message_zh} / {exc.message_en}")
     return Report(checks)
+
+
+#: Receipt formats this client checks: v2 promises inclusion by ``merge_by``; v1 carried its inclusion proof.
+RECEIPT_FORMATS = ("trading-receipt/v1", "trading-receipt/v2")
+
+
+def _promised_by(doc: dict[str, Any], add: Callable[..., bool]) -> datetime | None:
+    """A v2 receipt's promise: the time by which its entry is in the log (received_at + the stated delay)."""
+    if doc.get("format") != "trading-receipt/v2":
+        return None
+    try:
+        merge_by = datetime.fromisoformat(doc["merge_by"])
+        delay = timedelta(seconds=int(doc["max_merge_delay_seconds"]))
+        consistent = merge_by == datetime.fromisoformat(doc["received_at"]) + delay and merge_by.tzinfo is not None
+    except (KeyError, TypeError, ValueError):
+        merge_by, consistent = None, False
+    add(
+        consistent,
+        "回执载明记入日志的承诺时限（接收时间加最大合并延迟）",
+        "receipt states when its entry will be in the log (received at + maximum merge delay)",
+        merge_by.isoformat() if merge_by else "",
+    )
+    return merge_by if consistent else None
+
+
+def _leaf_in(client: BiddingClient, tree_size: int, leaf_hash_hex: str) -> int | None:
+    """The index of a leaf in the tree of *tree_size*, or None while it is not there."""
+    from bidding.client import ApiError
+
+    try:
+        index = int(client.inclusion_proof(tree_size, leaf_hash_hex=leaf_hash_hex)["index"])
+    except ApiError as exc:
+        if exc.status_code in (400, 404, 422):
+            return None
+        raise
+    return index if index < tree_size else None
+
+
+def _promise_pending(merge_by: datetime | None, size: int, add: Callable[..., bool]) -> None:
+    """The entry is not in the latest checkpoint: pending while the promise runs, a broken promise after."""
+    if merge_by is None:
+        add(False, "日志中找到本投标的条目", "the bid's entry is in the log", f"not in the tree of size {size}")
+    elif datetime.now(UTC) <= merge_by:
+        add(
+            None,
+            f"尚未记入日志：平台承诺在 {merge_by.isoformat()} 前记入，届时请再核对",
+            "not in the log yet: promised by merge_by, check again after it",
+            f"tree size {size}",
+        )
+    else:
+        add(
+            False,
+            f"平台未兑现承诺：承诺 {merge_by.isoformat()} 前记入日志，至今未见",
+            "the platform broke its promise: the entry is not in the log after merge_by",
+            f"tree size {size}",
+        )
 
 
 def check_opening_record(
@@ -1113,9 +1208,17 @@ def check_opening_record(
     index: int,
     add: Callable[..., bool],
     section_tag: Callable[[bytes, str], str],
+    *,
+    verifier: Any = None,
+    latest: Any = None,
 ) -> None:
     """Once the section is opened: the bid is in the opening record, its log entry carries the section's tag
-    (the tag key is published with the record) and was logged before the deadline checkpoint."""
+    (the tag key is published with the record) and was logged before the deadline checkpoint — proved, with the
+    log's *verifier* and *latest* checkpoint, by its inclusion in the deadline's signed tree and that tree's
+    consistency with the latest."""
+    from trading.log import merkle
+    from trading.log.note import NoteError, open_checkpoint
+
     status = client.opening_status(int(doc["section_id"]))
     if not status.get("record_notice_id"):
         add(None, "尚未开标：标段标签与开标记录待开标后核对", "not opened yet: section tag checked after the opening")
@@ -1139,6 +1242,40 @@ def check_opening_record(
         "在截止时刻的检查点之前已记入日志",
         "logged before the deadline checkpoint",
         f"entry {index} < {cut}",
+    )
+    note = (fields.get("deadline_checkpoint") or {}).get("note")
+    if verifier is None or latest is None or not isinstance(cut, int) or not note or not index < cut:
+        return
+    # The deadline's signed checkpoint: the entry is in it, and the log has only grown since.
+    try:
+        at_deadline = open_checkpoint(note, [verifier])
+    except NoteError as exc:
+        add(False, "截止时刻检查点签名有效", "deadline checkpoint signature valid", str(exc))
+        return
+    leaf = merkle.leaf_hash(base64.b64decode(doc.get("log_entry", "")))
+    proof = client.inclusion_proof(at_deadline.size, index=index)
+    add(
+        at_deadline.size == cut
+        and merkle.verify_inclusion(
+            leaf, index, cut, [base64.b64decode(p) for p in proof["proof"]], at_deadline.root_hash
+        ),
+        f"包含证明有效：条目 {index} 在截止时刻大小为 {cut} 的树中",
+        f"inclusion proof of entry {index} in the deadline's tree of size {cut}",
+    )
+    if latest.size < cut:
+        add(False, "日志只增不减", "the log only grew", f"{cut} → {latest.size}")
+        return
+    consistency = client.consistency_proof(cut, latest.size)
+    add(
+        merkle.verify_consistency(
+            cut,
+            latest.size,
+            at_deadline.root_hash,
+            latest.root_hash,
+            [base64.b64decode(p) for p in consistency["proof"]],
+        ),
+        f"一致性证明有效：日志从截止时刻的 {cut} 增长到 {latest.size} 未被改写",
+        f"consistency proof {cut} → {latest.size} (since the deadline)",
     )
 
 
@@ -1493,6 +1630,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bid", metavar="bid.bid")
     p.add_argument("section_id", type=int, metavar="SECTION_ID")
     p.add_argument("--chunk-mib", type=float, default=4, help="每次上传的大小 / MiB per upload request (default 4)")
+    p.add_argument(
+        "--in-pieces",
+        action="store_true",
+        help="分段、可续传地上传（16 MiB 以下的投标文件默认一次递交）/ resumable upload in pieces even for a bid "
+        "under 16 MiB (sent in one request by default)",
+    )
 
     p = command("status", cmd_status, "查看本单位的投标 / my organisation's bid in a section")
     p.add_argument("section_id", type=int, metavar="SECTION_ID")

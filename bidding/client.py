@@ -95,6 +95,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+#: The largest sealed bid file sent in one request (the server's bidding.submission.ONE_REQUEST_LIMIT); a
+#: bigger one goes in resumable pieces.
+ONE_REQUEST_LIMIT = 16 * 1024**2
+
+
 class BiddingClient:
     """The bidding API over HTTP. ``token`` is an API token from ``POST /api/tokens``."""
 
@@ -232,6 +237,16 @@ class BiddingClient:
             "POST",
             f"/api/sections/{section_id}/bids",
             json={"manifest": manifest_b64, "signature": signature_b64, "sealed_shares": sealed_shares},
+        )
+
+    def submit_file(self, section_id: int, data: bytes) -> dict[str, Any]:
+        """POST a whole sealed bid file (at most ONE_REQUEST_LIMIT bytes); the answer is the bid with its
+        receipt. The same file again gives the same bid, so a retry is safe."""
+        return self._json(
+            "POST",
+            f"/api/sections/{section_id}/bids/file",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
         )
 
     def upload_status(self, upload_id: str) -> dict[str, Any]:

@@ -126,18 +126,22 @@ class SectionCommittee:
 
 
 async def section_committee(session: AsyncSession, section_id: int) -> SectionCommittee:
-    section = await session.get(Section, section_id)
-    if section is None or section.opening_notice_id is None:
-        raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
-    project = await session.get(Project, section.project_id)
-    notice = await session.get(Notice, section.opening_notice_id)
-    assert project is not None and notice is not None
-    version = await session.scalar(
-        select(NoticeVersion).where(
-            NoticeVersion.notice_id == notice.id, NoticeVersion.version == notice.current_version
+    # One statement (it is on every bid's path): the section, its project and its notice's current version.
+    row = (
+        await session.execute(
+            select(Section, Project, NoticeVersion)
+            .join(Project, Project.id == Section.project_id)
+            .join(Notice, Notice.id == Section.opening_notice_id)
+            .join(
+                NoticeVersion,
+                (NoticeVersion.notice_id == Notice.id) & (NoticeVersion.version == Notice.current_version),
+            )
+            .where(Section.id == section_id)
         )
-    )
-    assert version is not None
+    ).first()
+    if row is None:
+        raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
+    section, project, version = row
     committee = version.fields.get("committee") if isinstance(version.fields, dict) else None
     return SectionCommittee(section, project, version, committee)
 

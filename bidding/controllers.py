@@ -11,9 +11,11 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import ServerSentEvent, Stream
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bidding import committees, directory, keys, opening, receipts, reserve, schemas, submission, withdrawal
 from bidding.models import Bid, BidderKey, OpenerKey
+from trading import metrics
 from trading.errors import NotFound
 from trading.web import DB, make_act, request_actor
 
@@ -218,6 +220,34 @@ class BiddingController(Controller):
         upload = await submission.begin(db, await make_act(request, db), section_id, data)
         return await submission.upload_read(upload, request.app.state.blobs.uploads)
 
+    @post(
+        "/sections/{section_id:int}/bids/file",
+        operation_id="submitSealedBidFile",
+        status_code=201,
+        request_max_body_size=submission.ONE_REQUEST_LIMIT,
+    )
+    async def submit_file(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
+        """A whole sealed bid file (``bidding seal``'s ``*.bid``, at most 16 MiB) as the raw body, in one
+        request: checked, stored and accepted before the deadline, answered with the signed receipt. The
+        same file again gives the same bid; a bigger file goes in resumable pieces (``beginBidSubmission``)."""
+        state = request.app.state
+        act = await make_act(request, db)
+        body = await request.body()
+        try:
+            bid, fresh = await submission.submit_file(
+                db, act, section_id, body, blobs=state.blobs, signer=receipts.ReceiptSigner.of(state)
+            )
+            await db.commit()  # durable before the receipt is handed out
+        except IntegrityError:  # the same file sent twice at once: the other request's bid is this one
+            await db.rollback()
+            bid = await submission.replayed_bid(db, act, section_id, body)
+            fresh = False
+        if fresh:
+            metrics.BIDS_RECEIPTED.inc()
+        if bid.receipt is None:  # a bid stored before receipts were signed with it
+            bid = await receipts.issue(state, bid.id)
+        return my_bid(bid)
+
     @get("/sections/{section_id:int}/bids/mine", operation_id="getMyBid")
     async def my_bid(self, request: Request, db: DB, section_id: FromPath[int]) -> schemas.MyBid:
         """My organisation's latest bid in this section, with its receipt (signed now if a crash or an outage
@@ -289,10 +319,14 @@ class UploadController(Controller):
         """Check the ciphertexts against the manifest and accept the bid if the deadline has not passed;
         the receipt is signed once the bid is committed."""
         state = request.app.state
-        bid = await submission.complete(db, await make_act(request, db), upload_id, blobs=state.blobs)
-        bid_id = bid.id
-        await db.commit()  # durable before any receipt exists
-        bid = await receipts.issue(state, bid_id)
+        bid, fresh = await submission.complete(
+            db, await make_act(request, db), upload_id, blobs=state.blobs, signer=receipts.ReceiptSigner.of(state)
+        )
+        await db.commit()  # durable before the receipt is handed out
+        if fresh:
+            metrics.BIDS_RECEIPTED.inc()
+        if bid.receipt is None:  # a bid stored before receipts were signed with it
+            bid = await receipts.issue(state, bid.id)
         return my_bid(bid)
 
 

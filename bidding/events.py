@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import weakref
 from typing import Any
 
 from trading.canonical import canonical_bytes
@@ -39,18 +40,33 @@ def log_document(details: dict[str, Any], salt: bytes, section_key: bytes) -> di
     return log_entries.bid_event(commitment=c, section_tag=section_tag(section_key, c))
 
 
+#: Section tag keys read from each database (by engine), by section — a key never changes once made: every bid
+#: in a section needs its section's key, and a deadline storm would otherwise read the same row for each.
+_SECTION_KEYS: weakref.WeakKeyDictionary[Any, dict[int, bytes]] = weakref.WeakKeyDictionary()
+_SECTION_KEYS_KEPT = 4096
+
+
 async def section_key(session: Any, section_id: int) -> bytes:
     """The section's tag key, made on first use (one statement, safe under concurrency on both engines)."""
     from sqlalchemy import select, text
 
     from bidding.models import SectionKey
 
+    known = _SECTION_KEYS.setdefault(session.get_bind(), {})
+    if section_id in known:
+        return known[section_id]
     query = select(SectionKey.key).where(SectionKey.section_id == section_id)
     key = await session.scalar(query)
+    inserted = key is None
     if key is None:
         await session.execute(
             text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
             {"s": section_id, "k": os.urandom(32)},
         )
         key = await session.scalar(query)
+    # Kept only when read as committed: a key inserted by this transaction might yet be rolled back.
+    if not inserted:
+        if len(known) >= _SECTION_KEYS_KEPT:
+            known.pop(next(iter(known)))
+        known[section_id] = bytes(key)
     return bytes(key)

@@ -34,7 +34,14 @@ from bidding.envelope import (
 from bidding.errors import BadEnvelope
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import CentreKey, ReservePrice
-from bidding.submission import ENVELOPES, _ensure_open, _signing_key_of, decode_head, lock_open_section
+from bidding.submission import (
+    ENVELOPES,
+    RESERVE_PARTY,
+    _ensure_open,
+    _signing_key_of,
+    decode_head,
+    lock_open_section,
+)
 from trading.accounts.models import Organisation
 from trading.accounts.services import require_staff
 from trading.audit.services import record
@@ -185,7 +192,11 @@ async def submit(
                 code="ciphertext_mismatch",
             ) from exc
     await lock_open_section(
-        session, section_id, act.at, ("此标段当前不接受标底", "This section takes no reserve price now")
+        session,
+        section_id,
+        act.at,
+        ("此标段当前不接受标底", "This section takes no reserve price now"),
+        party=RESERVE_PARTY,
     )
     stored = {}
     for envelope in ENVELOPES:

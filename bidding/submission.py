@@ -13,18 +13,30 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events, schemas
+from bidding import events, receipts, schemas
 from bidding.committees import SectionCommittee, section_committee
-from bidding.envelope import BidContext, Malformed, check_submission, manifest_hash, parse_manifest
+from bidding.envelope import (
+    BidContext,
+    CiphertextData,
+    CiphertextEnd,
+    HeadReceived,
+    Malformed,
+    SealedBidParser,
+    check_ciphertext,
+    check_submission,
+    manifest_hash,
+    parse_manifest,
+)
 from bidding.errors import (
     BadEnvelope,
     DeadlinePassed,
@@ -34,10 +46,11 @@ from bidding.errors import (
     UploadNotFound,
 )
 from bidding.keys import bidder_key_by_public, decode_b64, ed25519_public
-from bidding.models import Bid, Upload
+from bidding.models import Bid, BidderKey, Upload
+from bidding.receipts import ReceiptSigner
 from trading.accounts.models import Organisation
 from trading.audit.services import record
-from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, UploadSpool
+from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
 from trading.context import Act, Actor
 from trading.errors import Forbidden, InvalidInput
 from trading.log import entries as log_entries
@@ -226,6 +239,180 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     return upload
 
 
+#: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
+#: complete), which `bidding submit` chooses by itself.
+ONE_REQUEST_LIMIT = 16 * 1024**2
+
+
+@dataclass(frozen=True)
+class SealedFile:
+    """A whole sealed bid file (``*.bid``) as parsed from one request's body."""
+
+    head: HeadReceived
+    ciphertexts: dict[str, list[bytes]]
+    hashes: dict[str, tuple[str, int]]  # envelope -> (sha256, size) as received
+
+
+def parse_sealed_file(body: bytes) -> SealedFile:
+    """Parse a sealed bid file; a body that is not one is refused (422) with what is wrong with it."""
+    parser = SealedBidParser()
+    head: HeadReceived | None = None
+    ciphertexts: dict[str, list[bytes]] = {e: [] for e in ENVELOPES}
+    hashes: dict[str, tuple[str, int]] = {}
+    try:
+        events_ = parser.feed(body)
+        parser.close()
+    except Malformed as exc:
+        raise BadEnvelope(
+            f"所递交的不是完整的加密投标文件（{exc.message_zh}），请用投标客户端 bidding seal 生成后递交",
+            f"This is not a whole sealed bid file ({exc.message_en}): make it with bidding seal and submit that",
+            code="malformed_bid_file",
+            details={"reason": exc.code},
+        ) from exc
+    for event in events_:
+        if isinstance(event, HeadReceived):
+            head = event
+        elif isinstance(event, CiphertextData):
+            ciphertexts[event.envelope].append(event.data)
+        elif isinstance(event, CiphertextEnd):
+            hashes[event.envelope] = (event.sha256, event.size)
+    assert head is not None and set(hashes) == set(ENVELOPES)  # close() raised otherwise
+    return SealedFile(head, ciphertexts, hashes)
+
+
+async def submit_file(
+    session: AsyncSession, act: Act, section_id: int, body: bytes, *, blobs: BlobStore, signer: ReceiptSigner
+) -> Accepted:
+    """A whole sealed bid file in one request: the checks of ``begin``, the ciphertexts straight into the blob
+    store, and the bid accepted under the section's lock as ``complete`` does, in one transaction. The caller
+    commits, and only then hands the receipt out. Sending the same file again gives the same bid."""
+    actor = _bidder(act)
+    sealed = parse_sealed_file(body)
+    manifest, signature = sealed.head.manifest_bytes, sealed.head.signature
+    digest = manifest_hash(manifest)
+    # One read for the uploads that matter: this file's own (a replay, or its upload in pieces begun earlier)
+    # and the bidder's upload left open in the section (superseded by this bid).
+    uploads = list(
+        await session.scalars(
+            select(Upload).where(
+                (Upload.manifest_sha256 == digest)
+                | (
+                    (Upload.section_id == section_id)
+                    & (Upload.organisation_id == actor.organisation_id)
+                    & (Upload.state == "open")
+                )
+            )
+        )
+    )
+    existing = next((u for u in uploads if u.manifest_sha256 == digest), None)
+    if existing is not None:
+        if existing.organisation_id != actor.organisation_id or existing.section_id != section_id:
+            raise NotYourBid()
+        if existing.state == "complete":  # a replay of what is already a bid
+            bid = await session.scalar(select(Bid).where(Bid.upload_id == existing.id))
+            assert bid is not None
+            return Accepted(bid, False)
+    sc = await section_committee(session, section_id)
+    _ensure_open(sc, act.at)
+    _require_sealed(manifest)
+    signing_key = _signing_key_of(manifest)
+    organisation, signing_key_id = (
+        await session.execute(
+            select(Organisation, BidderKey.id)
+            .outerjoin(
+                BidderKey,
+                (BidderKey.organisation_id == Organisation.id)
+                & (BidderKey.public_key == signing_key)
+                & BidderKey.revoked_at.is_(None),
+            )
+            .where(Organisation.id == actor.organisation_id)
+        )
+    ).one()
+    if signing_key_id is None:
+        raise Forbidden(
+            "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
+            "The manifest is signed with a key not registered to your organisation (run bidding register)",
+            code="unregistered_key",
+        )
+    sealed_shares = {e: list(sealed.head.sealed_shares.get(e, ())) for e in ENVELOPES}
+    parsed = check_submission(
+        manifest, signature, sealed_shares, context_for(sc, organisation), ed25519_public(signing_key)
+    )
+    for envelope in ENVELOPES:
+        check_ciphertext(parsed, envelope, *sealed.hashes[envelope])
+    # Stored before the section's lock, as complete() stores before it: a refusal at the lock leaves blobs no
+    # row names, which garbage collection removes after its grace period.
+    stored = {
+        e: await blobs.put_stream(
+            _chunks(sealed.ciphertexts[e]), max_bytes=sealed.hashes[e][1], expected_sha256=sealed.hashes[e][0]
+        )
+        for e in ENVELOPES
+    }
+    await lock_open_section(session, section_id, act.at, NOT_TAKING_BIDS, party=organisation.id)
+    open_ones = [u.id for u in uploads if u.state == "open" and u is not existing]
+    superseded = await _supersede_open_uploads(session, act, section_id, organisation.id) if open_ones else []
+    if existing is not None:
+        superseded = [u for u in superseded if u != existing.id]
+    if existing is not None:  # this bidder's own unfinished upload of the same file: it is finished here
+        upload = existing
+        upload.state, upload.updated_at = "complete", act.at
+    else:
+        upload = Upload(
+            id=secrets.token_hex(16),
+            section_id=section_id,
+            organisation_id=organisation.id,
+            person_id=actor.person_id,
+            manifest=manifest,
+            signature=signature,
+            manifest_sha256=digest,
+            sealed_shares={e: [base64.b64encode(x).decode() for x in sealed_shares[e]] for e in ENVELOPES},
+            sizes={e: sealed.hashes[e][1] for e in ENVELOPES},
+            state="complete",
+            created_at=act.at,
+            updated_at=act.at,
+        )
+        session.add(upload)
+    await session.flush()  # the upload before the bid that names it
+    if superseded:
+        await record(
+            session,
+            actor=actor,
+            address=act.address,
+            at=act.at,
+            action="bid.upload_begin",
+            subject_type="section",
+            subject_id=section_id,
+            details={"upload_id": upload.id, "superseded": superseded},
+            centre_id=sc.project.centre_id,
+        )
+    bid = await _accept(
+        session, act, actor, upload, organisation, signing_key_id, stored, signer, centre_id=sc.project.centre_id
+    )
+    return Accepted(bid, True)
+
+
+async def replayed_bid(session: AsyncSession, act: Act, section_id: int, body: bytes) -> Bid:
+    """The bid a sealed bid file already became (another request with the same file won the race)."""
+    actor = _bidder(act)
+    digest = manifest_hash(parse_sealed_file(body).head.manifest_bytes)
+    upload = await session.scalar(select(Upload).where(Upload.manifest_sha256 == digest))
+    if upload is None or upload.state != "complete":
+        raise UploadConflict(
+            "同一投标文件的另一次递交正在进行，请稍后重试",
+            "The same bid file is being submitted at this moment: try again",
+        )
+    if upload.organisation_id != actor.organisation_id or upload.section_id != section_id:
+        raise NotYourBid()
+    bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
+    assert bid is not None
+    return bid
+
+
+async def _chunks(pieces: list[bytes]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
 async def _supersede_open_uploads(session: AsyncSession, act: Act, section_id: int, organisation_id: int) -> list[str]:
     return list(
         await session.scalars(
@@ -246,16 +433,37 @@ def _ensure_still_open(upload: Upload) -> None:
         raise UploadConflict("该上传已结束", "This upload is no longer open")
 
 
-async def lock_open_section(session: AsyncSession, section_id: int, now: datetime, refusal: tuple[str, str]) -> None:
-    """The decision on a bid or a withdrawal: one conditional statement on the section row, which also holds
-    the row until commit, so the close (which updates the same row) can never slip between this check and
-    the act. Refused with ``deadline_passed`` after the deadline, else with *refusal*."""
-    locked = await session.execute(
-        update(Section)
-        .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
-        .values(state=Section.state)
-    )
-    if locked.rowcount != 1:
+#: The party of the reserve price in lock_open_section (bidders are their organisation's id, never 0).
+RESERVE_PARTY = 0
+
+
+async def lock_open_section(
+    session: AsyncSession, section_id: int, now: datetime, refusal: tuple[str, str], *, party: int
+) -> None:
+    """The decision on a bid, a withdrawal or a reserve price: one conditional statement on the section row,
+    which also holds the row until commit, so that the close (which updates the same row) can never slip between
+    this check and the act. Refused with ``deadline_passed`` after the deadline, else with *refusal*.
+
+    On PostgreSQL the row is share-locked (``FOR SHARE``): the bids of different bidders go through side by
+    side — the deadline storm does not queue on one row — while the close waits for every one of them to
+    commit, and a bid arriving after the close re-reads the row and is refused. The same statement takes a
+    transaction's advisory lock on (section, *party*), so one bidder's own acts (a replacement racing a
+    withdrawal) still happen one after the other. SQLite, one writer at a time, updates the row."""
+    if session.bind.dialect.name == "postgresql":
+        locked = await session.execute(
+            select(Section.id, func.pg_advisory_xact_lock(section_id, party))
+            .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
+            .with_for_update(read=True, of=Section)
+        )
+        taken = locked.first() is not None
+    else:
+        updated = await session.execute(
+            update(Section)
+            .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
+            .values(state=Section.state)
+        )
+        taken = updated.rowcount == 1
+    if not taken:
         section = await session.get(Section, section_id, populate_existing=True)
         assert section is not None
         _ensure_taking_bids(section, now)
@@ -330,14 +538,24 @@ async def append(
         ) from exc
 
 
-async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: BlobStore) -> Bid:
-    """Turn a fully uploaded submission into a bid, if the deadline has not passed. The caller commits."""
+class Accepted(NamedTuple):
+    """A submission's bid, and whether this call made it (not a retry or a replay finding it)."""
+
+    bid: Bid
+    new: bool
+
+
+async def complete(
+    session: AsyncSession, act: Act, upload_id: str, *, blobs: BlobStore, signer: ReceiptSigner
+) -> Accepted:
+    """Turn a fully uploaded submission into a bid, if the deadline has not passed; its receipt is signed into
+    the row. The caller commits, and only then hands the receipt out."""
     actor = _bidder(act)
     upload = await own_upload(session, actor, upload_id)
     if upload.state == "complete":
         bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
         assert bid is not None
-        return bid  # completing twice (a retry) gives the same bid
+        return Accepted(bid, False)  # completing twice (a retry) gives the same bid
     # Refuse a late completion before touching the ciphertexts (the conditional statement below stays the
     # decision): a late bid must not leave its ciphertext in the blob store.
     await _ensure_upload_section_open(session, upload, act.at)
@@ -348,9 +566,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Bl
     # S3 the check writes the blob as it reads, and what a refusal leaves is collected as garbage). The upload's
     # own bytes stay until it is discarded: should this transaction fail after storing, a retry completes.
     checked = await _check_ciphertexts(upload, parsed, blobs.uploads)
-    await lock_open_section(
-        session, upload.section_id, act.at, ("此标段当前不接受投标", "This section is not taking bids")
-    )
+    await lock_open_section(session, upload.section_id, act.at, NOT_TAKING_BIDS, party=upload.organisation_id)
     # The upload becomes complete in one conditional statement: of two completions racing (a retry sent
     # while the first is still running), the second waits for the first's commit and then finds its bid.
     claimed = await session.execute(
@@ -360,22 +576,39 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Bl
         bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
         if bid is None:
             raise UploadConflict("该上传已结束", "This upload is no longer open")
-        return bid
+        return Accepted(bid, False)
     stored = {e: await blobs.uploads.commit(checked[e]) for e in ENVELOPES}
     organisation = await session.get(Organisation, upload.organisation_id)
     assert organisation is not None
-    previous = await session.scalar(
-        select(Bid).where(
-            Bid.section_id == upload.section_id, Bid.organisation_id == upload.organisation_id, Bid.state == "active"
-        )
-    )
-    if previous is not None:
-        previous.state = "replaced"
-        previous.ended_at = act.at
-        await session.flush()
     key_row = await bidder_key_by_public(session, organisation.id, _signing_key_of(upload.manifest))
     if key_row is None:
         raise Forbidden("签名公钥已被撤销", "The signing key has been revoked", code="unregistered_key")
+    return Accepted(await _accept(session, act, actor, upload, organisation, key_row.id, stored, signer), True)
+
+
+async def _accept(
+    session: AsyncSession,
+    act: Act,
+    actor: Actor,
+    upload: Upload,
+    organisation: Organisation,
+    signing_key_id: int,
+    stored: dict[str, StoredBlob],
+    signer: ReceiptSigner,
+    *,
+    centre_id: int | None = None,
+) -> Bid:
+    """The bid itself, once the section's lock is held and the ciphertexts are stored: the row (replacing the
+    bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction."""
+    replaced = await session.scalar(
+        update(Bid)
+        .where(
+            Bid.section_id == upload.section_id, Bid.organisation_id == upload.organisation_id, Bid.state == "active"
+        )
+        .values(state="replaced", ended_at=act.at)
+        .returning(Bid.manifest_sha256)
+        .execution_options(synchronize_session=False)
+    )
     bid = Bid(
         section_id=upload.section_id,
         organisation_id=upload.organisation_id,
@@ -383,7 +616,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Bl
         manifest=upload.manifest,
         signature=upload.signature,
         manifest_sha256=upload.manifest_sha256,
-        signing_key_id=key_row.id,
+        signing_key_id=signing_key_id,
         sealed_shares=upload.sealed_shares,
         blobs={e: {"sha256": stored[e].sha256, "size": stored[e].size} for e in ENVELOPES},
         state="active",
@@ -394,19 +627,19 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Bl
             "bidder_credit_code": organisation.credit_code,
             "manifest_sha256": upload.manifest_sha256,
             "at": log_entries.instant(act.at),
-            **({"replaces": previous.manifest_sha256} if previous is not None else {}),
+            **({"replaces": replaced} if replaced is not None else {}),
         },
         event_salt=events.new_salt(),
     )
+    section_key = await events.section_key(session, upload.section_id)
+    receipts.sign_into(bid, signer, section_key)
     session.add(bid)
     await session.flush()
     await log.append(
         session,
         event_key=f"bid:{bid.manifest_sha256}",
         kind="bid_event",
-        document=events.log_document(
-            bid.event_details, bid.event_salt, await events.section_key(session, bid.section_id)
-        ),
+        document=events.log_document(bid.event_details, bid.event_salt, section_key),
         at=act.at,
     )
     await record(
@@ -418,6 +651,7 @@ async def complete(session: AsyncSession, act: Act, upload_id: str, *, blobs: Bl
         subject_type="section",
         subject_id=upload.section_id,
         details={"bid_id": bid.id},
+        centre_id=centre_id,
     )
     return bid
 

@@ -75,7 +75,11 @@ async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schem
             code="bad_signature",
         ) from exc
     await lock_open_section(
-        session, section_id, act.at, ("此标段当前不接受撤回", "This section no longer accepts withdrawals")
+        session,
+        section_id,
+        act.at,
+        ("此标段当前不接受撤回", "This section no longer accepts withdrawals"),
+        party=bid.organisation_id,
     )
     organisation = await session.get(Organisation, bid.organisation_id)
     assert organisation is not None

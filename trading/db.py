@@ -4,6 +4,7 @@ the engine and the per-request session, and what counts as the database being un
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -71,8 +72,14 @@ DATABASE_RETRY_AFTER = 3
 #: well within a client's timeout when the server does not answer at all.
 CONNECT_TIMEOUT = 10
 #: A connection is replaced after this many seconds, so that one a firewall or a proxy dropped while idle is
-#: not kept for ever (pool_pre_ping finds the others as they are checked out).
+#: not kept for ever.
 POOL_RECYCLE = 1800
+#: A connection that sat in the pool longer than this is pinged as it is checked out (one that a firewall dropped
+#: silently is then replaced before the request uses it). A busy pool's connections are never that idle, so the
+#: deadline storm pays no round trip per checkout; one the server closed is seen closed without a ping; one
+#: broken unseen while busy fails its statement, is invalidated with the rest of the pool, and the request is
+#: answered 503 (is_database_outage) and retried.
+IDLE_PING_AFTER = 10.0
 #: SQLSTATEs that say the server cannot serve just now: a connection exception (class 08), an operator
 #: intervention (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now: a restart or a
 #: failover), too many connections (53300), and a read-only transaction (25006: a standby answering after a
@@ -133,7 +140,6 @@ def make_engine(settings: Settings) -> AsyncEngine:
     else:
         kwargs["pool_size"] = settings.pool_size
         kwargs["max_overflow"] = settings.pool_size
-        kwargs["pool_pre_ping"] = True
         kwargs["pool_recycle"] = POOL_RECYCLE
         kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
     engine = create_async_engine(settings.database_url, **kwargs)
@@ -143,7 +149,36 @@ def make_engine(settings: Settings) -> AsyncEngine:
         logging.getLogger("aiosqlite").setLevel(logging.INFO)
     else:
         _name_connect_failures(engine)
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """pool_pre_ping, only for connections idle longer than IDLE_PING_AFTER."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # A connection the server closed (a restart, a failover, pg_terminate_backend) says so without a round
+        # trip: its socket saw the end. The pool replaces it, and the request never sees it.
+        raw = getattr(dbapi_conn, "_connection", None)
+        if raw is not None and raw.is_closed():
+            raise sa_exc.DisconnectionError("closed by the server")
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < IDLE_PING_AFTER:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa_exc.DisconnectionError(type(exc).__name__) from exc
+        if not alive:
+            raise sa_exc.DisconnectionError("ping failed")
 
 
 def _name_connect_failures(engine: AsyncEngine) -> None:

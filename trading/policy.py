@@ -187,6 +187,7 @@ ROUTES: dict[str, Rule] = {
     "registerOpenerKey": rule(opener=OWN),
     # --- sealed bids and the opening -----------------------------------------------------------
     "beginBidSubmission": rule(bidder=ANY),
+    "submitSealedBidFile": rule(bidder=ANY),
     "getUpload": BIDDER_OWN,
     "uploadCiphertext": BIDDER_OWN,
     "completeUpload": BIDDER_OWN,

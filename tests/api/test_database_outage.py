@@ -6,6 +6,8 @@ itself when the database is back. No mock: the app's connections pass through a 
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
@@ -68,6 +70,12 @@ async def test_connections_killed_on_the_server_while_pooled_are_replaced_withou
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+        for _ in range(200):  # terminating is a signal: wait until the backends are gone
+            if not await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ):
+                break
+            await asyncio.sleep(0.025)
     finally:
         await admin.close()
     assert killed >= 1

@@ -20,7 +20,7 @@ import pytest
 
 from bidding import scheduler
 from tests.bidding.harness import begun, ciphertexts, complete, make_bidder, open_section, put, seal, submit, upload
-from tests.factories import PASSWORD, build_world
+from tests.factories import PASSWORD, build_world, integrate_all
 from trading.app import create_app
 from trading.observability import JsonFormatter
 
@@ -149,6 +149,7 @@ async def test_a_bid_moves_the_metrics(app, client, clock, tmp_path):
     assert r.status_code >= 400
     late_code = r.json()["error"]["code"]
     assert await scheduler.tick(app.state) == [section.id]
+    await integrate_all(app)  # (the receipt does not wait for the log: the integrator's loop takes the entry)
 
     after = (await client.get("/metrics")).text
     assert after.startswith("# HELP") and "text/plain" in (await client.get("/metrics")).headers["content-type"]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,7 +29,7 @@ from tests.bidding.harness import (
     seal,
     upload,
 )
-from tests.factories import build_world, integrate_all, published_tender
+from tests.factories import build_world, integrate_all
 
 pytestmark = pytest.mark.asyncio
 
@@ -126,41 +124,39 @@ async def test_a_completion_whose_connection_is_killed_before_the_bid_commits_is
 
     retried = await complete(client, bidder, info["upload_id"])
     assert retried.status_code == 201, retried.text
-    assert retried.json()["receipt"]["document"]["leaf_index"] is not None
+    assert retried.json()["receipt"]["document"]["merge_by"]
     assert [b.upload_id for b in await bid_rows(app, section.id)] == [info["upload_id"]]
 
 
-async def test_a_bid_committed_whose_answer_was_lost_in_an_outage_gets_the_same_bid_and_its_receipt_on_retry(
-    outage, clock, tmp_path, caplog
+async def test_a_bid_whose_commit_is_cut_off_by_an_outage_is_either_not_there_or_there_with_its_receipt(
+    outage, clock, tmp_path
 ):
+    """The receipt is signed into the bid's row in the bid's own transaction: whatever the outage does to the
+    commit, there is never a committed bid without its receipt, and the retry answers with that receipt."""
     app, client, relay = outage.app, outage.client, outage.relay
     section, bidder, path, _world = await _market(app, client, clock, tmp_path, "提交后断线")
     info = await begun(client, bidder, section, path)
     await upload(client, bidder, path, info)
     admin = await _admin(outage.database_url)
     try:
-        async with _row_locked(outage.database_url, LOCK_LOG):
+        async with _row_locked(outage.database_url, LOCK_SECTION, section.id):
             request = asyncio.create_task(complete(client, bidder, info["upload_id"]))
-            await _waiting_on_a_lock(admin)  # the bid has committed; its receipt waits for an integration round
-            committed = await _bid_row(outage.database_url, info["upload_id"])
-            assert committed is not None and committed["receipt"] is None
-            with caplog.at_level(logging.WARNING, logger="bidding.receipts"):
-                await relay.cut()  # the database goes away before the receipt is signed
-                _unavailable(await request)
+            await _waiting_on_a_lock(admin)  # the ciphertexts are checked; the bid's transaction waits
+            await relay.cut()  # the database goes away in the middle of it
+            _unavailable(await request)
     finally:
         await admin.close()
-    # What the log says is what happened: no receipt was signed at all.
-    messages = [r.getMessage() for r in caplog.records if r.name == "bidding.receipts"]
-    assert any("not signed" in m for m in messages), messages
-    assert not any("signed without a leaf" in m for m in messages), messages
+    assert await _bid_row(outage.database_url, info["upload_id"]) is None
 
     await relay.start()
     retried = await complete(client, bidder, info["upload_id"])
     assert retried.status_code == 201, retried.text
-    assert retried.json()["bid_id"] == committed["id"]
+    committed = await _bid_row(outage.database_url, info["upload_id"])
+    assert committed is not None and committed["receipt"] is not None
     receipt = retried.json()["receipt"]
-    document = json.loads(base64.b64decode(receipt["receipt"]))
-    assert document["manifest_sha256"] == retried.json()["manifest_sha256"] and document["leaf_index"] is not None
+    assert base64.b64decode(receipt["receipt"]) == bytes(committed["receipt"])
+    again = await complete(client, bidder, info["upload_id"])  # the answer lost: the same bid, the same receipt
+    assert again.json()["bid_id"] == committed["id"] and again.json()["receipt"] == receipt
     mine = await client.get(f"/api/sections/{section.id}/bids/mine", headers=bidder.headers)
     assert mine.json()["receipt"] == receipt
     assert len(await bid_rows(app, section.id)) == 1
@@ -194,41 +190,36 @@ async def test_begin_and_append_in_an_outage_are_answered_503_and_resume_from_wh
     assert len(await bid_rows(app, section.id)) == 1
 
 
-@pytest.mark.parametrize("integrated", [False, True], ids=["not-yet-in-the-log", "already-in-the-log"])
-async def test_the_log_says_whether_a_receipt_signed_after_a_failed_integration_round_names_its_leaf(
-    app, client, clock, tmp_path, backend, caplog, integrated
+async def test_a_receipt_does_not_wait_for_the_log_and_its_promise_is_kept_once_integration_resumes(
+    app, client, clock, tmp_path, backend
 ):
-    """The receipt waits for an integration round; when that round fails the receipt is signed all the same,
-    naming its leaf if an earlier round integrated the bid — and the warning says which."""
+    """With the log's integrator held up (its lock taken by another transaction), a bid still commits and is
+    answered at once with its signed receipt — a promise of inclusion by ``merge_by`` — and once integration
+    resumes the entry is in a signed checkpoint and the receipt's inclusion proof verifies."""
     _postgresql_only(backend)
-    section, bidder, path, world = await _market(app, client, clock, tmp_path, "日志")
+    section, bidder, path, _world = await _market(app, client, clock, tmp_path, "日志")
     info = await begun(client, bidder, section, path)
     await upload(client, bidder, path, info)
     database_url = app.state.settings.database_url
-    if integrated:  # committed and integrated, its receipt lost in a crash before it was signed
-        assert (await complete(client, bidder, info["upload_id"])).status_code == 201
-        await integrate_all(app)
-        admin = await _admin(database_url)
-        await admin.execute("UPDATE bids SET receipt = NULL, receipt_signature = NULL")
-        await admin.close()
-        await published_tender(client, world, clock.at)  # another entry queued: the next round has work
-    admin = await _admin(database_url)
-    try:
-        async with _row_locked(database_url, LOCK_LOG):
-            request = asyncio.create_task(complete(client, bidder, info["upload_id"]))
-            pid = await _waiting_on_a_lock(admin)
-            with caplog.at_level(logging.WARNING, logger="bidding.receipts"):
-                assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)  # the round fails
-                r = await request
-    finally:
-        await admin.close()
-    assert r.status_code == 201, r.text
-    leaf = r.json()["receipt"]["document"]["leaf_index"]
-    messages = [rec.getMessage() for rec in caplog.records if rec.name == "bidding.receipts"]
-    if integrated:
-        assert leaf is not None
-        assert any("signed with its leaf" in m for m in messages), messages
-        assert not any("without a leaf" in m for m in messages), messages
-    else:
-        assert leaf is None
-        assert any("signed without a leaf" in m for m in messages), messages
+    async with _row_locked(database_url, LOCK_LOG):
+        r = await asyncio.wait_for(complete(client, bidder, info["upload_id"]), timeout=30)
+        assert r.status_code == 201, r.text
+        document = r.json()["receipt"]["document"]
+        assert document["format"] == "trading-receipt/v2" and "leaf_index" not in document
+        proof = await client.get("/log/proof/inclusion", params={"tree_size": 1, "leaf_hash": document["leaf_hash"]})
+        assert proof.status_code in (400, 404, 422), proof.text  # not integrated yet
+    await integrate_all(app)
+    size = int((await client.get("/log/checkpoint")).text.splitlines()[1])
+    proof = await client.get("/log/proof/inclusion", params={"tree_size": size, "leaf_hash": document["leaf_hash"]})
+    assert proof.status_code == 200, proof.text
+    from trading.log import merkle
+
+    body = proof.json()
+    root = base64.b64decode((await client.get("/log/checkpoint")).text.splitlines()[2])
+    assert merkle.verify_inclusion(
+        bytes.fromhex(document["leaf_hash"]),
+        body["index"],
+        size,
+        [base64.b64decode(p) for p in body["proof"]],
+        root,
+    )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests.bidding.harness import make_bidder, open_section, seal, submit
-from tests.factories import build_world
+from tests.factories import build_world, integrate_all
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,7 +27,10 @@ async def test_a_sealed_bid_is_accepted_with_a_signed_receipt(app, client, clock
     doc = json.loads(base64.b64decode(receipt["receipt"]))
     assert doc["manifest_sha256"] == body["manifest_sha256"]
     assert doc["section_id"] == section.id and doc["bidder_credit_code"] == bidder.credit_code
-    assert doc["leaf_index"] is not None and doc["checkpoint"]
+    assert doc["format"] == "trading-receipt/v2"
+    assert datetime.fromisoformat(doc["merge_by"]) == datetime.fromisoformat(doc["received_at"]) + timedelta(
+        seconds=doc["max_merge_delay_seconds"]
+    )
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from trading.log.note import NoteVerifier
@@ -36,6 +40,7 @@ async def test_a_sealed_bid_is_accepted_with_a_signed_receipt(app, client, clock
     if isinstance(pub, Ed25519PublicKey):
         pub.verify(base64.b64decode(receipt["signature"]), base64.b64decode(receipt["receipt"]))
     # The public log holds only a commitment: neither the section nor the bidder.
+    await integrate_all(app)
     entries = (await client.get("/log/entries", params={"start": 0, "end": 100})).json()["entries"]
     bid_entries = [json.loads(base64.b64decode(e["data"])) for e in entries]
     bid_entries = [e for e in bid_entries if e["kind"] == "bid_event"]

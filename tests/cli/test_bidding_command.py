@@ -322,7 +322,9 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
 
         # --- submit: three straight through, one interrupted and resumed --------------------------------------
         def submit(n: int) -> subprocess.CompletedProcess[str]:
-            return platform.bidding(seeded.bidders[n - 1][0], "submit", f"bid-{n}.bid", str(section_id))
+            # (small bids go in one request; the interrupted one resumes its upload in pieces)
+            pieces = ["--in-pieces"] if n == 3 else []
+            return platform.bidding(seeded.bidders[n - 1][0], "submit", f"bid-{n}.bid", str(section_id), *pieces)
 
         bid3 = read_sealed_bid(tmp_path / "bid-3.bid")
         with BiddingClient(platform.url, platform.token("toubiao3")) as client:

@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import committees, keys, opening, receipts, schemas, submission
+from bidding import committees, keys, opening, schemas, submission
 from bidding.committees import section_committee
 from bidding.envelope import (
     OpenerPrivateKey,
@@ -36,9 +36,9 @@ from bidding.envelope import (
     open_share,
     parse_manifest,
     protect_private_key,
-    read_sealed_bid,
     seal_bid,
 )
+from bidding.receipts import ReceiptSigner
 from trading.accounts.auth import actor_of
 from trading.accounts.models import Organisation, Person
 from trading.blobs import make_blob_store
@@ -187,12 +187,9 @@ async def submit_bid(
     form: Mapping[str, Any],
     at: datetime,
     documents: str = "",
-    *,
-    receipt: bool = True,
 ) -> int:
     """The bidder seals its bid (price form and a small documents folder) a few minutes before handing it in at
-    *at*, uploads it, and gets its receipt (unless *receipt* is false: then :func:`issue_receipts` later). Returns
-    the bid's id."""
+    *at*, and submits the sealed file in one request; the receipt is signed with the bid. Returns the bid's id."""
     sessionmaker, state = bidding.sessionmaker, bidding.state
     act = bidding.act(bidder.person, at)
     async with sessionmaker() as session:
@@ -207,41 +204,13 @@ async def submit_bid(
         (folder / "商务标.txt").write_text(f"{org.name} 商务文件。\n", encoding="utf-8")
         out = Path(tmp) / "bid.bid"
         seal_bid(context, bidder.key, dict(form), folder, out, sealed_at=at - SEALED_BEFORE_SUBMISSION)
-        sealed = read_sealed_bid(out)
         async with sessionmaker() as session:
-            upload = await submission.begin(
-                session,
-                act,
-                section_id,
-                schemas.SubmissionIn(
-                    manifest=base64.b64encode(sealed.manifest_bytes).decode(),
-                    signature=base64.b64encode(sealed.signature).decode(),
-                    sealed_shares={
-                        e: [base64.b64encode(s).decode() for s in v] for e, v in sealed.sealed_shares.items()
-                    },
-                ),
+            bid, _ = await submission.submit_file(
+                session, act, section_id, out.read_bytes(), blobs=state.blobs, signer=ReceiptSigner.of(state)
             )
+            bid_id = int(bid.id)
             await session.commit()
-            upload_id, sizes = upload.id, dict(upload.sizes)
-        for envelope in ("price", "documents"):
-            await state.blobs.uploads.append(
-                upload_id, envelope, 0, _chunks(sealed.iter_ciphertext(envelope)), sizes[envelope]
-            )
-    async with sessionmaker() as session:
-        bid = await submission.complete(session, act, upload_id, blobs=state.blobs)
-        bid_id = int(bid.id)
-        await session.commit()
-    if receipt:
-        await issue_receipts(bidding, [bid_id], at)
     return bid_id
-
-
-async def issue_receipts(bidding: Bidding, bid_ids: list[int], at: datetime) -> None:
-    """Receipts for bids already durable, signed at *at*: one log round takes them all in (a section's past bids
-    are receipted together rather than a round per bid, which kept the demo's start-up slow)."""
-    bidding.state.clock.set(at)
-    for bid_id in bid_ids:
-        await receipts.issue(bidding.state, bid_id)
 
 
 async def open_section(

@@ -22,7 +22,7 @@ from evaluation import award, draws, plans, publicity, reports, scoring, sheets
 from evaluation import schemas as ev
 from evaluation.panel import panel_experts
 from trading.accounts.models import Person
-from trading.demo.ceremony import Bidding, issue_receipts, open_section, submit_bid
+from trading.demo.ceremony import Bidding, open_section, submit_bid
 from trading.demo.data import LAND_BUILD_DAYS, NoticeSpec, ProjectSpec
 from trading.demo.evaluated import PLANS
 
@@ -88,11 +88,7 @@ async def before_deadline(
         for i, row in enumerate(rows):
             at = deadline - BID_SPACING * (len(rows) - i) + timedelta(minutes=3 * n)
             bidder = bidding.bidder(orgs[row["bidder_key"]])
-            bids[code][row["bidder_key"]] = await submit_bid(
-                bidding, bidder, section_id, price_form(row, spec), at, receipt=False
-            )
-        if rows:
-            await issue_receipts(bidding, list(bids[code].values()), at)
+            bids[code][row["bidder_key"]] = await submit_bid(bidding, bidder, section_id, price_form(row, spec), at)
     return bids
 
 

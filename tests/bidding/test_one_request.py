@@ -1,0 +1,192 @@
+"""A small sealed bid in one request (``POST /api/sections/{id}/bids/file``): the sealed file as the body, the bid
+and its receipt in the answer — with every check and refusal of the resumable path, and nothing stored when it
+is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import pytest
+from sqlalchemy import event
+
+from bidding.submission import ONE_REQUEST_LIMIT
+from tests.bidding.harness import (
+    begun,
+    bid_rows,
+    blob_files,
+    ciphertexts,
+    make_bidder,
+    open_section,
+    put,
+    refused,
+    seal,
+    submit,
+    submit_file,
+    table_counts,
+)
+from tests.factories import build_world
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _market(app, client, clock, bidders: int = 1):
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    return world, section, [await make_bidder(app, client, clock.at, n) for n in range(1, bidders + 1)]
+
+
+async def test_a_sealed_file_in_one_request_is_a_bid_with_its_receipt_and_sending_it_again_changes_nothing(
+    app, client, clock, tmp_path
+):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path)
+    r = await submit_file(client, bidder, section, path)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["state"] == "active" and body["section_id"] == section.id
+    document = json.loads(base64.b64decode(body["receipt"]["receipt"]))
+    assert document == body["receipt"]["document"]
+    assert document["format"] == "trading-receipt/v2" and document["manifest_sha256"] == body["manifest_sha256"]
+    stored = await blob_files(app)
+    counts = await table_counts(app)
+
+    again = await submit_file(client, bidder, section, path)  # the answer was lost: the same file again
+    assert again.status_code == 201, again.text
+    assert again.json() == body
+    assert await table_counts(app) == counts and await blob_files(app) == stored
+    mine = await client.get(f"/api/sections/{section.id}/bids/mine", headers=bidder.headers)
+    assert mine.json()["receipt"] == body["receipt"]
+
+
+async def test_the_file_and_the_pieces_are_one_bid_path_a_later_file_replaces_a_bid_sent_in_pieces(
+    app, client, clock, tmp_path
+):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    first = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=4_600_000_000))
+    assert first.status_code == 201, first.text
+    clock.advance(minutes=1)
+    second = await submit_file(client, bidder, section, seal(section, bidder, tmp_path, price=4_500_000_000))
+    assert second.status_code == 201, second.text
+    rows = {row.id: row.state for row in await bid_rows(app, section.id)}
+    assert rows == {first.json()["bid_id"]: "replaced", second.json()["bid_id"]: "active"}
+    event_ = json.loads(base64.b64decode(second.json()["receipt"]["receipt"]))["event"]
+    assert event_["replaces"] == first.json()["manifest_sha256"]
+
+
+async def test_a_file_whose_upload_in_pieces_was_begun_finishes_that_upload(app, client, clock, tmp_path):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path)
+    info = await begun(client, bidder, section, path)
+    half = ciphertexts(path)["documents"][:100]
+    assert (await put(client, bidder, info["upload_id"], "documents", half)).status_code == 200
+    r = await submit_file(client, bidder, section, path)
+    assert r.status_code == 201, r.text
+    (row,) = await bid_rows(app, section.id)
+    assert row.upload_id == info["upload_id"]
+    status = await client.get(f"/api/uploads/{info['upload_id']}", headers=bidder.headers)
+    assert status.json()["state"] == "complete"
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: b"%PDF-1.7\n" + data[9:], id="a-pdf"),
+        pytest.param(lambda data: data[:-3000] + bytes(3000), id="ciphertext-changed"),
+        pytest.param(lambda data: b"", id="empty"),
+    ],
+)
+async def test_a_file_that_is_not_a_whole_sealed_bid_is_refused_and_nothing_is_stored(
+    app, client, clock, tmp_path, spoil
+):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path, documents={"技术标.bin": bytes(range(256)) * 40})
+    counts, stored = await table_counts(app), await blob_files(app)
+    r = await client.post(
+        f"/api/sections/{section.id}/bids/file",
+        headers={**bidder.headers, "Content-Type": "application/octet-stream"},
+        content=spoil(path.read_bytes()),
+    )
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] in ("malformed_bid_file", "envelope.ciphertext_mismatch"), r.text
+    assert error["message_zh"] and error["message_en"]
+    assert await table_counts(app) == counts and await blob_files(app) == stored
+
+
+async def test_a_late_file_is_refused_with_the_deadline_and_nothing_is_stored(app, client, clock, tmp_path):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path)
+    clock.set(section.deadline)
+    counts, stored = await table_counts(app), await blob_files(app)
+    refused(await submit_file(client, bidder, section, path), 422, "deadline_passed")
+    assert await table_counts(app) == counts and await blob_files(app) == stored
+
+
+async def test_a_file_over_the_one_request_limit_is_told_to_go_in_pieces(app, client, clock, tmp_path):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    r = await client.post(
+        f"/api/sections/{section.id}/bids/file",
+        headers={**bidder.headers, "Content-Type": "application/octet-stream"},
+        content=bytes(ONE_REQUEST_LIMIT + 1),
+    )
+    assert r.status_code == 413, r.text
+    assert await bid_rows(app, section.id) == []
+
+
+async def test_another_bidders_file_and_a_file_for_another_section_are_refused(app, client, clock, tmp_path):
+    world, section, (owner, other) = await _market(app, client, clock, bidders=2)
+    path = seal(section, owner, tmp_path)
+    r = await submit_file(client, other, section, path)  # signed with the owner's key, for the owner
+    assert r.status_code in (403, 422), r.text
+    assert await bid_rows(app, section.id) == []
+    r = await client.post(
+        f"/api/sections/{section.id}/bids/file",
+        headers={**world.headers("staff"), "Content-Type": "application/octet-stream"},
+        content=path.read_bytes(),
+    )
+    refused(r, 403, "wrong_role")
+    assert await bid_rows(app, section.id) == []
+
+
+async def test_the_same_file_sent_twice_at_once_is_one_bid(app, client, clock, tmp_path):
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path)
+    first, second = await asyncio.gather(*(submit_file(client, bidder, section, path) for _ in range(2)))
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    assert first.json()["bid_id"] == second.json()["bid_id"]
+    assert first.json()["receipt"] == second.json()["receipt"]
+    assert len(await bid_rows(app, section.id)) == 1
+
+
+async def test_many_bidders_files_at_once_are_all_receipted(app, client, clock, tmp_path):
+    _world, section, bidders = await _market(app, client, clock, bidders=12)
+    paths = [seal(section, b, tmp_path, price=4_500_000_000 + n) for n, b in enumerate(bidders)]
+    answers = await asyncio.gather(*(submit_file(client, b, section, p) for b, p in zip(bidders, paths, strict=True)))
+    assert [a.status_code for a in answers] == [201] * len(bidders), [a.text for a in answers if a.status_code != 201]
+    assert {row.state for row in await bid_rows(app, section.id)} == {"active"}
+    assert len(await bid_rows(app, section.id)) == len(bidders)
+
+
+async def test_the_one_request_path_stays_within_its_statement_budget(app, client, clock, tmp_path):
+    """The statements one small bid costs (the storm's floor is the database's round trips): counted, with a
+    budget, so that a change that adds queries to the hot path is seen. Not a timing."""
+    _world, section, (warm, bidder) = await _market(app, client, clock, bidders=2)
+    assert (await submit_file(client, warm, section, seal(section, warm, tmp_path))).status_code == 201
+    path = seal(section, bidder, tmp_path)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split())[:120])
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        clock.advance(seconds=1)
+        r = await submit_file(client, bidder, section, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert r.status_code == 201, r.text
+    assert len(statements) <= 12, "\n".join(statements)
