@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -575,3 +575,59 @@ def test_a_submission_resumed_after_the_deadline_fetches_the_receipt_of_its_comm
         assert receipt["document"]["received_at"] == (deadline - timedelta(seconds=1)).isoformat()
         status = platform.bidding("toubiao1", "--token", token, "status", str(section_id))
         assert "有效 / active" in status.stdout and "尚未给出回执" not in status.stderr
+
+
+async def _receipted_then_dropped_from_the_log(settings: Settings, tmp: Path, now: datetime) -> list[Path]:
+    """Two bids receipted — one two days ago, one now — whose log entries the platform then drops instead of
+    integrating them (the cheat a receipt's promise is there to expose); returns their receipt files."""
+    from sqlalchemy import delete
+
+    from tests.bidding import harness
+    from trading.log.models import LogEntry
+
+    engine = create_async_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()
+    clock = FixedClock(now - timedelta(days=2))
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    receipts = []
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            world = await build_world(app, clock.at)
+            section = await harness.open_section(app, client, world, clock.at)
+            for n, at in ((1, clock.at), (2, now)):
+                clock.set(at)
+                bidder = await harness.make_bidder(app, client, clock.at - timedelta(minutes=5), n)
+                r = await harness.submit_file(client, bidder, section, harness.seal(section, bidder, tmp))
+                assert r.status_code == 201, r.text
+                receipts.append(tmp / f"receipt-{n}.json")
+                receipts[-1].write_text(json.dumps(r.json()["receipt"]))
+            async with app.state.sessionmaker() as s:
+                await s.execute(delete(LogEntry).where(LogEntry.kind == "bid_event", LogEntry.leaf_index.is_(None)))
+                await s.commit()
+    finally:
+        await app.state.engine.dispose()
+    return receipts
+
+
+def test_verify_receipt_calls_an_entry_missing_after_merge_by_a_broken_promise_and_before_it_pending(tmp_path):
+    server = tmp_path / "platform"
+    server.mkdir()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
+        blob_dir=str(server / "blobs"),
+        signing_key_path=str(server / "platform-key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    old, fresh = asyncio.run(_receipted_then_dropped_from_the_log(settings, tmp_path, now))
+    platform = Platform(tmp_path, settings)
+    with platform.serving(now + timedelta(seconds=5)):
+        broken = platform.bidding("anyone", "verify-receipt", str(old), ok=False)
+        assert broken.returncode == 1, broken.stdout
+        assert "FAILED  平台未兑现承诺" in broken.stdout and "结果：未通过" in broken.stdout, broken.stdout
+        pending = platform.bidding("anyone", "verify-receipt", str(fresh))
+        assert "SKIPPED 尚未记入日志" in pending.stdout and "FAILED" not in pending.stdout, pending.stdout
