@@ -121,7 +121,9 @@ def _profiled(pid: int) -> Iterator[None]:
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     sampler = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "250", "--output", out],
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "250", "--output", out]
+        # BENCH_PROFILE_GIL=1: only the threads holding the GIL (Python's own CPU, not time blocked in calls).
+        + (["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []),
         stdout=subprocess.DEVNULL,
     )
     time.sleep(1)  # py-spy attaches

@@ -24,6 +24,7 @@ from bidding.submission import discard_uploads
 from trading import metrics
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
+from trading.log.integrator import background_sessions
 from trading.projects.models import Section
 
 
@@ -70,7 +71,7 @@ async def tick(state: State) -> list[int]:
     """Close the sections whose deadline has passed (returned), open those whose share window has ended."""
     from bidding.opening import close_share_windows
 
-    async with state.sessionmaker() as session:
+    async with background_sessions(state)() as session:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
         overdue = await flag_overdue_contracts(session, now)

@@ -10,10 +10,11 @@ receipted bid that is not there.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -342,12 +343,8 @@ async def submit_file(
         check_ciphertext(parsed, envelope, *sealed.hashes[envelope])
     # Stored before the section's lock, as complete() stores before it: a refusal at the lock leaves blobs no
     # row names, which garbage collection removes after its grace period.
-    stored = {
-        e: await blobs.put_stream(
-            _chunks(sealed.ciphertexts[e]), max_bytes=sealed.hashes[e][1], expected_sha256=sealed.hashes[e][0]
-        )
-        for e in ENVELOPES
-    }
+    puts = [blobs.put_bytes(b"".join(sealed.ciphertexts[e]), expected_sha256=sealed.hashes[e][0]) for e in ENVELOPES]
+    stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
     await lock_open_section(session, section_id, act.at, NOT_TAKING_BIDS, party=organisation.id)
     open_ones = [u.id for u in uploads if u.state == "open" and u is not existing]
     superseded = await _supersede_open_uploads(session, act, section_id, organisation.id) if open_ones else []
@@ -406,11 +403,6 @@ async def replayed_bid(session: AsyncSession, act: Act, section_id: int, body: b
     bid = await session.scalar(select(Bid).where(Bid.upload_id == upload.id))
     assert bid is not None
     return bid
-
-
-async def _chunks(pieces: list[bytes]) -> AsyncIterator[bytes]:
-    for piece in pieces:
-        yield piece
 
 
 async def _supersede_open_uploads(session: AsyncSession, act: Act, section_id: int, organisation_id: int) -> list[str]:

@@ -228,6 +228,10 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return _error_response(request, 500, {"error": body})
 
 
+#: Connections of a worker's background loops (PostgreSQL; beside settings.pool_size).
+BACKGROUND_POOL = 2
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     """Build the application for *settings*. Tests pass a fixed *clock*."""
     engine = make_engine(settings)
@@ -251,6 +255,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     background: list[asyncio.Task[None]] = []
 
     async def start_integrator() -> None:
+        # The worker's own loops (the log's integrator, the deadline's close) have connections of their own: in
+        # a deadline storm they must not queue for the pool behind hundreds of requests.
+        if not settings.is_sqlite:
+            state.background_engine = make_engine(settings, pool_size=BACKGROUND_POOL)
+            state.background_sessionmaker = make_sessionmaker(state.background_engine)
         # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
         background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
         background.append(asyncio.create_task(blob_gc.run_periodically(state, stop_integrator)))
@@ -260,6 +269,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         for task in background:
             await task
         await engine.dispose()
+        if getattr(state, "background_engine", None) is not None:
+            await state.background_engine.dispose()
 
     # Every route's rule is in trading.policy; the guard resolves the paths it names with these.
     authorise = make_guard(

@@ -171,6 +171,10 @@ class BlobStore(Protocol):
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
     ) -> StoredBlob: ...
 
+    async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
+        """A small body held in memory, stored at its address (HashMismatch if it is not *expected_sha256*)."""
+        ...
+
     def open_stream(self, sha256: str) -> AsyncIterator[bytes]: ...
 
     def open_reader(self, sha256: str) -> BinaryIO:

@@ -132,6 +132,11 @@ class InstrumentedBlobStore(_Timed):
         metrics.count_upload_bytes("blob", stored.size)
         return stored
 
+    async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
+        stored = await self.call("put", self.inner.put_bytes, data, expected_sha256=expected_sha256)
+        metrics.count_upload_bytes("blob", stored.size)
+        return stored
+
     def open_stream(self, sha256: str) -> AsyncIterator[bytes]:
         return self.stream("get", self.inner.open_stream(sha256))
 

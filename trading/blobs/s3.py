@@ -19,6 +19,7 @@ seconds (:class:`~trading.blobs.StoreUnavailable`), never a request left hanging
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,14 @@ class S3BlobStore:
         finally:
             await _call(obstore.delete_async, self.s3, staging)
         return StoredBlob(sha256=sha256, size=body.size)
+
+    async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
+        """Store a small body held in memory, at its address, in one PUT."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        if sha256 != expected_sha256:
+            raise HashMismatch(sha256)
+        await _call(obstore.put_async, self.s3, self._key(sha256), data)
+        return StoredBlob(sha256=sha256, size=len(data))
 
     async def _put(self, key: str, body: AsyncIterator[bytes]) -> None:
         await _call(obstore.put_async, self.s3, key, body, chunk_size=PART, max_concurrency=PARTS_IN_FLIGHT)

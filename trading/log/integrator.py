@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from litestar.datastructures import State
 
@@ -26,7 +27,7 @@ DEADLINE_GRACE = timedelta(seconds=5)
 
 async def integrate_once(state: State, *, grace: timedelta = DEADLINE_GRACE) -> int | None:
     """One round; returns the tree size, or None when there was nothing to do."""
-    async with state.sessionmaker() as session:
+    async with background_sessions(state)() as session:
         now = await state.clock.now(session)
         if not await services.has_work(session, now):
             return None
@@ -64,6 +65,11 @@ class Pump:
                 self._finished = number
                 running, self._running = self._running, None
                 running.set_result(None)
+
+
+def background_sessions(state: State) -> Any:
+    """The sessionmaker of the worker's background loops (its own connections), else the app's."""
+    return getattr(state, "background_sessionmaker", None) or state.sessionmaker
 
 
 def pump_of(state: State) -> Pump:
