@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import schemas
@@ -125,20 +125,18 @@ class SectionCommittee:
         return tuple(base64.b64decode(m["public_key"]) for m in self.committee["members"])
 
 
+_SECTION_COMMITTEE = (
+    select(Section, Project, NoticeVersion)
+    .join(Project, Project.id == Section.project_id)
+    .join(Notice, Notice.id == Section.opening_notice_id)
+    .join(NoticeVersion, (NoticeVersion.notice_id == Notice.id) & (NoticeVersion.version == Notice.current_version))
+    .where(Section.id == bindparam("section_id"))
+)
+
+
 async def section_committee(session: AsyncSession, section_id: int) -> SectionCommittee:
     # One statement (it is on every bid's path): the section, its project and its notice's current version.
-    row = (
-        await session.execute(
-            select(Section, Project, NoticeVersion)
-            .join(Project, Project.id == Section.project_id)
-            .join(Notice, Notice.id == Section.opening_notice_id)
-            .join(
-                NoticeVersion,
-                (NoticeVersion.notice_id == Notice.id) & (NoticeVersion.version == Notice.current_version),
-            )
-            .where(Section.id == section_id)
-        )
-    ).first()
+    row = (await session.execute(_SECTION_COMMITTEE, {"section_id": section_id})).first()
     if row is None:
         raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
     section, project, version = row

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -240,6 +240,51 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     return upload
 
 
+# The statements of a bid's path, built once (building a statement each time cost more CPU than running it).
+_FILE_UPLOADS = select(Upload).where(
+    (Upload.manifest_sha256 == bindparam("digest"))
+    | (
+        (Upload.section_id == bindparam("section_id"))
+        & (Upload.organisation_id == bindparam("organisation_id"))
+        & (Upload.state == "open")
+    )
+)
+_ORGANISATION_AND_KEY = (
+    select(Organisation, BidderKey.id)
+    .outerjoin(
+        BidderKey,
+        (BidderKey.organisation_id == Organisation.id)
+        & (BidderKey.public_key == bindparam("public_key"))
+        & BidderKey.revoked_at.is_(None),
+    )
+    .where(Organisation.id == bindparam("organisation_id"))
+)
+_REPLACE_ACTIVE_BID = (
+    update(Bid)
+    .where(
+        Bid.section_id == bindparam("b_section_id"),
+        Bid.organisation_id == bindparam("b_organisation_id"),
+        Bid.state == "active",
+    )
+    .values(state="replaced", ended_at=bindparam("b_at"))
+    .returning(Bid.manifest_sha256)
+    .execution_options(synchronize_session=False)
+)
+_SHARE_LOCK_OPEN_SECTION = (
+    select(Section.id, func.pg_advisory_xact_lock(bindparam("b_section_id"), bindparam("b_party")))
+    .where(
+        Section.id == bindparam("b_section_id"), Section.state == "tendering", Section.deadline_at > bindparam("b_now")
+    )
+    .with_for_update(read=True, of=Section)
+)
+_LOCK_OPEN_SECTION = (
+    update(Section)
+    .where(
+        Section.id == bindparam("b_section_id"), Section.state == "tendering", Section.deadline_at > bindparam("b_now")
+    )
+    .values(state=Section.state)
+)
+
 #: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
 #: complete), which `bidding submit` chooses by itself.
 ONE_REQUEST_LIMIT = 16 * 1024**2
@@ -295,14 +340,7 @@ async def submit_file(
     # and the bidder's upload left open in the section (superseded by this bid).
     uploads = list(
         await session.scalars(
-            select(Upload).where(
-                (Upload.manifest_sha256 == digest)
-                | (
-                    (Upload.section_id == section_id)
-                    & (Upload.organisation_id == actor.organisation_id)
-                    & (Upload.state == "open")
-                )
-            )
+            _FILE_UPLOADS, {"digest": digest, "section_id": section_id, "organisation_id": actor.organisation_id}
         )
     )
     existing = next((u for u in uploads if u.manifest_sha256 == digest), None)
@@ -319,14 +357,7 @@ async def submit_file(
     signing_key = _signing_key_of(manifest)
     organisation, signing_key_id = (
         await session.execute(
-            select(Organisation, BidderKey.id)
-            .outerjoin(
-                BidderKey,
-                (BidderKey.organisation_id == Organisation.id)
-                & (BidderKey.public_key == signing_key)
-                & BidderKey.revoked_at.is_(None),
-            )
-            .where(Organisation.id == actor.organisation_id)
+            _ORGANISATION_AND_KEY, {"organisation_id": actor.organisation_id, "public_key": signing_key}
         )
     ).one()
     if signing_key_id is None:
@@ -441,20 +472,11 @@ async def lock_open_section(
     commit, and a bid arriving after the close re-reads the row and is refused. The same statement takes a
     transaction's advisory lock on (section, *party*), so one bidder's own acts (a replacement racing a
     withdrawal) still happen one after the other. SQLite, one writer at a time, updates the row."""
+    values = {"b_section_id": section_id, "b_party": party, "b_now": now}
     if session.bind.dialect.name == "postgresql":
-        locked = await session.execute(
-            select(Section.id, func.pg_advisory_xact_lock(section_id, party))
-            .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
-            .with_for_update(read=True, of=Section)
-        )
-        taken = locked.first() is not None
+        taken = (await session.execute(_SHARE_LOCK_OPEN_SECTION, values)).first() is not None
     else:
-        updated = await session.execute(
-            update(Section)
-            .where(Section.id == section_id, Section.state == "tendering", Section.deadline_at > now)
-            .values(state=Section.state)
-        )
-        taken = updated.rowcount == 1
+        taken = (await session.execute(_LOCK_OPEN_SECTION, values)).rowcount == 1
     if not taken:
         section = await session.get(Section, section_id, populate_existing=True)
         assert section is not None
@@ -593,13 +615,8 @@ async def _accept(
     """The bid itself, once the section's lock is held and the ciphertexts are stored: the row (replacing the
     bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction."""
     replaced = await session.scalar(
-        update(Bid)
-        .where(
-            Bid.section_id == upload.section_id, Bid.organisation_id == upload.organisation_id, Bid.state == "active"
-        )
-        .values(state="replaced", ended_at=act.at)
-        .returning(Bid.manifest_sha256)
-        .execution_options(synchronize_session=False)
+        _REPLACE_ACTIVE_BID,
+        {"b_section_id": upload.section_id, "b_organisation_id": upload.organisation_id, "b_at": act.at},
     )
     bid = Bid(
         section_id=upload.section_id,

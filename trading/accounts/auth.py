@@ -15,7 +15,7 @@ from http.cookies import SimpleCookie
 
 from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from trading.accounts.models import ApiToken, Person, PortalSession
@@ -61,16 +61,18 @@ class TokenExpired(NotAuthenticated):
         )
 
 
+# Built once: it runs on every API request.
+_TOKEN_HOLDER = (
+    select(ApiToken, Person)
+    .join(Person, Person.id == ApiToken.person_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), Person.is_active)
+)
+
+
 async def actor_for_token(session: AsyncSession, token: str, now: datetime) -> Actor | TokenExpired | None:
     """The token's holder; None for a token that is unknown, revoked or whose holder is disabled; a
     TokenExpired (to raise) for one past its expiry."""
-    row = (
-        await session.execute(
-            select(ApiToken, Person)
-            .join(Person, Person.id == ApiToken.person_id)
-            .where(ApiToken.token_hash == secret_hash(token), ApiToken.revoked_at.is_(None), Person.is_active)
-        )
-    ).first()
+    row = (await session.execute(_TOKEN_HOLDER, {"token_hash": secret_hash(token)})).first()
     if row is None:
         return None
     token_row, person = row

@@ -34,12 +34,24 @@ BATCH = 1000
 MAX_ENTRIES_PER_PAGE = 1000
 
 
+# Built once per dialect: every act that is logged queues an entry.
+_QUEUE = {
+    name: dialect_insert(LogEntry)
+    .values(
+        event_key=bindparam("event_key"),
+        kind=bindparam("kind"),
+        data=bindparam("data"),
+        created_at=bindparam("created_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["event_key"])
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 async def append(session: AsyncSession, *, event_key: str, kind: str, document: dict[str, Any], at: datetime) -> None:
     """Queue one entry in the caller's transaction. The same ``event_key`` twice adds nothing."""
     values = {"event_key": event_key, "kind": kind, "data": canonical_bytes(document), "created_at": at}
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(LogEntry).values(**values).on_conflict_do_nothing(index_elements=["event_key"]))
+    await session.execute(_QUEUE[session.bind.dialect.name], values)
 
 
 async def _fetch_nodes(session: AsyncSession, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
