@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -32,9 +33,29 @@ def fresh_database(server: str, name: str) -> str:
     return make_url(server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process *pid* and its children (a server and its workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid ... utime (14th field overall) stime (15th)
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextmanager
-def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
-    """Start the app (its settings in *env*) and yield its base URL; stop it afterwards."""
+def serve_app(
+    env: dict[str, str], port: int, workers: int = 1, processes: list[subprocess.Popen[bytes]] | None = None
+) -> Iterator[str]:
+    """Start the app (its settings in *env*) and yield its base URL; stop it afterwards. The server's process is
+    appended to *processes* (for a bench that reads its CPU time)."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -53,6 +74,8 @@ def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]
         cwd=ROOT,
         env=env,
     )
+    if processes is not None:
+        processes.append(server)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
