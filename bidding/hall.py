@@ -44,7 +44,12 @@ async def first_snapshot(state: State, section_id: int) -> Snapshot:
     """The status a new viewer is sent first (shared with the others on this worker when it is fresh); a section
     that does not exist raises NotFound here, before the stream begins."""
     hub: LiveHub = state.live
-    return await hub.topic(HALL_CHANNEL, str(section_id), status_reader(state, section_id)).current()
+    topic = hub.topic(HALL_CHANNEL, str(section_id), status_reader(state, section_id))
+    try:
+        return await topic.current()
+    except BaseException:
+        hub.forget(topic)
+        raise
 
 
 async def follow(state: State, section_id: int, first: Snapshot) -> AsyncIterator[bytes]:

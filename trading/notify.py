@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading import metrics
 from trading.db import CONNECT_TIMEOUT
+from trading.errors import DomainError
 from trading.settings import Settings
 
 log = logging.getLogger("trading.live")
@@ -152,6 +153,8 @@ class Topic:
     async def _read_once(self, version: int) -> None:
         try:
             reading = await self.reader()
+        except DomainError:  # a refusal (no such section), the caller's to answer
+            raise
         except Exception as exc:
             if not self._failing:  # once per outage, not once per read; the type only (messages quote values)
                 log.warning("live read of %s failed: %s", self.key[0], type(exc).__name__)
@@ -195,6 +198,11 @@ class LiveHub:
         if found is None:
             found = self.topics[(channel, key)] = Topic(self, (channel, key), reader)
         return found
+
+    def forget(self, topic: Topic) -> None:
+        """Drop a topic nobody watches and nothing was read for (its first read was refused)."""
+        if topic.viewers <= 0 and topic.snapshot is None and self.topics.get(topic.key) is topic:
+            del self.topics[topic.key]
 
     def join(self, channel: str, key: str, reader: Reader) -> Topic:
         """A viewer starts watching; call :meth:`leave` when it stops. Starts the hub if the app's lifespan has

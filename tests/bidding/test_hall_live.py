@@ -282,3 +282,9 @@ async def test_a_change_made_while_the_listener_was_away_is_read_when_it_is_back
     await outage.relay.start()
     assert uploaded(await viewer.until(lambda e: uploaded(e) == [1])) == [1]
     await viewer.close()
+
+
+async def test_a_section_that_does_not_exist_is_a_404_and_is_not_watched(app, client):
+    r = await client.get("/api/sections/999/opening/events")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "section_not_found"
+    assert app.state.live.topics == {}
