@@ -95,8 +95,8 @@ class Topic:
     here, and the event its viewers wait on. A notification makes the snapshot stale and wakes them; the first
     to ask reads it again, the others wait for that read."""
 
-    def __init__(self, hub: LiveHub, key: tuple[str, str], reader: Reader) -> None:
-        self.hub, self.key, self.reader = hub, key, reader
+    def __init__(self, key: tuple[str, str], reader: Reader) -> None:
+        self.key, self.reader = key, reader
         #: Bumped by each notification: a snapshot older than this is stale.
         self.wanted = 1
         #: Bumped by each heartbeat tick: a viewer with nothing new to send sends a comment.
@@ -196,7 +196,7 @@ class LiveHub:
         """The topic for *key* on *channel* (made on first use with *reader*)."""
         found = self.topics.get((channel, key))
         if found is None:
-            found = self.topics[(channel, key)] = Topic(self, (channel, key), reader)
+            found = self.topics[(channel, key)] = Topic((channel, key), reader)
         return found
 
     def forget(self, topic: Topic) -> None:
