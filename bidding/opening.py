@@ -28,7 +28,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import committees, events, reserve, schemas
-from bidding.hall import notify_hall
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
 from bidding.envelope import (
     EnvelopeError,
@@ -39,6 +38,7 @@ from bidding.envelope import (
     rebuild_key,
 )
 from bidding.errors import BadEnvelope
+from bidding.hall import notify_hall
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import (
     Bid,
