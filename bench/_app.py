@@ -35,6 +35,11 @@ def fresh_database(server: str, name: str) -> str:
     return make_url(server).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process *pid* and its descendants (a server and its workers), from /proc."""
+    return sum(_cpu_of(p) for p in _tree(pid))
+
+
 class Served(str):
     """The served app's base URL, with the process id of its supervisor (its workers are that one's children)."""
 
@@ -47,7 +52,7 @@ class Served(str):
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) used so far by the app's processes: the supervisor and its workers."""
-        return sum(_cpu_of(p) for p in _tree(self.pid))
+        return cpu_seconds(self.pid)
 
 
 def _tree(pid: int) -> list[int]:
@@ -75,8 +80,11 @@ def _cpu_of(pid: int) -> float:
 
 
 @contextmanager
-def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[Served]:
-    """Start the app (its settings in *env*) and yield its base URL; stop it afterwards."""
+def serve_app(
+    env: dict[str, str], port: int, workers: int = 1, processes: list[subprocess.Popen[bytes]] | None = None
+) -> Iterator[Served]:
+    """Start the app (its settings in *env*) and yield its base URL; stop it afterwards. The server's process is
+    appended to *processes* (for a bench that reads its CPU time)."""
     command = [
         sys.executable,
         "-m",
@@ -92,6 +100,8 @@ def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[Serv
         "warning",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
+    if processes is not None:
+        processes.append(server)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -9,11 +9,22 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
-from litestar.response import ServerSentEvent, Stream
+from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bidding import committees, directory, keys, opening, receipts, reserve, schemas, submission, withdrawal
+from bidding import (
+    committees,
+    directory,
+    hall,
+    keys,
+    opening,
+    receipts,
+    reserve,
+    schemas,
+    submission,
+    withdrawal,
+)
 from bidding.models import Bid, BidderKey, OpenerKey
 from trading import metrics
 from trading.errors import NotFound
@@ -349,28 +360,16 @@ class OpeningController(Controller):
         return await opening.status(db, section_id)
 
     @get("/events", operation_id="openingEvents", media_type="text/event-stream")
-    async def events(self, request: Request, db: DB, section_id: FromPath[int]) -> ServerSentEvent:
+    async def events(self, request: Request, section_id: FromPath[int]) -> Stream:
         """Server-sent events: the ceremony's status each time it changes, until the record is published."""
         state = request.app.state
-        await opening.status(db, section_id)  # a section with no opening answers 404 now, not a broken stream
-
-        async def stream():  # type: ignore[no-untyped-def]
-            import asyncio
-            import json
-
-            last = None
-            for _ in range(3600):
-                async with state.sessionmaker() as session:
-                    current = await opening.status(session, section_id)
-                text = json.dumps(current, ensure_ascii=False, sort_keys=True, default=str)
-                if text != last:
-                    last = text
-                    yield text
-                if current["state"] in ("opened", "failed"):
-                    return
-                await asyncio.sleep(1)
-
-        return ServerSentEvent(stream(), event_type="opening")
+        first = await hall.first_snapshot(state, section_id)  # no such section: a 404 now, not a broken stream
+        return Stream(
+            hall.follow(state, section_id, first),
+            media_type="text/event-stream",
+            # nginx would otherwise buffer the stream (deploy/nginx/trading-proxy.conf buffers answers).
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @get("/shares", operation_id="getMySealedShares")
     async def my_shares(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from bidding.envelope import (
     rebuild_key,
 )
 from bidding.errors import BadEnvelope
+from bidding.hall import notify_hall
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import (
     Bid,
@@ -152,6 +153,7 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
             await _publish_failed(session, act, sc, len(active))
         else:
             await _move(session, sc, "open", act)
+        await notify_hall(session, section_id)
         await session.commit()
         if opening.state == "failed":
             metrics.OPENINGS_COMPLETED.labels("failed").inc()
@@ -280,6 +282,7 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             # Late: the shares in by the window's end are the ones that count. Nobody has closed it yet (the
             # scheduler closes windows as they end): close it now, then refuse.
             await _open(session, state, act, sc, opening)
+            await notify_hall(session, section_id)
             await session.commit()
             raise RuleViolation(
                 "开标人上传密钥分片的时限已过，开标已按时限内上传的分片进行",
@@ -392,6 +395,7 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
         opened = (uploaded == n or window_closed(opening, uploaded, k, act.at)) and await _open(
             session, state, act, sc, opening
         )
+        await notify_hall(session, section_id)
         await session.commit()
         metrics.OPENING_SHARE_UPLOADS.inc()
         if opened:
@@ -484,6 +488,7 @@ async def close_share_windows(state: State, now: datetime) -> list[int]:
             if claimed.rowcount != 1:
                 continue  # another worker, or an upload, closed it
             await _open_all(session, state, Act(actor=None, address="scheduler", at=now), sc, opening)
+            await notify_hall(session, section_id)
             await session.commit()
             metrics.OPENINGS_COMPLETED.labels("opened").inc()
             opened.append(section_id)
@@ -551,6 +556,7 @@ async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCo
     opening.completed_at = act.at
     notice = await _publish_record(session, act, sc, opening)
     opening.record_notice_id = notice.id
+    await notify_hall(session, sc.section.id)
 
 
 async def _price_ciphertext(blobs: BlobStore, sealed: Bid | ReservePrice) -> bytes:

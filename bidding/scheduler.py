@@ -19,6 +19,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding.hall import notify_hall
 from bidding.models import Upload
 from bidding.submission import discard_uploads
 from trading import metrics
@@ -62,6 +63,7 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
             details={"uploads_abandoned": abandoned.rowcount},
         )
         closed.append(section_id)
+        await notify_hall(session, section_id)
         # How late the close ran (a late close refuses nothing — reads check the time — but holds up the opening).
         metrics.SCHEDULER_LAG.observe(max(0.0, (now - deadline).total_seconds()))
     return closed

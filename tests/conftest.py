@@ -217,6 +217,7 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     if engine.dialect.name == "postgresql":
         await _empty_tables(engine)
     yield application
+    await application.state.live.stop()  # the listener and streams a test started (no lifespan runs here)
     await engine.dispose()
 
 
@@ -261,5 +262,6 @@ async def outage(backend: str, settings: Settings, clock: FixedClock) -> AsyncIt
     transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield Outage(application, c, relay, settings.database_url)
+    await application.state.live.stop()
     await application.state.engine.dispose()
     await relay.cut()

@@ -31,6 +31,7 @@ from bidding.controllers import (
     OpeningController,
     UploadController,
 )
+from bidding.hall import HALL_CHANNEL
 from bidding.opening import opening_readings
 from bidding.portal import OpeningHallController
 from evaluation import publicity
@@ -65,6 +66,8 @@ from trading.keys import load_or_create_signing_key
 from trading.log import integrator
 from trading.log.controllers import LogController
 from trading.log.note import NoteSigner
+from trading.notify import HUB_KEY as LIVE_HUB_KEY
+from trading.notify import LiveHub
 from trading.observability import RequestObserver
 from trading.projects.controllers import ProjectController
 from trading.projects.services import centre_of_project, centre_of_section
@@ -249,6 +252,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "metric_readers": [metrics.log_readings, opening_readings],
         }
     )
+    # The opening halls' live streams: one LISTEN connection per worker on PostgreSQL, fanned out to the
+    # viewers here (trading.notify). On SQLite the sessions carry the hub, to wake viewers after a commit.
+    state.live = LiveHub(settings, channels=(HALL_CHANNEL,))
+    sessionmaker.configure(info={LIVE_HUB_KEY: state.live})
+    state.drain.on_begin(state.live.close_streams)
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)
     state.log_signer = NoteSigner(settings.log_origin, state.platform_key)
     stop_integrator = asyncio.Event()
@@ -263,9 +271,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
         background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
         background.append(asyncio.create_task(blob_gc.run_periodically(state, stop_integrator)))
+        await state.live.start()
 
     async def stop_background() -> None:
         stop_integrator.set()
+        await state.live.stop()
         for task in background:
             await task
         await engine.dispose()

@@ -3,8 +3,10 @@
 
 While it drains, a new upload (a bid begun, ciphertext sent, an attachment) is answered 503 with Retry-After —
 the client's retry reaches another worker or host — and /readyz says 503, so a load balancer stops sending
-traffic here; everything else (reads, a bid's completion) is still served. Then the server shuts down as usual:
-no new connections, the requests still running given a few seconds, the background tasks stopped.
+traffic here; everything else (reads, a bid's completion) is still served, but the opening halls' event streams
+end at once (trading.notify: a browser reconnects by itself, to a worker that is not stopping). Then the server
+shuts down as usual: no new connections, the requests still running given a few seconds, the background tasks
+stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -47,9 +50,16 @@ class Drain:
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._on_begin: list[Callable[[], None]] = []
+
+    def on_begin(self, callback: Callable[[], None]) -> None:
+        """Call *callback* when the drain begins (from the signal handler: it must only set flags or schedule)."""
+        self._on_begin.append(callback)
 
     def begin(self) -> None:
         self.draining = True
+        for callback in self._on_begin:
+            callback()
 
     def enter(self) -> None:
         self.in_flight += 1

@@ -97,6 +97,22 @@ DB_POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
+LIVE_STREAMS = Gauge(
+    "trading_live_streams",
+    "Event streams open (opening halls), all live workers",
+    multiprocess_mode="livesum",
+)
+LIVE_LISTENERS = Gauge(
+    "trading_live_listeners_connected",
+    "Workers whose LISTEN connection to PostgreSQL is up (one per worker; 0 on SQLite)",
+    multiprocess_mode="livesum",
+)
+LIVE_NOTIFICATIONS = Counter("trading_live_notifications_total", "Change notifications heard by the listeners")
+LIVE_READS = Counter(
+    "trading_live_reads_total",
+    "Reads of a watched page's state for its event streams (one per change per worker, shared by its viewers)",
+)
+
 
 class Reading(NamedTuple):
     """A gauge read from the database at scrape time."""

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 ENV_PREFIX = "TRADING_"
-SECRET_FIELDS = frozenset({"s3_secret_access_key", "metrics_token"})
+SECRET_FIELDS = frozenset({"s3_secret_access_key", "metrics_token", "live_listen_url"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -116,6 +116,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     shutdown_grace: float = 30.0
     #: Seconds each /readyz check (database, blob store) may take before it counts as failed.
     ready_timeout: float = 3.0
+    #: Live pages (the opening hall's event stream, docs/live.md): seconds between the one shared read of each
+    #: watched section per worker when no LISTEN connection tells of changes — always on SQLite, on PostgreSQL
+    #: only while the listener reconnects.
+    live_poll_interval: float = 1.0
+    #: Seconds between the comments an idle event stream sends, so that proxies keep it open (nginx's
+    #: proxy_read_timeout is 300 s in deploy/nginx/trading-proxy.conf).
+    live_heartbeat: float = 15.0
+    #: The PostgreSQL URL of each worker's one LISTEN connection; empty: ``database_url``. Set it when the app
+    #: reaches PostgreSQL through a pooler in transaction mode (PgBouncer's default), which cannot carry LISTEN.
+    live_listen_url: str = ""
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):

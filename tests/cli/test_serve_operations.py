@@ -268,3 +268,24 @@ async def test_several_workers_report_one_sum_of_their_counts(tmp_path):
         assert served and served[0] >= sent, served
     lines = [line for line in _log_lines(tmp_path) if line.get("route") == "/metrics"]
     assert {line["instance"] for line in lines} == {"app-host-7"}
+
+
+async def test_sigterm_ends_the_opening_halls_event_streams_at_once(tmp_path):
+    """An event stream never ends by itself while its ceremony waits: at SIGTERM it is ended properly (its last
+    chunk sent, so the browser reconnects elsewhere), not cut off when the server's grace for requests runs out."""
+    trade = await _trade(tmp_path)
+    with serving(trade, tmp_path, shutdown_grace="20") as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            path = f"/api/sections/{trade.section_id}/opening/events"
+            async with client.stream("GET", path) as stream:
+                assert stream.status_code == 200
+                lines = stream.aiter_lines()
+                while not (await anext(lines)).startswith("data: "):
+                    pass
+                process.send_signal(signal.SIGTERM)
+                rest = [line async for line in lines]  # an incomplete chunked body would raise here
+            assert not any(line.startswith("data: ") for line in rest)
+        await asyncio.to_thread(process.wait, 30)
+    assert process.returncode in (0, -signal.SIGTERM)
+    log = "\n".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
+    assert "Traceback" not in log, log

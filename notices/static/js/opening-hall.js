@@ -1,16 +1,90 @@
-/* Progressive: with JavaScript the hall follows the ceremony live (server-sent events); without it, the page refreshes. */
+/* Progressive: with JavaScript the hall follows the ceremony live (server-sent events, docs/live.md) and shows each
+   step in place — the openers' uploads, the new state, the results — without reloading the page: a thousand
+   viewers reloading at the moment the bids open would each cost the server a page. Without it, the page refreshes.
+   What is drawn here is what notices/templates/opening.html draws. */
 (function () {
   var hall = document.getElementById("opening-hall");
   if (!hall || !window.EventSource) return;
-  var state = document.getElementById("opening-state").dataset.state;
-  if (state === "opened" || state === "failed") return;
+  var stateLabel = document.getElementById("opening-state");
+  var LABELS = {
+    not_started: "尚未开标",
+    waiting: "等待开标人上传密钥分片",
+    opening: "正在解密",
+    opened: "已开标",
+    failed: "流标（投标人少于3个）"
+  };
+  if (stateLabel.dataset.state === "opened" || stateLabel.dataset.state === "failed") return;
+
+  function element(tag, text, className) {
+    var el = document.createElement(tag);
+    if (text !== undefined) el.textContent = text;
+    if (className) el.className = className;
+    return el;
+  }
+  function yuan(fen) {  // notices/formatting.py yuan()
+    if (fen === null || fen === undefined) return "—";
+    var whole = Math.floor(Math.abs(fen) / 100), cents = Math.abs(fen) % 100;
+    return (fen < 0 ? "-" : "") + "¥" + whole.toLocaleString("en-US") + "." + (cents < 10 ? "0" : "") + cents + " 元";
+  }
+  function outcome(r) {
+    return r.outcome === "opened" ? "已解密" : "解密失败：" + r.reason + "（责任方：" + r.fault + "）";
+  }
+  function row(cells, className) {
+    var tr = element("tr", undefined, className);
+    cells.forEach(function (cell) { tr.appendChild(element("td", cell[0], cell[1])); });
+    return tr;
+  }
+  function showResults(status) {
+    var results = document.getElementById("results");
+    while (results.children.length > 1) results.removeChild(results.lastChild);  // keep the heading
+    if (status.state === "failed") {
+      results.appendChild(element("p", "投标截止时递交投标文件的投标人少于3个，依法不予开标（《招标投标法》第二十八条），已发布流标公告。"));
+      return;
+    }
+    var table = element("table", undefined, "grid");
+    var head = table.appendChild(element("thead")).appendChild(element("tr"));
+    [["投标人"], ["投标报价", "num"], ["工期"], ["质量"], ["结果"]].forEach(function (h) {
+      var th = head.appendChild(element("th", h[0], h[1]));
+      th.scope = "col";
+    });
+    var body = table.appendChild(element("tbody"));
+    var reserve = status.reserve;
+    if (reserve) {
+      body.appendChild(row([
+        [reserve.kind_zh + "（交易中心密封）"], [reserve.form ? yuan(reserve.form.total_price_fen) : "—", "num"],
+        ["—"], ["—"], [outcome(reserve)]
+      ], "reserve"));
+    }
+    (status.results || []).forEach(function (r) {
+      body.appendChild(row([
+        [r.bidder || "投标 #" + r.bid_id], [r.form ? yuan(r.form.total_price_fen) : "—", "num"],
+        [r.form ? r.form.duration_days + " 日历天" : "—"], [r.form ? r.form.quality : "—"], [outcome(r)]
+      ]));
+    });
+    results.appendChild(table);
+    if (status.record_notice_id) {
+      var link = element("a", "查看开标记录（含各投标人名称、报价及解密密钥，任何人可复核）»");
+      link.href = "/notices/" + status.record_notice_id;
+      results.appendChild(element("p")).appendChild(link);
+    }
+  }
+
   var source = new EventSource(hall.dataset.events);
   source.addEventListener("opening", function (event) {
     var status = JSON.parse(event.data);
     (status.members || []).forEach(function (m) {
-      var row = document.querySelector('#committee tr[data-position="' + m.position + '"] .share-state');
-      if (row && m.uploaded) row.innerHTML = '<span class="state state-opened">已上传</span>';
+      var cell = document.querySelector('#committee tr[data-position="' + m.position + '"] .share-state');
+      if (cell && m.uploaded) cell.innerHTML = '<span class="state state-opened">已上传</span>';
     });
-    if (status.state !== state) { source.close(); window.location.reload(); }
+    if (status.state !== stateLabel.dataset.state) {
+      stateLabel.dataset.state = status.state;
+      stateLabel.textContent = LABELS[status.state] || status.state;
+      var start = document.getElementById("start-opening");  // staff's button: the ceremony has begun
+      if (start) start.remove();
+    }
+    if (status.state === "opened" || status.state === "failed") {
+      source.close();
+      showResults(status);
+    }
   });
 })();

@@ -1,0 +1,114 @@
+"""The opening hall in a real browser, live: while the page stays open, each opener's upload is marked, and when
+the bids open the state and the results appear in place — without the page reloading (a thousand viewers reloading
+at that moment would each cost the server a page).
+
+The section, its three bids and the started opening are made in this process on a SQLite file; the app then
+serves it under uvicorn (as in production) on a fixed clock, and the openers upload over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.bidding.harness import Section, make_bidder, open_as, open_section, seal, start_opening, submit
+from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _free_port, require_chromium, serving
+from tests.conftest import DEFAULT_NOW
+from tests.factories import build_world
+from trading.app import create_app
+from trading.clock import FixedClock
+from trading.migrate import upgrade
+from trading.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+PRICES = (4_512_345_600, 4_498_000_000, 4_630_120_000)
+
+
+async def _waiting_opening(settings: Settings, tmp: Path) -> tuple[Section, Any]:
+    engine = create_async_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()
+    clock = FixedClock(DEFAULT_NOW)
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            world = await build_world(app, clock.at)
+            section = await open_section(app, client, world, clock.at)
+            for i, price in enumerate(PRICES):
+                bidder = await make_bidder(app, client, clock.at, i + 1)
+                r = await submit(client, bidder, section, seal(section, bidder, tmp, price=price))
+                assert r.status_code == 201, r.text
+            clock.set(section.deadline + timedelta(minutes=1))
+            assert (await start_opening(client, world, section)).json()["state"] == "waiting"
+    finally:
+        await app.state.live.stop()
+        await app.state.engine.dispose()
+    return section, clock.at
+
+
+def _run(coroutine: Awaitable[Any]) -> Any:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # (Playwright's sync API holds this thread's event loop)
+        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[arg-type]
+
+
+async def _upload(url: str, section: Section, position: int) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        r = await open_as(client, section.openers[position - 1], section)
+        assert r.status_code == 200, r.text
+
+
+def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
+        blob_dir=str(tmp_path / "blobs"),
+        signing_key_path=str(tmp_path / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{port}",
+        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+    )
+    section, now = _run(_waiting_opening(settings, tmp_path))
+    settings = msgspec.structs.replace(settings, clock=(now + timedelta(minutes=1)).isoformat())
+    with serving(settings, tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{url}/sections/{section.id}/opening")
+            expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
+            page.evaluate("window.stayed = true")  # gone if the page reloads
+            page.wait_for_timeout(500)  # the stream is open
+            _run(_upload(url, section, 2))
+            expect(page.locator('#committee tr[data-position="2"] .share-state')).to_have_text("已上传")
+            expect(page.locator('#committee tr[data-position="1"] .share-state')).to_have_text("未上传")
+            _run(_upload(url, section, 1))
+            _run(_upload(url, section, 3))  # all three in: the bids open
+            expect(page.locator("#opening-state")).to_have_text("已开标")
+            results = page.locator("#results table tbody tr")
+            expect(results).to_have_count(3)
+            expect(page.locator("#results")).to_contain_text("¥45,123,456.00 元")
+            expect(page.locator("#results")).to_contain_text("已解密")
+            expect(page.locator("#results a")).to_have_attribute("href", re.compile(r"^/notices/\d+$"))
+            assert page.evaluate("window.stayed === true"), "the page reloaded"
+            # What was drawn in place is what the server draws on a fresh load.
+            live = page.locator("#results table").inner_text()
+            page.reload()
+            assert page.locator("#results table").inner_text() == live
+        finally:
+            browser.close()
