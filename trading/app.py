@@ -231,7 +231,8 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return _error_response(request, 500, {"error": body})
 
 
-#: Connections of a worker's background loops (PostgreSQL; beside settings.pool_size).
+#: Connections of a worker's background loops (PostgreSQL; beside settings.pool_size and its overflow, and the
+#: opening hall's LISTEN connection: max_connections counts workers × (2 × pool_size + 3)).
 BACKGROUND_POOL = 2
 
 
@@ -266,7 +267,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         # The worker's own loops (the log's integrator, the deadline's close) have connections of their own: in
         # a deadline storm they must not queue for the pool behind hundreds of requests.
         if not settings.is_sqlite:
-            state.background_engine = make_engine(settings, pool_size=BACKGROUND_POOL)
+            state.background_engine = make_engine(settings, pool_size=BACKGROUND_POOL, overflow=0)
             state.background_sessionmaker = make_sessionmaker(state.background_engine)
         # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
         background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))

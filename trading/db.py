@@ -129,7 +129,7 @@ def is_database_outage(exc: BaseException) -> bool:
     return False
 
 
-def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+def make_engine(settings: Settings, *, pool_size: int | None = None, overflow: int | None = None) -> AsyncEngine:
     """Create the engine for *settings*; SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool
     that replaces dead connections by itself (a restarted server, a failover) and a bounded connect."""
     # hide_parameters: a database error's message then never quotes a statement's values (receipts, salts,
@@ -139,7 +139,7 @@ def make_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEng
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = pool_size or settings.pool_size
-        kwargs["max_overflow"] = pool_size or settings.pool_size
+        kwargs["max_overflow"] = overflow if overflow is not None else kwargs["pool_size"]
         kwargs["pool_recycle"] = POOL_RECYCLE
         kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
     engine = create_async_engine(settings.database_url, **kwargs)
