@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,7 +101,14 @@ async def _ensure_upload_section_open(session: AsyncSession, upload: Upload, now
     _ensure_taking_bids(section, now)
 
 
-def context_for(sc: SectionCommittee, organisation: Organisation) -> BidContext:
+class Party(NamedTuple):
+    """What a bid's path needs of the bidding organisation (read as two columns, not as an ORM object)."""
+
+    id: int
+    credit_code: str
+
+
+def context_for(sc: SectionCommittee, organisation: Organisation | Party) -> BidContext:
     assert sc.committee is not None
     return BidContext(
         section_id=sc.section.id,
@@ -249,41 +256,42 @@ _FILE_UPLOADS = select(Upload).where(
         & (Upload.state == "open")
     )
 )
+_ORGANISATIONS, _KEYS, _BIDS, _SECTIONS = (m.__table__ for m in (Organisation, BidderKey, Bid, Section))
 _ORGANISATION_AND_KEY = (
-    select(Organisation, BidderKey.id)
+    select(_ORGANISATIONS.c.id, _ORGANISATIONS.c.credit_code, _KEYS.c.id.label("key_id"))
     .outerjoin(
-        BidderKey,
-        (BidderKey.organisation_id == Organisation.id)
-        & (BidderKey.public_key == bindparam("public_key"))
-        & BidderKey.revoked_at.is_(None),
+        _KEYS,
+        (_KEYS.c.organisation_id == _ORGANISATIONS.c.id)
+        & (_KEYS.c.public_key == bindparam("public_key"))
+        & _KEYS.c.revoked_at.is_(None),
     )
-    .where(Organisation.id == bindparam("organisation_id"))
+    .where(_ORGANISATIONS.c.id == bindparam("organisation_id"))
 )
 _REPLACE_ACTIVE_BID = (
-    update(Bid)
+    update(_BIDS)
     .where(
-        Bid.section_id == bindparam("b_section_id"),
-        Bid.organisation_id == bindparam("b_organisation_id"),
-        Bid.state == "active",
+        _BIDS.c.section_id == bindparam("b_section_id"),
+        _BIDS.c.organisation_id == bindparam("b_organisation_id"),
+        _BIDS.c.state == "active",
     )
     .values(state="replaced", ended_at=bindparam("b_at"))
-    .returning(Bid.manifest_sha256)
-    .execution_options(synchronize_session=False)
+    .returning(_BIDS.c.manifest_sha256)
+)
+_OPEN_SECTION = (
+    (_SECTIONS.c.id == bindparam("b_section_id"))
+    & (_SECTIONS.c.state == "tendering")
+    & (_SECTIONS.c.deadline_at > bindparam("b_now"))
 )
 _SHARE_LOCK_OPEN_SECTION = (
-    select(Section.id, func.pg_advisory_xact_lock(bindparam("b_section_id"), bindparam("b_party")))
-    .where(
-        Section.id == bindparam("b_section_id"), Section.state == "tendering", Section.deadline_at > bindparam("b_now")
-    )
-    .with_for_update(read=True, of=Section)
+    select(_SECTIONS.c.id, func.pg_advisory_xact_lock(bindparam("b_section_id"), bindparam("b_party")))
+    .where(_OPEN_SECTION)
+    .with_for_update(read=True, of=_SECTIONS)
 )
-_LOCK_OPEN_SECTION = (
-    update(Section)
-    .where(
-        Section.id == bindparam("b_section_id"), Section.state == "tendering", Section.deadline_at > bindparam("b_now")
-    )
-    .values(state=Section.state)
-)
+_LOCK_OPEN_SECTION = update(_SECTIONS).where(_OPEN_SECTION).values(state=_SECTIONS.c.state)
+_BID_COLUMNS = [c.key for c in Bid.__table__.columns if c.key != "id"]
+_INSERT_BID = insert(Bid.__table__).returning(Bid.__table__.c.id)
+_UPLOAD_COLUMNS = [c.key for c in Upload.__table__.columns]
+_INSERT_UPLOAD = insert(Upload.__table__)
 
 #: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
 #: complete), which `bidding submit` chooses by itself.
@@ -355,11 +363,12 @@ async def submit_file(
     _ensure_open(sc, act.at)
     _require_sealed(manifest)
     signing_key = _signing_key_of(manifest)
-    organisation, signing_key_id = (
+    found = (
         await session.execute(
             _ORGANISATION_AND_KEY, {"organisation_id": actor.organisation_id, "public_key": signing_key}
         )
     ).one()
+    organisation, signing_key_id = Party(found.id, found.credit_code), found.key_id
     if signing_key_id is None:
         raise Forbidden(
             "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
@@ -399,8 +408,8 @@ async def submit_file(
             created_at=act.at,
             updated_at=act.at,
         )
-        session.add(upload)
-    await session.flush()  # the upload before the bid that names it
+        await session.execute(_INSERT_UPLOAD, {c: getattr(upload, c) for c in _UPLOAD_COLUMNS})
+    await session.flush()  # (the existing upload's new state) before the bid that names it
     if superseded:
         await record(
             session,
@@ -605,7 +614,7 @@ async def _accept(
     act: Act,
     actor: Actor,
     upload: Upload,
-    organisation: Organisation,
+    organisation: Organisation | Party,
     signing_key_id: int,
     stored: dict[str, StoredBlob],
     signer: ReceiptSigner,
@@ -642,8 +651,8 @@ async def _accept(
     )
     section_key = await events.section_key(session, upload.section_id)
     receipts.sign_into(bid, signer, section_key)
-    session.add(bid)
-    await session.flush()
+    # A Core insert of the row: the object stays out of the session (the unit of work cost more than the insert).
+    bid.id = (await session.execute(_INSERT_BID, {c: getattr(bid, c) for c in _BID_COLUMNS})).scalar_one()
     await log.append(
         session,
         event_key=f"bid:{bid.manifest_sha256}",
