@@ -312,6 +312,23 @@ def spying_on(pid: int, profile: Path | None) -> Iterator[None]:
         spy.wait(timeout=60)
 
 
+def server_times(log: Path, start: int) -> dict[str, tuple[int, float]]:
+    """Requests logged by the server from byte *start* of its log on: route → (count, seconds)."""
+    times: dict[str, tuple[int, float]] = {}
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if "route" in entry and "duration_ms" in entry:
+                key = f"{entry['method']} {entry['route']}"
+                count, seconds = times.get(key, (0, 0.0))
+                times[key] = (count + 1, seconds + entry["duration_ms"] / 1000)
+    return times
+
+
 # --- the floors -------------------------------------------------------------------------------------------------
 
 
@@ -475,12 +492,14 @@ def main() -> int:
                 print("the floor for submitting …", file=sys.stderr)
                 copy_before = raw_copy_fsync(bid, blob_dir)
                 server_before = sampler.now()
+                log_mark = (base / "server.log").stat().st_size
                 print("submitting …", file=sys.stderr)
                 with spying_on(server_pid, profile / "server.txt" if profile is not None else None):
                     mark = time.monotonic()
                     submitted = bidding(big, "submit", "big.bid", str(section_id), profile_as="submit.txt")
                     server_peak = sampler.peak_since(mark)
                 server_after = sampler.now()
+                requests = server_times(base / "server.log", log_mark)
                 copy_after = raw_copy_fsync(bid, blob_dir)
                 floor_copy = (copy_before + copy_after) / 2
                 if "回执已保存并核验" not in submitted.output:
@@ -536,6 +555,10 @@ def main() -> int:
     print(
         f"trading serve (all processes): {server_before / 1024:.0f} MiB before the submit, {server_peak / 1024:.0f} "
         f"MiB peak during it ({(server_peak - server_before) / 1024:+.0f} MiB), {server_after / 1024:.0f} MiB after"
+    )
+    print(
+        "the submit as the server timed it: "
+        + "; ".join(f"{key} ×{count} {seconds:.2f} s" for key, (count, seconds) in sorted(requests.items()))
     )
     print(f"floor copies: {copy_before:.2f} s before the submit, {copy_after:.2f} s after (the floor is their mean)")
     return 0
