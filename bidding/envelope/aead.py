@@ -90,12 +90,11 @@ class ChunkEncryptor:
         self.plaintext_size += len(data)
         size = self._chunk_size
         if len(self._buffer) > size:
-            view = memoryview(self._buffer)
             start = 0
-            while len(self._buffer) - start > size:
-                self._emit(bytes(view[start : start + size]), final=False)
-                start += size
-            view.release()
+            with memoryview(self._buffer) as view:  # chunks are encrypted from the buffer, not copied out first
+                while len(self._buffer) - start > size:
+                    self._emit(view[start : start + size], final=False)
+                    start += size
             del self._buffer[:start]
         return len(data)
 
@@ -106,7 +105,7 @@ class ChunkEncryptor:
         self._buffer.clear()
         self._closed = True
 
-    def _emit(self, chunk: bytes, *, final: bool) -> None:
+    def _emit(self, chunk: bytes | memoryview, *, final: bool) -> None:
         self._sink(self._aead.encrypt(chunk_nonce(self._counter, final), chunk, self._ad))
         self._counter += 1
 
