@@ -86,17 +86,26 @@ class ChunkEncryptor:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
             raise ValueError("write after close")
-        self._buffer += data
-        self.plaintext_size += len(data)
         size = self._chunk_size
-        if len(self._buffer) > size:
+        with memoryview(data) as whole:
+            view = whole.cast("B")
+            self.plaintext_size += len(view)
+            if self._buffer:  # complete the chunk held back, if this data goes past it
+                need = size - len(self._buffer)
+                if len(view) <= need:
+                    self._buffer += view
+                    return len(view)
+                self._buffer += view[:need]
+                view = view[need:]
+                self._emit(bytes(self._buffer), final=False)
+                self._buffer.clear()
+            # Whole chunks are encrypted straight from the caller's data; the last one is held back.
             start = 0
-            with memoryview(self._buffer) as view:  # chunks are encrypted from the buffer, not copied out first
-                while len(self._buffer) - start > size:
-                    self._emit(view[start : start + size], final=False)
-                    start += size
-            del self._buffer[:start]
-        return len(data)
+            while len(view) - start > size:
+                self._emit(view[start : start + size], final=False)
+                start += size
+            self._buffer += view[start:]
+            return len(view)
 
     def close(self) -> None:
         if self._closed:
