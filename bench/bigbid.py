@@ -411,6 +411,7 @@ def main() -> int:
     parser.add_argument("--dir", help="where to put the files (default: a new folder in the system's temp dir)")
     parser.add_argument("--profile", metavar="DIR", help="record py-spy raw profiles of seal, submit and the server")
     parser.add_argument("--keep", action="store_true", help="keep the files afterwards")
+    parser.add_argument("--chunk-mib", type=float, help="bidding submit --chunk-mib (default: the client's own)")
     args = parser.parse_args()
 
     size = int(args.gib * 1024 * MIB)
@@ -496,7 +497,8 @@ def main() -> int:
                 print("submitting …", file=sys.stderr)
                 with spying_on(server_pid, profile / "server.txt" if profile is not None else None):
                     mark = time.monotonic()
-                    submitted = bidding(big, "submit", "big.bid", str(section_id), profile_as="submit.txt")
+                    slices = ["--chunk-mib", str(args.chunk_mib)] if args.chunk_mib else []
+                    submitted = bidding(big, "submit", "big.bid", str(section_id), *slices, profile_as="submit.txt")
                     server_peak = sampler.peak_since(mark)
                 server_after = sampler.now()
                 requests = server_times(base / "server.log", log_mark)
