@@ -765,6 +765,27 @@ def receipt_path(bid: Path) -> Path:
     return bid.with_name(bid.name + ".receipt.json")
 
 
+#: The ciphertext is read from the sealed file and sent in pieces of this size (the client's memory for it).
+UPLOAD_READ_BLOCK = 1 << 20
+
+
+def _file_slice(bid_path: Path, start: int, length: int) -> Callable[[], Iterator[bytes]]:
+    """A function giving ``length`` bytes of the file from ``start`` on, read a block at a time."""
+
+    def read() -> Iterator[bytes]:
+        with open(bid_path, "rb") as fh:
+            fh.seek(start)
+            left = length
+            while left:
+                block = fh.read(min(UPLOAD_READ_BLOCK, left))
+                if not block:
+                    raise Failure("投标文件在上传时被截短", "The bid file ended early", code="bid_file_truncated")
+                left -= len(block)
+                yield block
+
+    return read
+
+
 def _upload_envelope(
     client: BiddingClient,
     bid_path: Path,
@@ -774,21 +795,20 @@ def _upload_envelope(
     received: int,
     chunk: int,
 ) -> None:
-    """Send one ciphertext from ``received`` on, in slices; after a lost connection ask the server how much
-    it holds and go on from there."""
+    """Send one ciphertext from ``received`` on, in slices of ``chunk`` bytes streamed from the file; after a lost
+    connection ask the server how much it holds and go on from there."""
     from bidding.client import ApiError
 
     offset, size = member
     failures = 0
-    with open(bid_path, "rb") as fh, progress_bar(f"上传 / uploading {envelope}", size) as update:
+    with progress_bar(f"上传 / uploading {envelope}", size) as update:
         update(received)
         while received < size:
-            fh.seek(offset + received)
-            data = fh.read(min(chunk, size - received))
-            if not data:
-                raise Failure("投标文件在上传时被截短", "The bid file ended early", code="bid_file_truncated")
+            length = min(chunk, size - received)
             try:
-                received = client.put_ciphertext(upload_id, envelope, received, data)
+                received = client.put_ciphertext(
+                    upload_id, envelope, received, _file_slice(bid_path, offset + received, length), length
+                )
                 failures = 0
             except ApiError as exc:
                 failures += 1
@@ -1629,7 +1649,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("submit", cmd_submit, "递交投标文件（可断点续传）/ submit a sealed bid (resumable)")
     p.add_argument("bid", metavar="bid.bid")
     p.add_argument("section_id", type=int, metavar="SECTION_ID")
-    p.add_argument("--chunk-mib", type=float, default=4, help="每次上传的大小 / MiB per upload request (default 4)")
+    p.add_argument(
+        "--chunk-mib", type=float, default=64, help="每次上传请求的大小 / MiB per upload request (default 64)"
+    )
     p.add_argument(
         "--in-pieces",
         action="store_true",

@@ -10,15 +10,16 @@ with the pure code of :mod:`bidding.envelope` and :mod:`trading.log`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 USER_AGENT = "trading-bidding-cli/0.1"
-#: A PUT carries one slice of a ciphertext; a lost connection costs at most this much again.
-DEFAULT_UPLOAD_CHUNK = 4 * 1024 * 1024
+#: A PUT carries one slice of a ciphertext, streamed from the file; the server keeps what reached it and makes it
+#: durable (fsync) at the end of each slice, so a slice is the stretch between two durable points.
+DEFAULT_UPLOAD_CHUNK = 64 * 1024 * 1024
 #: A 503 with Retry-After (the database restarting or failing over, the file store away for a moment) is
 #: waited out and the request sent again, this many times: every bidding step is safe to repeat.
 UNAVAILABLE_RETRIES = 6
@@ -144,9 +145,13 @@ class BiddingClient:
     # plumbing
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A ``content`` given as a function is called for each try (a streamed body is read again)."""
         for attempt in range(self.unavailable_retries + 1):
+            content = kwargs.get("content")
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = self._http.request(
+                    method, path, **(kwargs | {"content": content()} if callable(content) else kwargs)
+                )
             except httpx.HTTPError as exc:
                 raise ApiError.from_transport(self.server, exc) from exc
             if response.status_code < 400:
@@ -252,14 +257,31 @@ class BiddingClient:
     def upload_status(self, upload_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/uploads/{quote(upload_id)}")
 
-    def put_ciphertext(self, upload_id: str, envelope: str, offset: int, data: bytes) -> int:
-        """Append ``data`` at ``offset``; returns how many bytes the server now holds."""
+    def put_ciphertext(
+        self,
+        upload_id: str,
+        envelope: str,
+        offset: int,
+        data: bytes | Callable[[], Iterable[bytes]],
+        size: int | None = None,
+    ) -> int:
+        """Append ``data`` at ``offset``; returns how many bytes the server now holds. ``data`` is the bytes, or
+        a function giving them as pieces (``size`` bytes in all), which are streamed and never held together.
+
+        (httpx keeps a request's body alive with its response in a reference cycle until the cyclic garbage
+        collector runs, which it does by object counts, not bytes: bodies of many megabytes, sent one after
+        another, pile up. Pieces of a stream are dropped as soon as they are sent.)"""
+        headers = {"Content-Type": "application/octet-stream"}
+        if callable(data):
+            if size is None:
+                raise ValueError("a streamed body needs its size")
+            headers["Content-Length"] = str(size)  # not chunked: the server knows the length up front
         body = self._json(
             "PUT",
             f"/api/uploads/{quote(upload_id)}/{quote(envelope)}",
             params={"offset": offset},
             content=data,
-            headers={"Content-Type": "application/octet-stream"},
+            headers=headers,
         )
         return int(body["received"])
 

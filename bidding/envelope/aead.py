@@ -86,18 +86,26 @@ class ChunkEncryptor:
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self._closed:
             raise ValueError("write after close")
-        self._buffer += data
-        self.plaintext_size += len(data)
         size = self._chunk_size
-        if len(self._buffer) > size:
-            view = memoryview(self._buffer)
+        with memoryview(data) as whole:
+            view = whole.cast("B")
+            self.plaintext_size += len(view)
+            if self._buffer:  # complete the chunk held back, if this data goes past it
+                need = size - len(self._buffer)
+                if len(view) <= need:
+                    self._buffer += view
+                    return len(view)
+                self._buffer += view[:need]
+                view = view[need:]
+                self._emit(bytes(self._buffer), final=False)
+                self._buffer.clear()
+            # Whole chunks are encrypted straight from the caller's data; the last one is held back.
             start = 0
-            while len(self._buffer) - start > size:
-                self._emit(bytes(view[start : start + size]), final=False)
+            while len(view) - start > size:
+                self._emit(view[start : start + size], final=False)
                 start += size
-            view.release()
-            del self._buffer[:start]
-        return len(data)
+            self._buffer += view[start:]
+            return len(view)
 
     def close(self) -> None:
         if self._closed:
@@ -106,7 +114,7 @@ class ChunkEncryptor:
         self._buffer.clear()
         self._closed = True
 
-    def _emit(self, chunk: bytes, *, final: bool) -> None:
+    def _emit(self, chunk: bytes | memoryview, *, final: bool) -> None:
         self._sink(self._aead.encrypt(chunk_nonce(self._counter, final), chunk, self._ad))
         self._counter += 1
 

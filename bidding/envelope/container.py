@@ -66,6 +66,28 @@ def _malformed(why: str) -> Malformed:
     return Malformed(f"投标文件（.bid）结构不正确：{why}", f"The sealed bid file is malformed: {why}")
 
 
+def container_head(
+    *, manifest_bytes: bytes, signature: bytes, shares_json: bytes, price_ciphertext: bytes, documents_size: int
+) -> bytes:
+    """Everything before the documents ciphertext: the four small members and the header of ``documents.bin``."""
+    if len(signature) != SIGNATURE_SIZE:
+        raise ValueError("an Ed25519 signature is 64 bytes")
+    head = bytearray()
+    for name, data in (
+        (MEMBER_MANIFEST, manifest_bytes),
+        (MEMBER_SIGNATURE, signature),
+        (MEMBER_SHARES, shares_json),
+        (MEMBER_PRICE, price_ciphertext),
+    ):
+        head += member_header(name, len(data)) + data + padding(len(data))
+    return bytes(head + member_header(MEMBER_DOCUMENTS, documents_size))
+
+
+def container_tail(documents_size: int) -> bytes:
+    """Everything after the documents ciphertext: its padding and the end of the archive."""
+    return padding(documents_size) + END_OF_ARCHIVE
+
+
 def write_container(
     out: BinaryIO,
     *,
@@ -77,21 +99,14 @@ def write_container(
     documents_size: int,
 ) -> int:
     """Write the five members; ``documents_ciphertext`` is copied in blocks. Returns the bytes written."""
-    if len(signature) != SIGNATURE_SIZE:
-        raise ValueError("an Ed25519 signature is 64 bytes")
-    written = 0
-    for name, data in (
-        (MEMBER_MANIFEST, manifest_bytes),
-        (MEMBER_SIGNATURE, signature),
-        (MEMBER_SHARES, shares_json),
-        (MEMBER_PRICE, price_ciphertext),
-    ):
-        chunk = member_header(name, len(data)) + data + padding(len(data))
-        out.write(chunk)
-        written += len(chunk)
-    head = member_header(MEMBER_DOCUMENTS, documents_size)
+    head = container_head(
+        manifest_bytes=manifest_bytes,
+        signature=signature,
+        shares_json=shares_json,
+        price_ciphertext=price_ciphertext,
+        documents_size=documents_size,
+    )
     out.write(head)
-    written += len(head)
     remaining = documents_size
     while remaining:
         block = documents_ciphertext.read(min(COPY_BLOCK, remaining))
@@ -99,9 +114,9 @@ def write_container(
             raise ValueError("the documents ciphertext is shorter than announced")
         out.write(block)
         remaining -= len(block)
-    tail = padding(documents_size) + END_OF_ARCHIVE
+    tail = container_tail(documents_size)
     out.write(tail)
-    return written + documents_size + len(tail)
+    return len(head) + documents_size + len(tail)
 
 
 # --- reading a file on disk ----------------------------------------------------------------------------------

@@ -100,6 +100,13 @@ def collect_documents(documents: Sequence[tuple[str, Path | str]] | Path | str) 
     return result
 
 
+def documents_tar_size(files: Iterable[tuple[str, Path, int]]) -> int:
+    """The length of the tar :func:`write_documents_tar` makes of ``files``, known before reading any of them."""
+    return sum(len(member_header(name, size)) + size + len(padding(size)) for name, _, size in files) + len(
+        END_OF_ARCHIVE
+    )
+
+
 def write_documents_tar(
     files: Iterable[tuple[str, Path, int]],
     write: Callable[[bytes], object],

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import shamir
-from .aead import DATA_KEY_SIZE, DEFAULT_CHUNK_SIZE, ChunkEncryptor, check_chunk_size
-from .container import write_container
+from .aead import DATA_KEY_SIZE, DEFAULT_CHUNK_SIZE, ChunkEncryptor, check_chunk_size, ciphertext_size
+from .container import container_head, container_tail
 from .context import (
     ENVELOPE_DOCUMENTS,
     ENVELOPE_PRICE,
@@ -33,12 +34,14 @@ from .context import (
     share_commitment,
     share_info,
 )
-from .documents import collect_documents, write_documents_tar
+from .documents import collect_documents, documents_tar_size, write_documents_tar
 from .manifest import EnvelopeRecord, Manifest, build_manifest, encode_sealed_shares, manifest_hash
 from .priceform import encode_price_form
 from .suites import OpenerPublicKey, decode_public_key, hpke_seal
 
 RandomBytes = Callable[[int], bytes]
+#: The sealed file is written in pieces of this size (the AEAD's chunks are 64 KiB).
+WRITE_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,10 @@ def seal_bid(
 
     ``documents`` is a folder (walked; regular files only) or a list of ``(name in the archive, path)``.
     ``out`` is a path (written to a temporary file beside it, fsynced, then renamed into place) or a writable
-    binary stream. The documents ciphertext is spooled to a temporary file in ``tmp_dir`` (default: beside
-    ``out``, else the system's) while it is encrypted and hashed, so memory stays small whatever the size.
-    ``progress`` receives the number of document bytes read so far.
+    binary stream. Into a path, the documents ciphertext is written straight to its place in the file as it is
+    encrypted and hashed (the members before it have a length known in advance, and are written last); into a
+    stream, it is spooled to a temporary file in ``tmp_dir`` (default: the system's) first. Either way memory
+    stays small whatever the size. ``progress`` receives the number of document bytes read so far.
     """
     context.validate()
     check_chunk_size(chunk_size)
@@ -168,12 +172,6 @@ def seal_bid(
     # decides whether a bid is on time.
     moment = format_sealed_at(sealed_at or datetime.now(UTC))
 
-    out_path = Path(out) if isinstance(out, str | os.PathLike) else None
-    spool_dir = Path(tmp_dir) if tmp_dir is not None else (out_path.parent if out_path is not None else None)
-
-    records: dict[str, EnvelopeRecord] = {}
-    sealed_shares: dict[str, tuple[bytes, ...]] = {}
-
     price_key = random_bytes(DATA_KEY_SIZE)
     price_parts: list[bytes] = []
     price_writer = EnvelopeWriter(ctx, ENVELOPE_PRICE, price_key, price_parts.append, chunk_size=chunk_size)
@@ -182,53 +180,84 @@ def seal_bid(
     price_keys = split_and_seal_key(
         context, ENVELOPE_PRICE, price_key, random_bytes=random_bytes, public_keys=public_keys
     )
-    records[ENVELOPE_PRICE] = envelope_record(context, ENVELOPE_PRICE, price_key, price_writer, price_hash, price_keys)
-    sealed_shares[ENVELOPE_PRICE] = price_keys.sealed_shares
+    # The documents' key and shares are drawn before their encryption (which draws no randomness): the order of
+    # random_bytes calls is the same as drawing the shares after it.
+    documents_key = random_bytes(DATA_KEY_SIZE)
+    documents_keys = split_and_seal_key(
+        context, ENVELOPE_DOCUMENTS, documents_key, random_bytes=random_bytes, public_keys=public_keys
+    )
+    documents_size = ciphertext_size(documents_tar_size(files), chunk_size)
+    price_record = envelope_record(context, ENVELOPE_PRICE, price_key, price_writer, price_hash, price_keys)
+    documents_record = EnvelopeRecord(
+        chunk_size=chunk_size,
+        ciphertext_size=documents_size,
+        ciphertext_sha256="0" * 64,  # until the ciphertext is written: a hash has the same length whatever it is
+        key_commitment=key_commitment(ctx, ENVELOPE_DOCUMENTS, documents_key).hex(),
+        share_commitments=tuple(c.hex() for c in documents_keys.share_commitments),
+        sealed_shares_sha256=tuple(hashlib.sha256(s).hexdigest() for s in documents_keys.sealed_shares),
+    )
 
-    with tempfile.TemporaryFile(dir=spool_dir, prefix=".documents-", suffix=".bin") as spool:
-        documents_key = random_bytes(DATA_KEY_SIZE)
-        writer = EnvelopeWriter(ctx, ENVELOPE_DOCUMENTS, documents_key, spool.write, chunk_size=chunk_size)
-        write_documents_tar(files, writer.write, progress)
-        documents_hash = writer.close()
-        documents_keys = split_and_seal_key(
-            context, ENVELOPE_DOCUMENTS, documents_key, random_bytes=random_bytes, public_keys=public_keys
-        )
-        records[ENVELOPE_DOCUMENTS] = envelope_record(
-            context, ENVELOPE_DOCUMENTS, documents_key, writer, documents_hash, documents_keys
-        )
-        sealed_shares[ENVELOPE_DOCUMENTS] = documents_keys.sealed_shares
-
+    def head(documents_sha256: str) -> tuple[Manifest, bytes, bytes, bytes]:
+        """The manifest, its bytes, their signature, and the container's head for this documents hash."""
+        record = msgspec.structs.replace(documents_record, ciphertext_sha256=documents_sha256)
         manifest = build_manifest(
-            context, signing_key=signing_key.public_key(), sealed_at=moment, nonce=nonce, envelopes=records
+            context,
+            signing_key=signing_key.public_key(),
+            sealed_at=moment,
+            nonce=nonce,
+            envelopes={ENVELOPE_PRICE: price_record, ENVELOPE_DOCUMENTS: record},
         )
         manifest_bytes = manifest.to_bytes()
         signature = signing_key.sign(manifest_bytes)
+        container = container_head(
+            manifest_bytes=manifest_bytes,
+            signature=signature,
+            shares_json=encode_sealed_shares(
+                {ENVELOPE_PRICE: price_keys.sealed_shares, ENVELOPE_DOCUMENTS: documents_keys.sealed_shares}
+            ),
+            price_ciphertext=b"".join(price_parts),
+            documents_size=documents_size,
+        )
+        return manifest, manifest_bytes, signature, container
 
-        spool.seek(0)
-        container = {
-            "manifest_bytes": manifest_bytes,
-            "signature": signature,
-            "shares_json": encode_sealed_shares(sealed_shares),
-            "price_ciphertext": b"".join(price_parts),
-            "documents_ciphertext": spool,
-            "documents_size": writer.ciphertext_size,
-        }
-        if out_path is None:
-            size = write_container(out, **container)  # type: ignore[arg-type]
-        else:
-            size = _write_file_atomically(out_path, container)
+    def encrypt_documents(sink: Callable[[bytes], object]) -> str:
+        writer = EnvelopeWriter(ctx, ENVELOPE_DOCUMENTS, documents_key, sink, chunk_size=chunk_size)
+        write_documents_tar(files, writer.write, progress)
+        digest = writer.close()
+        if writer.ciphertext_size != documents_size:  # (a file that changed while sealing is refused before this)
+            raise AssertionError("the documents ciphertext is not the size computed for it")
+        return digest
+
+    if isinstance(out, str | os.PathLike):
+        path = Path(out)
+        partial = path.with_name(f".{path.name}.{os.urandom(4).hex()}.partial")
+        try:
+            with open(partial, "xb", buffering=WRITE_BUFFER) as fh:
+                head_size = len(head("0" * 64)[3])
+                fh.seek(head_size)
+                documents_hash = encrypt_documents(fh.write)
+                fh.write(container_tail(documents_size))
+                manifest, manifest_bytes, signature, container = head(documents_hash)
+                if len(container) != head_size:
+                    raise AssertionError("the container's head is not the length computed for it")
+                fh.seek(0)
+                fh.write(container)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(partial, path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        size = head_size + documents_size + len(container_tail(documents_size))
+    else:
+        with tempfile.TemporaryFile(dir=tmp_dir, prefix=".documents-", suffix=".bin") as spool:
+            documents_hash = encrypt_documents(spool.write)
+            manifest, manifest_bytes, signature, container = head(documents_hash)
+            spool.seek(0)
+            out.write(container)
+            while block := spool.read(WRITE_BUFFER):
+                out.write(block)
+            tail = container_tail(documents_size)
+            out.write(tail)
+        size = len(container) + documents_size + len(tail)
     return SealedBidInfo(manifest_bytes, signature, manifest_hash(manifest_bytes), manifest, size)
-
-
-def _write_file_atomically(path: Path, container: dict[str, Any]) -> int:
-    partial = path.with_name(f".{path.name}.{os.urandom(4).hex()}.partial")
-    try:
-        with open(partial, "xb") as fh:
-            size = write_container(fh, **container)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return size

@@ -20,6 +20,7 @@ from bidding.envelope import (
     SUITE_X25519,
     SUITES,
     CiphertextMismatch,
+    InvalidDocuments,
     InvalidKey,
     InvalidPriceForm,
     KeyCommitmentMismatch,
@@ -371,3 +372,34 @@ def test_sealing_to_a_stream_and_to_a_path_give_the_same_structure(tmp_path):
     assert bid.manifest_bytes == info.manifest_bytes
     assert isinstance(bid.manifest.envelopes["documents"], EnvelopeRecord)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_sealing_into_a_path_writes_the_documents_in_place_and_leaves_nothing_when_a_file_changes(tmp_path):
+    """The documents ciphertext goes straight to its place in the file, the head is written after it: the file
+    reads back whole (a long, non-ASCII name and a big file, so the head holds pax records). A file that grows
+    while it is sealed is refused, and neither the bid nor a partial file is left."""
+    committee = make_committee(SUITE_X25519)
+    context = make_context(committee)
+    docs = tmp_path / "docs"
+    (docs / "技术标" / ("很长的文件名" * 10)).mkdir(parents=True)
+    big = docs / "技术标" / ("很长的文件名" * 10) / "施工图纸.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    out = tmp_path / "bid.bid"
+    info = seal_bid(context, new_signing_key(), PRICE_FORM, docs, out, chunk_size=65536)
+    assert info.size == out.stat().st_size
+    bid = read_sealed_bid(out)
+    assert bid.manifest_bytes == info.manifest_bytes
+    record = bid.manifest.envelope("documents")
+    ciphertext = b"".join(bid.iter_ciphertext("documents"))
+    assert (
+        len(ciphertext) == record.ciphertext_size and hashlib.sha256(ciphertext).hexdigest() == record.ciphertext_sha256
+    )
+
+    def grow(done: int) -> None:
+        if done == 1024 * 1024:
+            with open(big, "ab") as fh:
+                fh.write(b"appended while sealing")
+
+    with pytest.raises(InvalidDocuments):
+        seal_bid(context, new_signing_key(), PRICE_FORM, docs, tmp_path / "changed.bid", progress=grow)
+    assert not (tmp_path / "changed.bid").exists() and not list(tmp_path.glob(".*.partial"))

@@ -4,12 +4,15 @@ app host."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
 import secrets
 import shutil
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +38,17 @@ from trading.errors import InsufficientStorage
 
 T = TypeVar("T")
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+#: A request body arrives in pieces of 64–256 KiB: they are gathered into writes of this size (one hop to a worker
+#: thread and one writev each, where there was one of each per piece), and at most this many pieces.
+WRITE_BATCH = 1 << 20
+WRITE_PIECES = 512
+#: How many uploads in progress a worker process keeps the running hash of (and a descriptor open for), and for
+#: how long after the last append.
+RUNNING_HASHES = 256
+RUNNING_HASH_IDLE = 3600.0
+#: While a long append runs, what it wrote is flushed to disk in the background every this many bytes, so that the
+#: disk writes while the network delivers, and the fsync that ends the append (its durable point) has little left.
+WRITEBACK_EVERY = 32 << 20
 
 
 def no_room() -> InsufficientStorage:
@@ -191,11 +205,13 @@ class LocalBlobStore:
 
 class LocalUploads:
     """Uploads in progress as files: appends are written and fsynced at the end of each request; checking an
-    upload hashes its file, and storing it hard-links the file into the store (the file stays until the
-    upload is discarded, so a completion that fails after storing can be retried)."""
+    upload hashes its file (unless this process hashed it as it wrote it), and storing it hard-links the file into
+    the store (the file stays until the upload is discarded, so a completion that fails after storing can be
+    retried)."""
 
     def __init__(self, store: LocalBlobStore) -> None:
         self.store = store
+        self.hashes = RunningHashes()
 
     def folder(self, upload_id: str) -> Path:
         if not upload_id.isalnum():
@@ -211,23 +227,44 @@ class LocalUploads:
     async def append(self, upload_id: str, envelope: str, offset: int, chunks: AsyncIterable[bytes], limit: int) -> int:
         path = self.part(upload_id, envelope)
         await _io(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-        current = await anyio.to_thread.run_sync(_size, path)
-        if offset != current:
-            raise OffsetMismatch(current)
-        written = current
-        fh = await _io(lambda: path.open("ab"))
+        fd = await _io(os.open, path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                if written + len(chunk) > limit:
-                    raise beyond_declared(limit)
-                await _io(fh.write, chunk)
-                written += len(chunk)
-            await _io(fh.flush)
-            await _io(os.fsync, fh.fileno())
+            current = os.fstat(fd).st_size
+            if offset != current:
+                raise OffsetMismatch(current)
+            running = self.hashes.take((upload_id, envelope), fd, offset)
+            writer = _BatchWriter(fd, running, offset)
+            pieces: list[bytes] = []
+            held = 0
+            try:
+                try:
+                    async for chunk in chunks:
+                        if not chunk:
+                            continue
+                        if writer.accepted + held + len(chunk) > limit:
+                            raise beyond_declared(limit)
+                        pieces.append(chunk)
+                        held += len(chunk)
+                        if held >= WRITE_BATCH or len(pieces) >= WRITE_PIECES:
+                            await writer.write(pieces, held)
+                            pieces, held = [], 0
+                finally:
+                    # What arrived is kept, also when the client went away or sent too much: it resumes from there.
+                    if pieces and not writer.failed:
+                        await writer.write(pieces, held)
+                    await writer.drain()
+                try:
+                    await writer.writeback.settled()
+                    await _io(os.fsync, fd)
+                except BaseException:
+                    writer.failed = True  # not known to be on disk: not hashed either, as far as anyone will know
+                    raise
+            finally:
+                writer.writeback.abandon()
+                self.hashes.keep((upload_id, envelope), running, -1 if writer.failed else writer.written)
+            written = writer.written
         finally:
-            _close(fh)
+            os.close(fd)
         return written
 
     async def prepare(self, upload_id: str, envelope: str, sha256: str, size: int) -> Prepared:
@@ -235,7 +272,12 @@ class LocalUploads:
         received = await anyio.to_thread.run_sync(_size, path)
         if received != size:
             raise Incomplete(received)
-        if await _io(_hash_file, path) != sha256:
+        digest = self.hashes.digest((upload_id, envelope), path, size)
+        if digest is not None:
+            await _io(_fsync_file, path)  # an append cut short (client gone, 413) closed its file without fsync
+        else:
+            digest = await _io(_hash_file, path)
+        if digest != sha256:
             # Discard the bad bytes, so that the same sealed file can be uploaded again from offset 0.
             await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
             raise HashMismatch(envelope)
@@ -245,6 +287,7 @@ class LocalUploads:
         return await self.store.adopt(self.part(prepared.upload_id, prepared.envelope), prepared.sha256, prepared.size)
 
     async def discard(self, upload_id: str) -> None:
+        self.hashes.forget(upload_id)
         folder = self.folder(upload_id)
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(folder, ignore_errors=True))
 
@@ -258,6 +301,181 @@ class LocalUploads:
 
         for info in await anyio.to_thread.run_sync(scan):
             yield info
+
+
+class RunningHash:
+    """The SHA-256 of a part file's first ``offset`` bytes, hashed as this process wrote them, and a descriptor of
+    that very file (its inode cannot be reused by another file while the descriptor is open)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = os.dup(fd)
+        self.sha256 = hashlib.sha256()
+        self.offset = 0
+        self.used = time.monotonic()
+
+    def describes(self, fd: int) -> bool:
+        mine, theirs = os.fstat(self.fd), os.fstat(fd)
+        return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+    def stale(self, now: float) -> bool:
+        """Idle too long, or its file unlinked (a descriptor held open would keep the disk space taken)."""
+        return now - self.used > RUNNING_HASH_IDLE or os.fstat(self.fd).st_nlink == 0
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class RunningHashes:
+    """Per worker process, the running hash of each upload it appends to, so that checking a whole upload needs
+    no second reading of gigabytes: a bidder's appends come in order over one connection, so to one process.
+
+    An entry is only ever believed of the same file (same inode, held open) at the same size, with nothing written
+    to it by anyone else meanwhile: the file only grows by appends (O_APPEND), so after an append the file's size
+    is the entry's bytes plus this request's exactly when no other request wrote to it, and a file unlinked and
+    made again is another inode. Anything else, and the entry is dropped: the check then reads the file (a
+    resumed upload on another app process, after a restart, or after a write that failed). Entries whose file was
+    unlinked, or idle for an hour, go at the next append."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[str, str], RunningHash] = OrderedDict()
+
+    def take(self, key: tuple[str, str], fd: int, offset: int) -> RunningHash | None:
+        """The running hash an append at *offset* to the file open as *fd* continues (out of the table while the
+        append runs), or None."""
+        entry = self.entries.pop(key, None)
+        if offset == 0:  # an empty file: nothing to believe
+            if entry is not None:
+                entry.close()
+            return RunningHash(fd)
+        if entry is not None and entry.offset == offset and entry.describes(fd):
+            return entry
+        if entry is not None:
+            entry.close()
+        return None
+
+    def keep(self, key: tuple[str, str], entry: RunningHash | None, size: int) -> None:
+        """After an append: keep *entry* if the file is now *size* bytes, all of them hashed (-1: a write failed)."""
+        if entry is None:
+            return
+        if size < 0 or os.fstat(entry.fd).st_size != size:
+            entry.close()
+            return
+        entry.offset, entry.used = size, time.monotonic()
+        self.entries[key] = entry
+        while len(self.entries) > RUNNING_HASHES:
+            self.entries.popitem(last=False)[1].close()
+        for other in [k for k, e in self.entries.items() if e.stale(entry.used)]:
+            self.entries.pop(other).close()
+
+    def digest(self, key: tuple[str, str], path: Path, size: int) -> str | None:
+        """The hex SHA-256 of the file at *path* if this process hashed all its *size* bytes as it wrote them."""
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            return None
+        try:
+            held = os.stat(path)
+            mine = os.fstat(entry.fd)
+        except FileNotFoundError:
+            return None
+        finally:
+            entry.close()
+        if entry.offset != size or mine.st_size != size or (held.st_dev, held.st_ino) != (mine.st_dev, mine.st_ino):
+            return None
+        return entry.sha256.hexdigest()
+
+    def forget(self, upload_id: str) -> None:
+        for key in [k for k in self.entries if k[0] == upload_id]:
+            self.entries.pop(key).close()
+
+
+def _write_pieces(fd: int, pieces: list[bytes], running: RunningHash | None, at: int) -> None:
+    """Append *pieces* to the file, which must be *at* bytes long, with one writev (a short write, rare on a file,
+    goes on with the rest), then hash them.
+
+    A file of another length was appended to by another request since this one began (a client that reconnected
+    while the server still held its old connection): this one stops, rather than add its bytes after the other's —
+    and never to a file that became a stored blob once the upload completed."""
+    held = os.fstat(fd).st_size
+    if held != at:
+        raise OffsetMismatch(held)
+    total = sum(len(p) for p in pieces)
+    done = os.writev(fd, pieces)
+    if done < total:
+        rest = memoryview(b"".join(pieces))[done:]
+        while rest:
+            rest = rest[os.write(fd, rest) :]
+    if running is not None:
+        for piece in pieces:
+            running.sha256.update(piece)
+
+
+class _BatchWriter:
+    """Writes (and hashes) batches in a worker thread while the request gathers the next: one batch in flight."""
+
+    def __init__(self, fd: int, running: RunningHash | None, offset: int) -> None:
+        self.fd, self.running = fd, running
+        self.written = self.accepted = offset  # on disk; on disk or on its way there
+        self.failed = False
+        self.pending: asyncio.Task[None] | None = None
+        self.writeback = _Writeback(fd)
+
+    async def write(self, pieces: list[bytes], size: int) -> None:
+        await self.drain()
+        self.pending = asyncio.ensure_future(_io(_write_pieces, self.fd, pieces, self.running, self.accepted))
+        self.accepted += size
+
+    async def drain(self) -> None:
+        """Wait for the batch in flight; a write that failed is not tried again (its error is the append's)."""
+        if self.pending is None:
+            return
+        task, self.pending = self.pending, None
+        try:
+            await task
+        except BaseException:
+            self.failed = True
+            raise
+        self.written = self.accepted
+        self.writeback.after(self.written)
+
+
+class _Writeback:
+    """fdatasync in a worker thread every :data:`WRITEBACK_EVERY` bytes, not waited for (one at a time), on its own
+    duplicate of the file descriptor so that the file can be closed whatever it is doing. Its error, if any, is the
+    append's: Linux reports a failed writeback to one fsync only, and that may be this one."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.next = WRITEBACK_EVERY
+        self.running: asyncio.Future[None] | None = None
+
+    def after(self, written: int) -> None:
+        if written < self.next or (self.running is not None and not self.running.done()):
+            return
+        if self.running is not None and self.running.exception() is not None:
+            return  # (settled() raises it)
+        self.next = written + WRITEBACK_EVERY
+        self.running = asyncio.get_running_loop().run_in_executor(None, _fdatasync_dup, os.dup(self.fd))
+
+    async def settled(self) -> None:
+        if self.running is not None:
+            try:
+                await self.running
+            except OSError as exc:
+                if exc.errno in _NO_ROOM:
+                    raise no_room() from exc
+                raise
+
+    def abandon(self) -> None:
+        """The append ends: a sync still running finishes on its own; its outcome is nobody's concern now."""
+        if self.running is not None:
+            self.running.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+def _fdatasync_dup(fd: int) -> None:
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def _close(fh: BinaryIO) -> None:
