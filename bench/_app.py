@@ -54,6 +54,10 @@ class Served(str):
         """CPU time (user + system) used so far by the app's processes: the supervisor and its workers."""
         return cpu_seconds(self.pid)
 
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU time so far of each of the app's processes, by process id."""
+        return {p: _cpu_of(p) for p in _tree(self.pid)}
+
 
 def _tree(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}

@@ -18,6 +18,7 @@ import asyncio
 import base64
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -189,6 +190,20 @@ async def floor(dsn: str, n: int, size: int, connections: int) -> tuple[float, l
     return n / elapsed, latencies
 
 
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (0 if it runs elsewhere)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, rest = stat.read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _ms(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
@@ -271,9 +286,14 @@ def main() -> int:
             results = await asyncio.gather(*[submit(args.port, tok, section_id, p, args.mode) for tok, p in sealed])
             return time.perf_counter() - t0, results
 
-        cpu = served.cpu_seconds()
+        cpu, each = served.cpu_seconds(), served.cpu_by_process()
+        own, database = resource.getrusage(resource.RUSAGE_SELF), _postgres_cpu()
         elapsed, results = asyncio.run(storm())
         cpu = served.cpu_seconds() - cpu
+        database = _postgres_cpu() - database
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        client = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
+        spread = sorted((v - each.get(p, 0.0) for p, v in served.cpu_by_process().items()), reverse=True)
         receipted = [r for r in results if r.status == 201]
         ok = [r.seconds for r in receipted]
         integration = asyncio.run(integrated(dsn, receipted))
@@ -302,7 +322,11 @@ def main() -> int:
             )
         print(
             f"app CPU: {cpu:.2f} s for {len(ok)} bids = {1000 * cpu / max(1, len(ok)):.1f} ms per bid "
-            f"(all worker processes, as /proc counts it)"
+            f"(all worker processes, as /proc counts it; by process: "
+            f"{', '.join(f'{v:.2f}' for v in spread if v >= 0.01)} s over {elapsed:.1f} s)"
+        )
+        print(
+            f"the rest of the machine meanwhile: PostgreSQL {database:.2f} CPU-s, this load generator {client:.2f} CPU-s"
         )
         print(
             f"receipts: {len(ok)}/{len(results)}; other answers: {sorted({r.status for r in results if r.status != 201})}"

@@ -337,9 +337,9 @@ def parse_sealed_file(body: bytes) -> SealedFile:
 async def submit_file(
     session: AsyncSession, act: Act, section_id: int, body: bytes, *, blobs: BlobStore, signer: ReceiptSigner
 ) -> Accepted:
-    """A whole sealed bid file in one request: the checks of ``begin``, the ciphertexts straight into the blob
-    store, and the bid accepted under the section's lock as ``complete`` does, in one transaction. The caller
-    commits, and only then hands the receipt out. Sending the same file again gives the same bid."""
+    """A whole sealed bid file in one request: the checks of ``begin`` (read only), the ciphertexts straight into
+    the blob store, then the bid accepted under the section's lock as ``complete`` does, in one transaction. The
+    caller commits, and only then hands the receipt out. Sending the same file again gives the same bid."""
     actor = _bidder(act)
     sealed = parse_sealed_file(body)
     manifest, signature = sealed.head.manifest_bytes, sealed.head.signature
@@ -381,18 +381,32 @@ async def submit_file(
     )
     for envelope in ENVELOPES:
         check_ciphertext(parsed, envelope, *sealed.hashes[envelope])
+    centre_id = sc.project.centre_id
+    existing_id = existing.id if existing is not None else None
+    supersede = any(u.state == "open" and u is not existing for u in uploads)
+    # The checks are done: their read-only transaction ends here, so that no connection is held while the
+    # ciphertexts are written and fsynced (in a deadline storm the pool is what bids queue for).
+    await session.rollback()
     # Stored before the section's lock, as complete() stores before it: a refusal at the lock leaves blobs no
     # row names, which garbage collection removes after its grace period.
     puts = [blobs.put_bytes(b"".join(sealed.ciphertexts[e]), expected_sha256=sealed.hashes[e][0]) for e in ENVELOPES]
     stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
     await lock_open_section(session, section_id, act.at, NOT_TAKING_BIDS, party=organisation.id)
-    open_ones = [u.id for u in uploads if u.state == "open" and u is not existing]
-    superseded = await _supersede_open_uploads(session, act, section_id, organisation.id) if open_ones else []
-    if existing is not None:
-        superseded = [u for u in superseded if u != existing.id]
-    if existing is not None:  # this bidder's own unfinished upload of the same file: it is finished here
-        upload = existing
-        upload.state, upload.updated_at = "complete", act.at
+    superseded = await _supersede_open_uploads(session, act, section_id, organisation.id) if supersede else []
+    if existing_id is not None:  # this bidder's own unfinished upload of the same file: it is finished here
+        superseded = [u for u in superseded if u != existing_id]
+        claimed = await session.execute(
+            update(Upload)
+            .where(Upload.id == existing_id, Upload.state != "complete")
+            .values(state="complete", updated_at=act.at)
+        )
+        if claimed.rowcount != 1:  # completed meanwhile (the same file, sent again at once): that bid
+            bid = await session.scalar(select(Bid).where(Bid.upload_id == existing_id))
+            if bid is None:
+                raise UploadConflict("该上传已结束", "This upload is no longer open")
+            return Accepted(bid, False)
+        upload = await session.get(Upload, existing_id, populate_existing=True)
+        assert upload is not None
     else:
         upload = Upload(
             id=secrets.token_hex(16),
@@ -409,7 +423,6 @@ async def submit_file(
             updated_at=act.at,
         )
         await session.execute(_INSERT_UPLOAD, {c: getattr(upload, c) for c in _UPLOAD_COLUMNS})
-    await session.flush()  # (the existing upload's new state) before the bid that names it
     if superseded:
         await record(
             session,
@@ -420,11 +433,9 @@ async def submit_file(
             subject_type="section",
             subject_id=section_id,
             details={"upload_id": upload.id, "superseded": superseded},
-            centre_id=sc.project.centre_id,
+            centre_id=centre_id,
         )
-    bid = await _accept(
-        session, act, actor, upload, organisation, signing_key_id, stored, signer, centre_id=sc.project.centre_id
-    )
+    bid = await _accept(session, act, actor, upload, organisation, signing_key_id, stored, signer, centre_id=centre_id)
     return Accepted(bid, True)
 
 
