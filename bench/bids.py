@@ -1,14 +1,17 @@
 """The deadline storm: many bidders submitting sealed bids at once, against raw asyncpg commits.
 
-    .venv/bin/python bench/bids.py --bidders 200 --document-kib 64
+    .venv/bin/python bench/bids.py --bidders 200 --document-kib 64 [--mode pieces]
 
 Creates a fresh PostgreSQL database, seeds a section with a three-opener committee and N bidders with
-registered signing keys (through the platform's services), seals one bid per bidder offline (a 64 KiB
-documents file each), starts the real app under uvicorn, then has all N bidders submit at once over
-loopback (one keep-alive connection each, bench/_http.py) — begin, upload both ciphertexts, complete — and reports receipted bids per second and the
-latency of a whole submission. The floor, measured in the same run: N concurrent raw asyncpg
-INSERT + COMMIT of rows of the same size into a plain table (with as many connections as the app's pool).
-No timing is asserted anywhere: these are measurements.
+registered signing keys (through the platform's services), seals one bid per bidder offline (a documents file
+of the given size each), starts the real app under uvicorn (2 workers), then has all N bidders submit at once
+over loopback (one keep-alive connection each, bench/_http.py): the sealed file in one request, as `bidding
+submit` sends a bid under 16 MiB, or with ``--mode pieces`` begin, both ciphertexts, complete. It reports
+receipted bids per second, the latency of a whole submission, how soon each receipt's entry was in a signed
+checkpoint, and the CPU of the app's processes, of PostgreSQL and of itself meanwhile. The floor, measured in
+the same run: N concurrent raw asyncpg INSERT + COMMIT of rows of the same size into a plain table, with as
+many connections as the app's pools hold (``--connections``). No timing is asserted anywhere: these are
+measurements. BENCH_PROFILE=out.txt samples the app with py-spy (bench/profile_top.py).
 """
 
 from __future__ import annotations
