@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,24 +38,21 @@ def fresh_database(server: str, name: str) -> str:
 @contextmanager
 def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
     """Start the app (its settings in *env*) and yield its base URL; stop it afterwards."""
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "trading.asgi:app_factory",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "trading.asgi:app_factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -65,7 +65,29 @@ def serve_app(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]
                 time.sleep(0.2)
         else:
             raise SystemExit("the app did not answer /healthz within 20 s")
-        yield base
+        with _profiled(server.pid):
+            yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@contextmanager
+def _profiled(pid: int) -> Iterator[None]:
+    """With BENCH_PROFILE=out.txt, sample the app's processes' CPU with py-spy while the bench runs, as
+    collapsed stacks (bench/profile_top.py summarises them)."""
+    out = os.environ.get("BENCH_PROFILE")
+    if not out:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    sampler = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "250", "--output", out],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(1)  # py-spy attaches
+    try:
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
