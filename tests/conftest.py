@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bidding.opening_job import runner_of
 from tests.dbproxy import DatabaseRelay
 from trading.app import create_app
 from trading.clock import FixedClock
@@ -217,6 +218,8 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     if engine.dialect.name == "postgresql":
         await _empty_tables(engine)
     yield application
+    # An opening job a test's upload started runs on in the test's loop (no lifespan runs the workers' loops here).
+    await runner_of(application.state).settle()
     await engine.dispose()
 
 

@@ -116,6 +116,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     shutdown_grace: float = 30.0
     #: Seconds each /readyz check (database, blob store) may take before it counts as failed.
     ready_timeout: float = 3.0
+    #: The opening job (bidding.opening_job): bids opened and committed together, and how long a worker's claim on
+    #: the job holds without renewal — after a crash, the job waits that long before another worker resumes it.
+    opening_batch: int = 1000
+    opening_lease: float = 30.0
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):
@@ -124,6 +128,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.log_format not in ("json", "text"):
             raise ValueError(f"log_format: {self.log_format!r} is neither 'json' nor 'text'")
         self.metrics_networks()
+        if self.opening_batch < 1 or self.opening_lease <= 0:
+            raise ValueError("opening_batch must be at least 1 and opening_lease more than 0 seconds")
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

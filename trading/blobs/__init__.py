@@ -14,7 +14,7 @@ its address.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -178,6 +178,12 @@ class BlobStore(Protocol):
         ...
 
     async def read_bytes(self, sha256: str, max_bytes: int) -> bytes: ...
+
+    async def read_many(self, wanted: Sequence[tuple[str, int]]) -> list[bytes]:
+        """Several small blobs whole (each ``(sha256, max_bytes)``), in order: the opening reads thousands of
+        price ciphertexts of a few hundred bytes, so the local store reads them in one thread hop and S3 fetches
+        them concurrently."""
+        ...
 
     async def exists(self, sha256: str) -> bool: ...
 

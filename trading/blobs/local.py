@@ -10,7 +10,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -124,6 +124,21 @@ class LocalBlobStore:
             if len(data) > max_bytes:
                 raise too_large(max_bytes)
             return data
+
+        return await anyio.to_thread.run_sync(read)
+
+    async def read_many(self, wanted: Sequence[tuple[str, int]]) -> list[bytes]:
+        paths = [(self._path(sha256), max_bytes) for sha256, max_bytes in wanted]
+
+        def read() -> list[bytes]:
+            out = []
+            for path, max_bytes in paths:
+                with path.open("rb") as fh:
+                    data = fh.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    raise too_large(max_bytes)
+                out.append(data)
+            return out
 
         return await anyio.to_thread.run_sync(read)
 

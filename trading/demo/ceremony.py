@@ -27,7 +27,7 @@ from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import committees, keys, opening, receipts, schemas, submission
+from bidding import committees, keys, opening, opening_job, receipts, schemas, submission
 from bidding.committees import section_committee
 from bidding.envelope import (
     OpenerPrivateKey,
@@ -296,6 +296,8 @@ async def open_section(
                 signature=base64.b64encode(opener.signing.sign(document)).decode(),
             ),
         )
+    # The last upload made the opening due; its job opens the bids and publishes the record (at *published*).
+    await opening_job.runner_of(state).settle()
 
 
 async def _chunks(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
