@@ -536,36 +536,85 @@ async def open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionCommi
 
 
 async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Opening, at: datetime) -> dict[str, Any]:
-    bids = await _bids(session, sc.section.id)
-    orgs = await _organisations(session, [b.organisation_id for b in bids])
+    """The opening record's fields (docs/log.md §8). A section may have thousands of bids: each table is read in
+    one query of the columns the record shows, and the price shares and sealed shares only of the bids that
+    need them (not opened; disputed)."""
+    section_id = sc.section.id
+    bids = (
+        await session.execute(
+            select(
+                Bid.id,
+                Organisation.name.label("bidder"),
+                Organisation.credit_code,
+                Bid.manifest_sha256,
+                Bid.received_at,
+                Bid.state,
+                Bid.blobs,
+                Bid.event_details,
+                Bid.event_salt,
+                Bid.signature,
+                Bid.withdrawal_event,
+                Bid.withdrawal,
+                Bid.withdrawal_signature,
+            )
+            .join(Organisation, Organisation.id == Bid.organisation_id)
+            .where(Bid.section_id == section_id)
+            .order_by(Bid.id)
+        )
+    ).all()
     results = {
         r.bid_id: r
-        for r in await session.scalars(select(OpeningResult).where(OpeningResult.section_id == sc.section.id))
+        for r in (
+            await session.execute(
+                select(
+                    OpeningResult.bid_id,
+                    OpeningResult.outcome,
+                    OpeningResult.form,
+                    OpeningResult.data_key,
+                    OpeningResult.reason,
+                    OpeningResult.fault,
+                ).where(OpeningResult.section_id == section_id)
+            )
+        ).all()
     }
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
-    cut = await session.get(DeadlineCheckpoint, sc.section.id)
+    cut = await session.get(DeadlineCheckpoint, section_id)
     price_shares: dict[int, dict[str, str]] = {}
-    for share in await session.scalars(
-        select(OpeningShare)
-        .where(OpeningShare.section_id == sc.section.id, OpeningShare.envelope == "price")
-        .order_by(OpeningShare.position)
-    ):
-        price_shares.setdefault(share.bid_id, {})[str(share.position)] = base64.b64encode(share.share).decode()
+    for bid_id, position, share in (
+        await session.execute(
+            select(OpeningShare.bid_id, OpeningShare.position, OpeningShare.share)
+            .join(
+                OpeningResult,
+                (OpeningResult.section_id == OpeningShare.section_id) & (OpeningResult.bid_id == OpeningShare.bid_id),
+            )
+            .where(
+                OpeningShare.section_id == section_id,
+                OpeningShare.envelope == "price",
+                OpeningResult.outcome != "opened",
+            )
+            .order_by(OpeningShare.position)
+        )
+    ).all():
+        price_shares.setdefault(bid_id, {})[str(position)] = base64.b64encode(share).decode()
     disputes: dict[int, list[dict[str, Any]]] = {}
     for d in await session.scalars(
         select(OpeningDispute)
-        .where(OpeningDispute.section_id == sc.section.id)
+        .where(OpeningDispute.section_id == section_id)
         .order_by(OpeningDispute.envelope.desc(), OpeningDispute.position)
     ):
         disputes.setdefault(d.bid_id, []).append(d)
+    sealed_shares: dict[int, dict[str, Any]] = dict(
+        (await session.execute(select(Bid.id, Bid.sealed_shares).where(Bid.id.in_(list(disputes))))).all()
+        if disputes
+        else []
+    )
     rows = []
     for bid in bids:
-        org = orgs[bid.organisation_id]
         result = results.get(bid.id)
         outcome = result.outcome if result else ("withdrawn" if bid.state == "withdrawn" else bid.state)
         entry: dict[str, Any] = {
-            "bidder": org.name,
-            "bidder_credit_code": org.credit_code,
+            "bidder": bid.bidder,
+            "bidder_credit_code": bid.credit_code,
             "manifest_sha256": bid.manifest_sha256,
             "received_at": log_entries.instant(bid.received_at),
             "state": bid.state,
@@ -609,7 +658,7 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
                     "position": d.position,
                     "finding": d.finding,
                     "opener_private_key": base64.b64encode(d.private_key).decode(),
-                    "sealed_share": bid.sealed_shares[d.envelope][d.position - 1],
+                    "sealed_share": sealed_shares[bid.id][d.envelope][d.position - 1],
                 }
                 for d in disputes[bid.id]
             ]
@@ -691,7 +740,7 @@ async def publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, 
         elif b["outcome"] == "disputed":
             who = "、".join(f"第{d['position']}号开标人" for d in b.get("disputes", []))
             lines.append(f"{b['bidder']}：未能解密，{who}提出分片异议（{b['reason']}），待监督人员裁定")
-    draft = await notice_services.create_draft(
+    return await notice_services.draft_and_publish(
         session,
         staff_act,
         NoticeDraftCreate(
@@ -702,9 +751,8 @@ async def publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, 
             fields=fields,
             section_ids=[sc.section.id],
         ),
+        tz=SHANGHAI,
     )
-    await notice_services.publish(session, staff_act, draft.id, tz=SHANGHAI)
-    return draft
 
 
 async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:

@@ -15,19 +15,22 @@ opened once. The record is published in one last transaction that moves the open
 ``opened`` only if this worker still holds it: two workers can never both publish.
 
 The arithmetic of a batch (the price key rebuilt from the shares and checked against its commitment, the price
-envelope decrypted, the documents key rebuilt and checked) is pure (:func:`open_batch`) and runs in a thread, so
-the worker keeps answering requests meanwhile.
+envelope decrypted, the documents key rebuilt and checked) is pure (bidding.opening_batch) and runs in a process
+beside the worker (``settings.opening_processes``; 0: a thread), on another core: meanwhile the worker reads the
+next batch, writes the last, and keeps answering requests — the opening hall's among them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -37,9 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import committees
 from bidding.committees import SectionCommittee, section_committee
-from bidding.envelope import BidContext, combine_and_open, rebuild_key
-from bidding.envelope.manifest import read_stored_manifest
 from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningShare
+from bidding.opening_batch import BidToOpen, open_batch
 from trading import metrics
 from trading.accounts.models import Organisation
 from trading.context import Act
@@ -65,78 +67,6 @@ async def mark_due(session: AsyncSession, section_id: int, at: datetime) -> bool
         .values(state="opening", due_at=at, bids_total=total or 0, bids_opened=0, lease_owner=None, lease_until=None)
     )
     return marked.rowcount == 1
-
-
-# --- the arithmetic (pure: runs in a thread) ---------------------------------------------------------------------
-
-
-@dataclass
-class BidToOpen:
-    """Everything one bid's opening needs, read from the database and the blob store beforehand."""
-
-    bid_id: int
-    manifest: bytes
-    bidder_credit_code: str
-    price_ciphertext: bytes
-    shares: dict[str, dict[int, bytes]] = field(default_factory=lambda: {"price": {}, "documents": {}})
-    disputed: dict[str, set[int]] = field(default_factory=lambda: {"price": set(), "documents": set()})
-
-
-def open_batch(
-    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], at: datetime, section_id: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of ``opening_results`` and ``document_keys`` for *bids* — the same outcome, reason and fault as
-    opening them one by one: every share uploaded in the window is used, what cannot open fails with whose fault
-    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`."""
-    results: list[dict[str, Any]] = []
-    keys: list[dict[str, Any]] = []
-    for bid in bids:
-        manifest = read_stored_manifest(bid.manifest)
-        bid_context = BidContext(bidder_credit_code=bid.bidder_credit_code, **context)
-        result = combine_and_open(
-            manifest,
-            bid_context,
-            "price",
-            bid.shares["price"],
-            (bid.price_ciphertext,),
-            final=True,
-            disputed=bid.disputed["price"],
-            price_fields=price_fields,
-        )
-        if result.ok:
-            # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
-            # the opening; the ciphertext is decrypted only as the panel reads it.
-            documents = rebuild_key(
-                manifest,
-                bid_context,
-                "documents",
-                bid.shares["documents"],
-                final=True,
-                disputed=bid.disputed["documents"],
-            )
-            keys.append(
-                {
-                    "bid_id": bid.bid_id,
-                    "section_id": section_id,
-                    "outcome": documents.outcome,
-                    "data_key": documents.data_key if documents.ok else None,
-                    "reason": documents.reason,
-                    "fault": documents.fault,
-                    "rebuilt_at": at,
-                }
-            )
-        results.append(
-            {
-                "section_id": section_id,
-                "bid_id": bid.bid_id,
-                "outcome": result.outcome,
-                "form": result.form if result.ok else None,
-                "data_key": result.data_key if result.ok else None,
-                "reason": result.reason,
-                "fault": result.fault,
-            }
-        )
-    return results, keys
 
 
 # --- one job -----------------------------------------------------------------------------------------------------
@@ -218,26 +148,86 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
             disputed.setdefault(bid_id, {"price": set(), "documents": set()})[envelope].add(position)
     after = after or 0
     batch_size = state.settings.opening_batch
-    done = 0
-    while True:
+
+    async def read(after: int) -> list[BidToOpen]:
         async with state.sessionmaker() as session:
-            batch = await _read_batch(session, state, section_id, after, batch_size, disputed)
-        if not batch:
-            break
-        at = await _now(state)
-        results, keys = await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, at, section_id)
+            return await _read_batch(session, state, section_id, after, batch_size, disputed)
+
+    async def write(results: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
         async with state.sessionmaker() as session:
             await _hold(session, state, section_id, owner, bids_opened=Opening.bids_opened + len(results))
             await session.execute(insert(OpeningResult), results)
             if keys:
                 await session.execute(insert(DocumentKey), keys)
             await session.commit()
-        after = batch[-1].bid_id
-        done += 1
-        if batches is not None and done >= batches:
-            return False
+
+    # A pipeline: while one batch is computed (in a thread), the next is read and the one before is written.
+    # Writes commit in bid order, one at a time, so the last committed bid is where a resumed job starts.
+    written = opened = 0
+    started = time.perf_counter()
+    computing = 0.0
+    writing: asyncio.Future[None] | None = None
+    reading: asyncio.Future[list[BidToOpen]] | None = None
+    batch = await read(after)
+    try:
+        while batch:
+            reading = asyncio.ensure_future(read(batch[-1].bid_id))
+            at = await _now(state)
+            computed = time.perf_counter()
+            results, keys = await _compute(state, batch, context, price_fields, at, section_id)
+            computing += time.perf_counter() - computed
+            opened += len(results)
+            if writing is not None:
+                await writing
+                written += 1
+                if batches is not None and written >= batches:
+                    return False
+            writing = asyncio.ensure_future(write(results, keys))
+            batch = await reading
+        if writing is not None:
+            await writing
+            written += 1
+            if batches is not None and written >= batches:
+                return False
+    finally:
+        for task in (reading, writing):
+            if task is not None and not task.done():
+                task.cancel()
+    batched = time.perf_counter()
     await _publish(state, section_id, owner)
+    # For the operator (no figure from any bid): how long the opening took, and where.
+    log.info(
+        "opening of section %s: %d bids opened in %d batches in %.2f s (%.2f s computing), record published in %.2f s",
+        section_id,
+        opened,
+        written,
+        batched - started,
+        computing,
+        time.perf_counter() - batched,
+    )
     return True
+
+
+async def _compute(
+    state: State,
+    batch: list[BidToOpen],
+    context: dict[str, Any],
+    price_fields: tuple[str, ...],
+    at: datetime,
+    section_id: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`open_batch` in the runner's process (settings.opening_processes), else in a thread of this one."""
+    runner = runner_of(state)
+    pool = runner.pool()
+    if pool is None:
+        return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, at, section_id)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            pool, open_batch, batch, context, price_fields, at, section_id
+        )
+    except BrokenProcessPool:
+        runner.drop_pool()  # (the process died: the job's next attempt starts another)
+        raise
 
 
 async def _now(state: State) -> datetime:
@@ -348,6 +338,28 @@ class OpeningRunner:
         self.owner = f"{name}:{os.getpid()}:{secrets.token_hex(4)}"[:100]
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor | None:
+        """The processes that compute the batches beside this worker (made on first use); None: a thread does."""
+        processes = self._state.settings.opening_processes
+        if processes < 1:
+            return None
+        if self._pool is None:
+            # Spawned, not forked: a fork of a running event loop with its threads and connections is unsafe.
+            self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def warm(self) -> None:
+        """Start the processes now, so that the first opening does not wait for them to start."""
+        pool = self.pool()
+        if pool is not None:
+            pool.submit(open_batch, [], {}, (), datetime.now(UTC), 0)
+
+    def drop_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def kick(self) -> None:
         """Look for due openings now (or right after the run under way)."""
@@ -383,6 +395,7 @@ class OpeningRunner:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        self.drop_pool()
         async with self._state.sessionmaker() as session:
             await session.execute(
                 update(Opening)
@@ -403,6 +416,7 @@ def runner_of(state: State) -> OpeningRunner:
 async def run(state: State, stop: asyncio.Event) -> None:
     """Run due openings until *stop*: every worker does, and the database lets one of them take each."""
     runner = runner_of(state)
+    runner.warm()
     while not stop.is_set():
         runner.kick()
         try:

@@ -208,6 +208,9 @@ def settings(test_database_url: str, tmp_path: Path, blob_settings: dict[str, An
         base_url="http://testserver.local",
         # Tests move their clocks by weeks; tokens outlive them (tests/api/test_sign_in.py checks expiry).
         token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+        # The opening's arithmetic in a thread: a process per test app would cost a second each to start
+        # (tests/bidding/test_opening_job.py runs it in processes).
+        opening_processes=0,
     )
 
 
@@ -220,6 +223,7 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     yield application
     # An opening job a test's upload started runs on in the test's loop (no lifespan runs the workers' loops here).
     await runner_of(application.state).settle()
+    runner_of(application.state).drop_pool()
     await engine.dispose()
 
 

@@ -120,6 +120,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: the job holds without renewal — after a crash, the job waits that long before another worker resumes it.
     opening_batch: int = 1000
     opening_lease: float = 30.0
+    #: Processes beside each worker that do the opening's arithmetic, on other cores (0: a thread of the worker).
+    opening_processes: int = 1
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):
@@ -128,8 +130,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.log_format not in ("json", "text"):
             raise ValueError(f"log_format: {self.log_format!r} is neither 'json' nor 'text'")
         self.metrics_networks()
-        if self.opening_batch < 1 or self.opening_lease <= 0:
-            raise ValueError("opening_batch must be at least 1 and opening_lease more than 0 seconds")
+        if self.opening_batch < 1 or self.opening_lease <= 0 or self.opening_processes < 0:
+            raise ValueError(
+                "opening_batch must be at least 1, opening_lease more than 0 seconds, opening_processes 0 or more"
+            )
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

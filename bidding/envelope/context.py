@@ -10,6 +10,7 @@ The committee enters the bytes as the SHA-256 of each opener's public key — th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -91,7 +92,7 @@ class BidContext(msgspec.Struct, frozen=True, kw_only=True):
         return self
 
     def opener_key_hashes(self) -> tuple[bytes, ...]:
-        return tuple(hashlib.sha256(key).digest() for key in self.opener_keys)
+        return _key_hashes(self.opener_keys)
 
     def to_bytes(self) -> bytes:
         """The canonical context bytes (docs/envelope.md, "Context")."""
@@ -119,6 +120,31 @@ def context_bytes_from_fields(
     k: int,
     n: int,
     opener_key_hashes: Sequence[bytes],
+) -> bytes:
+    return _context_bytes(
+        role, suite, section_id, trade_code, section_code, bidder_credit_code, k, n, tuple(opener_key_hashes)
+    )
+
+
+# An opening works through thousands of bids of one section: each bid's context bytes are asked for several times
+# (the AEAD's associated data, each commitment), and every bid's hold the same committee's key hashes. Both are
+# pure functions of their arguments, so they are remembered for the bids being worked on.
+@functools.lru_cache(maxsize=64)
+def _key_hashes(keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return tuple(hashlib.sha256(key).digest() for key in keys)
+
+
+@functools.lru_cache(maxsize=1024)
+def _context_bytes(
+    role: str,
+    suite: str,
+    section_id: int,
+    trade_code: str,
+    section_code: str,
+    bidder_credit_code: str,
+    k: int,
+    n: int,
+    opener_key_hashes: tuple[bytes, ...],
 ) -> bytes:
     parts = [
         lp(LABEL_CONTEXT),

@@ -40,8 +40,9 @@ PRICES = [4_512_345_600, 4_498_000_000, 4_630_120_000, 4_701_000_000, 4_388_800_
 
 @pytest.fixture
 def small_batches(settings):
-    """Settings with one bid a batch, so that a five-bid opening runs five batches."""
-    return msgspec.structs.replace(settings, opening_batch=1)
+    """Settings with one bid a batch, so that a five-bid opening runs five batches, computed in a process beside
+    each worker as deployed."""
+    return msgspec.structs.replace(settings, opening_batch=1, opening_processes=1)
 
 
 @pytest_asyncio.fixture
@@ -50,6 +51,7 @@ async def worker(small_batches, clock):
     other = create_app(small_batches, clock=clock)
     yield other
     await opening_job.runner_of(other.state).settle()
+    opening_job.runner_of(other.state).drop_pool()
     await other.state.engine.dispose()
 
 
@@ -65,6 +67,7 @@ async def app(small_batches, clock):
     runner = opening_job.runner_of(application.state)
     runner.kick = lambda: None  # type: ignore[method-assign]
     yield application
+    opening_job.runner_of(application.state).drop_pool()
     await application.state.engine.dispose()
 
 
