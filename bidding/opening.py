@@ -778,7 +778,7 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
         "members": members,
         "record_notice_id": opening.record_notice_id if opening else None,
     }
-    if opening is not None and opening.state in ("opening", "opened"):
+    if opening is not None and opening.state in ("opening", "opened") and opening.bids_total is not None:
         # The job's committed batches (bidding.opening_job): how many bids are opened so far, of how many.
         total = opening.bids_total or 0
         body["progress"] = {

@@ -9,6 +9,9 @@ the worker, on another core, while the worker reads the next batch and writes th
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,3 +88,15 @@ def open_batch(
             }
         )
     return results, keys
+
+
+def watch_parent(parent: int) -> None:
+    """In a process started to compute batches: exit as soon as the worker that started it is gone (killed, say),
+    rather than live on orphaned, holding the worker's output open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

@@ -30,7 +30,7 @@ import secrets
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import committees
 from bidding.committees import SectionCommittee, section_committee
 from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningShare
-from bidding.opening_batch import BidToOpen, open_batch
+from bidding.opening_batch import BidToOpen, open_batch, watch_parent
 from trading import metrics
 from trading.accounts.models import Organisation
 from trading.context import Act
@@ -341,20 +341,20 @@ class OpeningRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def pool(self) -> ProcessPoolExecutor | None:
-        """The processes that compute the batches beside this worker (made on first use); None: a thread does."""
+        """The processes that compute the batches beside this worker, started by its first opening and kept for
+        the next (None: a thread does)."""
         processes = self._state.settings.opening_processes
         if processes < 1:
             return None
         if self._pool is None:
             # Spawned, not forked: a fork of a running event loop with its threads and connections is unsafe.
-            self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
-
-    def warm(self) -> None:
-        """Start the processes now, so that the first opening does not wait for them to start."""
-        pool = self.pool()
-        if pool is not None:
-            pool.submit(open_batch, [], {}, (), datetime.now(UTC), 0)
 
     def drop_pool(self) -> None:
         pool, self._pool = self._pool, None
@@ -416,7 +416,6 @@ def runner_of(state: State) -> OpeningRunner:
 async def run(state: State, stop: asyncio.Event) -> None:
     """Run due openings until *stop*: every worker does, and the database lets one of them take each."""
     runner = runner_of(state)
-    runner.warm()
     while not stop.is_set():
         runner.kick()
         try:

@@ -169,23 +169,26 @@ def check_envelope_name(envelope: str) -> str:
 
 def chunk_associated_data(context_bytes: bytes, envelope: str, chunk_size: int) -> bytes:
     """The AEAD associated data of every chunk of one envelope."""
-    return lp(LABEL_CHUNK) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(chunk_size)
+    return _prefix(LABEL_CHUNK, context_bytes, envelope) + u64(chunk_size)
 
 
 def key_commitment(context_bytes: bytes, envelope: str, data_key: bytes) -> bytes:
     """SHA-256 commitment to an envelope's data key (AES-GCM does not commit to its key)."""
-    return hashlib.sha256(
-        lp(LABEL_KEY_COMMITMENT) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + lp(data_key)
-    ).digest()
+    return hashlib.sha256(_prefix(LABEL_KEY_COMMITMENT, context_bytes, envelope) + lp(data_key)).digest()
 
 
 def share_commitment(context_bytes: bytes, envelope: str, index: int, share: bytes) -> bytes:
     """SHA-256 commitment to opener ``index``'s share (shares are random, so the hash reveals nothing)."""
-    return hashlib.sha256(
-        lp(LABEL_SHARE_COMMITMENT) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(index) + lp(share)
-    ).digest()
+    return hashlib.sha256(_prefix(LABEL_SHARE_COMMITMENT, context_bytes, envelope) + u64(index) + lp(share)).digest()
 
 
 def share_info(context_bytes: bytes, envelope: str, index: int) -> bytes:
     """The HPKE ``info`` with which share ``index`` is sealed to opener ``index``."""
-    return lp(LABEL_SHARE) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(index)
+    return _prefix(LABEL_SHARE, context_bytes, envelope) + u64(index)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(label: bytes, context_bytes: bytes, envelope: str) -> bytes:
+    """``lp(label) ‖ lp(context) ‖ lp(envelope)``, the start of every commitment, info and associated data (the
+    same few for all of one bid's shares: remembered while its bids are worked on)."""
+    return lp(label) + lp(context_bytes) + lp_str(check_envelope_name(envelope))

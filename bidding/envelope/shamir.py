@@ -15,6 +15,7 @@ where byte-by-byte arithmetic took tens (an opening combines two shares of every
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 
@@ -111,7 +112,17 @@ def interpolate_at(shares: Mapping[int, bytes] | Sequence[bytes], x: int) -> byt
         raise ValueError("share x-coordinates must be distinct and non-zero")
     if not 0 <= x <= 255:
         raise ValueError("x is a byte")
-    # Lagrange basis at x: l_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j); in GF(2^8) subtraction is xor.
+    weights = _lagrange_weights(tuple(xs), x)
+    total = 0
+    for share, weight in zip(items, weights, strict=True):
+        total ^= int.from_bytes(bytes(share[1:]).translate(_MUL_TABLES[weight]))
+    return total.to_bytes(length - 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _lagrange_weights(xs: tuple[int, ...], x: int) -> tuple[int, ...]:
+    """The Lagrange basis at x: l_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j); in GF(2^8) subtraction is xor. (The same
+    few index sets recur for every bid of an opening.)"""
     weights = []
     for i, x_i in enumerate(xs):
         weight = 1
@@ -119,10 +130,7 @@ def interpolate_at(shares: Mapping[int, bytes] | Sequence[bytes], x: int) -> byt
             if i != j:
                 weight = gf_mul(weight, gf_div(x ^ x_j, x_i ^ x_j))
         weights.append(weight)
-    total = 0
-    for share, weight in zip(items, weights, strict=True):
-        total ^= int.from_bytes(bytes(share[1:]).translate(_MUL_TABLES[weight]))
-    return total.to_bytes(length - 1)
+    return tuple(weights)
 
 
 def off_polynomial(shares: Sequence[bytes], k: int) -> list[int]:
