@@ -221,13 +221,20 @@ async def _compute(
     pool = runner.pool()
     if pool is None:
         return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, at, section_id)
+    # One part of the batch for each process; the parts come back in order.
+    loop = asyncio.get_running_loop()
+    size = -(-len(batch) // state.settings.opening_processes)
     try:
-        return await asyncio.get_running_loop().run_in_executor(
-            pool, open_batch, batch, context, price_fields, at, section_id
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, open_batch, batch[i : i + size], context, price_fields, at, section_id)
+                for i in range(0, len(batch), size)
+            )
         )
     except BrokenProcessPool:
         runner.drop_pool()  # (the process died: the job's next attempt starts another)
         raise
+    return [row for results, _ in parts for row in results], [row for _, keys in parts for row in keys]
 
 
 async def _now(state: State) -> datetime:

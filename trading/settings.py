@@ -120,8 +120,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: the job holds without renewal — after a crash, the job waits that long before another worker resumes it.
     opening_batch: int = 1000
     opening_lease: float = 30.0
-    #: Processes beside each worker that do the opening's arithmetic, on other cores (0: a thread of the worker).
-    opening_processes: int = 1
+    #: Processes beside each worker that do the opening's arithmetic, on other cores, each a part of every batch
+    #: (0: a thread of the worker). They start with the worker's first opening.
+    opening_processes: int = 2
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):
