@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,8 @@ async def seed_section(
     """Centre, tenderer, staff, three openers with registered keys, and a published works tender with one
     section whose committee is those openers (k = 2). Commits."""
     act = Act(actor=None, address="bench", at=published)
+    # Tokens are issued now, not at *published*: an opener's lives less than the three weeks the tender runs.
+    now_act = Act(actor=None, address="bench", at=datetime.now(UTC))
     centre = await create_centre(
         s, act, acc.CentreCreate(code="CD", name="常德市公共资源交易中心", region_code="430700")
     )
@@ -88,7 +90,7 @@ async def seed_section(
         ),
         settings,
     )
-    _, staff_token = await issue_token(s, act, staff, "bench", settings)
+    _, staff_token = await issue_token(s, now_act, staff, "bench", settings)
     openers = []
     for i in range(3):
         p = await create_person(
@@ -107,7 +109,7 @@ async def seed_section(
                 signing_key=base64.b64encode(raw(signing)).decode(),
             ),
         )
-        _, token = await issue_token(s, act, p, "bench", settings)
+        _, token = await issue_token(s, now_act, p, "bench", settings)
         openers.append(Opener(p, token, hpke, signing))
     sact = Act(actor=actor_of(staff), address="bench", at=published)
     project = await create_project(

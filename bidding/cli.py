@@ -1451,7 +1451,7 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
         state = result["state"]
         uploaded = f"{result['uploaded']}/{result.get('n', result['k'])}"
         say(f"开标状态 / opening state: {STATES.get(state, state)}（已上传 / uploaded {uploaded}）")
-        if state != "opened" and result.get("shares_close_at"):
+        if state == "waiting" and result.get("shares_close_at"):
             # The share window (docs/envelope.md §10.2): the bids open when every opener is in, or when it ends
             # with at least k — never at the k-th upload, so that no opener chooses the outcome by staying away.
             say(
@@ -1460,6 +1460,15 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                 "the bids open once every opener is in, or when the share window ends "
                 f"({result['shares_close_at']}) with at least {result['k']}",
             )
+        if state == "opening":
+            # This upload made the opening due: a background job on the server opens the bids. Follow it, as the
+            # opening hall does, until the record is out.
+            say(
+                f"开标人已齐，平台正在解密；开标大厅 / opening hall: {client.url(result['hall_url'])}",
+                "every opener is in: the platform is opening the bids",
+            )
+            state = wait_for_opening(client, args.section_id)
+            say(f"开标状态 / opening state: {STATES.get(state, state)}")
         if state == "opened":
             status = client.opening_status(args.section_id)
             notice_id = status.get("record_notice_id")
@@ -1469,6 +1478,30 @@ def cmd_opener_open(args: argparse.Namespace) -> int:
                 say(f"开标记录 / opening record: {client.url(f'/notices/{notice_id}')}")
                 say(f"数据 / data: {client.url(f'/api/notices/{notice_id}')}")
     return 0
+
+
+#: How often the opener's command asks how the opening job is getting on.
+OPENING_POLL_SECONDS = 0.5
+
+
+def wait_for_opening(client: BiddingClient, section_id: int, *, timeout: float = 3600) -> str:
+    """Follow the opening job with a progress bar (bids opened of all) until it has ended; the final state."""
+    status = client.opening_status(section_id)
+    total = (status.get("progress") or {}).get("total") or 0
+    started = time.monotonic()
+    with progress_bar("解密投标 / opening bids", total, unit_bytes=False) as update:
+        while status["state"] == "opening":
+            update((status.get("progress") or {}).get("opened") or 0)
+            if time.monotonic() - started > timeout:
+                raise Failure(
+                    "平台的开标解密尚未完成，请稍后在开标大厅查看",
+                    "The platform has not finished opening the bids yet: see the opening hall later",
+                    code="opening_still_running",
+                )
+            time.sleep(OPENING_POLL_SECONDS)
+            status = client.opening_status(section_id)
+        update(total)
+    return str(status["state"])
 
 
 def _disputes(args: argparse.Namespace, disputes: list[dict[str, Any]], hpke_key: OpenerPrivateKey) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Stream
 from sqlalchemy import select
@@ -383,14 +384,26 @@ class OpeningController(Controller):
         operation_id="uploadShares",
         status_code=200,
         request_max_body_size=SHARES_ROUTE_LIMIT,
+        responses={
+            202: ResponseSpec(
+                data_container=dict[str, Any],
+                description="Accepted, and the opening is now due (all n openers in, or the share window over): a "
+                "background job opens the bids and publishes the record. Follow its progress at `status_url` "
+                "(also in Location) or in the opening hall (`hall_url`).",
+            )
+        },
     )
     async def upload_shares(
         self, request: Request, db: DB, section_id: FromPath[int], data: JSONBody[schemas.SharesIn]
-    ) -> dict[str, Any]:
-        """Upload my decrypted shares, signed; with k openers in, the bids open and the record is published."""
+    ) -> Response[dict[str, Any]]:
+        """Upload my decrypted shares, signed; the upload that makes the opening due answers 202, and the bids are
+        opened and the record published by a background job."""
         act = await make_act(request, db)
         await db.rollback()
-        return await opening.upload_shares(request.app.state, act, section_id, data)
+        body = await opening.upload_shares(request.app.state, act, section_id, data)
+        if body["state"] == "opening":
+            return Response(body, status_code=202, headers={"Location": body["status_url"]})
+        return Response(body, status_code=200)
 
     @get(
         "/bids/{manifest_sha256:str}/manifest",

@@ -143,7 +143,8 @@ class Opening(Base):
     __tablename__ = "openings"
 
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), primary_key=True)
-    #: waiting (for shares) → opening → opened | failed (fewer than 3 bids: 流标)
+    #: waiting (for shares) → opening (due: a background job opens the bids, bidding.opening_job) → opened;
+    #: or failed (fewer than 3 bids: 流标)
     state: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -153,6 +154,16 @@ class Opening(Base):
     shares_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     record_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+    #: When the window closed (or the n-th opener came in) and the opening became due: the shares that count
+    #: are fixed from then, and the record says the bids were opened then.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The worker running the job, and until when its claim holds unless renewed: a crashed worker's claim
+    #: lapses and another worker (or the same one restarted) takes the job over from its last committed batch.
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: Progress for the opening hall: bids to open, and bids opened in the batches committed so far.
+    bids_total: Mapped[int | None] = mapped_column(Integer, default=None)
+    bids_opened: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class OpeningShare(Base):

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from litestar.datastructures import State
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import committees, events, reserve, schemas
+from bidding import events, opening_job, reserve, schemas
 from bidding.committees import SectionCommittee, require_staff_of, section_committee
 from bidding.envelope import (
     EnvelopeError,
@@ -35,14 +35,12 @@ from bidding.envelope import (
     combine_and_open,
     decode_private_key,
     parse_manifest,
-    rebuild_key,
 )
 from bidding.errors import BadEnvelope
 from bidding.hall import notify_hall
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import (
     Bid,
-    DocumentKey,
     Opening,
     OpeningDispute,
     OpeningResult,
@@ -280,10 +278,11 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
         k, n = sc.committee["k"], sc.committee["n"]  # type: ignore[index]
         if window_closed(opening, await _uploaded_count(session, section_id), k, act.at):
             # Late: the shares in by the window's end are the ones that count. Nobody has closed it yet (the
-            # scheduler closes windows as they end): close it now, then refuse.
-            await _open(session, state, act, sc, opening)
+            # scheduler closes windows as they end): close it now — the opening is due — then refuse.
+            await opening_job.mark_due(session, section_id, shares_close_at(opening))
             await notify_hall(session, section_id)
             await session.commit()
+            opening_job.runner_of(state).kick()
             raise RuleViolation(
                 "开标人上传密钥分片的时限已过，开标已按时限内上传的分片进行",
                 "The share window has closed: the opening went ahead with the shares uploaded within it",
@@ -318,13 +317,21 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             raise Conflict(
                 "您已上传过密钥分片", "You have already uploaded your shares", code="shares_already_uploaded"
             )
-        bids = {b.id: b for b in await _bids(session, section_id) if b.state == "active"}
+        # (bid id → manifest hash: the rows themselves are read only for a dispute)
+        bids: dict[int, str] = dict(
+            (
+                await session.execute(
+                    select(Bid.id, Bid.manifest_sha256).where(Bid.section_id == section_id, Bid.state == "active")
+                )
+            ).all()
+        )
         sealed_reserve = await reserve.active(session, section_id)
         session.add(
             OpeningUpload(
                 section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
             )
         )
+        rows: list[dict[str, Any]] = []
         named: set[tuple[int, str]] = set()
         reserve_named = False
         for item in shares:
@@ -347,8 +354,8 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                     ReserveShare(reserve_id=sealed_reserve.id, position=position, share=share, uploaded_at=act.at)
                 )
                 continue
-            bid = bids.get(item.get("bid_id")) if isinstance(item, dict) else None
-            if bid is None or item.get("manifest_sha256") != bid.manifest_sha256:
+            bid_id = item.get("bid_id") if isinstance(item, dict) else None
+            if not isinstance(bid_id, int) or bid_id not in bids or item.get("manifest_sha256") != bids[bid_id]:
                 raise BadEnvelope(
                     "分片所指的投标不在本次开标中", "A share names a bid that is not being opened", code="unknown_bid"
                 )
@@ -359,26 +366,28 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                     "A share names an envelope a bid does not have: only price and documents",
                     code="unknown_envelope",
                 )
-            if (bid.id, envelope) in named:  # (else the stored shares' primary key refuses it, as an internal error)
+            if (bid_id, envelope) in named:  # (else the stored shares' primary key refuses it, as an internal error)
                 raise BadEnvelope(
                     "同一投标的同一信封的密钥分片只能上传一份",
                     "One share per bid and envelope: this document names a bid's envelope twice",
                     code="duplicate_share",
                 )
-            named.add((bid.id, envelope))
+            named.add((bid_id, envelope))
             if "dispute_key" in item:
+                bid = await session.get(Bid, bid_id)
+                assert bid is not None
                 session.add(await _dispute(session, sc, bid, envelope, position, item, act.at))
                 continue
             share = decode_b64(item.get("share", ""), "密钥分片", "share")
-            session.add(
-                OpeningShare(
-                    section_id=section_id,
-                    bid_id=bid.id,
-                    envelope=envelope,
-                    position=position,
-                    share=share,
-                    uploaded_at=act.at,
-                )
+            rows.append(
+                {
+                    "section_id": section_id,
+                    "bid_id": bid_id,
+                    "envelope": envelope,
+                    "position": position,
+                    "share": share,
+                    "uploaded_at": act.at,
+                }
             )
         await record(
             session,
@@ -391,15 +400,19 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             details={"position": position},
         )
         await session.flush()
+        if rows:  # thousands of bids: one statement with many parameter sets, not an object per share
+            await session.execute(insert(OpeningShare), rows)
         uploaded = await _uploaded_count(session, section_id)
-        opened = (uploaded == n or window_closed(opening, uploaded, k, act.at)) and await _open(
-            session, state, act, sc, opening
+        # All n in, or the window over with k: the opening is due, in this transaction; a background job opens
+        # the bids (bidding.opening_job), and this request answers at once.
+        due = (uploaded == n or window_closed(opening, uploaded, k, act.at)) and await opening_job.mark_due(
+            session, section_id, act.at
         )
         await notify_hall(session, section_id)
         await session.commit()
         metrics.OPENING_SHARE_UPLOADS.inc()
-        if opened:
-            metrics.OPENINGS_COMPLETED.labels("opened").inc()
+        if due:
+            opening_job.runner_of(state).kick()
         return {
             "section_id": section_id,
             "position": position,
@@ -407,8 +420,10 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             "k": k,
             "n": n,
             "shares_close_at": shares_close_at(opening).isoformat(),
-            "state": (await session.get(Opening, section_id)).state,
-        }  # type: ignore[union-attr]
+            "state": "opening" if due else "waiting",
+            "status_url": f"/api/sections/{section_id}/opening",
+            "hall_url": f"/sections/{section_id}/opening",
+        }
 
 
 async def _dispute(
@@ -454,22 +469,11 @@ async def _uploaded_count(session: AsyncSession, section_id: int) -> int:
     return len(list(rows))
 
 
-async def _open(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> bool:
-    """Close the window and open (once: the conditional statement lets one request or worker do it); whether
-    this call did."""
-    claimed = await session.execute(
-        update(Opening).where(Opening.section_id == sc.section.id, Opening.state == "waiting").values(state="opening")
-    )
-    if claimed.rowcount != 1:
-        return False
-    await _open_all(session, state, act, sc, opening)
-    return True
-
-
 async def close_share_windows(state: State, now: datetime) -> list[int]:
-    """Open every section whose share window has ended with at least k openers in (the scheduler's tick), so an
-    opening goes ahead when an opener stays away. Returns the sections opened."""
-    opened = []
+    """Mark due every opening whose share window has ended with at least k openers in (the scheduler's tick), so
+    an opening goes ahead when an opener stays away; the job (bidding.opening_job) opens the bids. Returns the
+    sections made due."""
+    marked = []
     async with state.sessionmaker() as session:
         due = list(await session.scalars(select(Opening).where(Opening.state == "waiting")))
         candidates = [o.section_id for o in due if now >= shares_close_at(o)]
@@ -480,83 +484,15 @@ async def close_share_windows(state: State, now: datetime) -> list[int]:
             k = sc.committee["k"] if sc.committee else 0
             if opening is None or not window_closed(opening, await _uploaded_count(session, section_id), k, now):
                 continue
-            claimed = await session.execute(
-                update(Opening)
-                .where(Opening.section_id == section_id, Opening.state == "waiting")
-                .values(state="opening")
-            )
-            if claimed.rowcount != 1:
+            # Due at the window's end, however late the tick: the shares that count are the ones in by then.
+            if not await opening_job.mark_due(session, section_id, shares_close_at(opening)):
                 continue  # another worker, or an upload, closed it
-            await _open_all(session, state, Act(actor=None, address="scheduler", at=now), sc, opening)
             await notify_hall(session, section_id)
             await session.commit()
-            metrics.OPENINGS_COMPLETED.labels("opened").inc()
-            opened.append(section_id)
-    return opened
-
-
-async def _open_all(session: AsyncSession, state: State, act: Act, sc: SectionCommittee, opening: Opening) -> None:
-    blobs: BlobStore = state.blobs
-    bids = await _bids(session, sc.section.id)
-    orgs = await _organisations(session, [b.organisation_id for b in bids])
-    shares: dict[str, dict[int, dict[int, bytes]]] = {"price": {}, "documents": {}}
-    for row in await session.scalars(select(OpeningShare).where(OpeningShare.section_id == sc.section.id)):
-        shares[row.envelope].setdefault(row.bid_id, {})[row.position] = row.share
-    disputed: dict[str, dict[int, set[int]]] = {"price": {}, "documents": {}}
-    for dispute in await session.scalars(select(OpeningDispute).where(OpeningDispute.section_id == sc.section.id)):
-        disputed[dispute.envelope].setdefault(dispute.bid_id, set()).add(dispute.position)
-    for bid in bids:
-        if bid.state != "active":
-            continue
-        context = context_for(sc, orgs[bid.organisation_id])
-        result = _open_price(
-            await _price_ciphertext(blobs, bid),
-            bid,
-            context,
-            shares["price"].get(bid.id, {}),
-            disputed["price"].get(bid.id, set()),
-            price_fields=committees.price_fields(sc.committee),
-        )
-        if result.ok:
-            # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
-            # the opening; the ciphertext is decrypted only as the panel reads it.
-            documents = rebuild_key(
-                parse_manifest(bid.manifest),
-                context,
-                "documents",
-                shares["documents"].get(bid.id, {}),
-                final=True,
-                disputed=disputed["documents"].get(bid.id, set()),
-            )
-            session.add(
-                DocumentKey(
-                    bid_id=bid.id,
-                    section_id=sc.section.id,
-                    outcome=documents.outcome,
-                    data_key=documents.data_key if documents.ok else None,
-                    reason=documents.reason,
-                    fault=documents.fault,
-                    rebuilt_at=act.at,
-                )
-            )
-        session.add(
-            OpeningResult(
-                section_id=sc.section.id,
-                bid_id=bid.id,
-                outcome=result.outcome,
-                form=result.form if result.ok else None,
-                data_key=result.data_key if result.ok else None,
-                reason=result.reason,
-                fault=result.fault,
-            )
-        )
-    await _open_reserve(session, blobs, sc)
-    await session.flush()
-    opening.state = "opened"
-    opening.completed_at = act.at
-    notice = await _publish_record(session, act, sc, opening)
-    opening.record_notice_id = notice.id
-    await notify_hall(session, sc.section.id)
+            marked.append(section_id)
+    if marked:
+        opening_job.runner_of(state).kick()
+    return marked
 
 
 async def _price_ciphertext(blobs: BlobStore, sealed: Bid | ReservePrice) -> bytes:
@@ -588,7 +524,7 @@ def _open_price(
     )
 
 
-async def _open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionCommittee) -> None:
+async def open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionCommittee) -> None:
     """Open the sealed reserve or control price, if there is one, like a bid (its fault rules are the same)."""
     row = await reserve.active(session, sc.section.id)
     if row is None:
@@ -605,36 +541,85 @@ async def _open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionComm
 
 
 async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Opening, at: datetime) -> dict[str, Any]:
-    bids = await _bids(session, sc.section.id)
-    orgs = await _organisations(session, [b.organisation_id for b in bids])
+    """The opening record's fields (docs/log.md §8). A section may have thousands of bids: each table is read in
+    one query of the columns the record shows, and the price shares and sealed shares only of the bids that
+    need them (not opened; disputed)."""
+    section_id = sc.section.id
+    bids = (
+        await session.execute(
+            select(
+                Bid.id,
+                Organisation.name.label("bidder"),
+                Organisation.credit_code,
+                Bid.manifest_sha256,
+                Bid.received_at,
+                Bid.state,
+                Bid.blobs,
+                Bid.event_details,
+                Bid.event_salt,
+                Bid.signature,
+                Bid.withdrawal_event,
+                Bid.withdrawal,
+                Bid.withdrawal_signature,
+            )
+            .join(Organisation, Organisation.id == Bid.organisation_id)
+            .where(Bid.section_id == section_id)
+            .order_by(Bid.id)
+        )
+    ).all()
     results = {
         r.bid_id: r
-        for r in await session.scalars(select(OpeningResult).where(OpeningResult.section_id == sc.section.id))
+        for r in (
+            await session.execute(
+                select(
+                    OpeningResult.bid_id,
+                    OpeningResult.outcome,
+                    OpeningResult.form,
+                    OpeningResult.data_key,
+                    OpeningResult.reason,
+                    OpeningResult.fault,
+                ).where(OpeningResult.section_id == section_id)
+            )
+        ).all()
     }
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
-    cut = await session.get(DeadlineCheckpoint, sc.section.id)
+    cut = await session.get(DeadlineCheckpoint, section_id)
     price_shares: dict[int, dict[str, str]] = {}
-    for share in await session.scalars(
-        select(OpeningShare)
-        .where(OpeningShare.section_id == sc.section.id, OpeningShare.envelope == "price")
-        .order_by(OpeningShare.position)
-    ):
-        price_shares.setdefault(share.bid_id, {})[str(share.position)] = base64.b64encode(share.share).decode()
+    for bid_id, position, share in (
+        await session.execute(
+            select(OpeningShare.bid_id, OpeningShare.position, OpeningShare.share)
+            .join(
+                OpeningResult,
+                (OpeningResult.section_id == OpeningShare.section_id) & (OpeningResult.bid_id == OpeningShare.bid_id),
+            )
+            .where(
+                OpeningShare.section_id == section_id,
+                OpeningShare.envelope == "price",
+                OpeningResult.outcome != "opened",
+            )
+            .order_by(OpeningShare.position)
+        )
+    ).all():
+        price_shares.setdefault(bid_id, {})[str(position)] = base64.b64encode(share).decode()
     disputes: dict[int, list[dict[str, Any]]] = {}
     for d in await session.scalars(
         select(OpeningDispute)
-        .where(OpeningDispute.section_id == sc.section.id)
+        .where(OpeningDispute.section_id == section_id)
         .order_by(OpeningDispute.envelope.desc(), OpeningDispute.position)
     ):
         disputes.setdefault(d.bid_id, []).append(d)
+    sealed_shares: dict[int, dict[str, Any]] = dict(
+        (await session.execute(select(Bid.id, Bid.sealed_shares).where(Bid.id.in_(list(disputes))))).all()
+        if disputes
+        else []
+    )
     rows = []
     for bid in bids:
-        org = orgs[bid.organisation_id]
         result = results.get(bid.id)
         outcome = result.outcome if result else ("withdrawn" if bid.state == "withdrawn" else bid.state)
         entry: dict[str, Any] = {
-            "bidder": org.name,
-            "bidder_credit_code": org.credit_code,
+            "bidder": bid.bidder,
+            "bidder_credit_code": bid.credit_code,
             "manifest_sha256": bid.manifest_sha256,
             "received_at": log_entries.instant(bid.received_at),
             "state": bid.state,
@@ -678,7 +663,7 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
                     "position": d.position,
                     "finding": d.finding,
                     "opener_private_key": base64.b64encode(d.private_key).decode(),
-                    "sealed_share": bid.sealed_shares[d.envelope][d.position - 1],
+                    "sealed_share": sealed_shares[bid.id][d.envelope][d.position - 1],
                 }
                 for d in disputes[bid.id]
             ]
@@ -729,15 +714,18 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
     }
 
 
-async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, opening: Opening) -> Any:
+async def publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, opening: Opening) -> Any:
+    """The opening record (开标记录), published at ``act.at`` in the name of the staff who started the ceremony; it
+    says the bids were opened when the opening became due (the shares that count were fixed then)."""
     person = await session.get(Person, opening.started_by)
     assert person is not None
     staff_act = Act(actor=actor_of(person), address=act.address, at=act.at)
-    fields = await record_fields(session, sc, opening, act.at)
+    opened_at = opening.due_at or act.at
+    fields = await record_fields(session, sc, opening, opened_at)
     opened = [b for b in fields["bids"] if b["outcome"] == "opened"]
     active = [b for b in fields["bids"] if b["state"] == "active"]
     lines = [
-        f"{sc.project.name}{sc.section.name}于{act.at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}开标。",
+        f"{sc.project.name}{sc.section.name}于{opened_at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}开标。",
         f"共收到有效投标文件 {len(active)} 份，成功解密 {len(opened)} 份。",
     ]
     for r in fields["reserve_prices"]:
@@ -757,7 +745,7 @@ async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee,
         elif b["outcome"] == "disputed":
             who = "、".join(f"第{d['position']}号开标人" for d in b.get("disputes", []))
             lines.append(f"{b['bidder']}：未能解密，{who}提出分片异议（{b['reason']}），待监督人员裁定")
-    draft = await notice_services.create_draft(
+    return await notice_services.draft_and_publish(
         session,
         staff_act,
         NoticeDraftCreate(
@@ -768,9 +756,8 @@ async def _publish_record(session: AsyncSession, act: Act, sc: SectionCommittee,
             fields=fields,
             section_ids=[sc.section.id],
         ),
+        tz=SHANGHAI,
     )
-    await notice_services.publish(session, staff_act, draft.id, tz=SHANGHAI)
-    return draft
 
 
 async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
@@ -796,21 +783,33 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
         "members": members,
         "record_notice_id": opening.record_notice_id if opening else None,
     }
+    if opening is not None and opening.state in ("opening", "opened") and opening.bids_total is not None:
+        # The job's committed batches (bidding.opening_job): how many bids are opened so far, of how many.
+        total = opening.bids_total or 0
+        body["progress"] = {
+            "opened": total if opening.state == "opened" else (opening.bids_opened or 0),
+            "total": total,
+            "due_at": opening.due_at.isoformat() if opening.due_at else None,
+        }
     if opening is not None and opening.state == "opened":
-        results = list(await session.scalars(select(OpeningResult).where(OpeningResult.section_id == section_id)))
-        # Published with the record, so the hall names the bidders too.
-        bids = {b.id: b for b in await _bids(session, section_id)}
-        orgs = await _organisations(session, [b.organisation_id for b in bids.values()])
+        # Published with the record, so the hall names the bidders too (one query: a section may have thousands).
+        rows = await session.execute(
+            select(
+                OpeningResult.bid_id,
+                Organisation.name,
+                OpeningResult.outcome,
+                OpeningResult.form,
+                OpeningResult.fault,
+                OpeningResult.reason,
+            )
+            .join(Bid, Bid.id == OpeningResult.bid_id)
+            .join(Organisation, Organisation.id == Bid.organisation_id)
+            .where(OpeningResult.section_id == section_id)
+            .order_by(OpeningResult.bid_id)
+        )
         body["results"] = [
-            {
-                "bid_id": r.bid_id,
-                "bidder": orgs[bids[r.bid_id].organisation_id].name,
-                "outcome": r.outcome,
-                "form": r.form,
-                "fault": r.fault,
-                "reason": r.reason,
-            }
-            for r in results
+            {"bid_id": bid_id, "bidder": name, "outcome": outcome, "form": form, "fault": fault, "reason": reason}
+            for bid_id, name, outcome, form, fault, reason in rows.all()
         ]
         opened_reserve = await reserve.active(session, section_id)
         if opened_reserve is not None:

@@ -29,7 +29,7 @@ from notices.search import index_terms
 from trading.accounts.services import require_same_centre
 from trading.audit.services import record
 from trading.blobs import BlobStore
-from trading.canonical import canonical_bytes, sha256_hex
+from trading.canonical import canonical_bytes, document_hash, sha256_hex
 from trading.context import Act, Actor
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.log import entries as log_entries
@@ -145,6 +145,21 @@ def draft_document(notice: Notice) -> dict[str, Any]:
 
 
 async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate) -> Notice:
+    notice, _ = await _create_draft(session, act, data)
+    return notice
+
+
+async def draft_and_publish(
+    session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate, *, tz: ZoneInfo, by_platform: bool = False
+) -> Notice:
+    """Draft a notice and publish it at once — a notice the platform writes from its own records (the opening
+    record): the same acts, checks and audit entries as :func:`create_draft` then :func:`publish`, the draft
+    hashed once (an opening record of thousands of bids is megabytes)."""
+    notice, draft_hash = await _create_draft(session, act, data)
+    return await publish(session, act, notice.id, tz=tz, by_platform=by_platform, draft_hash=draft_hash)
+
+
+async def _create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate) -> tuple[Notice, str]:
     assert act.actor is not None
     kind = _kind(data.kind)
     project = await project_for_staff(session, act.actor, data.project_id)
@@ -189,6 +204,7 @@ async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraf
     )
     session.add(notice)
     await session.flush()
+    draft_hash = document_hash(draft_document(notice))
     await record(
         session,
         actor=act.actor,
@@ -197,9 +213,9 @@ async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraf
         action="notice.draft",
         subject_type="notice",
         subject_id=notice.id,
-        after=draft_document(notice),
+        after_hash=draft_hash,
     )
-    return notice
+    return notice, draft_hash
 
 
 async def update_draft(session: AsyncSession, act: Act, notice_id: int, data: schemas.NoticeDraftUpdate) -> Notice:
@@ -290,10 +306,17 @@ async def add_attachment(
 
 
 async def publish(
-    session: AsyncSession, act: Act, notice_id: int, *, tz: ZoneInfo, by_platform: bool = False
+    session: AsyncSession,
+    act: Act,
+    notice_id: int,
+    *,
+    tz: ZoneInfo,
+    by_platform: bool = False,
+    draft_hash: str | None = None,
 ) -> Notice:
     """Publish a draft after every rule that applies to it has passed. Notices the platform writes from its own
-    records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates."""
+    records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates. *draft_hash* is the
+    draft's hash when the caller has just made it (:func:`draft_and_publish`)."""
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
     # Claim the draft in one conditional statement, so two concurrent publishes cannot both proceed.
@@ -332,7 +355,7 @@ async def publish(
             session, act, project, await _sections(session, project, notice.section_ids), PLATFORM_STAGES[kind.key]
         )
 
-    await _new_version(session, act, notice, project, before=before)
+    await _new_version(session, act, notice, project, before=before, before_hash=draft_hash)
     if project.state == "draft":
         project.state = "public"
     return notice
@@ -521,6 +544,7 @@ async def _new_version(
     project: Project,
     *,
     before: Any,
+    before_hash: str | None = None,
     amendment_notice_id: int | None = None,
     change_summary: str = "",
 ) -> NoticeVersion:
@@ -610,7 +634,10 @@ async def _new_version(
         subject_type="notice",
         subject_id=notice.id,
         before=before,
-        after=document,
+        before_hash=before_hash,
+        # The version's content hash is this document's, in the same canonical form (an opening record of
+        # thousands of bids is megabytes: encoded once).
+        after_hash=row.content_hash,
         details={"version": version, "content_hash": row.content_hash, "change_seq": row.change_seq},
     )
     return row

@@ -35,6 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bidding.opening_job import runner_of
 from tests.dbproxy import DatabaseRelay
 from trading.app import create_app
 from trading.clock import FixedClock
@@ -207,6 +208,9 @@ def settings(test_database_url: str, tmp_path: Path, blob_settings: dict[str, An
         base_url="http://testserver.local",
         # Tests move their clocks by weeks; tokens outlive them (tests/api/test_sign_in.py checks expiry).
         token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+        # The opening's arithmetic in a thread: a process per test app would cost a second each to start
+        # (tests/bidding/test_opening_job.py runs it in processes).
+        opening_processes=0,
     )
 
 
@@ -217,7 +221,10 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     if engine.dialect.name == "postgresql":
         await _empty_tables(engine)
     yield application
-    await application.state.live.stop()  # the listener and streams a test started (no lifespan runs here)
+    # An opening job a test's upload started runs on in the test's loop (no lifespan runs the workers' loops here).
+    await runner_of(application.state).settle()
+    runner_of(application.state).drop_pool()
+    await application.state.live.stop()  # the listener and streams a test started
     await engine.dispose()
 
 

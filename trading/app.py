@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 import notices
-from bidding import scheduler
+from bidding import opening_job, scheduler
 from bidding.committees import committee_person_ids
 from bidding.controllers import (
     BidderKeyController,
@@ -273,6 +273,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
         background.append(asyncio.create_task(blob_gc.run_periodically(state, stop_integrator)))
         await state.live.start()
+        # Every worker looks for due openings; the database lets one take each (bidding.opening_job).
+        background.append(asyncio.create_task(opening_job.run(state, stop_integrator)))
 
     async def stop_background() -> None:
         stop_integrator.set()

@@ -126,6 +126,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: The PostgreSQL URL of each worker's one LISTEN connection; empty: ``database_url``. Set it when the app
     #: reaches PostgreSQL through a pooler in transaction mode (PgBouncer's default), which cannot carry LISTEN.
     live_listen_url: str = ""
+    #: The opening job (bidding.opening_job): bids opened and committed together, and how long a worker's claim on
+    #: the job holds without renewal — after a crash, the job waits that long before another worker resumes it.
+    opening_batch: int = 1000
+    opening_lease: float = 30.0
+    #: Processes beside each worker that do the opening's arithmetic, on other cores, each a part of every batch
+    #: (0: a thread of the worker). They start with the worker's first opening.
+    opening_processes: int = 2
 
     def __post_init__(self) -> None:
         if self.blob_store not in ("local", "s3"):
@@ -134,6 +141,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.log_format not in ("json", "text"):
             raise ValueError(f"log_format: {self.log_format!r} is neither 'json' nor 'text'")
         self.metrics_networks()
+        if self.opening_batch < 1 or self.opening_lease <= 0 or self.opening_processes < 0:
+            raise ValueError(
+                "opening_batch must be at least 1, opening_lease more than 0 seconds, opening_processes 0 or more"
+            )
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

@@ -10,6 +10,7 @@ The committee enters the bytes as the SHA-256 of each opener's public key — th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -91,7 +92,7 @@ class BidContext(msgspec.Struct, frozen=True, kw_only=True):
         return self
 
     def opener_key_hashes(self) -> tuple[bytes, ...]:
-        return tuple(hashlib.sha256(key).digest() for key in self.opener_keys)
+        return _key_hashes(self.opener_keys)
 
     def to_bytes(self) -> bytes:
         """The canonical context bytes (docs/envelope.md, "Context")."""
@@ -120,6 +121,31 @@ def context_bytes_from_fields(
     n: int,
     opener_key_hashes: Sequence[bytes],
 ) -> bytes:
+    return _context_bytes(
+        role, suite, section_id, trade_code, section_code, bidder_credit_code, k, n, tuple(opener_key_hashes)
+    )
+
+
+# An opening works through thousands of bids of one section: each bid's context bytes are asked for several times
+# (the AEAD's associated data, each commitment), and every bid's hold the same committee's key hashes. Both are
+# pure functions of their arguments, so they are remembered for the bids being worked on.
+@functools.lru_cache(maxsize=64)
+def _key_hashes(keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return tuple(hashlib.sha256(key).digest() for key in keys)
+
+
+@functools.lru_cache(maxsize=1024)
+def _context_bytes(
+    role: str,
+    suite: str,
+    section_id: int,
+    trade_code: str,
+    section_code: str,
+    bidder_credit_code: str,
+    k: int,
+    n: int,
+    opener_key_hashes: tuple[bytes, ...],
+) -> bytes:
     parts = [
         lp(LABEL_CONTEXT),
         lp_str(role),
@@ -143,23 +169,26 @@ def check_envelope_name(envelope: str) -> str:
 
 def chunk_associated_data(context_bytes: bytes, envelope: str, chunk_size: int) -> bytes:
     """The AEAD associated data of every chunk of one envelope."""
-    return lp(LABEL_CHUNK) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(chunk_size)
+    return _prefix(LABEL_CHUNK, context_bytes, envelope) + u64(chunk_size)
 
 
 def key_commitment(context_bytes: bytes, envelope: str, data_key: bytes) -> bytes:
     """SHA-256 commitment to an envelope's data key (AES-GCM does not commit to its key)."""
-    return hashlib.sha256(
-        lp(LABEL_KEY_COMMITMENT) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + lp(data_key)
-    ).digest()
+    return hashlib.sha256(_prefix(LABEL_KEY_COMMITMENT, context_bytes, envelope) + lp(data_key)).digest()
 
 
 def share_commitment(context_bytes: bytes, envelope: str, index: int, share: bytes) -> bytes:
     """SHA-256 commitment to opener ``index``'s share (shares are random, so the hash reveals nothing)."""
-    return hashlib.sha256(
-        lp(LABEL_SHARE_COMMITMENT) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(index) + lp(share)
-    ).digest()
+    return hashlib.sha256(_prefix(LABEL_SHARE_COMMITMENT, context_bytes, envelope) + u64(index) + lp(share)).digest()
 
 
 def share_info(context_bytes: bytes, envelope: str, index: int) -> bytes:
     """The HPKE ``info`` with which share ``index`` is sealed to opener ``index``."""
-    return lp(LABEL_SHARE) + lp(context_bytes) + lp_str(check_envelope_name(envelope)) + u64(index)
+    return _prefix(LABEL_SHARE, context_bytes, envelope) + u64(index)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(label: bytes, context_bytes: bytes, envelope: str) -> bytes:
+    """``lp(label) ‖ lp(context) ‖ lp(envelope)``, the start of every commitment, info and associated data (the
+    same few for all of one bid's shares: remembered while its bids are worked on)."""
+    return lp(label) + lp(context_bytes) + lp_str(check_envelope_name(envelope))

@@ -208,6 +208,21 @@ def parse_manifest(manifest_bytes: bytes) -> Manifest:
     return validate_manifest(manifest)
 
 
+def read_stored_manifest(manifest_bytes: bytes) -> Manifest:
+    """A manifest the platform accepted (:func:`parse_manifest` at submission), read back from its own store:
+    decoded straight into the struct with every field checked again, without repeating the canonical-form check
+    (the bid's name, its hash, was taken over these very bytes then). An opening reads thousands; anything that
+    does not decode this way goes through :func:`parse_manifest`, for the same refusal."""
+    try:
+        manifest = msgspec.json.decode(manifest_bytes, type=Manifest, strict=True)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return parse_manifest(manifest_bytes)
+    # Still canonical: the fields' values hold no character that the two encoders write differently.
+    if msgspec.json.encode(manifest, order="sorted") != manifest_bytes:
+        return parse_manifest(manifest_bytes)
+    return validate_manifest(manifest)
+
+
 # --- shares.json ----------------------------------------------------------------------------------------------
 
 

@@ -7,10 +7,15 @@ byte. Unlike Vault, the x-coordinates are fixed: share i belongs to opener i, i 
 
 Pure Python table arithmetic is not constant-time; the shares it handles are data keys that are published after
 the opening anyway, and splitting happens on the bidder's own machine.
+
+Interpolation multiplies whole shares by one field element at a time: that is ``bytes.translate`` with the element's
+256-byte multiplication table, and the sum is an XOR of the shares as big integers — a few microseconds per share,
+where byte-by-byte arithmetic took tens (an opening combines two shares of every envelope of every bid).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 
@@ -35,6 +40,9 @@ def _build_tables() -> None:
 
 
 _build_tables()
+
+#: ``_MUL_TABLES[c]`` maps each byte b to c·b: multiplying a whole byte string by c is ``data.translate(table)``.
+_MUL_TABLES = [bytes(0 if c == 0 or b == 0 else _EXP[_LOG[c] + _LOG[b]] for b in range(256)) for c in range(256)]
 
 
 def gf_mul(a: int, b: int) -> int:
@@ -104,7 +112,17 @@ def interpolate_at(shares: Mapping[int, bytes] | Sequence[bytes], x: int) -> byt
         raise ValueError("share x-coordinates must be distinct and non-zero")
     if not 0 <= x <= 255:
         raise ValueError("x is a byte")
-    # Lagrange basis at x: l_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j); in GF(2^8) subtraction is xor.
+    weights = _lagrange_weights(tuple(xs), x)
+    total = 0
+    for share, weight in zip(items, weights, strict=True):
+        total ^= int.from_bytes(bytes(share[1:]).translate(_MUL_TABLES[weight]))
+    return total.to_bytes(length - 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _lagrange_weights(xs: tuple[int, ...], x: int) -> tuple[int, ...]:
+    """The Lagrange basis at x: l_i(x) = Π_{j≠i} (x − x_j) / (x_i − x_j); in GF(2^8) subtraction is xor. (The same
+    few index sets recur for every bid of an opening.)"""
     weights = []
     for i, x_i in enumerate(xs):
         weight = 1
@@ -112,11 +130,7 @@ def interpolate_at(shares: Mapping[int, bytes] | Sequence[bytes], x: int) -> byt
             if i != j:
                 weight = gf_mul(weight, gf_div(x ^ x_j, x_i ^ x_j))
         weights.append(weight)
-    out = bytearray(length - 1)
-    for share, weight in zip(items, weights, strict=True):
-        for b in range(length - 1):
-            out[b] ^= gf_mul(share[b + 1], weight)
-    return bytes(out)
+    return tuple(weights)
 
 
 def off_polynomial(shares: Sequence[bytes], k: int) -> list[int]:

@@ -3,6 +3,7 @@ registered signing keys, and sealing and submitting through the real API."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -335,6 +336,15 @@ async def open_as(
     )
 
 
+async def open_all(client: httpx.AsyncClient, section: Section) -> dict[str, Any]:
+    """Every opener uploads, as `bidding opener open` does: the last completes the committee and is answered 202
+    (the opening is due), and a background job opens the bids. Returns the opening's status once it has run."""
+    for number, opener in enumerate(section.openers, start=1):
+        r = await open_as(client, opener, section)
+        assert r.status_code == (202 if number == len(section.openers) else 200), r.text
+    return await opening_settled(client, section)
+
+
 # --- helpers for the attack tests (test_attacks, test_deadline_race, test_confidentiality) ----------------------
 
 
@@ -418,9 +428,22 @@ async def post_shares(
     return await client.post(f"/api/sections/{section_id}/opening/shares", headers=opener.headers, json=body)
 
 
+async def opening_settled(client: httpx.AsyncClient, section: Section, *, timeout: float = 120) -> dict[str, Any]:
+    """The opening's status once its job has run (no longer ``opening``), watched as the opening hall does: the
+    upload that made it due answered 202, and a background job — in this process, or any worker of a real
+    server — opens the bids."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+        if status["state"] != "opening":
+            return status
+        assert asyncio.get_running_loop().time() < deadline, f"the opening job did not finish: {status}"
+        await asyncio.sleep(0.05)
+
+
 async def opening_record(client: httpx.AsyncClient, section: Section) -> dict[str, Any]:
-    """The published opening record (开标记录) of an opened section."""
-    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    """The published opening record (开标记录) of an opened section (waiting for the opening job, if it runs)."""
+    status = await opening_settled(client, section)
     assert status["state"] == "opened" and status["record_notice_id"], status
     record = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
     assert record["kind"] == "opening_record"

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bidding.directory import owner_commitment
 from bidding.models import BidderKey
-from tests.bidding.harness import make_bidder, open_as, open_section, seal, submit
+from tests.bidding.harness import make_bidder, open_all, open_section, seal, submit
 from tests.factories import build_world
 from trading.accounts.models import Organisation
 from trading.log.integrator import integrate_once
@@ -40,8 +40,7 @@ async def _opened(app, client, clock, tmp_path, count=3):
 async def _open(app, client, clock, world, section):
     clock.set(section.deadline + timedelta(minutes=1))
     assert (await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))).status_code == 200
-    for opener in section.openers:
-        assert (await open_as(client, opener, section)).status_code == 200
+    await open_all(client, section)
     await integrate_once(app.state)
 
 

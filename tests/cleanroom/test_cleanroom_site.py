@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
-from tests.bidding.harness import make_bidder, open_as, open_section, seal, submit
+from tests.bidding.harness import make_bidder, open_all, open_section, seal, submit
 from tests.cleanroom.verifier import verify
 from tests.factories import build_world, integrate_all
 
@@ -39,8 +39,7 @@ async def _site(app, client, clock, tmp_path, count=3, before_opening=None):
     clock.set(section.deadline + timedelta(minutes=1))
     r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
     assert r.status_code == 200, r.text
-    for opener in section.openers:  # all n upload: the record is published at once
-        assert (await open_as(client, opener, section)).status_code == 200
+    await open_all(client, section)  # all n upload: the opening is due at once
     await integrate_all(app)
     return section
 
@@ -78,8 +77,7 @@ async def test_an_opening_with_a_replaced_control_price_verifies_clean(app, clie
     clock.set(section.deadline + timedelta(minutes=1))
     r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
     assert r.status_code == 200, r.text
-    for opener in section.openers:
-        assert (await open_as(client, opener, section)).status_code == 200
+    await open_all(client, section)
     await integrate_all(app)
     report = await verify(client)
     assert report.ok, report.summary()
@@ -290,8 +288,7 @@ async def test_replaced_and_withdrawn_bids_are_accounted_for(app, client, clock,
     clock.set(section.deadline + timedelta(minutes=1))
     r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
     assert r.status_code == 200, r.text
-    for opener in section.openers:
-        assert (await open_as(client, opener, section)).status_code == 200
+    await open_all(client, section)
     await integrate_all(app)
     report = await verify(client)
     assert report.ok, report.summary()

@@ -95,7 +95,7 @@ async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, clien
     from bidding import scheduler
     from bidding.envelope import unprotect_private_key
     from bidding.opening import SHARE_WINDOW
-    from tests.bidding.harness import Opener, Section
+    from tests.bidding.harness import Opener, Section, opening_settled
     from tests.bidding.harness import open_as as open_with
     from tests.factories import integrate_all
     from trading.demo.sealed import OPENER_PASSPHRASE
@@ -128,7 +128,7 @@ async def test_the_demo_live_section_opens_with_the_demo_openers_keys(app, clien
         assert (await open_with(client, opener, section)).status_code == 200
     clock.set(clock.at + SHARE_WINDOW)  # two of three: the opening goes ahead when the share window ends
     await scheduler.tick(app.state)
-    status = (await client.get(f"/api/sections/{live}/opening")).json()
+    status = await opening_settled(client, section)
     assert status["state"] == "opened"
     assert [x["outcome"] for x in status["results"]] == ["opened"] * 3
     assert status["reserve"]["kind_zh"] == "最高投标限价" and status["reserve"]["form"]["total_price_fen"] > 0

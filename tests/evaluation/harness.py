@@ -7,7 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.bidding.harness import Bidder, Section, make_bidder, open_as, open_section, seal, start_opening, submit
+from tests.bidding.harness import (
+    Bidder,
+    Section,
+    make_bidder,
+    open_all,
+    open_section,
+    seal,
+    start_opening,
+    submit,
+)
 from tests.factories import PASSWORD, World, build_world
 from trading.accounts.credit_code import make_credit_code
 
@@ -110,8 +119,7 @@ async def under_evaluation(
     assert r.status_code == 201, r.text
     clock.set(section.deadline + timedelta(minutes=1))
     assert (await start_opening(client, world, section)).status_code == 200
-    for opener in section.openers:  # all n: the record is published at once (else when the window ends)
-        assert (await open_as(client, opener, section)).status_code == 200
+    await open_all(client, section)  # all n: the opening is due at once (else when the window ends)
     r = await client.post(f"/api/sections/{section.id}/expert-draw/run", headers=staff)
     assert r.status_code == 200, r.text
     drawn = [

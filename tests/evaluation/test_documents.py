@@ -24,6 +24,7 @@ from tests.bidding.harness import (
     Section,
     make_bidder,
     make_openers,
+    open_all,
     open_as,
     open_section,
     opening_record,
@@ -103,9 +104,7 @@ async def _open(client, world: World, section: Section) -> None:
     """Staff start the opening; two of the three openers upload their price and documents shares."""
     r = await start_opening(client, world, section)
     assert r.status_code == 200 and r.json()["state"] == "waiting", r.text
-    for opener in section.openers:  # all n: the record is published at once (else when the window ends)
-        r = await open_as(client, opener, section)
-        assert r.status_code == 200, r.text
+    await open_all(client, section)  # all n: the opening is due at once (else when the window ends)
 
 
 async def _draw(client, world: World, section: Section) -> list[int]:

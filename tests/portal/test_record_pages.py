@@ -16,6 +16,7 @@ from tests.bidding.harness import (
     make_bidder,
     open_as,
     open_section,
+    opening_settled,
     reserve_body,
     seal,
     seal_reserve,
@@ -73,7 +74,7 @@ async def _opened_record(app, client, clock, tmp_path):
     from bidding import scheduler
 
     await scheduler.tick(app.state)
-    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    status = await opening_settled(client, section)
     assert status["state"] == "opened", status
     return section, (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bidding.harness import open_as, opening_record, start_opening
+from tests.bidding.harness import open_all, opening_record, start_opening
 from tests.reliability.storm import Server, active_bids, audit, market, move_deadline, seal_round, storm
 
 pytestmark = pytest.mark.asyncio
@@ -81,8 +81,7 @@ async def test_kill_9_mid_storm_loses_nothing_receipted(app, client, clock, sett
                     break
                 await asyncio.sleep(0.2)
             assert (await start_opening(http, m.world, m.section)).status_code == 200
-            for opener in m.section.openers:
-                assert (await open_as(http, opener, m.section)).status_code == 200
+            await open_all(http, m.section)
             record = await opening_record(http, m.section)
         opened = {b["manifest_sha256"]: b["outcome"] for b in record["fields"]["bids"] if b["state"] == "active"}
         active = await active_bids(app, m.section.id)

@@ -53,9 +53,13 @@ async def record(
     after: Any = None,
     details: dict[str, Any] | None = None,
     centre_id: int | None = None,
+    before_hash: str | None = None,
+    after_hash: str | None = None,
 ) -> AuditEntry:
     """Record one act. Its centre (whose supervisors may read it) is *centre_id*, else the centre of the
-    section, project, payment, contract or alert it is about, else the acting person's centre."""
+    section, project, payment, contract or alert it is about, else the acting person's centre. A caller that
+    already holds the canonical hash of *before* or *after* (a notice version's content hash) passes it as
+    *before_hash* or *after_hash* instead of having a document of megabytes encoded again."""
     if centre_id is None:
         centre_id = await _centre_of_subject(session, subject_type, subject_id)
     if centre_id is None and actor is not None:
@@ -68,8 +72,8 @@ async def record(
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id),
-        before_hash=None if before is None else document_hash(before),
-        after_hash=None if after is None else document_hash(after),
+        before_hash=before_hash if before_hash is not None else None if before is None else document_hash(before),
+        after_hash=after_hash if after_hash is not None else None if after is None else document_hash(after),
         details=details or {},
         centre_id=centre_id,
     )

@@ -9,7 +9,7 @@ what was sent (a hash that does not match, a body too large, a blob that is not 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
@@ -146,6 +146,9 @@ class InstrumentedBlobStore(_Timed):
 
     async def read_bytes(self, sha256: str, max_bytes: int) -> bytes:
         return await self.call("read", self.inner.read_bytes, sha256, max_bytes)
+
+    async def read_many(self, wanted: Sequence[tuple[str, int]]) -> list[bytes]:
+        return await self.call("read_many", self.inner.read_many, wanted)
 
     async def exists(self, sha256: str) -> bool:
         return await self.call("exists", self.inner.exists, sha256)

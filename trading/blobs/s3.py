@@ -19,9 +19,10 @@ seconds (:class:`~trading.blobs.StoreUnavailable`), never a request left hanging
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -63,6 +64,8 @@ REUSE_FRESH = timedelta(hours=1)
 PART = 8 * 1024 * 1024
 PARTS_IN_FLIGHT = 2
 READ_CHUNK = 1024 * 1024
+#: Small blobs fetched at once by read_many (the opening's price ciphertexts).
+READ_MANY_CONCURRENCY = 32
 
 
 async def _call(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
@@ -151,6 +154,15 @@ class S3BlobStore:
         if result.meta["size"] > max_bytes:
             raise too_large(max_bytes)
         return bytes(await _call(result.bytes_async))
+
+    async def read_many(self, wanted: Sequence[tuple[str, int]]) -> list[bytes]:
+        limit = asyncio.Semaphore(READ_MANY_CONCURRENCY)
+
+        async def one(sha256: str, max_bytes: int) -> bytes:
+            async with limit:
+                return await self.read_bytes(sha256, max_bytes)
+
+        return list(await asyncio.gather(*(one(sha256, max_bytes) for sha256, max_bytes in wanted)))
 
     async def exists(self, sha256: str) -> bool:
         return await self._exists(self._key(sha256))

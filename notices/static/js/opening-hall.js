@@ -76,6 +76,12 @@
       var cell = document.querySelector('#committee tr[data-position="' + m.position + '"] .share-state');
       if (cell && m.uploaded) cell.innerHTML = '<span class="state state-opened">已上传</span>';
     });
+    // While the opening job runs, the hall shows how many bids it has opened so far.
+    var progress = status.progress || {};
+    var opened = document.getElementById("progress-opened");
+    var bar = document.getElementById("progress-bar");
+    if (opened && progress.opened !== undefined) opened.textContent = progress.opened;
+    if (bar && progress.opened !== undefined) bar.value = progress.opened;
     if (status.state !== stateLabel.dataset.state) {
       stateLabel.dataset.state = status.state;
       stateLabel.textContent = LABELS[status.state] || status.state;

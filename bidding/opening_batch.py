@@ -1,0 +1,102 @@
+"""The arithmetic of an opening batch (开标解密计算), pure: no database, no store, no HTTP.
+
+Given each bid's signed manifest, its price ciphertext and the shares the openers uploaded in the window, it gives
+the rows the opening stores — the outcome, the reason and whose fault it is, the opening form, the price key and
+the rebuilt documents key — exactly as opening the bids one by one with :mod:`bidding.envelope` would. It imports
+nothing but the envelope code, so the opening job (bidding.opening_job) can run it in a process of its own beside
+the worker, on another core, while the worker reads the next batch and writes the last.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bidding.envelope import BidContext, combine_and_open, rebuild_key
+from bidding.envelope.manifest import read_stored_manifest
+
+
+@dataclass
+class BidToOpen:
+    """Everything one bid's opening needs, read from the database and the blob store beforehand."""
+
+    bid_id: int
+    manifest: bytes
+    bidder_credit_code: str
+    price_ciphertext: bytes
+    shares: dict[str, dict[int, bytes]] = field(default_factory=lambda: {"price": {}, "documents": {}})
+    disputed: dict[str, set[int]] = field(default_factory=lambda: {"price": set(), "documents": set()})
+
+
+def open_batch(
+    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], at: datetime, section_id: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of ``opening_results`` and ``document_keys`` for *bids* — the same outcome, reason and fault as
+    opening them one by one: every share uploaded in the window is used, what cannot open fails with whose fault
+    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`."""
+    results: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
+    for bid in bids:
+        manifest = read_stored_manifest(bid.manifest)
+        bid_context = BidContext(bidder_credit_code=bid.bidder_credit_code, **context)
+        result = combine_and_open(
+            manifest,
+            bid_context,
+            "price",
+            bid.shares["price"],
+            (bid.price_ciphertext,),
+            final=True,
+            disputed=bid.disputed["price"],
+            price_fields=price_fields,
+        )
+        if result.ok:
+            # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
+            # the opening; the ciphertext is decrypted only as the panel reads it.
+            documents = rebuild_key(
+                manifest,
+                bid_context,
+                "documents",
+                bid.shares["documents"],
+                final=True,
+                disputed=bid.disputed["documents"],
+            )
+            keys.append(
+                {
+                    "bid_id": bid.bid_id,
+                    "section_id": section_id,
+                    "outcome": documents.outcome,
+                    "data_key": documents.data_key if documents.ok else None,
+                    "reason": documents.reason,
+                    "fault": documents.fault,
+                    "rebuilt_at": at,
+                }
+            )
+        results.append(
+            {
+                "section_id": section_id,
+                "bid_id": bid.bid_id,
+                "outcome": result.outcome,
+                "form": result.form if result.ok else None,
+                "data_key": result.data_key if result.ok else None,
+                "reason": result.reason,
+                "fault": result.fault,
+            }
+        )
+    return results, keys
+
+
+def watch_parent(parent: int) -> None:
+    """In a process started to compute batches: exit as soon as the worker that started it is gone (killed, say),
+    rather than live on orphaned, holding the worker's output open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
