@@ -66,7 +66,7 @@ def _run(coroutine: Awaitable[Any]) -> Any:
 async def _upload(url: str, section: Section, position: int) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         r = await open_as(client, section.openers[position - 1], section)
-        assert r.status_code == 200, r.text
+        assert r.status_code in (200, 202), r.text  # 202: the upload that completes the committee
 
 
 def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
