@@ -24,6 +24,10 @@ ALLOWED = {
     ): "a witness timestamps its cosignature with its own clock (C2SP tlog-cosignature)",
     ("bidding/cli.py", "cmd_fetch"): "the bidder's own note of when it fetched the section",
     ("bidding/cli.py", "warn_if_deadline_passed"): "sealing is offline: a warning on the bidder's machine clock",
+    (
+        "bidding/cli.py",
+        "_promise_pending",
+    ): "a receipt's promise is judged on the verifier's own clock (docs/log.md §10)",
     ("bidding/envelope/seal.py", "seal_bid"): "the sealer's statement of when it sealed; never trusted for time",
     (
         "trading/blobs/gc.py",

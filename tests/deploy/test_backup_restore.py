@@ -57,6 +57,20 @@ async def _verify(url: str, state: Path, home: Path) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
+async def _included(site: httpx.AsyncClient, receipts: list[dict], patience: float = 30) -> int:
+    """The largest leaf index of the receipts' entries, once a signed checkpoint holds them all."""
+    async with asyncio.timeout(patience):
+        while True:
+            size = await _tree_size(site)
+            found = [
+                await site.get("/log/proof/inclusion", params={"tree_size": size, "leaf_hash": r["leaf_hash"]})
+                for r in receipts
+            ]
+            if size and all(f.status_code == 200 for f in found):
+                return max(f.json()["index"] for f in found)
+            await asyncio.sleep(0.1)
+
+
 async def _tree_size(site: httpx.AsyncClient) -> int:
     return int((await site.get("/log/checkpoint")).text.split("\n")[1])
 
@@ -96,8 +110,9 @@ async def test_a_restored_backup_verifies_and_a_verifier_that_saw_more_reports_t
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=30) as site:
             before = [await bid(site, i) for i in (0, 1)]
-            # A receipt is signed after an integration round: the checkpoint covers the bid.
-            assert await _tree_size(site) > max(r["leaf_index"] for r in before)
+            # A receipt promises its entry within the merge delay: wait until the checkpoint covers the bids.
+            last = await _included(site, before)
+            assert await _tree_size(site) > last
             rc, report = await _verify(url, saved, tmp_path)
             assert rc == 0, report
             backed_up = report["tree_size"]
@@ -110,7 +125,8 @@ async def test_a_restored_backup_verifies_and_a_verifier_that_saw_more_reports_t
 
             # After the backup: two more bids, seen by the verifier.
             after = [await bid(site, i) for i in (2, 3)]
-            assert await _tree_size(site) > max(r["leaf_index"] for r in after)
+            last = await _included(site, after)
+            assert await _tree_size(site) > last
             rc, report = await _verify(url, saved, tmp_path)
             assert rc == 0, report
             seen = report["tree_size"]
@@ -157,8 +173,7 @@ async def test_a_restored_backup_verifies_and_a_verifier_that_saw_more_reports_t
 
                 # The two bidders whose receipts the restore lost submit again: the log grows back to the size
                 # the verifier saw, but it is not the log the verifier saw.
-                for i in (2, 3):
-                    await bid(site, i)
+                await _included(site, [await bid(site, i) for i in (2, 3)])
                 assert await _tree_size(site) == seen
                 rc, report = await _verify(url, saved, tmp_path)
                 assert rc == 1 and _codes(report) == {"split_view"}, report
