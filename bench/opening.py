@@ -1,18 +1,21 @@
 """The opening of a section with thousands of sealed bids, against the raw cryptography it needs.
 
     .venv/bin/python bench/opening.py --bids 10000
+    BENCH_PROFILE=/tmp/opening.txt .venv/bin/python bench/opening.py --bids 10000   # and bench/profile_top.py
 
-Creates a fresh PostgreSQL database with a published section (a three-opener committee, k = 2), seals N bids
-offline with the real bidder code, and stores them as submitted bids (rows, ciphertexts in the blob store,
-commitments queued in the transparency log) — stored directly, since the storm of submitting them is
-bench/bids.py's subject. It then moves the deadline into the past, starts the real app under uvicorn and
-runs the ceremony over HTTP exactly as `bidding opener open` does: staff start the opening (the deadline
-cut), two openers each download their sealed shares, unwrap them locally and upload them signed. The second
-upload makes the server rebuild every price key, check its commitment, decrypt, and publish the opening
-record — the figure that matters is the time from that k-th upload to the published record.
+Creates a fresh PostgreSQL database (BENCH_DATABASE names it) with a published section (a three-opener committee,
+k = 2), seals N bids offline with the real bidder code, and stores them as submitted bids (rows, ciphertexts in the
+blob store, commitments queued in the transparency log) — stored directly, since the storm of submitting them is
+bench/bids.py's subject. It then moves the deadline into the past, starts the real app under uvicorn and runs the
+ceremony over HTTP exactly as `bidding opener open` does: staff start the opening (the deadline cut), the three
+openers each download their sealed shares and unwrap them locally — price and documents shares — and upload them
+signed. The third upload completes the committee: it is answered 202 and the server's opening job rebuilds every
+price key, checks its commitment, decrypts, rebuilds the documents keys and publishes the opening record, while the
+bench watches the status as the opening hall does. The figure that matters is the time from that upload to the
+published record.
 
 The floor, measured in the same run on the same data: the raw cryptography of the opening with the
-`cryptography` package alone — HPKE-unwrapping k shares per bid and AES-256-GCM-decrypting every price
+`cryptography` package alone — HPKE-unwrapping k = 2 price shares per bid and AES-256-GCM-decrypting every price
 ciphertext (as many bytes, in the same chunks). No timing is asserted anywhere: these are measurements.
 """
 
