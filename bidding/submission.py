@@ -202,11 +202,7 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     signing_key = _signing_key_of(manifest)
     key_row = await bidder_key_by_public(session, organisation.id, signing_key)
     if key_row is None:
-        raise Forbidden(
-            "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
-            "The manifest is signed with a key not registered to your organisation (run bidding register)",
-            code="unregistered_key",
-        )
+        raise _unregistered_key()
     parsed = check_submission(manifest, signature, sealed, context_for(sc, organisation), ed25519_public(signing_key))
     # One open upload per bidder and section: beginning another (a resealed bid, a lost upload id) supersedes
     # the one left open. A unique index holds it when two begin at once; the later is told to try again.
@@ -370,11 +366,7 @@ async def submit_file(
     ).one()
     organisation, signing_key_id = Party(found.id, found.credit_code), found.key_id
     if signing_key_id is None:
-        raise Forbidden(
-            "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
-            "The manifest is signed with a key not registered to your organisation (run bidding register)",
-            code="unregistered_key",
-        )
+        raise _unregistered_key()
     sealed_shares = {e: list(sealed.head.sealed_shares.get(e, ())) for e in ENVELOPES}
     parsed = check_submission(
         manifest, signature, sealed_shares, context_for(sc, organisation), ed25519_public(signing_key)
@@ -502,6 +494,14 @@ async def lock_open_section(
         assert section is not None
         _ensure_taking_bids(section, now)
         raise SectionNotOpenForBids(*refusal)
+
+
+def _unregistered_key() -> Forbidden:
+    return Forbidden(
+        "清单的签名公钥未登记在贵单位名下（请先 bidding register）",
+        "The manifest is signed with a key not registered to your organisation (run bidding register)",
+        code="unregistered_key",
+    )
 
 
 def _require_sealed(manifest: bytes) -> None:
