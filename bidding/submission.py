@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events, receipts, schemas
+from bidding import bid_rows, events, receipts, schemas
 from bidding.committees import SectionCommittee, section_committee
 from bidding.envelope import (
     BidContext,
@@ -50,9 +50,11 @@ from bidding.keys import bidder_key_by_public, decode_b64, ed25519_public
 from bidding.models import Bid, BidderKey, Upload
 from bidding.receipts import ReceiptSigner
 from trading.accounts.models import Organisation
+from trading.audit import services as audit
 from trading.audit.services import record
 from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
 from trading.context import Act, Actor
+from trading.db import without_transaction
 from trading.errors import Forbidden, InvalidInput
 from trading.log import entries as log_entries
 from trading.log import services as log
@@ -284,10 +286,6 @@ _SHARE_LOCK_OPEN_SECTION = (
     .with_for_update(read=True, of=_SECTIONS)
 )
 _LOCK_OPEN_SECTION = update(_SECTIONS).where(_OPEN_SECTION).values(state=_SECTIONS.c.state)
-_BID_COLUMNS = [c.key for c in Bid.__table__.columns if c.key != "id"]
-_INSERT_BID = insert(Bid.__table__).returning(Bid.__table__.c.id)
-_UPLOAD_COLUMNS = [c.key for c in Upload.__table__.columns]
-_INSERT_UPLOAD = insert(Upload.__table__)
 
 #: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
 #: complete), which `bidding submit` chooses by itself.
@@ -340,6 +338,9 @@ async def submit_file(
     sealed = parse_sealed_file(body)
     manifest, signature = sealed.head.manifest_bytes, sealed.head.signature
     digest = manifest_hash(manifest)
+    # The checks read without a transaction (nothing is written until the section's lock; the lock decides):
+    # no BEGIN and ROLLBACK round trips around them.
+    await without_transaction(session)
     # One read for the uploads that matter: this file's own (a replay, or its upload in pieces begun earlier)
     # and the bidder's upload left open in the section (superseded by this bid).
     uploads = list(
@@ -399,6 +400,7 @@ async def submit_file(
             return Accepted(bid, False)
         upload = await session.get(Upload, existing_id, populate_existing=True)
         assert upload is not None
+        new_upload = None
     else:
         upload = Upload(
             id=secrets.token_hex(16),
@@ -414,7 +416,7 @@ async def submit_file(
             created_at=act.at,
             updated_at=act.at,
         )
-        await session.execute(_INSERT_UPLOAD, {c: getattr(upload, c) for c in _UPLOAD_COLUMNS})
+        new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}  # written with the bid
     if superseded:
         await record(
             session,
@@ -427,7 +429,18 @@ async def submit_file(
             details={"upload_id": upload.id, "superseded": superseded},
             centre_id=centre_id,
         )
-    bid = await _accept(session, act, actor, upload, organisation, signing_key_id, stored, signer, centre_id=centre_id)
+    bid = await _accept(
+        session,
+        act,
+        actor,
+        upload,
+        organisation,
+        signing_key_id,
+        stored,
+        signer,
+        centre_id=centre_id,
+        new_upload=new_upload,
+    )
     return Accepted(bid, True)
 
 
@@ -631,9 +644,11 @@ async def _accept(
     signer: ReceiptSigner,
     *,
     centre_id: int | None = None,
+    new_upload: dict[str, Any] | None = None,
 ) -> Bid:
     """The bid itself, once the section's lock is held and the ciphertexts are stored: the row (replacing the
-    bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction."""
+    bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction;
+    *new_upload*, the row of a bid sent whole, is written with them."""
     replaced = await session.scalar(
         _REPLACE_ACTIVE_BID,
         {"b_section_id": upload.section_id, "b_organisation_id": upload.organisation_id, "b_at": act.at},
@@ -662,25 +677,29 @@ async def _accept(
     )
     section_key = await events.section_key(session, upload.section_id)
     receipts.sign_into(bid, signer, section_key)
-    # A Core insert of the row: the object stays out of the session (the unit of work cost more than the insert).
-    bid.id = (await session.execute(_INSERT_BID, {c: getattr(bid, c) for c in _BID_COLUMNS})).scalar_one()
-    await log.append(
+    if centre_id is None:
+        centre_id = await audit.centre_of(session, "section", upload.section_id)
+    # Core inserts (one statement on PostgreSQL): the object stays out of the session, whose unit of work cost
+    # more than the inserts.
+    bid.id = await bid_rows.write(
         session,
-        event_key=f"bid:{bid.manifest_sha256}",
-        kind="bid_event",
-        document=events.log_document(bid.event_details, bid.event_salt, section_key),
-        at=act.at,
-    )
-    await record(
-        session,
-        actor=actor,
-        address=act.address,
-        at=act.at,
-        action="bid.submit",
-        subject_type="section",
-        subject_id=upload.section_id,
-        details={"bid_id": bid.id},
-        centre_id=centre_id,
+        bid={c: getattr(bid, c) for c in bid_rows.BID_COLUMNS},
+        entry=log.queued(
+            f"bid:{bid.manifest_sha256}",
+            "bid_event",
+            events.log_document(bid.event_details, bid.event_salt, section_key),
+            act.at,
+        ),
+        record=audit.entry_values(
+            actor=actor,
+            address=act.address,
+            at=act.at,
+            action="bid.submit",
+            subject_type="section",
+            subject_id=upload.section_id,
+            centre_id=centre_id,
+        ),
+        upload=new_upload,
     )
     return bid
 

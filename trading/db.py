@@ -203,6 +203,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
 
+async def without_transaction(session: AsyncSession) -> None:
+    """Run *session*'s next statements each on its own (autocommit): reads that need no common snapshot, and a
+    write that stands alone, save the BEGIN and the COMMIT or ROLLBACK round trips — three of a bid's few. Call
+    it before the session's first statement; its next commit or rollback gives the connection back to the pool
+    with the usual isolation, and the session's following statements run in a transaction again."""
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -189,4 +189,8 @@ async def test_the_one_request_path_stays_within_its_statement_budget(app, clien
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert r.status_code == 201, r.text
-    assert len(statements) <= 12, "\n".join(statements)
+    # PostgreSQL: the token, the checks' three reads (no transaction around them), the section's lock, the
+    # replaced bid, the section's tag key (read once per worker) and the bid's rows in one statement; SQLite
+    # writes those rows in four. BEGIN and COMMIT are not counted here (the auth and check reads have none).
+    budget = {"postgresql": 8, "sqlite": 11}[app.state.engine.dialect.name]
+    assert len(statements) <= budget, "\n".join(statements)

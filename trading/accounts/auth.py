@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from trading.accounts.models import ApiToken, Person, PortalSession
 from trading.clock import Clock
 from trading.context import Actor
+from trading.db import without_transaction
 from trading.errors import DomainError, NotAuthenticated
 
 SESSION_COOKIE = "trading_session"
@@ -119,6 +120,7 @@ class AuthenticationMiddleware:
                 if auth.lower().startswith("bearer "):
                     token = auth[7:].strip()
                     async with self.sessionmaker() as session:
+                        await without_transaction(session)  # two reads (and a rare update): no BEGIN/ROLLBACK
                         now = await self.clock.now(session)
                         found = await actor_for_token(session, token, now)
                     # The request's instant (trading.web.make_act), read once: a bid's path saves a round trip.

@@ -16,7 +16,7 @@ from trading.context import Actor
 BIDDING_STAGE_ACTIONS = ("bid.upload_begin", "bid.submit", "bid.withdraw")
 
 
-async def _centre_of_subject(session: AsyncSession, subject_type: str, subject_id: object) -> int | None:
+async def centre_of(session: AsyncSession, subject_type: str, subject_id: object) -> int | None:
     """The centre a section, project, payment, contract or alert belongs to (the core's own tables)."""
     from trading.funds.models import Contract, Payment, SupervisionAlert
     from trading.projects.models import Project, Section
@@ -37,7 +37,7 @@ async def _centre_of_subject(session: AsyncSession, subject_type: str, subject_i
 
 
 _COLUMNS = [c.key for c in AuditEntry.__table__.columns if c.key != "id"]
-_INSERT = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
+INSERT = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
 
 
 async def record(
@@ -61,22 +61,53 @@ async def record(
     already holds the canonical hash of *before* or *after* (a notice version's content hash) passes it as
     *before_hash* or *after_hash* instead of having a document of megabytes encoded again."""
     if centre_id is None:
-        centre_id = await _centre_of_subject(session, subject_type, subject_id)
+        centre_id = await centre_of(session, subject_type, subject_id)
     if centre_id is None and actor is not None:
         centre_id = actor.centre_id
     entry = AuditEntry(
-        at=at,
-        actor_id=actor.person_id if actor else None,
-        actor_name=actor.display_name if actor else "系统",
-        address=address,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        before_hash=before_hash if before_hash is not None else None if before is None else document_hash(before),
-        after_hash=after_hash if after_hash is not None else None if after is None else document_hash(after),
-        details=details or {},
-        centre_id=centre_id,
+        **entry_values(
+            actor=actor,
+            address=address,
+            at=at,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            before_hash=before_hash if before_hash is not None else None if before is None else document_hash(before),
+            after_hash=after_hash if after_hash is not None else None if after is None else document_hash(after),
+            details=details,
+            centre_id=centre_id,
+        )
     )
     # A Core insert: every act is recorded, and the unit of work cost more than the insert.
-    entry.id = (await session.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})).scalar_one()
+    entry.id = (await session.execute(INSERT, {c: getattr(entry, c) for c in _COLUMNS})).scalar_one()
     return entry
+
+
+def entry_values(
+    *,
+    actor: Actor | None,
+    address: str,
+    at: datetime,
+    action: str,
+    subject_type: str,
+    subject_id: object,
+    centre_id: int | None,
+    details: dict[str, Any] | None = None,
+    before_hash: str | None = None,
+    after_hash: str | None = None,
+) -> dict[str, Any]:
+    """The audit_entries row of one act (every column but the id), for a caller that writes it in a statement
+    of its own making (a bid's rows go in one statement on PostgreSQL: bidding.bid_rows)."""
+    return {
+        "at": at,
+        "actor_id": actor.person_id if actor else None,
+        "actor_name": actor.display_name if actor else "系统",
+        "address": address,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "before_hash": before_hash,
+        "after_hash": after_hash,
+        "details": details or {},
+        "centre_id": centre_id,
+    }

@@ -35,7 +35,7 @@ MAX_ENTRIES_PER_PAGE = 1000
 
 
 # Built once per dialect: every act that is logged queues an entry.
-_QUEUE = {
+QUEUE = {
     name: dialect_insert(LogEntry)
     .values(
         event_key=bindparam("event_key"),
@@ -50,8 +50,13 @@ _QUEUE = {
 
 async def append(session: AsyncSession, *, event_key: str, kind: str, document: dict[str, Any], at: datetime) -> None:
     """Queue one entry in the caller's transaction. The same ``event_key`` twice adds nothing."""
-    values = {"event_key": event_key, "kind": kind, "data": canonical_bytes(document), "created_at": at}
-    await session.execute(_QUEUE[session.bind.dialect.name], values)
+    await session.execute(QUEUE[session.bind.dialect.name], queued(event_key, kind, document, at))
+
+
+def queued(event_key: str, kind: str, document: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The log_entries row that queues *document* for the log (the integrator fills in its leaf), for a caller
+    that writes it in a statement of its own making (bidding.bid_rows); ``append`` writes it alone."""
+    return {"event_key": event_key, "kind": kind, "data": canonical_bytes(document), "created_at": at}
 
 
 async def _fetch_nodes(session: AsyncSession, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
