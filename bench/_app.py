@@ -89,28 +89,17 @@ def serve_app(
 ) -> Iterator[Served]:
     """Start the app (its settings in *env*) and yield its base URL; stop it afterwards. The server's process is
     appended to *processes* (for a bench that reads its CPU time)."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "trading.asgi:app_factory",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    # `trading serve`, as in production (each worker on its own socket, the platform's request log).
+    command = [str(Path(sys.executable).with_name("trading")), "serve", "--port", str(port), "--workers", str(workers)]
+    log = Path(env.get("TRADING_BLOB_DIR", ".")).parent / "serve.log"
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     if processes is not None:
         processes.append(server)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             if server.poll() is not None:
-                raise SystemExit(f"the app exited with status {server.returncode} before answering")
+                raise SystemExit(f"the app exited with status {server.returncode} before answering (log: {log})")
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break

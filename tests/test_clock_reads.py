@@ -16,7 +16,7 @@ PACKAGES = ("trading", "bidding", "notices", "evaluation")
 
 #: (file, enclosing function) -> why it must be real time.
 ALLOWED = {
-    ("trading/clock.py", "DatabaseClock.now"): "the production clock itself: the database's, one for every worker",
+    ("trading/clock.py", "DatabaseClock.column"): "the production clock itself: the database's, one for every worker",
     ("trading/cli.py", "cmd_verify.run"): "a verifier measures a pending entry's age on its own clock, not the site's",
     (
         "trading/cli.py",
@@ -49,6 +49,9 @@ WALL_CLOCK_CALLS = {
     ("func", "now"),
     ("func", "current_timestamp"),
     ("func", "localtimestamp"),
+    ("func", "clock_timestamp"),
+    ("func", "statement_timestamp"),
+    ("func", "transaction_timestamp"),
 }
 SQL_CLOCKS = ("now()", "'now'", "current_timestamp", "clock_timestamp", "statement_timestamp", "localtimestamp")
 
@@ -77,6 +80,9 @@ class _Finder(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if (func.value.id, func.attr) in WALL_CLOCK_CALLS:
                 self.found.append((".".join(self.scope), node.lineno, f"{func.value.id}.{func.attr}()"))
+            if func.value.id == "func" and func.attr == "strftime":  # SQLite's strftime(…, 'now')
+                if any(isinstance(a, ast.Constant) and a.value == "now" for a in node.args):
+                    self.found.append((".".join(self.scope), node.lineno, "SQL strftime(…, 'now')"))
         self.generic_visit(node)
 
     def visit_Expr(self, node: ast.Expr) -> None:
@@ -111,7 +117,8 @@ def test_the_finder_sees_each_kind_of_clock_read():
     finder.visit(
         ast.parse(
             "def f():\n    datetime.now(UTC)\n    time.time()\n    date.today()\n"
-            "    text('SELECT now()')\n    func.now()\n"
+            "    text('SELECT now()')\n    func.now()\n    func.clock_timestamp()\n"
+            "    func.strftime('%s', 'now')\n    func.strftime('%s', column)\n"
         )
     )
     assert [what for _scope, _line, what in finder.found] == [
@@ -120,6 +127,8 @@ def test_the_finder_sees_each_kind_of_clock_read():
         "date.today()",
         "SQL now()",
         "func.now()",
+        "func.clock_timestamp()",
+        "SQL strftime(…, 'now')",
     ]
 
 

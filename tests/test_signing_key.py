@@ -28,7 +28,7 @@ def test_workers_starting_together_all_read_one_whole_key(tmp_path: Path) -> Non
             start.wait()
             try:
                 found.append(_public(load_or_create_signing_key(path)))
-            except BaseException as exc:  # noqa: BLE001 (collected and reported below)
+            except BaseException as exc:  # collected and reported below
                 failures.append(exc)
 
         threads = [threading.Thread(target=worker) for _ in range(8)]

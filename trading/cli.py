@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import shutil
@@ -205,6 +206,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
     import uvicorn
 
     from trading.observability import logging_config
+    from trading.workers import SocketPerWorker
 
     # Workers re-read the settings from the environment: pass ours through it.
     for field in msgspec.structs.fields(Settings):
@@ -215,8 +217,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
         )
     made_metrics_dir = _metrics_dir(workers)
     try:
-        uvicorn.run(
-            "trading.asgi:app_factory",
+        options: dict[str, Any] = dict(
             factory=True,
             host=host,
             port=port,
@@ -231,6 +232,11 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
             access_log=False,
             timeout_graceful_shutdown=REQUESTS_GRACE,
         )
+        if workers > 1:  # each worker on a socket of its own: a burst of connections is spread over them
+            with contextlib.suppress(KeyboardInterrupt):
+                SocketPerWorker(uvicorn.Config("trading.asgi:app_factory", **options)).run()
+        else:
+            uvicorn.run("trading.asgi:app_factory", **options)
     finally:
         if made_metrics_dir is not None:
             shutil.rmtree(made_metrics_dir, ignore_errors=True)

@@ -289,3 +289,79 @@ async def test_sigterm_ends_the_opening_halls_event_streams_at_once(tmp_path):
     assert process.returncode in (0, -signal.SIGTERM)
     log = "\n".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
     assert "Traceback" not in log, log
+
+
+def _burst(url: str, n: int) -> list[int]:
+    """*n* connections opened at once, one request each: the statuses (0 for no answer within 10 s)."""
+    host, port = url.removeprefix("http://").split(":")
+    conns = [socket.create_connection((host, int(port)), timeout=10) for _ in range(n)]
+    statuses = []
+    try:
+        for c in conns:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for c in conns:
+            try:
+                statuses.append(int(c.recv(64).split()[1]))
+            except (OSError, IndexError, ValueError):
+                statuses.append(0)
+    finally:
+        for c in conns:
+            c.close()
+    return statuses
+
+
+def _listening(url: str) -> int:
+    """How many sockets listen on *url*'s port (/proc/net/tcp, state 0A): one per worker that is serving."""
+    port = f":{int(url.rsplit(':', 1)[1]):04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(port) and row.split()[3] == "0A")
+
+
+def _wait_listening(url: str, n: int) -> None:
+    for _ in range(300):
+        if _listening(url) == n:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{_listening(url)} sockets listening, not {n}")
+
+
+def _worker_pids(supervisor: int) -> set[int]:
+    """The supervisor's worker processes (not multiprocessing's resource tracker, its other child)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == supervisor and b"resource_tracker" not in command:
+                found.add(int(entry.name))
+    return found
+
+
+async def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_workers_share_moves_on(tmp_path):
+    """A deadline storm's connections arrive at once. With one shared socket, the first worker to wake accepted
+    nearly all of them (one core did the storm's work); each worker has a socket of its own now, and the kernel
+    spreads them. A worker killed outright takes its socket with it: the next burst is answered whole (nothing
+    waits on a socket nobody accepts from), and the restarted worker takes its share again."""
+    trade = await _trade(tmp_path)
+    with serving(trade, tmp_path, workers=2) as (url, process):
+        _wait_listening(url, 2)  # (the supervisor holds none: each worker listens on its own)
+        assert _burst(url, 60) == [200] * 60
+
+        def shares() -> dict[int, int]:
+            lines = [line for line in _log_lines(tmp_path) if line.get("route") == "/healthz"]
+            return {pid: sum(1 for line in lines if line["pid"] == pid) for pid in _worker_pids(process.pid)}
+
+        first = shares()
+        assert len(first) == 2 and min(first.values()) >= 10, first  # a fair hash of 60: one share < 10 is ~1e-6
+        os.kill(next(iter(first)), signal.SIGKILL)
+        _wait_listening(url, 1)  # the dead worker's socket went with it (what was queued on it was reset) …
+        assert _burst(url, 60) == [200] * 60  # … and the other worker answers the next burst whole
+        _wait_listening(url, 2)  # uvicorn's supervisor noticed (its health check) and started another worker
+        before = shares()
+        assert _burst(url, 60) == [200] * 60
+        after = shares()
+        gained = {pid: after.get(pid, 0) - before.get(pid, 0) for pid in after}
+        assert len(gained) == 2 and min(gained.values()) >= 10, gained
