@@ -209,19 +209,15 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
     # One open upload per bidder and section: beginning another (a resealed bid, a lost upload id) supersedes
     # the one left open. A unique index holds it when two begin at once; the later is told to try again.
     superseded = await _supersede_open_uploads(session, act, section_id, organisation.id)
-    upload = Upload(
-        id=secrets.token_hex(16),
-        section_id=section_id,
-        organisation_id=organisation.id,
-        person_id=actor.person_id,
-        manifest=manifest,
-        signature=signature,
-        manifest_sha256=digest,
-        sealed_shares={e: [base64.b64encode(s).decode() for s in sealed[e]] for e in ENVELOPES},
+    upload = _new_upload(
+        act,
+        section_id,
+        organisation.id,
+        manifest,
+        signature,
+        sealed,
         sizes={e: parsed.envelope(e).ciphertext_size for e in ENVELOPES},
         state="open",
-        created_at=act.at,
-        updated_at=act.at,
     )
     session.add(upload)
     try:
@@ -243,6 +239,36 @@ async def begin(session: AsyncSession, act: Act, section_id: int, data: schemas.
         details={"upload_id": upload.id, "superseded": superseded},
     )
     return upload
+
+
+def _new_upload(
+    act: Act,
+    section_id: int,
+    organisation_id: int,
+    manifest: bytes,
+    signature: bytes,
+    sealed_shares: dict[str, list[bytes]],
+    *,
+    sizes: dict[str, int],
+    state: str,
+) -> Upload:
+    """A submission's upload row: open, for ciphertexts to come in pieces (begin), or complete, its ciphertexts
+    in hand (a bid sent whole)."""
+    assert act.actor is not None
+    return Upload(
+        id=secrets.token_hex(16),
+        section_id=section_id,
+        organisation_id=organisation_id,
+        person_id=act.actor.person_id,
+        manifest=manifest,
+        signature=signature,
+        manifest_sha256=manifest_hash(manifest),
+        sealed_shares={e: [base64.b64encode(x).decode() for x in sealed_shares[e]] for e in ENVELOPES},
+        sizes=sizes,
+        state=state,
+        created_at=act.at,
+        updated_at=act.at,
+    )
 
 
 # The statements of a bid's path, built once (building a statement each time cost more CPU than running it).
@@ -402,19 +428,15 @@ async def submit_file(
         assert upload is not None
         new_upload = None
     else:
-        upload = Upload(
-            id=secrets.token_hex(16),
-            section_id=section_id,
-            organisation_id=organisation.id,
-            person_id=actor.person_id,
-            manifest=manifest,
-            signature=signature,
-            manifest_sha256=digest,
-            sealed_shares={e: [base64.b64encode(x).decode() for x in sealed_shares[e]] for e in ENVELOPES},
+        upload = _new_upload(
+            act,
+            section_id,
+            organisation.id,
+            manifest,
+            signature,
+            sealed_shares,
             sizes={e: sealed.hashes[e][1] for e in ENVELOPES},
             state="complete",
-            created_at=act.at,
-            updated_at=act.at,
         )
         new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}  # written with the bid
     if superseded:
