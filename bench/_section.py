@@ -158,3 +158,52 @@ async def seed_section(
         opener_keys=sc.public_keys,
     )
     return SeededSection(sc.section.id, staff, staff_token, context_base, openers)
+
+
+@dataclass
+class SeededBidder:
+    credit_code: str
+    token: str
+    key: Ed25519PrivateKey  # the bidder's signing key, registered with the platform
+
+
+async def seed_bidders(
+    s: AsyncSession,
+    settings: Settings,
+    n: int,
+    *,
+    at: datetime,
+    series: str = "MA",
+    name: str = "湖南第{i}建设有限公司",
+) -> list[SeededBidder]:
+    """*n* bidder organisations, each with a person, an API token and a registered Ed25519 signing key."""
+    act = Act(actor=None, address="bench", at=at)
+    bidders = []
+    for i in range(n):
+        code = make_credit_code("9", "1", "430700", f"{series}{i:06d}")
+        org = await create_organisation(
+            s,
+            act,
+            acc.OrganisationCreate(name=name.format(i=i), credit_code=code, kinds=["bidder"], region_code="430700"),
+        )
+        person = await create_person(
+            s,
+            act,
+            acc.PersonCreate(
+                username=f"bidder{i}",
+                display_name=f"投标人{i}",
+                password=PASSWORD,
+                roles=["bidder"],
+                organisation_id=org.id,
+            ),
+            settings,
+        )
+        _, token = await issue_token(s, act, person, "bench", settings)
+        key = Ed25519PrivateKey.generate()
+        await keys.register_bidder_key(
+            s,
+            Act(actor=actor_of(person), address="bench", at=at),
+            schemas.BidderKeyIn(public_key=base64.b64encode(raw(key)).decode()),
+        )
+        bidders.append(SeededBidder(code, token, key))
+    return bidders

@@ -37,16 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from _app import fresh_database, serve_app  # noqa: E402
 from _http import Connection  # noqa: E402
-from _section import PASSWORD, raw, seed_section  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from _section import seed_bidders, seed_section  # noqa: E402
 
-from bidding import keys, schemas  # noqa: E402
 from bidding.envelope import BidContext, read_sealed_bid, seal_bid  # noqa: E402
-from trading.accounts import schemas as acc  # noqa: E402
-from trading.accounts.auth import actor_of  # noqa: E402
-from trading.accounts.credit_code import make_credit_code  # noqa: E402
-from trading.accounts.services import create_organisation, create_person, issue_token  # noqa: E402
-from trading.context import Act  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
 from trading.settings import Settings  # noqa: E402
@@ -58,39 +51,9 @@ async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tupl
     sm = make_sessionmaker(engine)
     now = datetime.now(UTC)
     published = now - timedelta(days=21)
-    act = Act(actor=None, address="bench", at=published)
-    bidders = []
     async with sm() as s:
         seeded = await seed_section(s, settings, published=published, deadline=now + timedelta(hours=1))
-        for i in range(n):
-            code = make_credit_code("9", "1", "430700", f"MA{i:06d}")
-            org = await create_organisation(
-                s,
-                act,
-                acc.OrganisationCreate(
-                    name=f"湖南第{i}建设有限公司", credit_code=code, kinds=["bidder"], region_code="430700"
-                ),
-            )
-            person = await create_person(
-                s,
-                act,
-                acc.PersonCreate(
-                    username=f"bidder{i}",
-                    display_name=f"投标人{i}",
-                    password=PASSWORD,
-                    roles=["bidder"],
-                    organisation_id=org.id,
-                ),
-                settings,
-            )
-            _, token = await issue_token(s, act, person, "bench", settings)
-            key = Ed25519PrivateKey.generate()
-            await keys.register_bidder_key(
-                s,
-                Act(actor=actor_of(person), address="bench", at=published),
-                schemas.BidderKeyIn(public_key=base64.b64encode(raw(key)).decode()),
-            )
-            bidders.append((token, code, key))
+        bidders = [(b.token, b.credit_code, b.key) for b in await seed_bidders(s, settings, n, at=published)]
         await s.commit()
     section_id, context_base = seeded.section_id, seeded.context_base
     await engine.dispose()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import json
 import os
@@ -51,17 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _app import fresh_database  # noqa: E402
-from _section import PASSWORD, raw, seed_section  # noqa: E402
+from _section import seed_bidders, seed_section  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from bidding import keys, schemas  # noqa: E402
-from trading.accounts import schemas as acc  # noqa: E402
-from trading.accounts.auth import actor_of  # noqa: E402
-from trading.accounts.credit_code import make_credit_code  # noqa: E402
-from trading.accounts.services import create_organisation, create_person, issue_token  # noqa: E402
-from trading.context import Act  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
 from trading.settings import Settings  # noqa: E402
@@ -87,45 +79,19 @@ async def seed(settings: Settings, folder: Path) -> tuple[int, list[Bidder]]:
     sm = make_sessionmaker(engine)
     now = datetime.now(UTC)
     published = now - timedelta(days=21)
-    act = Act(actor=None, address="bench", at=published)
     bidders = []
     async with sm() as s:
         seeded = await seed_section(s, settings, published=published, deadline=now + timedelta(hours=3))
-        for i in range(2):
-            code = make_credit_code("9", "1", "430700", f"MB{i:06d}")
-            org = await create_organisation(
-                s,
-                act,
-                acc.OrganisationCreate(
-                    name=f"湖南第{i}路桥建设有限公司", credit_code=code, kinds=["bidder"], region_code="430700"
-                ),
-            )
-            person = await create_person(
-                s,
-                act,
-                acc.PersonCreate(
-                    username=f"bidder{i}",
-                    display_name=f"投标人{i}",
-                    password=PASSWORD,
-                    roles=["bidder"],
-                    organisation_id=org.id,
-                ),
-                settings,
-            )
-            _, token = await issue_token(s, act, person, "bench", settings)
-            key = Ed25519PrivateKey.generate()
-            await keys.register_bidder_key(
-                s,
-                Act(actor=actor_of(person), address="bench", at=published),
-                schemas.BidderKeyIn(public_key=base64.b64encode(raw(key)).decode()),
-            )
+        for i, b in enumerate(
+            await seed_bidders(s, settings, 2, at=published, series="MB", name="湖南第{i}路桥建设有限公司")
+        ):
             key_path = folder / f"bidder{i}.pem"
             key_path.write_bytes(
-                key.private_bytes(
+                b.key.private_bytes(
                     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
                 )
             )
-            bidders.append(Bidder(code, token, key_path))
+            bidders.append(Bidder(b.credit_code, b.token, key_path))
         await s.commit()
     await engine.dispose()
     return seeded.section_id, bidders
