@@ -150,6 +150,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         shown = {
             f: ("***" if f in SECRET_FIELDS and getattr(self, f) else getattr(self, f)) for f in self.__struct_fields__
         }
+        shown["database_url"] = masked_url(self.database_url)
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
@@ -203,3 +204,12 @@ def load_settings(environ: dict[str, str] | None = None, toml_path: str | os.Pat
         if raw is not None:
             values[field.name] = raw
     return msgspec.convert(values, Settings, strict=False)
+
+
+def masked_url(url: str) -> str:
+    """*url* with the password it may carry shown as ***: ``postgresql+asyncpg://trading:***@db/trading``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
