@@ -121,7 +121,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    return not request.url.path.startswith(("/api/", "/schema", "/feeds/", "/healthz", "/readyz", "/static/", "/log/"))
+    machine = ("/api/", "/schema", "/feeds/", "/healthz", "/readyz", "/metrics", "/static/", "/log/")
+    return not request.url.path.startswith(machine)
 
 
 def _error_response(

@@ -280,6 +280,9 @@ async def test_the_metrics_answer_only_the_scrapers_the_settings_allow(app, sett
     for authorization in (None, admin, "Bearer not-the-metrics-token"):
         r = await scrape(app, "192.0.2.7", authorization)
         assert r.status_code == 403 and "metrics_forbidden" in r.text, (authorization, r.status_code)
+        # a scraper is told in JSON, not with the portal's HTML error page
+        assert r.headers["content-type"].startswith("application/json")
+        assert r.json()["error"]["code"] == "metrics_forbidden"
     token_file = Path(settings.blob_dir).parent / "metrics-token"
     token_file.write_text("scrape-me-7f3a\n")
     guarded = create_app(
