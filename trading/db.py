@@ -4,6 +4,7 @@ the engine and the per-request session, and what counts as the database being un
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -122,6 +123,8 @@ def is_database_outage(exc: BaseException) -> bool:
             return True  # (sqlalchemy's TimeoutError: no connection free in the pool in time)
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
+        if isinstance(current, sqlite3.OperationalError) and "database is locked" in str(current):
+            return True  # SQLite busy past its timeout (another writer held it): a retry later succeeds
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
             return True
