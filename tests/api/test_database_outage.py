@@ -76,6 +76,9 @@ async def test_connections_killed_on_the_server_while_pooled_are_replaced_withou
             ):
                 break
             await asyncio.sleep(0.025)
+        # A backend leaves pg_stat_activity before it exits and its socket closes: give the closes time to reach
+        # the pooled connections (one still open then would be used, fail, and be a 503 — the outage case).
+        await asyncio.sleep(0.5)
     finally:
         await admin.close()
     assert killed >= 1
