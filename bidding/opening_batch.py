@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
@@ -34,11 +33,12 @@ class BidToOpen:
 
 
 def open_batch(
-    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], at: datetime, section_id: int
+    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], section_id: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of ``opening_results`` and ``document_keys`` for *bids* — the same outcome, reason and fault as
     opening them one by one: every share uploaded in the window is used, what cannot open fails with whose fault
-    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`."""
+    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`. (The keys' time,
+    ``rebuilt_at``, is the writer's: the batch commits at that moment.)"""
     results: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     for bid in bids:
@@ -73,7 +73,6 @@ def open_batch(
                     "data_key": documents.data_key if documents.ok else None,
                     "reason": documents.reason,
                     "fault": documents.fault,
-                    "rebuilt_at": at,
                 }
             )
         results.append(
@@ -88,6 +87,11 @@ def open_batch(
             }
         )
     return results, keys
+
+
+def started() -> int:
+    """Nothing: a task that starts the processes (and their imports) before the first batch is ready for them."""
+    return os.getpid()
 
 
 def watch_parent(parent: int) -> None:

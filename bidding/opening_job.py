@@ -42,7 +42,7 @@ from bidding import committees
 from bidding.committees import SectionCommittee, section_committee
 from bidding.hall import notify_hall
 from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningShare
-from bidding.opening_batch import BidToOpen, open_batch, watch_parent
+from bidding.opening_batch import BidToOpen, open_batch, started, watch_parent
 from trading import metrics
 from trading.accounts.models import Organisation
 from trading.context import Act
@@ -130,6 +130,7 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     would (the crash tests use it)."""
     if not await claim(state, section_id, owner):
         return False
+    runner_of(state).start_pool()  # (its processes start while the first batch is read)
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
         context = section_context(sc)
@@ -156,10 +157,10 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
 
     async def write(results: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
         async with state.sessionmaker() as session:
-            await _hold(session, state, section_id, owner, bids_opened=Opening.bids_opened + len(results))
+            now = await _hold(session, state, section_id, owner, bids_opened=Opening.bids_opened + len(results))
             await session.execute(insert(OpeningResult), results)
             if keys:
-                await session.execute(insert(DocumentKey), keys)
+                await session.execute(insert(DocumentKey), [{**key, "rebuilt_at": now} for key in keys])
             await notify_hall(session, section_id)  # the hall's progress
             await session.commit()
 
@@ -174,9 +175,8 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     try:
         while batch:
             reading = asyncio.ensure_future(read(batch[-1].bid_id))
-            at = await _now(state)
             computed = time.perf_counter()
-            results, keys = await _compute(state, batch, context, price_fields, at, section_id)
+            results, keys = await _compute(state, batch, context, price_fields, section_id)
             computing += time.perf_counter() - computed
             opened += len(results)
             if writing is not None:
@@ -215,21 +215,20 @@ async def _compute(
     batch: list[BidToOpen],
     context: dict[str, Any],
     price_fields: tuple[str, ...],
-    at: datetime,
     section_id: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """:func:`open_batch` in the runner's process (settings.opening_processes), else in a thread of this one."""
     runner = runner_of(state)
     pool = runner.pool()
     if pool is None:
-        return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, at, section_id)
+        return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, section_id)
     # One part of the batch for each process; the parts come back in order.
     loop = asyncio.get_running_loop()
     size = -(-len(batch) // state.settings.opening_processes)
     try:
         parts = await asyncio.gather(
             *(
-                loop.run_in_executor(pool, open_batch, batch[i : i + size], context, price_fields, at, section_id)
+                loop.run_in_executor(pool, open_batch, batch[i : i + size], context, price_fields, section_id)
                 for i in range(0, len(batch), size)
             )
         )
@@ -237,11 +236,6 @@ async def _compute(
         runner.drop_pool()  # (the process died: the job's next attempt starts another)
         raise
     return [row for results, _ in parts for row in results], [row for _, keys in parts for row in keys]
-
-
-async def _now(state: State) -> datetime:
-    async with state.sessionmaker() as session:
-        return await state.clock.now(session)
 
 
 async def _read_batch(
@@ -365,6 +359,12 @@ class OpeningRunner:
                 initargs=(os.getpid(),),
             )
         return self._pool
+
+    def start_pool(self) -> None:
+        """Start the processes now (spawned, each imports the envelope code), without waiting for them."""
+        pool = self.pool()
+        if pool is not None:
+            pool.submit(started)
 
     def drop_pool(self) -> None:
         pool, self._pool = self._pool, None
