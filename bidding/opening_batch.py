@@ -1,6 +1,7 @@
 """The arithmetic of an opening batch (开标解密计算), pure: no database, no store, no HTTP.
 
-Given each bid's signed manifest, its price ciphertext and the shares the openers uploaded in the window, it gives
+Given each bid's signed manifest, its price ciphertext and the shares the openers uploaded in the window (read from
+their signed uploads, :func:`uploaded_shares`), it gives
 the rows the opening stores — the outcome, the reason and whose fault it is, the opening form, the price key and
 the rebuilt documents key — exactly as opening the bids one by one with :mod:`bidding.envelope` would. It imports
 nothing but the envelope code, so the opening job (bidding.opening_job) can run it in a process of its own beside
@@ -9,12 +10,15 @@ the worker, on another core, while the worker reads the next batch and writes th
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
@@ -30,6 +34,20 @@ class BidToOpen:
     price_ciphertext: bytes
     shares: dict[str, dict[int, bytes]] = field(default_factory=lambda: {"price": {}, "documents": {}})
     disputed: dict[str, set[int]] = field(default_factory=lambda: {"price": set(), "documents": set()})
+
+
+def uploaded_shares(documents: Mapping[int, bytes]) -> dict[int, dict[str, dict[int, bytes]]]:
+    """The bids' shares in the openers' signed uploads (each opener's position → the exact bytes it signed), by bid,
+    envelope and position: every item that is neither a reserve price's share nor a dispute, as the upload took it
+    (bidding.opening.upload_shares checked each item, and refused the document if one was wrong)."""
+    shares: dict[int, dict[str, dict[int, bytes]]] = {}
+    for position, document in documents.items():
+        for item in msgspec.json.decode(document)["shares"]:
+            if "reserve_id" in item or "dispute_key" in item:
+                continue
+            by_envelope = shares.setdefault(item["bid_id"], {"price": {}, "documents": {}})
+            by_envelope[item["envelope"]][position] = base64.b64decode(item.get("share", ""), validate=True)
+    return shares
 
 
 def open_batch(

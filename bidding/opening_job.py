@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import committees
 from bidding.committees import SectionCommittee, section_committee
 from bidding.hall import notify_hall
-from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningShare
-from bidding.opening_batch import BidToOpen, open_batch, started, watch_parent
+from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningUpload
+from bidding.opening_batch import BidToOpen, open_batch, started, uploaded_shares, watch_parent
 from trading import metrics
 from trading.accounts.models import Organisation
 from trading.context import Act
@@ -148,12 +148,14 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
             )
         ).all():
             disputed.setdefault(bid_id, {"price": set(), "documents": set()})[envelope].add(position)
+        # The shares that count: those in the openers' signed uploads, all in by the time the opening became due.
+        shares = uploaded_shares(await upload_documents(session, section_id))
     after = after or 0
     batch_size = state.settings.opening_batch
 
     async def read(after: int) -> list[BidToOpen]:
         async with state.sessionmaker() as session:
-            return await _read_batch(session, state, section_id, after, batch_size, disputed)
+            return await _read_batch(session, state, section_id, after, batch_size, shares, disputed)
 
     async def write(results: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
         async with state.sessionmaker() as session:
@@ -244,6 +246,7 @@ async def _read_batch(
     section_id: int,
     after: int,
     size: int,
+    shares: dict[int, dict[str, dict[int, bytes]]],
     disputed: dict[int, dict[str, set[int]]],
 ) -> list[BidToOpen]:
     """The next *size* active bids after bid *after*, with their shares and price ciphertexts."""
@@ -261,23 +264,25 @@ async def _read_batch(
     ciphertexts = await state.blobs.read_many(
         [(blobs["price"]["sha256"], int(blobs["price"]["size"])) for _, _, blobs, _ in rows]
     )
-    bids = {
-        bid_id: BidToOpen(bid_id, bytes(manifest), credit_code, ciphertext)
+    bids = [
+        BidToOpen(bid_id, bytes(manifest), credit_code, ciphertext)
         for (bid_id, manifest, _, credit_code), ciphertext in zip(rows, ciphertexts, strict=True)
-    }
-    for bid_id, envelope, position, share in (
-        await session.execute(
-            select(OpeningShare.bid_id, OpeningShare.envelope, OpeningShare.position, OpeningShare.share).where(
-                OpeningShare.section_id == section_id, OpeningShare.bid_id > after, OpeningShare.bid_id <= rows[-1][0]
-            )
-        )
-    ).all():
-        if bid_id in bids:
-            bids[bid_id].shares[envelope][position] = bytes(share)
-    for bid_id, bid in bids.items():
-        if bid_id in disputed:
-            bid.disputed = disputed[bid_id]
-    return list(bids.values())
+    ]
+    for bid in bids:
+        if bid.bid_id in shares:
+            bid.shares = shares[bid.bid_id]
+        if bid.bid_id in disputed:
+            bid.disputed = disputed[bid.bid_id]
+    return bids
+
+
+async def upload_documents(session: AsyncSession, section_id: int) -> dict[int, bytes]:
+    """The openers' signed uploads of shares for the section, by position (bidding.opening_batch.uploaded_shares
+    reads the shares from them)."""
+    rows = await session.execute(
+        select(OpeningUpload.position, OpeningUpload.document).where(OpeningUpload.section_id == section_id)
+    )
+    return {position: bytes(document) for position, document in rows.all()}
 
 
 async def _publish(state: State, section_id: int, owner: str) -> None:
