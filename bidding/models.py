@@ -106,7 +106,8 @@ class Bid(Base):
             sqlite_where=text("state = 'active'"),
             postgresql_where=text("state = 'active'"),
         ),
-        Index("ix_bids_section_state", "section_id", "state"),
+        # A section's bids in a state, in bid order: the opening job reads the active ones batch after batch.
+        Index("ix_bids_section_state_id", "section_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
