@@ -158,7 +158,7 @@ async def draft_and_publish(
 
     An opening record of thousands of bids is megabytes, so its fields are encoded once — the draft's hash and the
     published document place the same bytes — and stored once, in the published document: ``notices.fields``
-    stays empty (NULL), and reads take the fields from the current version (notices.reads.notice_fields)."""
+    holds null, and reads take the fields from the current version (notices.reads.notice_fields)."""
     if not _kind(data.kind).produced_by_platform:
         raise ValueError(f"{data.kind} is not a notice the platform writes from its own records")
     fields = Encoded.of(data.fields)
@@ -329,7 +329,7 @@ async def publish(
     records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates."""
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
-    return await _publish(session, act, notice, notice.fields, tz=tz, by_platform=by_platform)
+    return await _publish(session, act, notice, notice.fields or {}, tz=tz, by_platform=by_platform)
 
 
 async def _publish(
