@@ -402,6 +402,8 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
         metrics.OPENING_SHARE_UPLOADS.inc()
         if due:
             opening_job.runner_of(state).kick()
+        else:  # the processes that will open the bids start now, not when the last opener's shares come in
+            opening_job.runner_of(state).start_pool()
         return {
             "section_id": section_id,
             "position": position,

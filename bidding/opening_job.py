@@ -350,7 +350,7 @@ class OpeningRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def pool(self) -> ProcessPoolExecutor | None:
-        """The processes that compute the batches beside this worker, started by its first opening and kept for
+        """The processes that compute the batches beside this worker, started for its first opening and kept for
         the next (None: a thread does)."""
         processes = self._state.settings.opening_processes
         if processes < 1:
@@ -366,9 +366,9 @@ class OpeningRunner:
         return self._pool
 
     def start_pool(self) -> None:
-        """Start the processes now (spawned, each imports the envelope code), without waiting for them."""
-        pool = self.pool()
-        if pool is not None:
+        """Start the processes now, if they are not running (spawned, each imports the envelope code), without
+        waiting for them: when an opener's shares come in, an opening job is on its way."""
+        if self._pool is None and (pool := self.pool()) is not None:
             pool.submit(started)
 
     def drop_pool(self) -> None:
