@@ -43,7 +43,7 @@ def main() -> int:
             continue
         count = int(m["count"])
         total += count
-        named = [_frame(f) for f in frames]
+        named = [_frame(f) for f in frames] or ["(no Python frame)"]
         own[named[-1]] += count
         for f in set(named):
             inclusive[f] += count

@@ -140,7 +140,7 @@ async def section_committee(session: AsyncSession, section_id: int) -> SectionCo
     if row is None:
         raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
     section, project, version = row
-    committee = version.fields.get("committee") if isinstance(version.fields, dict) else None
+    committee = version.published_fields().get("committee")
     return SectionCommittee(section, project, version, committee)
 
 

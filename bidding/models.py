@@ -106,7 +106,8 @@ class Bid(Base):
             sqlite_where=text("state = 'active'"),
             postgresql_where=text("state = 'active'"),
         ),
-        Index("ix_bids_section_state", "section_id", "state"),
+        # A section's bids in a state, in bid order: the opening job reads the active ones batch after batch.
+        Index("ix_bids_section_state_id", "section_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -166,19 +167,6 @@ class Opening(Base):
     bids_opened: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
-class OpeningShare(Base):
-    """One decrypted share, uploaded (signed) by an opener after the deadline."""
-
-    __tablename__ = "opening_shares"
-
-    section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
-    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
-    envelope: Mapped[str] = mapped_column(String(20), primary_key=True)
-    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    share: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class OpeningDispute(Base):
     """An opener's founded dispute of one sealed share (docs/envelope.md §10.3): instead of a share, the opener
     disclosed its private key for the section, and the sealed share does not open to a share matching the bidder's
@@ -197,7 +185,8 @@ class OpeningDispute(Base):
 
 
 class OpeningUpload(Base):
-    """An opener's signed upload of shares (the exact bytes signed), kept as evidence."""
+    """An opener's signed upload of shares: the exact bytes signed, kept as evidence and as the one copy of the
+    shares, which the opening job reads from it (bidding.opening_batch.uploaded_shares)."""
 
     __tablename__ = "opening_uploads"
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from litestar.datastructures import State
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, opening_job, reserve, schemas
@@ -44,11 +44,11 @@ from bidding.models import (
     Opening,
     OpeningDispute,
     OpeningResult,
-    OpeningShare,
     OpeningUpload,
     ReservePrice,
     ReserveShare,
 )
+from bidding.opening_batch import uploaded_shares
 from bidding.scheduler import close_due_sections
 from bidding.submission import context_for
 from notices import services as notice_services
@@ -331,7 +331,6 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 section_id=section_id, position=position, document=document, signature=signature, uploaded_at=act.at
             )
         )
-        rows: list[dict[str, Any]] = []
         named: set[tuple[int, str]] = set()
         reserve_named = False
         for item in shares:
@@ -378,17 +377,9 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 assert bid is not None
                 session.add(await _dispute(session, sc, bid, envelope, position, item, act.at))
                 continue
-            share = decode_b64(item.get("share", ""), "密钥分片", "share")
-            rows.append(
-                {
-                    "section_id": section_id,
-                    "bid_id": bid_id,
-                    "envelope": envelope,
-                    "position": position,
-                    "share": share,
-                    "uploaded_at": act.at,
-                }
-            )
+            # Checked, and kept in the signed document alone: the opening job reads the shares from there
+            # (bidding.opening_batch.uploaded_shares), in this very form.
+            decode_b64(item.get("share", ""), "密钥分片", "share")
         await record(
             session,
             actor=act.actor,
@@ -400,8 +391,6 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             details={"position": position},
         )
         await session.flush()
-        if rows:  # thousands of bids: one statement with many parameter sets, not an object per share
-            await session.execute(insert(OpeningShare), rows)
         uploaded = await _uploaded_count(session, section_id)
         # All n in, or the window over with k: the opening is due, in this transaction; a background job opens
         # the bids (bidding.opening_job), and this request answers at once.
@@ -413,6 +402,8 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
         metrics.OPENING_SHARE_UPLOADS.inc()
         if due:
             opening_job.runner_of(state).kick()
+        else:  # the processes that will open the bids start now, not when the last opener's shares come in
+            opening_job.runner_of(state).start_pool()
         return {
             "section_id": section_id,
             "position": position,
@@ -584,23 +575,17 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
     }
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
     cut = await session.get(DeadlineCheckpoint, section_id)
-    price_shares: dict[int, dict[str, str]] = {}
-    for bid_id, position, share in (
-        await session.execute(
-            select(OpeningShare.bid_id, OpeningShare.position, OpeningShare.share)
-            .join(
-                OpeningResult,
-                (OpeningResult.section_id == OpeningShare.section_id) & (OpeningResult.bid_id == OpeningShare.bid_id),
-            )
-            .where(
-                OpeningShare.section_id == section_id,
-                OpeningShare.envelope == "price",
-                OpeningResult.outcome != "opened",
-            )
-            .order_by(OpeningShare.position)
-        )
-    ).all():
-        price_shares.setdefault(bid_id, {})[str(position)] = base64.b64encode(share).decode()
+    # The price shares of the bids that did not open, as the openers uploaded them (their signed documents).
+    unopened = {bid_id for bid_id, r in results.items() if r.outcome != "opened"}
+    uploaded = uploaded_shares(await opening_job.upload_documents(session, section_id)) if unopened else {}
+    price_shares: dict[int, dict[str, str]] = {
+        bid_id: {
+            str(position): base64.b64encode(share).decode()
+            for position, share in sorted(uploaded[bid_id]["price"].items())
+        }
+        for bid_id in unopened
+        if bid_id in uploaded and uploaded[bid_id]["price"]
+    }
     disputes: dict[int, list[dict[str, Any]]] = {}
     for d in await session.scalars(
         select(OpeningDispute)

@@ -1,6 +1,7 @@
 """The arithmetic of an opening batch (开标解密计算), pure: no database, no store, no HTTP.
 
-Given each bid's signed manifest, its price ciphertext and the shares the openers uploaded in the window, it gives
+Given each bid's signed manifest, its price ciphertext and the shares the openers uploaded in the window (read from
+their signed uploads, :func:`uploaded_shares`), it gives
 the rows the opening stores — the outcome, the reason and whose fault it is, the opening form, the price key and
 the rebuilt documents key — exactly as opening the bids one by one with :mod:`bidding.envelope` would. It imports
 nothing but the envelope code, so the opening job (bidding.opening_job) can run it in a process of its own beside
@@ -9,13 +10,15 @@ the worker, on another core, while the worker reads the next batch and writes th
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
@@ -33,12 +36,27 @@ class BidToOpen:
     disputed: dict[str, set[int]] = field(default_factory=lambda: {"price": set(), "documents": set()})
 
 
+def uploaded_shares(documents: Mapping[int, bytes]) -> dict[int, dict[str, dict[int, bytes]]]:
+    """The bids' shares in the openers' signed uploads (each opener's position → the exact bytes it signed), by bid,
+    envelope and position: every item that is neither a reserve price's share nor a dispute, as the upload took it
+    (bidding.opening.upload_shares checked each item, and refused the document if one was wrong)."""
+    shares: dict[int, dict[str, dict[int, bytes]]] = {}
+    for position, document in documents.items():
+        for item in msgspec.json.decode(document)["shares"]:
+            if "reserve_id" in item or "dispute_key" in item:
+                continue
+            by_envelope = shares.setdefault(item["bid_id"], {"price": {}, "documents": {}})
+            by_envelope[item["envelope"]][position] = base64.b64decode(item.get("share", ""), validate=True)
+    return shares
+
+
 def open_batch(
-    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], at: datetime, section_id: int
+    bids: Sequence[BidToOpen], context: dict[str, Any], price_fields: tuple[str, ...], section_id: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The rows of ``opening_results`` and ``document_keys`` for *bids* — the same outcome, reason and fault as
     opening them one by one: every share uploaded in the window is used, what cannot open fails with whose fault
-    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`."""
+    it is, or is disputed. *context* is the section's part of each bid's :class:`BidContext`. (The keys' time,
+    ``rebuilt_at``, is the writer's: the batch commits at that moment.)"""
     results: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     for bid in bids:
@@ -73,7 +91,6 @@ def open_batch(
                     "data_key": documents.data_key if documents.ok else None,
                     "reason": documents.reason,
                     "fault": documents.fault,
-                    "rebuilt_at": at,
                 }
             )
         results.append(
@@ -88,6 +105,11 @@ def open_batch(
             }
         )
     return results, keys
+
+
+def started() -> int:
+    """Nothing: a task that starts the processes (and their imports) before the first batch is ready for them."""
+    return os.getpid()
 
 
 def watch_parent(parent: int) -> None:

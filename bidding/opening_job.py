@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import committees
 from bidding.committees import SectionCommittee, section_committee
 from bidding.hall import notify_hall
-from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningShare
-from bidding.opening_batch import BidToOpen, open_batch, watch_parent
+from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningUpload
+from bidding.opening_batch import BidToOpen, open_batch, started, uploaded_shares, watch_parent
 from trading import metrics
 from trading.accounts.models import Organisation
 from trading.context import Act
@@ -130,6 +130,7 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     would (the crash tests use it)."""
     if not await claim(state, section_id, owner):
         return False
+    runner_of(state).start_pool()  # (its processes start while the first batch is read)
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
         context = section_context(sc)
@@ -147,19 +148,21 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
             )
         ).all():
             disputed.setdefault(bid_id, {"price": set(), "documents": set()})[envelope].add(position)
+        # The shares that count: those in the openers' signed uploads, all in by the time the opening became due.
+        shares = uploaded_shares(await upload_documents(session, section_id))
     after = after or 0
     batch_size = state.settings.opening_batch
 
     async def read(after: int) -> list[BidToOpen]:
         async with state.sessionmaker() as session:
-            return await _read_batch(session, state, section_id, after, batch_size, disputed)
+            return await _read_batch(session, state, section_id, after, batch_size, shares, disputed)
 
     async def write(results: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
         async with state.sessionmaker() as session:
-            await _hold(session, state, section_id, owner, bids_opened=Opening.bids_opened + len(results))
+            now = await _hold(session, state, section_id, owner, bids_opened=Opening.bids_opened + len(results))
             await session.execute(insert(OpeningResult), results)
             if keys:
-                await session.execute(insert(DocumentKey), keys)
+                await session.execute(insert(DocumentKey), [{**key, "rebuilt_at": now} for key in keys])
             await notify_hall(session, section_id)  # the hall's progress
             await session.commit()
 
@@ -174,9 +177,8 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     try:
         while batch:
             reading = asyncio.ensure_future(read(batch[-1].bid_id))
-            at = await _now(state)
             computed = time.perf_counter()
-            results, keys = await _compute(state, batch, context, price_fields, at, section_id)
+            results, keys = await _compute(state, batch, context, price_fields, section_id)
             computing += time.perf_counter() - computed
             opened += len(results)
             if writing is not None:
@@ -215,21 +217,20 @@ async def _compute(
     batch: list[BidToOpen],
     context: dict[str, Any],
     price_fields: tuple[str, ...],
-    at: datetime,
     section_id: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """:func:`open_batch` in the runner's process (settings.opening_processes), else in a thread of this one."""
     runner = runner_of(state)
     pool = runner.pool()
     if pool is None:
-        return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, at, section_id)
+        return await anyio.to_thread.run_sync(open_batch, batch, context, price_fields, section_id)
     # One part of the batch for each process; the parts come back in order.
     loop = asyncio.get_running_loop()
     size = -(-len(batch) // state.settings.opening_processes)
     try:
         parts = await asyncio.gather(
             *(
-                loop.run_in_executor(pool, open_batch, batch[i : i + size], context, price_fields, at, section_id)
+                loop.run_in_executor(pool, open_batch, batch[i : i + size], context, price_fields, section_id)
                 for i in range(0, len(batch), size)
             )
         )
@@ -239,17 +240,13 @@ async def _compute(
     return [row for results, _ in parts for row in results], [row for _, keys in parts for row in keys]
 
 
-async def _now(state: State) -> datetime:
-    async with state.sessionmaker() as session:
-        return await state.clock.now(session)
-
-
 async def _read_batch(
     session: AsyncSession,
     state: State,
     section_id: int,
     after: int,
     size: int,
+    shares: dict[int, dict[str, dict[int, bytes]]],
     disputed: dict[int, dict[str, set[int]]],
 ) -> list[BidToOpen]:
     """The next *size* active bids after bid *after*, with their shares and price ciphertexts."""
@@ -267,23 +264,25 @@ async def _read_batch(
     ciphertexts = await state.blobs.read_many(
         [(blobs["price"]["sha256"], int(blobs["price"]["size"])) for _, _, blobs, _ in rows]
     )
-    bids = {
-        bid_id: BidToOpen(bid_id, bytes(manifest), credit_code, ciphertext)
+    bids = [
+        BidToOpen(bid_id, bytes(manifest), credit_code, ciphertext)
         for (bid_id, manifest, _, credit_code), ciphertext in zip(rows, ciphertexts, strict=True)
-    }
-    for bid_id, envelope, position, share in (
-        await session.execute(
-            select(OpeningShare.bid_id, OpeningShare.envelope, OpeningShare.position, OpeningShare.share).where(
-                OpeningShare.section_id == section_id, OpeningShare.bid_id > after, OpeningShare.bid_id <= rows[-1][0]
-            )
-        )
-    ).all():
-        if bid_id in bids:
-            bids[bid_id].shares[envelope][position] = bytes(share)
-    for bid_id, bid in bids.items():
-        if bid_id in disputed:
-            bid.disputed = disputed[bid_id]
-    return list(bids.values())
+    ]
+    for bid in bids:
+        if bid.bid_id in shares:
+            bid.shares = shares[bid.bid_id]
+        if bid.bid_id in disputed:
+            bid.disputed = disputed[bid.bid_id]
+    return bids
+
+
+async def upload_documents(session: AsyncSession, section_id: int) -> dict[int, bytes]:
+    """The openers' signed uploads of shares for the section, by position (bidding.opening_batch.uploaded_shares
+    reads the shares from them)."""
+    rows = await session.execute(
+        select(OpeningUpload.position, OpeningUpload.document).where(OpeningUpload.section_id == section_id)
+    )
+    return {position: bytes(document) for position, document in rows.all()}
 
 
 async def _publish(state: State, section_id: int, owner: str) -> None:
@@ -351,7 +350,7 @@ class OpeningRunner:
         self._pool: ProcessPoolExecutor | None = None
 
     def pool(self) -> ProcessPoolExecutor | None:
-        """The processes that compute the batches beside this worker, started by its first opening and kept for
+        """The processes that compute the batches beside this worker, started for its first opening and kept for
         the next (None: a thread does)."""
         processes = self._state.settings.opening_processes
         if processes < 1:
@@ -365,6 +364,12 @@ class OpeningRunner:
                 initargs=(os.getpid(),),
             )
         return self._pool
+
+    def start_pool(self) -> None:
+        """Start the processes now, if they are not running (spawned, each imports the envelope code), without
+        waiting for them: when an opener's shares come in, an opening job is on its way."""
+        if self._pool is None and (pool := self.pool()) is not None:
+            pool.submit(started)
 
     def drop_pool(self) -> None:
         pool, self._pool = self._pool, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
@@ -59,7 +60,11 @@ class Notice(Base):
     target_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    fields: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    #: The fields: a draft's as staff edit them, a published notice's as its current version has them. None (the
+    #: JSON value null) for a notice the platform publishes whole from its own records — the opening record,
+    #: megabytes for thousands of bids — whose fields are stored once, in its published document
+    #: (notices.reads.notice_fields reads them).
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=False, default=dict)
     #: For notices that open a trade: the procedure's named moments, ISO-8601 strings in UTC.
     timetable: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
     current_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -84,8 +89,8 @@ class NoticeVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    fields: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
-    #: The exact bytes published (canonical JSON); ``content_hash`` is their SHA-256.
+    #: The exact bytes published (canonical JSON); ``content_hash`` is their SHA-256. The version's fields are
+    #: stored here only (:meth:`published_fields`).
     document: Mapped[bytes] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -95,6 +100,16 @@ class NoticeVersion(Base):
     #: The amendment notice that produced this version (None for version 1).
     amendment_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
     change_summary: Mapped[str] = mapped_column(Text, default="")
+
+    def published_fields(self) -> dict[str, Any]:
+        """The fields as this version published them (read from its document)."""
+        return published_fields(self.document)
+
+
+def published_fields(document: bytes) -> dict[str, Any]:
+    """The fields of a published version's document."""
+    fields = msgspec.json.decode(document)["fields"]
+    return fields if isinstance(fields, dict) else {}
 
 
 class Attachment(Base):

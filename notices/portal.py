@@ -320,7 +320,7 @@ async def _opener_names(db: DB, fields: dict[str, Any]) -> dict[int, str]:
         version = await reads.version_document(db, int(tender["notice_id"]), int(tender["version"]))
     except (KeyError, TypeError, ValueError, NotFound):
         return {}
-    members = (version.fields.get("committee") or {}).get("members") or []
+    members = (version.published_fields().get("committee") or {}).get("members") or []
     return {m["position"]: m.get("name", "") for m in members if isinstance(m, dict) and "position" in m}
 
 

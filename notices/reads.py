@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notices import schemas
 from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
-from notices.models import Attachment, Notice, NoticeVersion
+from notices.models import Attachment, Notice, NoticeVersion, published_fields
 from notices.search import search_condition
 from notices.services import log_event_key
 from trading.errors import InvalidInput
@@ -178,6 +178,19 @@ async def get_published(session: AsyncSession, notice_id: int) -> Notice:
     return notice
 
 
+async def notice_fields(session: AsyncSession, notice: Notice) -> dict[str, Any]:
+    """The notice's fields: kept with the notice, or — for a notice the platform publishes whole (the opening
+    record) — only in its current version's document."""
+    if notice.fields is not None:
+        return notice.fields
+    document = await session.scalar(
+        select(NoticeVersion.document).where(
+            NoticeVersion.notice_id == notice.id, NoticeVersion.version == notice.current_version
+        )
+    )
+    return {} if document is None else published_fields(document)
+
+
 def attachment_read(a: Attachment) -> schemas.AttachmentRead:
     return schemas.AttachmentRead(
         id=a.id,
@@ -222,7 +235,7 @@ async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts
         status=notice.status,
         title=notice.title,
         body=notice.body,
-        fields=notice.fields,
+        fields=await notice_fields(session, notice),
         timetable=dict(notice.timetable),
         trade_kind=notice.trade_kind,
         region_code=notice.region_code,

@@ -25,24 +25,22 @@ def normalise(text: str) -> str:
 
 
 def _terms(text: str) -> list[str]:
-    out: list[str] = []
-    for run in _TOKEN.findall(normalise(text)):
-        if "\u3400" <= run[0] and not run[0].isascii():
-            if len(run) == 1:
-                out.append(run)
-            else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-        else:
-            out.append(run)
-    return out
+    return [term for run in _TOKEN.findall(normalise(text)) for term in _run_terms(run)]
+
+
+def _run_terms(run: str) -> list[str]:
+    if "\u3400" <= run[0] and not run[0].isascii():
+        return [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+    return [run]
 
 
 def index_terms(*texts: str) -> str:
-    """The space-separated, de-duplicated terms stored with a notice."""
+    """The space-separated, de-duplicated terms stored with a notice, in the order they first appear."""
     seen: dict[str, None] = {}
     for text in texts:
-        for term in _terms(text):
-            seen.setdefault(term, None)
+        # A run met before adds no new term: an opening record's body repeats the same runs for thousands of bids.
+        for run in dict.fromkeys(_TOKEN.findall(normalise(text))):
+            seen.update(dict.fromkeys(_run_terms(run)))
     return " ".join(seen)
 
 

@@ -29,7 +29,7 @@ from notices.search import index_terms
 from trading.accounts.services import require_same_centre
 from trading.audit.services import record
 from trading.blobs import BlobStore
-from trading.canonical import canonical_bytes, document_hash, sha256_hex
+from trading.canonical import Encoded, canonical_bytes, document_hash, sha256_hex
 from trading.context import Act, Actor
 from trading.errors import Conflict, InvalidInput, RuleViolation
 from trading.log import entries as log_entries
@@ -130,14 +130,15 @@ async def _sections(session: AsyncSession, project: Project, section_ids: list[i
     return [by_id[i] for i in sorted(set(section_ids))]
 
 
-def draft_document(notice: Notice) -> dict[str, Any]:
+def draft_document(notice: Notice, fields: dict[str, Any] | Encoded | None = None) -> dict[str, Any]:
+    """The draft as its audit entry hashes it; *fields* when the notice does not keep them (draft_and_publish)."""
     return {
         "id": notice.id,
         "kind": notice.kind,
         "status": notice.status,
         "title": notice.title,
         "body": notice.body,
-        "fields": notice.fields,
+        "fields": notice.fields if fields is None else fields,
         "timetable": notice.timetable,
         "section_ids": notice.section_ids,
         "target_notice_id": notice.target_notice_id,
@@ -152,14 +153,25 @@ async def create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraf
 async def draft_and_publish(
     session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate, *, tz: ZoneInfo, by_platform: bool = False
 ) -> Notice:
-    """Draft a notice and publish it at once — a notice the platform writes from its own records (the opening
-    record): the same acts, checks and audit entries as :func:`create_draft` then :func:`publish`, the draft
-    hashed once (an opening record of thousands of bids is megabytes)."""
-    notice, draft_hash = await _create_draft(session, act, data)
-    return await publish(session, act, notice.id, tz=tz, by_platform=by_platform, draft_hash=draft_hash)
+    """Draft a notice and publish it at once — a notice the platform writes whole from its own records (the opening
+    record): the same acts, checks and audit entries as :func:`create_draft` then :func:`publish`.
+
+    An opening record of thousands of bids is megabytes, so its fields are encoded once — the draft's hash and the
+    published document place the same bytes — and stored once, in the published document: ``notices.fields``
+    holds null, and reads take the fields from the current version (notices.reads.notice_fields)."""
+    if not _kind(data.kind).produced_by_platform:
+        raise ValueError(f"{data.kind} is not a notice the platform writes from its own records")
+    fields = Encoded.of(data.fields)
+    notice, draft_hash = await _create_draft(session, act, data, fields=fields)
+    return await _publish(
+        session, act, notice, data.fields, tz=tz, by_platform=by_platform, draft_hash=draft_hash, encoded=fields
+    )
 
 
-async def _create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate) -> tuple[Notice, str]:
+async def _create_draft(
+    session: AsyncSession, act: Act, data: schemas.NoticeDraftCreate, *, fields: Encoded | None = None
+) -> tuple[Notice, str]:
+    """The draft and its hash; with *fields* (the draft's fields, encoded) the notice does not keep them."""
     assert act.actor is not None
     kind = _kind(data.kind)
     project = await project_for_staff(session, act.actor, data.project_id)
@@ -195,7 +207,7 @@ async def _create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDra
         target_notice_id=data.target_notice_id,
         title=data.title,
         body=data.body,
-        fields=data.fields,
+        fields=data.fields if fields is None else None,
         timetable=timetable_for_storage(data.timetable),
         current_version=0,
         created_at=act.at,
@@ -204,7 +216,7 @@ async def _create_draft(session: AsyncSession, act: Act, data: schemas.NoticeDra
     )
     session.add(notice)
     await session.flush()
-    draft_hash = document_hash(draft_document(notice))
+    draft_hash = document_hash(draft_document(notice, fields))
     await record(
         session,
         actor=act.actor,
@@ -312,13 +324,27 @@ async def publish(
     *,
     tz: ZoneInfo,
     by_platform: bool = False,
-    draft_hash: str | None = None,
 ) -> Notice:
     """Publish a draft after every rule that applies to it has passed. Notices the platform writes from its own
-    records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates. *draft_hash* is the
-    draft's hash when the caller has just made it (:func:`draft_and_publish`)."""
+    records (``by_platform``) cannot be typed in by hand for a trade the platform evaluates."""
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
+    return await _publish(session, act, notice, notice.fields or {}, tz=tz, by_platform=by_platform)
+
+
+async def _publish(
+    session: AsyncSession,
+    act: Act,
+    notice: Notice,
+    fields: dict[str, Any],
+    *,
+    tz: ZoneInfo,
+    by_platform: bool,
+    draft_hash: str | None = None,
+    encoded: Encoded | None = None,
+) -> Notice:
+    """:func:`publish`; *fields* are the draft's, *draft_hash* its hash when the caller has just made it, *encoded*
+    the fields' canonical bytes when the notice does not keep them (:func:`draft_and_publish`)."""
     # Claim the draft in one conditional statement, so two concurrent publishes cannot both proceed.
     claimed = await session.execute(
         update(Notice).where(Notice.id == notice.id, Notice.status == "draft").values(updated_at=act.at)
@@ -326,7 +352,7 @@ async def publish(
     if notice.status != "draft" or claimed.rowcount != 1:
         raise Conflict("该公告已发布", "This notice is already published", code="already_published")
     kind = _kind(notice.kind)
-    missing = missing_fields(kind, notice.fields)
+    missing = missing_fields(kind, fields)
     if missing:
         raise MissingFields([f.name_zh for f in missing], [f.name_en for f in missing], [f.key for f in missing])
     project = await session.get(Project, notice.project_id)
@@ -334,7 +360,7 @@ async def publish(
     if kind.key in PLATFORM_ONLY and not by_platform:
         await _refuse_hand_made(session, notice)
     procedure = get_procedure(project.procedure)
-    before = draft_document(notice)
+    before = None if draft_hash is not None else draft_document(notice)
 
     if kind.opens_trade:
         await advance.require_prequalification_done(session, project)
@@ -355,7 +381,7 @@ async def publish(
             session, act, project, await _sections(session, project, notice.section_ids), PLATFORM_STAGES[kind.key]
         )
 
-    await _new_version(session, act, notice, project, before=before, before_hash=draft_hash)
+    await _new_version(session, act, notice, project, before=before, before_hash=draft_hash, fields=encoded)
     if project.state == "draft":
         project.state = "public"
     return notice
@@ -547,7 +573,10 @@ async def _new_version(
     before_hash: str | None = None,
     amendment_notice_id: int | None = None,
     change_summary: str = "",
+    fields: Encoded | None = None,
 ) -> NoticeVersion:
+    """Publish the notice's next version: its document (the exact bytes, hashed and logged) holds the fields —
+    *fields*, encoded, for a notice that does not keep them — and is where they are read from."""
     version = notice.current_version + 1
     # Versions are numbered in one conditional statement: a concurrent amendment loses cleanly.
     claimed = await session.execute(
@@ -573,7 +602,7 @@ async def _new_version(
         "kind": notice.kind,
         "title": notice.title,
         "body": notice.body,
-        "fields": notice.fields,
+        "fields": notice.fields if fields is None else fields,
         "timetable": notice.timetable,
         "project": {
             "trade_code": project.trade_code,
@@ -592,7 +621,6 @@ async def _new_version(
         version=version,
         title=notice.title,
         body=notice.body,
-        fields=notice.fields,
         document=data,
         content_hash=sha256_hex(data),
         published_at=act.at,

@@ -9,11 +9,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A value already in canonical form. As a member of an object given to :func:`canonical_bytes` its bytes are
+    placed as they are: an opening record of megabytes is encoded once, then placed in each document that holds it
+    (the draft's, the published version's)."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, value: Any) -> Encoded:
+        return cls(canonical_bytes(value))
+
+
 def canonical_bytes(value: Any) -> bytes:
+    if isinstance(value, dict) and any(isinstance(member, Encoded) for member in value.values()):
+        return _object(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _object(value: dict[str, Any]) -> bytes:
+    """What the encoder above writes for an object — its members in key order, ``"key":value`` joined by commas —
+    with each :class:`Encoded` member's bytes as they are."""
+    if not all(isinstance(key, str) for key in value):
+        raise TypeError("an object with encoded members has string keys only")
+    return (
+        b"{"
+        + b",".join(
+            canonical_bytes(key) + b":" + (member.data if isinstance(member, Encoded) else canonical_bytes(member))
+            for key, member in sorted(value.items())
+        )
+        + b"}"
+    )
 
 
 def sha256_hex(data: bytes) -> str:

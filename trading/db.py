@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
@@ -138,6 +139,9 @@ def make_engine(settings: Settings, *, pool_size: int | None = None, overflow: i
     # hide_parameters: a database error's message then never quotes a statement's values (receipts, salts,
     # token hashes) — whoever logs it. echo_sql, for a developer's own machine, shows them.
     kwargs: dict[str, Any] = {"echo": settings.echo_sql, "hide_parameters": not settings.echo_sql}
+    # JSON columns read back with msgspec: the same values as json.loads for what the platform writes, a few times
+    # faster (an opening reads a few JSON columns of each of thousands of bids).
+    kwargs["json_deserializer"] = msgspec.json.decode
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
     else:

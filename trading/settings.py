@@ -131,7 +131,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     opening_batch: int = 1000
     opening_lease: float = 30.0
     #: Processes beside each worker that do the opening's arithmetic, on other cores, each a part of every batch
-    #: (0: a thread of the worker). They start with the worker's first opening.
+    #: (0: a thread of the worker). They start when an opener's shares first reach the worker, or with its first
+    #: opening job.
     opening_processes: int = 2
 
     def __post_init__(self) -> None:

@@ -105,9 +105,12 @@ class ShareCheck:
     missing: tuple[int, ...]
 
 
-def check_shares(manifest: Manifest, envelope: str, shares: Mapping[int, bytes]) -> ShareCheck:
-    """Sort supplied shares into valid (match their commitment), refused (do not) and missing indices."""
-    ctx = manifest.context_bytes()
+def check_shares(
+    manifest: Manifest, envelope: str, shares: Mapping[int, bytes], *, context_bytes: bytes | None = None
+) -> ShareCheck:
+    """Sort supplied shares into valid (match their commitment), refused (do not) and missing indices.
+    *context_bytes*: the manifest's, when the caller has them (a context the manifest was checked against)."""
+    ctx = manifest.context_bytes() if context_bytes is None else context_bytes
     commitments = manifest.envelope(envelope).share_commitments
     n = manifest.committee.n
     valid, refused = [], []
@@ -178,7 +181,8 @@ def rebuild_key(
     that fails its commitment is the bidder's fault. On success ``data_key`` is the key (keep it secret).
     """
     check_manifest_context(manifest, context)
-    checked = check_shares(manifest, envelope, shares)
+    ctx = context.to_bytes()  # (the manifest's own: it was sealed for exactly this context)
+    checked = check_shares(manifest, envelope, shares, context_bytes=ctx)
     k = manifest.committee.k
     disputes = tuple(sorted(set(disputed) - set(checked.valid)))
     base: dict[str, Any] = {"envelope": envelope, "refused_shares": checked.refused, "disputed_shares": disputes}
@@ -197,7 +201,7 @@ def rebuild_key(
     if off:
         return _failed(base, InconsistentShares(details={"basis": list(used[:k]), "off_polynomial": off}), FAULT_BIDDER)
     data_key = shamir.combine(ordered[:k])
-    if key_commitment(context.to_bytes(), envelope, data_key).hex() != manifest.envelope(envelope).key_commitment:
+    if key_commitment(ctx, envelope, data_key).hex() != manifest.envelope(envelope).key_commitment:
         return _failed(base, KeyCommitmentMismatch(), FAULT_BIDDER)
     return OpeningResult(ok=True, data_key=data_key, **base)
 

@@ -35,9 +35,10 @@ def _refuse(field: str, zh: str, en: str) -> InvalidPriceForm:
 
 
 def validate_price_form(
-    form: Mapping[str, Any], *, role: str = ROLE_BIDDER, price_fields: Collection[str] = ()
+    form: Mapping[str, Any], *, role: str = ROLE_BIDDER, price_fields: Collection[str] = (), _size: int | None = None
 ) -> dict[str, Any]:
-    """Check an opening form; returns it as a plain dict. ``price_fields`` are extra fields the tender requires."""
+    """Check an opening form; returns it as a plain dict. ``price_fields`` are extra fields the tender requires.
+    (``_size``: the length of the form's canonical encoding, when the caller has just parsed it from exactly that.)"""
     if not isinstance(form, Mapping):
         raise InvalidPriceForm("开标一览表应为键值对象", "The opening form must be an object")
     if len(form) > MAX_FIELDS:
@@ -75,7 +76,7 @@ def validate_price_form(
     if "quality" in required and not form["quality"].strip():
         raise _refuse("quality", "不能为空", "must not be empty")
     result = dict(form)
-    if len(canonical_json(result)) > MAX_PRICE_FORM_BYTES:
+    if (len(canonical_json(result)) if _size is None else _size) > MAX_PRICE_FORM_BYTES:
         raise InvalidPriceForm(
             f"开标一览表过大（最多 {MAX_PRICE_FORM_BYTES} 字节）",
             f"The opening form is too large (at most {MAX_PRICE_FORM_BYTES} bytes)",
@@ -96,4 +97,5 @@ def decode_price_form(data: bytes, *, role: str = ROLE_BIDDER, price_fields: Col
         value = parse_canonical_json(data, "price form")
     except Malformed as exc:
         raise InvalidPriceForm(exc.message_zh, exc.message_en) from None
-    return validate_price_form(value, role=role, price_fields=price_fields)
+    # *data* is the form's canonical encoding (parse_canonical_json insists): its size need not be encoded again.
+    return validate_price_form(value, role=role, price_fields=price_fields, _size=len(data))

@@ -178,9 +178,9 @@ async def test_no_marker_is_anywhere_before_k_shares_and_the_documents_never_ope
     assert opened == {f"合格 {price_marker[b]}" for b in ("甲2", "乙", "丙")}
     hits = await _where(app, caplog, everything)
     public_now = {f"price {b}" for b in ("甲2", "乙", "丙")} | {"reserve"}
-    assert {"reserve_prices.form", "notice_versions.fields"} <= hits["reserve"], hits["reserve"]
+    assert {"reserve_prices.form", "notice_versions.document"} <= hits["reserve"], hits["reserve"]
     for name in public_now - {"reserve"}:  # the search does find a marker that is there: in the results and the record
-        assert {"opening_results.form", "notice_versions.fields", "notice_versions.body"} <= hits[name], hits[name]
+        assert {"opening_results.form", "notice_versions.document", "notice_versions.body"} <= hits[name], hits[name]
     # … but not the replaced bid's form, nor the unfinished one's, nor any bid's documents.
     assert {name: places for name, places in hits.items() if places and name not in public_now} == {}
     record_text = json.dumps(record, ensure_ascii=False)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bidding import opening_job
 from bidding.models import DocumentKey, Opening, OpeningResult
-from notices.models import Notice
+from notices.models import Notice, NoticeVersion
 from tests.bidding.harness import (
     make_bidder,
     open_as,
@@ -29,6 +29,8 @@ from tests.bidding.harness import (
 )
 from tests.factories import build_world
 from trading.app import create_app
+from trading.audit.models import AuditEntry
+from trading.canonical import canonical_bytes, document_hash, sha256_hex
 from trading.log.integrator import integrate_once
 from trading.log.models import LogEntry
 from trading.verify import verify_site
@@ -114,9 +116,43 @@ async def _published_once(app, client, clock, tmp_path, section) -> None:
     async with app.state.sessionmaker() as s:
         opening = await s.get(Opening, section.id)
         assert (opening.state, opening.bids_opened, opening.bids_total, opening.lease_owner) == ("opened", 5, 5, None)
+    await _stored_once(app, record)
     await integrate_once(app.state)
     report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "verify.json", now=clock.at)
     assert report.ok, report.summary()
+
+
+async def _stored_once(app, record: dict) -> None:
+    """The record's fields are stored once, in the published document, whose bytes and hash are the version's; the
+    audit trail hashes the draft as a whole document holding them (encoded once, placed in both)."""
+    async with app.state.sessionmaker() as s:
+        notice = await s.get(Notice, record["id"])
+        version = await s.scalar(select(NoticeVersion).where(NoticeVersion.notice_id == record["id"]))
+        trail = {
+            e.action: e
+            for e in await s.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.subject_type == "notice", AuditEntry.subject_id == str(record["id"])
+                )
+            )
+        }
+    assert notice.fields is None
+    document = msgspec.json.decode(version.document)
+    assert document["fields"] == record["fields"] and canonical_bytes(document) == version.document
+    assert version.content_hash == sha256_hex(version.document) == record["content_hash"]
+    draft = {
+        "id": record["id"],
+        "kind": "opening_record",
+        "status": "draft",
+        "title": record["title"],
+        "body": record["body"],
+        "fields": record["fields"],
+        "timetable": record["timetable"],
+        "section_ids": record["section_ids"],
+        "target_notice_id": None,
+    }
+    assert trail["notice.draft"].after_hash == trail["notice.publish"].before_hash == document_hash(draft)
+    assert trail["notice.publish"].after_hash == version.content_hash
 
 
 async def test_the_upload_that_makes_the_opening_due_is_answered_202_and_the_job_publishes_the_record(

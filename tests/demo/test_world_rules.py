@@ -19,6 +19,7 @@ from evaluation.panel import panel_experts
 from evaluation.sheets import opened_bids
 from notices.kinds import NOTICE_KINDS, missing_fields
 from notices.models import Notice
+from notices.reads import notice_fields
 from tests.demo_snapshot import seeded_demo
 from trading.accounts.models import Organisation
 from trading.errors import RuleViolation
@@ -68,6 +69,8 @@ async def contradictions(session) -> list[str]:  # type: ignore[no-untyped-def]
     for s in sections:
         sections_of[s.project_id].append(s)
     notices = list(await session.scalars(select(Notice).order_by(Notice.id)))
+    # (an opening record keeps its fields in its published document only)
+    fields_of = {n.id: await notice_fields(session, n) for n in notices}
     published = [n for n in notices if n.status == "published"]
     opening_fields: dict[int, dict] = {}
 
@@ -80,10 +83,10 @@ async def contradictions(session) -> list[str]:  # type: ignore[no-untyped-def]
         if n.region_code != p.region_code:
             problems.append(f"{where}：公告的行政区划 {n.region_code} 与项目的 {p.region_code} 不同")
         # The title names the project (a land notice may name it by its parcel).
-        parcel = (n.fields or {}).get("parcel_no") or opening_fields.get(p.id, {}).get("parcel_no")
+        parcel = fields_of[n.id].get("parcel_no") or opening_fields.get(p.id, {}).get("parcel_no")
         if p.name not in n.title and not (parcel and parcel in n.title):
             problems.append(f"{where}：标题未写明项目名称「{p.name}」")
-        texts = [n.title] + [str((n.fields or {}).get(k, "")) for k in WHERE_FIELDS]
+        texts = [n.title] + [str(fields_of[n.id].get(k, "")) for k in WHERE_FIELDS]
         for text in texts:
             for code in regions_named(text):
                 if not is_within(p.region_code, code):
@@ -93,11 +96,11 @@ async def contradictions(session) -> list[str]:  # type: ignore[no-untyped-def]
                     )
         if n.status != "published":
             continue
-        missing = missing_fields(kind, n.fields or {})
+        missing = missing_fields(kind, fields_of[n.id])
         if missing:
             problems.append(f"{where}：缺少必备字段 {', '.join(f.key for f in missing)}")
         if kind.opens_trade:
-            opening_fields[p.id] = n.fields or {}
+            opening_fields[p.id] = fields_of[n.id]
             procedure = get_procedure(p.procedure)
             timetable = {k: datetime.fromisoformat(v) for k, v in (n.timetable or {}).items()}
             timetable["notice_published"] = n.first_published_at
@@ -109,13 +112,13 @@ async def contradictions(session) -> list[str]:  # type: ignore[no-untyped-def]
                 problems.append(f"{where}：{message(v.rule)[0]}（{v.kind}, {v.actual}）")
             tenderer = orgs[p.tenderer_id].name
             field = CONTACT_FIELD.get(p.trade_kind)
-            named = (n.fields or {}).get(field, "") if field else (n.fields or {}).get("transferor_name", "")
+            named = fields_of[n.id].get(field, "") if field else fields_of[n.id].get("transferor_name", "")
             if tenderer not in str(named):
                 problems.append(f"{where}：公告所列招标人/出让人「{named}」不是项目的「{tenderer}」")
 
     # Changes that affect bids leave the statutory time before the deadline in force (法 §23, 87号令 §27).
     for n in published:
-        if n.kind != "amendment" or not (n.fields or {}).get("affects_bids"):
+        if n.kind != "amendment" or not fields_of[n.id].get("affects_bids"):
             continue
         p = projects[n.project_id]
         for s in sections_of[p.id]:
@@ -187,7 +190,7 @@ async def contradictions(session) -> list[str]:  # type: ignore[no-untyped-def]
         if n.kind != "contract":
             continue
         p = projects[n.project_id]
-        fields = n.fields or {}
+        fields = fields_of[n.id]
         amount = fields.get("amount_fen")
         first = next((x for x in fields.get("parties") or [] if x.get("role") == "甲方"), {})
         if first.get("name") != orgs[p.tenderer_id].name:
