@@ -35,6 +35,12 @@ def wait_for(url: str, seconds: float) -> httpx.Response | None:
     return None
 
 
+#: Password hashing at the tests' cost (as tests/conftest.py's settings have it): the demo creates some seventy
+#: accounts, and at the production cost (64 MiB, 3 passes: about 0.3 s each) hashing their passwords took some
+#: 20 s of the demo's start. What the demo and the README's examples do is the same at either cost.
+TEST_PASSWORD_COST = {"TRADING_PASSWORD_MEMORY_COST": "1024", "TRADING_PASSWORD_ITERATIONS": "1"}
+
+
 def clean_environment() -> dict[str, str]:
     """This process's environment without the TRADING_* settings a test run may carry."""
     return {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
@@ -60,14 +66,15 @@ class Demo:
 @contextmanager
 def running_demo(folder: Path, *, env: dict[str, str] | None = None, seconds: float = 240) -> Iterator[Demo]:
     """`trading demo --port P` run in *folder* (its data lands in folder/var), served within *seconds*;
-    stopped on leaving, as Ctrl+C would."""
+    stopped on leaving, as Ctrl+C would. Its environment: *env* (default: this one's less TRADING_*), with the
+    tests' password hashing cost."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with (folder / "demo.out").open("w") as log:
         process = subprocess.Popen(
             [TRADING, "demo", "--port", str(port)],
             cwd=folder,
-            env=env if env is not None else clean_environment(),
+            env=(env if env is not None else clean_environment()) | TEST_PASSWORD_COST,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -4,7 +4,8 @@ Seeding the demo seals, submits and opens every historical trade through the pla
 minute). It is deterministic for a given clock, so tests that only need the seeded world share one seeding:
 the first seeds for real and takes a snapshot — the database (a file copy on SQLite; a schema of table copies
 on PostgreSQL), the blob store, the platform's signing key and the demo openers' keys — and later tests
-restore it into their own fresh database and folders. `tests/demo/test_seed.py` still seeds from scratch.
+restore it into their own fresh database and folders. A test that serves the world from a process of its own
+(the browser journeys) takes a copy in SQLite files and folders of its own: ``seeded_demo_files``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from litestar import Litestar
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from trading.clock import FixedClock
+from trading.db import make_engine
 from trading.demo.seed import seed_demo
 from trading.keys import load_or_create_signing_key
 from trading.log.note import NoteSigner
+from trading.migrate import upgrade
 from trading.schema import metadata
 from trading.settings import Settings
 
@@ -64,22 +68,46 @@ def _integer_id(table: str) -> bool:
 async def seeded_demo(app: Litestar, settings: Settings, clock: FixedClock) -> str:
     """Seed the demo world into the test's database (or restore the same world seeded earlier in the run)."""
     engine = app.state.engine
-    key = (engine.url.render_as_string(hide_password=False).split("///")[0], clock.at.isoformat())
-    blobs = Path(settings.blob_dir)
+    key = _key(engine, clock)
     snapshot = _SNAPSHOTS.get(key)
     if snapshot is None:
         summary = await seed_demo(settings, clock=clock)
-        _SNAPSHOTS[key] = await _take(app, settings, summary, len(_SNAPSHOTS))
+        _SNAPSHOTS[key] = await _take(engine, settings, summary, len(_SNAPSHOTS))
         return summary
-    await _restore(app, settings, snapshot)
-    return snapshot.summary.replace(str(snapshot.data_dir), str(blobs.parent))
+    await _restore(engine, settings, snapshot)
+    # The app loaded its signing key at start: the restored log was signed with the snapshot's.
+    app.state.platform_key = load_or_create_signing_key(settings.signing_key_path)
+    app.state.log_signer = NoteSigner(settings.log_origin, app.state.platform_key)
+    return snapshot.summary.replace(str(snapshot.data_dir), str(Path(settings.blob_dir).parent))
 
 
-async def _take(app: Litestar, settings: Settings, summary: str, n: int) -> _Snapshot:
+async def seeded_demo_files(settings: Settings, clock: FixedClock) -> None:
+    """The demo world on *clock* in the SQLite database, blob directory and key files *settings* name, which no
+    app holds open (for a server a test starts on them): seeded there, or the same world restored there."""
+    engine = make_engine(settings)
+    assert engine.dialect.name == "sqlite" and settings.blob_store == "local", "a copy in files of its own"
+    try:
+        key = _key(engine, clock)
+        snapshot = _SNAPSHOTS.get(key)
+        if snapshot is None:
+            await upgrade(engine)
+            summary = await seed_demo(settings, clock=clock)
+            _SNAPSHOTS[key] = await _take(engine, settings, summary, len(_SNAPSHOTS))
+        else:
+            await _restore(engine, settings, snapshot)
+    finally:
+        await engine.dispose()
+
+
+def _key(engine: AsyncEngine, clock: FixedClock) -> tuple[str, str]:
+    """Snapshots are per engine (SQLite, or the session's PostgreSQL database) and clock."""
+    return engine.url.render_as_string(hide_password=False).split("///")[0], clock.at.isoformat()
+
+
+async def _take(engine: AsyncEngine, settings: Settings, summary: str, n: int) -> _Snapshot:
     folder = _ROOT / f"snapshot-{n}"
     folder.mkdir()
     blobs, openers, signing_key = _paths(settings)
-    engine = app.state.engine
     schema = None
     if engine.dialect.name == "sqlite":
         await engine.dispose()
@@ -126,9 +154,8 @@ async def _copy_s3(settings: Settings, source: str, target: str) -> None:
         )
 
 
-async def _restore(app: Litestar, settings: Settings, snapshot: _Snapshot) -> None:
+async def _restore(engine: AsyncEngine, settings: Settings, snapshot: _Snapshot) -> None:
     blobs, openers, signing_key = _paths(settings)
-    engine = app.state.engine
     if snapshot.schema is None:
         await engine.dispose()
         path = _sqlite_path(settings)
@@ -161,6 +188,3 @@ async def _restore(app: Litestar, settings: Settings, snapshot: _Snapshot) -> No
         shutil.rmtree(openers, ignore_errors=True)
         shutil.copytree(snapshot.folder / "demo-openers", openers)
     shutil.copyfile(snapshot.folder / "key.pem", signing_key)
-    # The app loaded its signing key at start: the restored log was signed with the snapshot's.
-    app.state.platform_key = load_or_create_signing_key(str(signing_key))
-    app.state.log_signer = NoteSigner(settings.log_origin, app.state.platform_key)

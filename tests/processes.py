@@ -1,16 +1,46 @@
-"""Servers the tests start as processes of their own (SeaweedFS, `trading serve`, nginx): waiting until one
-answers, and stopping it with every process it started. Each process runs in its own session, so its group
-is the server and its workers."""
+"""Servers the tests start as processes of their own (SeaweedFS, `trading serve`, nginx): a free port to put
+one on, waiting until it answers, and stopping it with every process it started. Each process runs in its own
+session, so its group is the server and its workers."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
+import msgspec
+
+from trading.settings import Settings
+
+#: The venv's own entry points, as a reader's shell would find them.
+BIN = Path(sys.executable).parent
+
+
+def free_port(also_free: int = 0) -> int:
+    """A free 127.0.0.1 port whose port + *also_free* is free too (weed's gRPC listens 10000 above each)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not also_free:
+            return port
+        if port + also_free > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + also_free))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log_tail: Callable[[], str], timeout: float = 60) -> None:
@@ -24,7 +54,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log_tail: Callable[[]
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"{url} not ready within {timeout} s: {log_tail()}")
 
 
@@ -43,3 +73,85 @@ def stop_group(process: subprocess.Popen[bytes] | None, grace: float) -> None:
             process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             kill_group(process)
+
+
+def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
+    """The settings as TRADING_* variables, for a `trading serve` process."""
+    values = {**msgspec.structs.asdict(settings), **overrides}
+    return {
+        "TRADING_" + k.upper(): (str(v).lower() if isinstance(v, bool) else str(v))
+        for k, v in values.items()
+        if v is not None
+    }
+
+
+class TradingServe:
+    """`trading serve --workers N` on a free 127.0.0.1 port, in its own process group (to kill -9 whole),
+    startable again on the same port after a kill. Its environment is this process's less any TRADING_* and
+    BIDDING_* variable, plus the settings (with *own_base_url*, ``base_url`` is the server's own address)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        folder: Path,
+        *,
+        workers: int = 2,
+        wrap: list[str] | None = None,
+        own_base_url: bool = False,
+    ) -> None:
+        self.folder, self.workers, self.wrap = folder, workers, wrap or []
+        self.port = free_port()
+        self.settings = msgspec.structs.replace(settings, base_url=self.url) if own_base_url else settings
+        self.log = folder / "serve.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING_", "BIDDING_"))}
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*self.wrap, str(BIN / "trading"), *serve],
+                env={**inherited, **settings_env(self.settings)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        wait_ready(f"{self.url}/readyz", self.process, self.log_tail, timeout)
+
+    def kill9(self) -> None:
+        """kill -9 every process of the server (the supervisor and its workers) at once."""
+        kill_group(self.process)
+
+    def stop(self) -> None:
+        stop_group(self.process, grace=15)
+
+    def log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def __enter__(self) -> TradingServe:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+async def trading_verify(url: str, home: Path) -> None:
+    """`trading verify URL --json` as an outsider runs it (its state under *home*); fails with its output."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "trading"), "verify", url, "--json"],
+        capture_output=True,
+        env={**os.environ, "HOME": str(home), "XDG_STATE_HOME": str(home / "state")},
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout.decode()[-3000:] + done.stderr.decode()[-2000:]

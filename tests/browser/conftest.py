@@ -1,4 +1,5 @@
-"""The demo world served for the browser journeys: seeded once per run, under uvicorn in its own process."""
+"""The demo world served for the browser journeys, under uvicorn in its own process: seeded once per run (or a
+copy of the same world seeded earlier in the run for other tests, tests/demo_snapshot.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.browser.test_public_journey import _free_port, require_chromium, serving
-from trading.db import make_engine
-from trading.demo.seed import seed_demo
-from trading.migrate import upgrade
+from tests.demo_snapshot import seeded_demo_files
+from trading.clock import FixedClock
 from trading.settings import Settings
 
 TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
-
-
-async def _seed(settings: Settings) -> None:
-    engine = make_engine(settings)
-    await upgrade(engine)
-    await engine.dispose()
-    await seed_demo(settings)  # on the fixed clock the settings name
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +34,6 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         clock=TODAY.isoformat(),
     )
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _seed(settings)).result()
+        pool.submit(asyncio.run, seeded_demo_files(settings, FixedClock(TODAY))).result()
     with serving(settings, tmp) as url:
         yield url

@@ -1,4 +1,7 @@
-"""The demo seed goes through the real services into both databases and gives a full portal."""
+"""The demo seed goes through the real services into both databases and gives a full portal.
+
+Seeding takes most of a minute, so these tests share one seeding per engine and clock (tests/demo_snapshot.py):
+the first test of the run that wants the world seeds it with ``seed_demo``, the others get a copy of it."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ pytestmark = pytest.mark.asyncio
 async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     today = datetime(2026, 11, 21, 3, tzinfo=UTC)
     clock.set(today)
-    summary = await seed_demo(settings, clock=clock)
+    summary = await seeded_demo(app, settings, clock)
     assert "seeded" in summary and "演示估算" not in summary  # the calendar holds every year it reaches
     async with app.state.sessionmaker() as s:
         published = await s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "published"))

@@ -39,8 +39,7 @@ from tests.bidding.harness import (
     upload,
 )
 from tests.factories import build_world
-from tests.processes import stop_group, wait_ready
-from tests.s3server import _free_port
+from tests.processes import free_port, stop_group, wait_ready
 from trading.projects.models import Section
 
 pytestmark = pytest.mark.asyncio
@@ -86,7 +85,7 @@ def _env_file(settings, folder: Path, name: str) -> Path:
 def _host(settings, folder: Path, name: str, port: int | None = None) -> Iterator[int]:
     """`deploy/serve.sh` on its own env file and data directory, on *port* (default: a free one)."""
     folder.mkdir(parents=True)
-    port = port or _free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
@@ -122,7 +121,7 @@ def _nginx_in_front(folder: Path, ports: list[int]) -> Iterator[int]:
     assert nginx is not None
     folder.mkdir(parents=True)
     os.chmod(folder, 0o755)
-    port = _free_port()
+    port = free_port()
     upstream = "".join(f"        server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in ports)
     temp = "".join(
         f"    {kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

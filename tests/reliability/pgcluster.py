@@ -12,11 +12,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.processes import free_port
 
 
 def server_binaries() -> Path | None:
@@ -36,12 +37,6 @@ def _owner() -> str | None:
     raise RuntimeError("running as root, and neither trading-pg nor nobody exists to own the cluster")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PrivatePostgres:
     def __init__(self) -> None:
         binaries = server_binaries()
@@ -49,7 +44,7 @@ class PrivatePostgres:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
         self.bin = binaries
         self.owner = _owner()
-        self.port = _free_port()
+        self.port = free_port()
         # Short, in /tmp: the socket path must stay under ~107 bytes, and the owner must be able to reach it.
         self.root = Path(tempfile.mkdtemp(prefix="trading-pg."))
         self.data = self.root / "data"

@@ -1,84 +1,25 @@
-"""What the reliability tests share: a real `trading serve` to kill and restart, a storm of bidders that
-keep what the server answered (receipts), and the checks that nothing receipted was lost and nothing
-half-stored is counted. Traffic goes to 127.0.0.1 only; every loop is bounded in count and time."""
+"""What the reliability tests share: a market to storm, a storm of bidders that keep what the server answered
+(receipts), and the checks that nothing receipted was lost and nothing half-stored is counted. The real
+`trading serve` they kill and restart is tests/processes.py's TradingServe. Traffic goes to 127.0.0.1 only;
+every loop is bounded in count and time."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 from sqlalchemy import select, update
 
 from tests.bidding.harness import Bidder, Section, begin, make_bidder, open_section, seal
 from tests.factories import build_world
-from tests.processes import kill_group, stop_group, wait_ready
-from tests.s3server import _free_port
 from trading.projects.models import Section as SectionRow
-from trading.settings import Settings
 
 NAMES = "湖南{}建设工程有限公司"
-
-
-def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
-    """The settings as TRADING_* variables, for a `trading serve` process."""
-    values = {**msgspec.structs.asdict(settings), **overrides}
-    return {
-        "TRADING_" + k.upper(): (str(v).lower() if isinstance(v, bool) else str(v))
-        for k, v in values.items()
-        if v is not None
-    }
-
-
-class Server:
-    """`trading serve --workers N` on a free 127.0.0.1 port, in its own process group (to kill -9 whole)."""
-
-    def __init__(self, settings: Settings, folder: Path, *, workers: int = 2, wrap: list[str] | None = None) -> None:
-        self.settings, self.folder, self.workers, self.wrap = settings, folder, workers, wrap or []
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        folder.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def worker_args(self) -> list[str]:
-        return ["--workers", str(self.workers)]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60) -> None:
-        trading = str(Path(sys.executable).parent / "trading")
-        log = (self.folder / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [*self.wrap, trading, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.worker_args],
-            env={**os.environ, **settings_env(self.settings)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_ready(f"{self.url}/readyz", self.process, self.log_tail, timeout)
-
-    def kill9(self) -> None:
-        """kill -9 every process of the server (the supervisor and its workers) at once."""
-        kill_group(self.process)
-
-    def stop(self) -> None:
-        stop_group(self.process, grace=15)
-
-    def log_tail(self) -> str:
-        try:
-            return (self.folder / "serve.log").read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
 
 
 @dataclass
@@ -112,6 +53,16 @@ async def move_deadline(app, section: Section, seconds: float) -> None:
             .values(deadline_at=datetime.now(UTC) + timedelta(seconds=seconds))
         )
         await s.commit()
+
+
+async def bidding_closed(url: str, section: Section) -> None:
+    """Wait until the served platform says *section* takes no more bids (its clock is the database's)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for _ in range(400):
+            if not (await http.get(f"/api/sections/{section.id}/bidding")).json()["accepts_bids"]:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"section {section.id} still takes bids 20 s after its deadline was moved")
 
 
 @dataclass

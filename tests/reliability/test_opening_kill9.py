@@ -7,11 +7,7 @@ passes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -21,7 +17,8 @@ from sqlalchemy import func, select
 from bidding.models import DocumentKey, Opening, OpeningResult
 from notices.models import Notice
 from tests.bidding.harness import open_as, opening_record, seal, start_opening, submit
-from tests.reliability.storm import Server, market, move_deadline
+from tests.processes import TradingServe, trading_verify
+from tests.reliability.storm import bidding_closed, market, move_deadline
 
 pytestmark = pytest.mark.asyncio
 BIDS = 120
@@ -45,17 +42,13 @@ async def test_kill_9_mid_opening_resumes_and_publishes_once(app, client, clock,
         r = await submit(client, bidder, m.section, seal(m.section, bidder, tmp_path, price=4_000_000_000 + 97 * n))
         assert r.status_code == 201, r.text
     await move_deadline(app, m.section, 0.5)
-    await asyncio.sleep(1)
     # As deployed (the arithmetic in a process beside each worker), with one bid a batch and a short lease.
     served = msgspec.structs.replace(settings, opening_batch=1, opening_lease=LEASE, opening_processes=1)
-    server = Server(served, tmp_path / "serve", workers=2)
+    server = TradingServe(served, tmp_path / "serve", workers=2)
     server.start()
     try:
+        await bidding_closed(server.url, m.section)
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
-            for _ in range(100):
-                if not (await http.get(f"/api/sections/{m.section.id}/bidding")).json()["accepts_bids"]:
-                    break
-                await asyncio.sleep(0.2)
             assert (await start_opening(http, m.world, m.section)).status_code == 200
             for opener in m.section.openers[:-1]:
                 assert (await open_as(http, opener, m.section)).status_code == 200
@@ -97,13 +90,6 @@ async def test_kill_9_mid_opening_resumes_and_publishes_once(app, client, clock,
         print(
             f"\nkill -9 after {opened_before} of {BIDS} bids; restarted, taken over and published in {taken_over:.1f} s"
         )
-        verify = await asyncio.to_thread(
-            subprocess.run,
-            [str(Path(sys.executable).parent / "trading"), "verify", server.url, "--json"],
-            capture_output=True,
-            env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")},
-            timeout=180,
-        )
-        assert verify.returncode == 0, verify.stdout.decode()[-3000:] + verify.stderr.decode()[-2000:]
+        await trading_verify(server.url, tmp_path)
     finally:
         server.stop()

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +30,7 @@ from bidding.envelope import read_sealed_bid
 from tests.bidding import harness
 from tests.conftest import DEFAULT_NOW
 from tests.factories import build_world
+from tests.processes import TradingServe
 from tests.reliability.pgcluster import PrivatePostgres, server_binaries
 from trading.app import create_app
 from trading.blobs import make_blob_store
@@ -49,7 +46,6 @@ REQUEST_TIMEOUT = 20.0
 WHOLE_RUN = 90.0
 #: Restart once this many bids have been receipted: the storm is under way, most of it still to come.
 RESTART_AFTER = 6
-TRADING = str(Path(sys.executable).parent / "trading")
 
 
 @dataclass
@@ -91,12 +87,6 @@ async def _seed(settings: Settings, tmp: Path) -> tuple[int, list[tuple[str, lis
     finally:
         await app.state.engine.dispose()
     return section.id, bidders
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(http: httpx.Client, held: Held, step: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -173,35 +163,6 @@ def _submit_with_bidding_client(client: BiddingClient, held: Held, section_id: i
     return base64.b64decode(done["receipt"]["receipt"])
 
 
-def _serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
-    env.update(
-        TRADING_DATABASE_URL=settings.database_url,
-        TRADING_BLOB_DIR=settings.blob_dir,
-        TRADING_SIGNING_KEY_PATH=settings.signing_key_path,
-        TRADING_CLOCK=DEFAULT_NOW.isoformat(),
-        TRADING_PASSWORD_MEMORY_COST=str(settings.password_memory_cost),
-        TRADING_PASSWORD_ITERATIONS=str(settings.password_iterations),
-        TRADING_COOKIE_SECURE="false",
-        TRADING_BASE_URL=f"http://127.0.0.1:{port}",
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [TRADING, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("trading serve did not start:\n" + log.read_text())
-
-
 async def _stored(database_url: str) -> dict[str, Any]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -217,7 +178,7 @@ async def _stored(database_url: str) -> dict[str, Any]:
 def test_a_postgresql_restart_mid_storm_loses_nothing_receipted_and_answers_only_2xx_or_503(tmp_path):
     began = time.monotonic()
     cluster = PrivatePostgres()
-    server: subprocess.Popen[bytes] | None = None
+    server: TradingServe | None = None
     try:
         cluster.start()
         data = tmp_path / "platform"
@@ -228,10 +189,12 @@ def test_a_postgresql_restart_mid_storm_loses_nothing_receipted_and_answers_only
             cookie_secure=False,
             password_memory_cost=1024,
             password_iterations=1,
+            clock=DEFAULT_NOW.isoformat(),
         )
         section_id, bidders = asyncio.run(_seed(settings, tmp_path))
-        port = _free_port()
-        server = _serve(settings, port, tmp_path / "server.log")
+        server = TradingServe(settings, tmp_path / "serve", workers=1, own_base_url=True)
+        server.start()
+        port = server.port
 
         receipted = threading.Semaphore(0)
 
@@ -304,12 +267,8 @@ def test_a_postgresql_restart_mid_storm_loses_nothing_receipted_and_answers_only
         )
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         cluster.stop()
-    output = (tmp_path / "server.log").read_text(errors="replace")
+    output = (tmp_path / "serve" / "serve.log").read_text(errors="replace")
     assert "Traceback" not in output and "internal error" not in output, output[-5000:]
     assert time.monotonic() - began < WHOLE_RUN

@@ -11,7 +11,8 @@ import time
 import msgspec
 import pytest
 
-from tests.reliability.storm import Server, active_bids, audit, market, seal_round, storm
+from tests.processes import TradingServe
+from tests.reliability.storm import active_bids, audit, market, seal_round, storm
 from tests.s3server import BUCKET, SeaweedFS
 from trading.blobs import make_blob_store
 
@@ -28,7 +29,7 @@ async def test_the_store_stops_mid_storm_and_comes_back(app, client, clock, sett
         own = msgspec.structs.replace(settings, s3_endpoint=store.endpoint, s3_bucket=BUCKET, s3_timeout=3.0)
         m = await market(app, client, clock, BIDDERS)
         app.state.blobs = make_blob_store(own)  # the test reads the same bucket
-        server = Server(own, tmp_path / "serve", workers=2)
+        server = TradingServe(own, tmp_path / "serve", workers=2)
         server.start()
         try:
             rng = random.Random(SEED)
