@@ -18,6 +18,9 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from trading.workers import listening_sockets
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -107,6 +110,10 @@ def serve_app(
                 time.sleep(0.2)
         else:
             raise SystemExit("the app did not answer /healthz within 20 s")
+        for _ in range(100):  # every worker listening, not only the first to start (a burst spreads over them)
+            if listening_sockets(port) >= workers:
+                break
+            time.sleep(0.2)
         with _profiled(server.pid):
             yield Served(base, server.pid)
     finally:

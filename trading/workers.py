@@ -15,6 +15,7 @@ group that nobody accepts from.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 from uvicorn import Config
@@ -74,3 +75,14 @@ class SocketPerWorker(Multiprocess):
     def keep_subprocess_alive(self) -> None:
         super().keep_subprocess_alive()
         self._close_given()
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on *port* (IPv4, from /proc/net/tcp; 0 where there is none): one per worker that
+    serves, once it has started — a bench or a test waits for all of them before its burst."""
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    suffix = f":{port:04X}"
+    return sum(1 for row in rows if row.split()[1].endswith(suffix) and row.split()[3] == "0A")

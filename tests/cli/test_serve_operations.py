@@ -35,6 +35,7 @@ from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
 from trading.settings import Settings
+from trading.workers import listening_sockets
 
 TRADING = str(Path(sys.executable).parent / "trading")
 
@@ -310,19 +311,13 @@ def _burst(url: str, n: int) -> list[int]:
     return statuses
 
 
-def _listening(url: str) -> int:
-    """How many sockets listen on *url*'s port (/proc/net/tcp, state 0A): one per worker that is serving."""
-    port = f":{int(url.rsplit(':', 1)[1]):04X}"
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for row in rows if row.split()[1].endswith(port) and row.split()[3] == "0A")
-
-
 def _wait_listening(url: str, n: int) -> None:
+    port = int(url.rsplit(":", 1)[1])
     for _ in range(300):
-        if _listening(url) == n:
+        if listening_sockets(port) == n:
             return
         time.sleep(0.1)
-    raise AssertionError(f"{_listening(url)} sockets listening, not {n}")
+    raise AssertionError(f"{listening_sockets(port)} sockets listening, not {n}")
 
 
 def _worker_pids(supervisor: int) -> set[int]:
