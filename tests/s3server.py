@@ -67,6 +67,10 @@ class SeaweedFS:
                 "-s3.port.lance=0",
                 "-volume.max=0",
                 "-master.volumeSizeLimitMB=256",
+                # One master, no peers: its Raft election need not wait the default 10 s, which a start
+                # spent waiting and a restart on the same data (tests/reliability/test_store_outage.py)
+                # twice over. A second is still three of its heartbeats.
+                "-master.electionTimeout=1s",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
