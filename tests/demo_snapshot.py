@@ -105,8 +105,9 @@ def _key(engine: AsyncEngine, clock: FixedClock) -> tuple[str, str]:
 
 
 async def _take(engine: AsyncEngine, settings: Settings, summary: str, n: int) -> _Snapshot:
-    folder = _ROOT / f"snapshot-{n}"
-    folder.mkdir()
+    # A folder and schema of this snapshot's own: a seeding cut short (a test's timeout) may have left the
+    # previous attempt's behind under the same number.
+    folder = Path(tempfile.mkdtemp(prefix=f"snapshot-{n}-", dir=_ROOT))
     blobs, openers, signing_key = _paths(settings)
     schema = None
     if engine.dialect.name == "sqlite":
@@ -118,6 +119,7 @@ async def _take(engine: AsyncEngine, settings: Settings, summary: str, n: int) -
     else:
         schema = f"demo_snapshot_{n}"
         async with engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
             await conn.execute(text(f"CREATE SCHEMA {schema}"))
             for table in _tables():
                 await conn.execute(text(f"CREATE TABLE {schema}.{table} AS TABLE public.{table}"))

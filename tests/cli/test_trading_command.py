@@ -87,7 +87,12 @@ async def test_db_upgrade_then_serve_with_two_workers(fresh_url, tmp_path):
 async def test_a_forged_forwarded_for_does_not_change_who_the_client_is(fresh_url, tmp_path):
     """Unless the settings name it as a proxy, a client's X-Forwarded-For is not believed: guessing from
     127.0.0.1 under ever new forged addresses still meets the per-address sign-in limit."""
-    env = await _migrated(fresh_url, tmp_path) | {"TRADING_LOGIN_MAX_FAILURES_PER_ADDRESS": "3"}
+    # The test's password cost (each refused guess hashes once, against timing guesses of who exists).
+    env = await _migrated(fresh_url, tmp_path) | {
+        "TRADING_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
+        "TRADING_PASSWORD_MEMORY_COST": "1024",
+        "TRADING_PASSWORD_ITERATIONS": "1",
+    }
 
     async def guesses(client: httpx.AsyncClient) -> list[int]:
         statuses = []
