@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding.models import Bid, Upload
 from trading.audit import services as audit
 from trading.audit.models import AuditEntry
+from trading.db import Lean
 from trading.log import services as log
 from trading.log.models import LogEntry
 
@@ -54,7 +55,7 @@ def _one_statement(with_upload: bool) -> Select[Any]:
 
 
 #: Built once each: with the bid's upload (a bid sent whole) and without it (the upload exists: complete()).
-_ONE_STATEMENT = {True: _one_statement(True), False: _one_statement(False)}
+_ONE_STATEMENT = {True: Lean(_one_statement(True)), False: Lean(_one_statement(False))}
 
 
 async def write(
@@ -73,7 +74,9 @@ async def write(
         params.update({f"audit_{c}": record[c] for c in _AUDIT_COLUMNS if c != "details"})
         if upload is not None:
             params.update({f"upload_{c}": upload[c] for c in UPLOAD_COLUMNS})
-        return (await session.execute(_ONE_STATEMENT[upload is not None], params)).scalar_one()
+        row = await _ONE_STATEMENT[upload is not None].first(await session.connection(), params)
+        assert row is not None
+        return int(row["id"])
     if upload is not None:
         await session.execute(_INSERT_UPLOAD, {c: upload[c] for c in UPLOAD_COLUMNS})
     bid_id: int = (await session.execute(_INSERT_BID, {c: bid[c] for c in BID_COLUMNS})).scalar_one()

@@ -8,10 +8,13 @@ client fetches them and checks them against the published version's hash; nothin
 from __future__ import annotations
 
 import base64
-from typing import Any
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bidding import schemas
 from bidding.envelope.priceform import STANDARD_PRICE_FIELDS
@@ -19,12 +22,13 @@ from bidding.envelope.suites import suite_info
 from bidding.keys import active_opener_keys
 from notices.errors import PublishedNoticeImmutable
 from notices.kinds import NOTICE_KINDS
-from notices.models import Notice, NoticeVersion
+from notices.models import Notice, NoticeVersion, published_fields
 from notices.services import notice_for_staff
 from trading.accounts.models import Person
 from trading.accounts.services import require_same_centre
 from trading.audit.services import record
 from trading.context import Act, Actor
+from trading.db import Lean
 from trading.errors import InvalidInput, NotFound
 from trading.projects.models import Project, Section
 
@@ -142,6 +146,82 @@ async def section_committee(session: AsyncSession, section_id: int) -> SectionCo
     section, project, version = row
     committee = version.published_fields().get("committee")
     return SectionCommittee(section, project, version, committee)
+
+
+class SectionRow(NamedTuple):
+    id: int
+    code: str
+    state: str
+    deadline_at: datetime | None
+
+
+class ProjectRow(NamedTuple):
+    trade_code: str
+    centre_id: int
+
+
+@dataclass(frozen=True)
+class BidSection:
+    """What a bid's checks need of its section (as :class:`SectionCommittee` gives it, without ORM objects): the
+    section's state and deadline, its project's trade code and centre, the published committee."""
+
+    section: SectionRow
+    project: ProjectRow
+    committee: dict[str, Any] | None
+    public_keys: tuple[bytes, ...]
+
+
+_S, _P, _N, _V = (m.__table__ for m in (Section, Project, Notice, NoticeVersion))
+_BID_SECTION = Lean(
+    select(
+        _S.c.id,
+        _S.c.code,
+        _S.c.state,
+        _S.c.deadline_at,
+        _P.c.trade_code,
+        _P.c.centre_id,
+        _V.c.id.label("version_id"),
+        _V.c.content_hash,
+    )
+    .select_from(
+        _S.join(_P, _P.c.id == _S.c.project_id)
+        .join(_N, _N.c.id == _S.c.opening_notice_id)
+        .join(_V, (_V.c.notice_id == _N.c.id) & (_V.c.version == _N.c.current_version))
+    )
+    .where(_S.c.id == bindparam("section_id"))
+)
+_VERSION_DOCUMENT = Lean(select(_V.c.document).where(_V.c.id == bindparam("version_id")))
+#: The committee of each published version read (by engine; keyed by the version's id and content hash): a
+#: published version never changes (notice_versions is append-only), and every bid in a deadline storm would
+#: otherwise read and decode the same notice document.
+_COMMITTEES: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], tuple[Any, tuple[bytes, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_COMMITTEES_KEPT = 1024
+
+
+async def bid_section(conn: AsyncConnection, section_id: int) -> BidSection:
+    """The section as a bid's checks see it: one lean read (and the notice's document, the first time)."""
+    row = await _BID_SECTION.first(conn, {"section_id": section_id})
+    if row is None:
+        raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
+    known = _COMMITTEES.setdefault(conn.sync_engine, {})
+    key = (row["version_id"], row["content_hash"])
+    if key not in known:
+        document = await _VERSION_DOCUMENT.first(conn, {"version_id": row["version_id"]})
+        assert document is not None
+        committee = published_fields(bytes(document["document"])).get("committee")
+        keys = tuple(base64.b64decode(m["public_key"]) for m in committee["members"]) if committee else ()
+        if len(known) >= _COMMITTEES_KEPT:
+            known.pop(next(iter(known)))
+        known[key] = (committee, keys)
+    committee, keys = known[key]
+    return BidSection(
+        SectionRow(row["id"], row["code"], row["state"], row["deadline_at"]),
+        ProjectRow(row["trade_code"], row["centre_id"]),
+        committee,
+        keys,
+    )
 
 
 async def committee_person_ids(session: AsyncSession, section_id: int) -> set[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
@@ -57,10 +58,8 @@ def my_bid(bid: Bid) -> schemas.MyBid:
 def receipt_of(bid: Bid) -> schemas.Receipt | None:
     if bid.receipt is None or bid.receipt_signature is None:
         return None
-    import json
-
     return schemas.Receipt(
-        receipt=_b64(bid.receipt), signature=_b64(bid.receipt_signature), document=json.loads(bid.receipt)
+        receipt=_b64(bid.receipt), signature=_b64(bid.receipt_signature), document=msgspec.json.decode(bid.receipt)
     )
 
 

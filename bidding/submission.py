@@ -25,13 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import bid_rows, events, receipts, schemas
-from bidding.committees import SectionCommittee, section_committee
+from bidding.committees import BidSection, SectionCommittee, SectionRow, bid_section, section_committee
 from bidding.envelope import (
     BidContext,
     CiphertextData,
     CiphertextEnd,
     HeadReceived,
     Malformed,
+    Manifest,
     SealedBidParser,
     check_ciphertext,
     check_submission,
@@ -54,7 +55,7 @@ from trading.audit import services as audit
 from trading.audit.services import record
 from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
 from trading.context import Act, Actor
-from trading.db import without_transaction
+from trading.db import Lean, without_transaction
 from trading.errors import Forbidden, InvalidInput
 from trading.log import entries as log_entries
 from trading.log import services as log
@@ -76,7 +77,7 @@ def _local(dt: datetime) -> str:
     return dt.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _ensure_open(sc: SectionCommittee, now: datetime) -> None:
+def _ensure_open(sc: SectionCommittee | BidSection, now: datetime) -> None:
     if sc.committee is None:
         raise SectionNotOpenForBids(
             "此标段未设开标小组，不接受电子投标", "This section has no opening committee and takes no electronic bids"
@@ -84,7 +85,7 @@ def _ensure_open(sc: SectionCommittee, now: datetime) -> None:
     _ensure_taking_bids(sc.section, now)
 
 
-def _ensure_taking_bids(section: Section, now: datetime) -> None:
+def _ensure_taking_bids(section: Section | SectionRow, now: datetime) -> None:
     # "closed" is what the deadline does: a request that read the clock a moment before the deadline and got
     # here after the close hears that the deadline has passed.
     if section.deadline_at is not None and (now >= section.deadline_at or section.state == "closed"):
@@ -110,7 +111,7 @@ class Party(NamedTuple):
     credit_code: str
 
 
-def context_for(sc: SectionCommittee, organisation: Organisation | Party) -> BidContext:
+def context_for(sc: SectionCommittee | BidSection, organisation: Organisation | Party) -> BidContext:
     assert sc.committee is not None
     return BidContext(
         section_id=sc.section.id,
@@ -272,16 +273,22 @@ def _new_upload(
 
 
 # The statements of a bid's path, built once (building a statement each time cost more CPU than running it).
-_FILE_UPLOADS = select(Upload).where(
-    (Upload.manifest_sha256 == bindparam("digest"))
-    | (
-        (Upload.section_id == bindparam("section_id"))
-        & (Upload.organisation_id == bindparam("organisation_id"))
-        & (Upload.state == "open")
+_ORGANISATIONS, _KEYS, _BIDS, _SECTIONS, _UPLOADS = (
+    m.__table__ for m in (Organisation, BidderKey, Bid, Section, Upload)
+)
+_FILE_UPLOADS = Lean(
+    select(
+        _UPLOADS.c.id, _UPLOADS.c.manifest_sha256, _UPLOADS.c.organisation_id, _UPLOADS.c.section_id, _UPLOADS.c.state
+    ).where(
+        (_UPLOADS.c.manifest_sha256 == bindparam("digest"))
+        | (
+            (_UPLOADS.c.section_id == bindparam("section_id"))
+            & (_UPLOADS.c.organisation_id == bindparam("organisation_id"))
+            & (_UPLOADS.c.state == "open")
+        )
     )
 )
-_ORGANISATIONS, _KEYS, _BIDS, _SECTIONS = (m.__table__ for m in (Organisation, BidderKey, Bid, Section))
-_ORGANISATION_AND_KEY = (
+_ORGANISATION_AND_KEY = Lean(
     select(_ORGANISATIONS.c.id, _ORGANISATIONS.c.credit_code, _KEYS.c.id.label("key_id"))
     .outerjoin(
         _KEYS,
@@ -291,7 +298,7 @@ _ORGANISATION_AND_KEY = (
     )
     .where(_ORGANISATIONS.c.id == bindparam("organisation_id"))
 )
-_REPLACE_ACTIVE_BID = (
+_REPLACE_ACTIVE_BID = Lean(
     update(_BIDS)
     .where(
         _BIDS.c.section_id == bindparam("b_section_id"),
@@ -306,7 +313,7 @@ _OPEN_SECTION = (
     & (_SECTIONS.c.state == "tendering")
     & (_SECTIONS.c.deadline_at > bindparam("b_now"))
 )
-_SHARE_LOCK_OPEN_SECTION = (
+_SHARE_LOCK_OPEN_SECTION = Lean(
     select(_SECTIONS.c.id, func.pg_advisory_xact_lock(bindparam("b_section_id"), bindparam("b_party")))
     .where(_OPEN_SECTION)
     .with_for_update(read=True, of=_SECTIONS)
@@ -366,43 +373,40 @@ async def submit_file(
     digest = manifest_hash(manifest)
     # The checks read without a transaction (nothing is written until the section's lock; the lock decides):
     # no BEGIN and ROLLBACK round trips around them.
-    await without_transaction(session)
+    conn = await without_transaction(session)
     # One read for the uploads that matter: this file's own (a replay, or its upload in pieces begun earlier)
     # and the bidder's upload left open in the section (superseded by this bid).
-    uploads = list(
-        await session.scalars(
-            _FILE_UPLOADS, {"digest": digest, "section_id": section_id, "organisation_id": actor.organisation_id}
-        )
+    uploads = await _FILE_UPLOADS.rows(
+        conn, {"digest": digest, "section_id": section_id, "organisation_id": actor.organisation_id}
     )
-    existing = next((u for u in uploads if u.manifest_sha256 == digest), None)
+    existing = next((u for u in uploads if u["manifest_sha256"] == digest), None)
     if existing is not None:
-        if existing.organisation_id != actor.organisation_id or existing.section_id != section_id:
+        if existing["organisation_id"] != actor.organisation_id or existing["section_id"] != section_id:
             raise NotYourBid()
-        if existing.state == "complete":  # a replay of what is already a bid
-            bid = await session.scalar(select(Bid).where(Bid.upload_id == existing.id))
+        if existing["state"] == "complete":  # a replay of what is already a bid
+            bid = await session.scalar(select(Bid).where(Bid.upload_id == existing["id"]))
             assert bid is not None
             return Accepted(bid, False)
-    sc = await section_committee(session, section_id)
+    sc = await bid_section(conn, section_id)
     _ensure_open(sc, act.at)
-    _require_sealed(manifest)
-    signing_key = _signing_key_of(manifest)
-    found = (
-        await session.execute(
-            _ORGANISATION_AND_KEY, {"organisation_id": actor.organisation_id, "public_key": signing_key}
-        )
-    ).one()
-    organisation, signing_key_id = Party(found.id, found.credit_code), found.key_id
+    head = _require_sealed(manifest)
+    signing_key = _signing_key_of(head)
+    found = await _ORGANISATION_AND_KEY.first(
+        conn, {"organisation_id": actor.organisation_id, "public_key": signing_key}
+    )
+    assert found is not None  # the token's holder's organisation
+    organisation, signing_key_id = Party(found["id"], found["credit_code"]), found["key_id"]
     if signing_key_id is None:
         raise _unregistered_key()
     sealed_shares = {e: list(sealed.head.sealed_shares.get(e, ())) for e in ENVELOPES}
     parsed = check_submission(
-        manifest, signature, sealed_shares, context_for(sc, organisation), ed25519_public(signing_key)
+        manifest, signature, sealed_shares, context_for(sc, organisation), ed25519_public(signing_key), parsed=head
     )
     for envelope in ENVELOPES:
         check_ciphertext(parsed, envelope, *sealed.hashes[envelope])
     centre_id = sc.project.centre_id
-    existing_id = existing.id if existing is not None else None
-    supersede = any(u.state == "open" and u is not existing for u in uploads)
+    existing_id = existing["id"] if existing is not None else None
+    supersede = any(u["state"] == "open" and u is not existing for u in uploads)
     # The checks are done: their read-only transaction ends here, so that no connection is held while the
     # ciphertexts are written and fsynced (in a deadline storm the pool is what bids queue for).
     await session.rollback()
@@ -521,7 +525,7 @@ async def lock_open_section(
     withdrawal) still happen one after the other. SQLite, one writer at a time, updates the row."""
     values = {"b_section_id": section_id, "b_party": party, "b_now": now}
     if session.bind.dialect.name == "postgresql":
-        taken = (await session.execute(_SHARE_LOCK_OPEN_SECTION, values)).first() is not None
+        taken = await _SHARE_LOCK_OPEN_SECTION.first(await session.connection(), values) is not None
     else:
         taken = (await session.execute(_LOCK_OPEN_SECTION, values)).rowcount == 1
     if not taken:
@@ -539,11 +543,11 @@ def _unregistered_key() -> Forbidden:
     )
 
 
-def _require_sealed(manifest: bytes) -> None:
+def _require_sealed(manifest: bytes) -> Manifest:
     """20号令 §26: a bid is encrypted on the bidder's machine; anything but the signed manifest of a sealed bid
-    (a PDF, a plain archive, a form in the clear) is refused with a message that says so."""
+    (a PDF, a plain archive, a form in the clear) is refused with a message that says so. Returns it parsed."""
     try:
-        parse_manifest(manifest)
+        return parse_manifest(manifest)
     except Malformed as exc:  # also UnsupportedFormat and UnsupportedSuite
         raise BadEnvelope(
             f"投标文件须在投标人本地加密后递交（《电子招标投标办法》第二十六条）。所递交的不是加密投标文件的签名清单"
@@ -557,11 +561,11 @@ def _require_sealed(manifest: bytes) -> None:
         ) from exc
 
 
-def _signing_key_of(manifest: bytes) -> bytes:
+def _signing_key_of(manifest: bytes | Manifest) -> bytes:
     import json
 
     try:
-        value = json.loads(manifest)["signing_key"]
+        value = manifest.signing_key if isinstance(manifest, Manifest) else json.loads(manifest)["signing_key"]
         return base64.b64decode(value, validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise BadEnvelope(
@@ -671,10 +675,11 @@ async def _accept(
     """The bid itself, once the section's lock is held and the ciphertexts are stored: the row (replacing the
     bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction;
     *new_upload*, the row of a bid sent whole, is written with them."""
-    replaced = await session.scalar(
-        _REPLACE_ACTIVE_BID,
+    ended = await _REPLACE_ACTIVE_BID.first(
+        await session.connection(),
         {"b_section_id": upload.section_id, "b_organisation_id": upload.organisation_id, "b_at": act.at},
     )
+    replaced = ended["manifest_sha256"] if ended is not None else None
     bid = Bid(
         section_id=upload.section_id,
         organisation_id=upload.organisation_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +14,9 @@ import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
 from trading.errors import ServiceUnavailable
@@ -210,12 +211,79 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cur.close()
 
 
-async def without_transaction(session: AsyncSession) -> None:
+async def without_transaction(session: AsyncSession) -> AsyncConnection:
     """Run *session*'s next statements each on its own (autocommit): reads that need no common snapshot, and a
     write that stands alone, save the BEGIN and the COMMIT or ROLLBACK round trips — three of a bid's few. Call
     it before the session's first statement; its next commit or rollback gives the connection back to the pool
-    with the usual isolation, and the session's following statements run in a transaction again."""
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    with the usual isolation, and the session's following statements run in a transaction again. Returns the
+    session's connection (for a ``Lean`` statement)."""
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+class Lean:
+    """A Core statement on a hot path (every API request's token, every bid's checks), run without SQLAlchemy's
+    execution machinery, which cost several times the statement itself (~70 µs of CPU against ~16 µs on asyncpg).
+
+    On PostgreSQL it is compiled once to SQL and run straight on the asyncpg connection under the SQLAlchemy
+    connection given (asyncpg keeps it prepared), inside that connection's transaction — begun first if it is
+    not yet, as SQLAlchemy's own cursor would — or on its own under ``without_transaction``. Elsewhere it runs
+    through the connection as usual. Parameters go through their types as SQLAlchemy would send them (JSON
+    encoded, UTC datetimes checked); rows come back as mappings of the driver's values — no type decorator
+    reads them, so its columns are plain ones (numbers, text, bytes, timestamps with their zone; JSON decoded).
+    A lost connection is invalidated, as SQLAlchemy would, and raised as ``DatabaseUnreachable``; a refused
+    statement as SQLAlchemy's own error (``IntegrityError``, …), its values never quoted.
+    """
+
+    __slots__ = ("_defaults", "_names", "_processors", "_sql", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._sql: str | None = None
+        self._names: tuple[str, ...] = ()
+        self._defaults: dict[str, Any] = {}  # the statement's own values (its literals)
+        self._processors: tuple[Any, ...] = ()  # the parameters' types' (JSON encoded, UTC checked)
+
+    async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        if conn.dialect.name != "postgresql":
+            return (await conn.execute(self.statement, dict(params))).mappings().all()
+        if self._sql is None:
+            compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+            self._names = tuple(compiled.positiontup or ())
+            self._defaults = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
+            self._processors = tuple(
+                compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in self._names
+            )
+            self._sql = compiled.string
+        args = [params[n] if n in params else self._defaults[n] for n in self._names]
+        for i, process in enumerate(self._processors):
+            if process is not None:
+                args[i] = process(args[i])
+        adapter = (await conn.get_raw_connection()).dbapi_connection
+        try:
+            # SQLAlchemy's asyncpg adapter (its private parts, pinned with SQLAlchemy's version): BEGIN unless
+            # autocommit or begun already, then the statement on the asyncpg connection it wraps.
+            if adapter._transaction is None:
+                await adapter._start_transaction()
+            return await adapter._connection.fetch(self._sql, *args)
+        except Exception as exc:
+            try:
+                adapter._handle_exception(exc)  # raises the DBAPI error SQLAlchemy would
+            except Exception as translated:
+                if conn.dialect.is_disconnect(translated, adapter, None):
+                    await conn.invalidate(translated)
+                    raise DatabaseUnreachable(type(exc).__name__) from translated
+                dbapi = conn.dialect.loaded_dbapi
+                if not isinstance(translated, dbapi.Error):
+                    raise
+                # As SQLAlchemy wraps it (sqlalchemy.exc.IntegrityError, …), the values never quoted.
+                raise sa_exc.DBAPIError.instance(
+                    self._sql, None, translated, dbapi.Error, hide_parameters=True, dialect=conn.dialect
+                ) from translated
+            raise
+
+    async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        rows = await self.rows(conn, params)
+        return rows[0] if rows else None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -70,8 +70,11 @@ def check_submission(
     sealed_shares: Mapping[str, Sequence[bytes]] | bytes,
     context_expected: BidContext,
     public_key_allowed: Ed25519PublicKey | bytes,
+    *,
+    parsed: Manifest | None = None,
 ) -> Manifest:
-    """Everything the server checks about a bid's head before taking its ciphertexts; returns the manifest.
+    """Everything the server checks about a bid's head before taking its ciphertexts; returns the manifest
+    (*parsed*: what ``parse_manifest`` already gave for these very bytes, not parsed again).
 
     In order: size; the Ed25519 signature over the exact manifest bytes by the allowed key (BadSignature);
     the v1 format (Malformed, UnsupportedFormat, UnsupportedSuite); the manifest names that same key
@@ -88,7 +91,7 @@ def check_submission(
         Ed25519PublicKey.from_public_bytes(allowed).verify(signature, manifest_bytes)
     except InvalidSignature:
         raise BadSignature() from None
-    manifest = parse_manifest(manifest_bytes)
+    manifest = parsed if parsed is not None else parse_manifest(manifest_bytes)
     if b64decode(manifest.signing_key, "signing_key") != allowed:
         raise BadSignature(
             "清单中声明的签名公钥与登记的不一致", "The manifest names a signing key other than the registered one"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import msgspec
@@ -221,3 +221,44 @@ async def test_a_malformed_token_lifetime_setting_is_refused():
 
     with pytest.raises(msgspec.ValidationError, match="token_lifetimes"):
         load_settings({"TRADING_TOKEN_LIFETIMES": "admin=1,wizard=7"})
+
+
+async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_clock(app, settings):
+    """The server's own clock (the database's): the token's holder, the time and — when a minute has passed —
+    its use recorded, on PostgreSQL in the one statement that reads the token. (*app*: the test's empty tables.)"""
+    from sqlalchemy import update
+
+    from trading.app import create_app
+    from trading.clock import DatabaseClock
+
+    platform = create_app(settings, clock=DatabaseClock())
+    await build_world(platform, datetime.now(UTC))
+    sessions = platform.state.sessionmaker
+
+    async def last_used() -> datetime | None:
+        async with sessions() as s:
+            return await s.scalar(select(ApiToken.last_used_at).where(ApiToken.label == "use"))
+
+    async def set_token(**values: object) -> None:
+        async with sessions() as s:
+            await s.execute(update(ApiToken).where(ApiToken.label == "use").values(**values))
+            await s.commit()
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=platform), base_url="http://t") as c:
+        r = await c.post("/api/tokens", json={"username": "staff", "password": PASSWORD, "label": "use"})
+        assert r.status_code == 201, r.text
+        headers = _bearer(r.json())
+        await set_token(last_used_at=None)
+        assert (await c.get("/api/me", headers=headers)).status_code == 200
+        first = await last_used()
+        assert first is not None and abs((datetime.now(UTC) - first).total_seconds()) < 60
+        assert (await c.get("/api/me", headers=headers)).status_code == 200
+        assert await last_used() == first  # within the minute: not written again
+        await set_token(last_used_at=first - timedelta(minutes=2))
+        assert (await c.get("/api/me", headers=headers)).status_code == 200
+        assert await last_used() > first - timedelta(minutes=2)
+        await set_token(last_used_at=None, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        r = await c.get("/api/me", headers=headers)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+        assert await last_used() is None  # an expired token's use is not recorded
+    await platform.state.engine.dispose()
