@@ -13,6 +13,8 @@ to supervisors the awarded sections still without a contract 30 days after the a
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 
 from litestar.datastructures import State
@@ -27,6 +29,8 @@ from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
 from trading.log.integrator import background_sessions
 from trading.projects.models import Section
+
+log = logging.getLogger("trading.scheduler")
 
 
 async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
@@ -86,3 +90,17 @@ async def tick(state: State) -> list[int]:
     # An opener who stays away delays the opening until the share window ends, no longer (docs/envelope.md §10.2).
     await close_share_windows(state, now)
     return closed
+
+
+async def run(state: State, stop: asyncio.Event) -> None:
+    """Tick until *stop*, every ``log_interval`` (where the log's integrator runs on a thread of its own; else
+    the integrator runs the tick before each of its rounds)."""
+    while not stop.is_set():
+        try:
+            await tick(state)
+        except Exception as exc:  # keep going: the next tick retries
+            log.warning("scheduler tick failed: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=state.settings.log_interval)
+        except TimeoutError:
+            pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,12 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 BACKGROUND_POOL = 2
 
 
+def _own_sessions(settings: Settings) -> tuple[Any, Callable[[], Awaitable[None]]]:
+    """A sessionmaker on connections of its own (made on the calling thread's loop), and how to close them."""
+    engine = make_engine(settings, pool_size=BACKGROUND_POOL, overflow=0)
+    return make_sessionmaker(engine), engine.dispose
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     """Build the application for *settings*. Tests pass a fixed *clock*."""
     engine = make_engine(settings)
@@ -267,11 +274,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
     async def start_integrator() -> None:
         # The worker's own loops (the log's integrator, the deadline's close) have connections of their own: in
         # a deadline storm they must not queue for the pool behind hundreds of requests.
-        if not settings.is_sqlite:
+        if settings.is_sqlite:
+            # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
+            background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
+        else:
             state.background_engine = make_engine(settings, pool_size=BACKGROUND_POOL, overflow=0)
             state.background_sessionmaker = make_sessionmaker(state.background_engine)
-        # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
-        background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
+            background.append(asyncio.create_task(scheduler.run(state, stop_integrator)))
+            # The log's rounds on a thread of their own (a storm's requests do not hold them up); a deadline's
+            # cut still follows its close: it waits for the section to close (or its grace period).
+            state.log_thread = integrator.IntegratorThread(state, lambda: _own_sessions(settings))
+            state.log_thread.start()
         background.append(asyncio.create_task(blob_gc.run_periodically(state, stop_integrator)))
         await state.live.start()
         # Every worker looks for due openings; the database lets one take each (bidding.opening_job).
@@ -279,6 +292,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
 
     async def stop_background() -> None:
         stop_integrator.set()
+        if getattr(state, "log_thread", None) is not None:
+            await state.log_thread.stop()
         await state.live.stop()
         for task in background:
             await task

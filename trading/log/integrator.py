@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -65,6 +66,54 @@ class Pump:
                 self._finished = number
                 running, self._running = self._running, None
                 running.set_result(None)
+
+
+class IntegratorThread:
+    """A worker's log integration on a thread and event loop of its own, with connections of its own
+    (PostgreSQL's workers; ``trading.app`` starts it).
+
+    In a deadline storm the worker's event loop holds hundreds of requests' callbacks, and each of a round's
+    awaits queued behind them: receipts were signed at once, but their entries reached a checkpoint seconds
+    later. Here a round waits only for the GIL, which Python hands over every few milliseconds. Rounds are
+    the same as ever (the size counter's row lock orders them across workers), so nothing else changes."""
+
+    def __init__(self, state: State, make_sessions: Callable[[], Any]) -> None:
+        #: *make_sessions*: called on the thread's loop, returns (sessionmaker, async dispose) for its connections.
+        self._state = state
+        self._make_sessions = make_sessions
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="log-integrator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join, 30)
+
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        sessionmaker, dispose = self._make_sessions()
+        state = State(
+            {
+                "settings": self._state.settings,
+                "clock": self._state.clock,
+                "log_signer": self._state.log_signer,
+                "background_sessionmaker": sessionmaker,
+            }
+        )
+        pump, interval = pump_of(state), state.settings.log_interval
+        try:
+            while not self._stop.is_set():
+                try:
+                    await pump.round()
+                except Exception as exc:  # keep going: the next round retries; never log entry data
+                    log.warning("log integration failed: %s", type(exc).__name__)
+                await asyncio.sleep(interval)
+        finally:
+            await dispose()
 
 
 def background_sessions(state: State) -> Any:
