@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, func, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 class Clock(Protocol):
-    async def now(self, session: AsyncSession) -> datetime: ...
+    async def now(self, session: AsyncSession | AsyncConnection) -> datetime: ...
 
     def column(self, dialect: str) -> ColumnElement[Any]:
         """The clock as a column, to be read beside a query's own columns (a round trip saved) and turned into
@@ -34,8 +34,9 @@ def read(value: datetime | str) -> datetime:
 class DatabaseClock:
     """The database server's wall clock (``clock_timestamp()`` on PostgreSQL), in UTC."""
 
-    async def now(self, session: AsyncSession) -> datetime:
-        return read((await session.execute(select(self.column(session.bind.dialect.name)))).scalar_one())
+    async def now(self, session: AsyncSession | AsyncConnection) -> datetime:
+        dialect = session.dialect if isinstance(session, AsyncConnection) else session.bind.dialect
+        return read((await session.execute(select(self.column(dialect.name)))).scalar_one())
 
     def column(self, dialect: str) -> ColumnElement[Any]:
         if dialect == "postgresql":
@@ -51,7 +52,7 @@ class FixedClock:
             raise ValueError("FixedClock needs an aware datetime")
         self.at = at.astimezone(UTC)
 
-    async def now(self, session: AsyncSession) -> datetime:
+    async def now(self, session: AsyncSession | AsyncConnection) -> datetime:
         return self.at
 
     def column(self, dialect: str) -> ColumnElement[Any]:

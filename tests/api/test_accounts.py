@@ -261,4 +261,6 @@ async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_c
         r = await c.get("/api/me", headers=headers)
         assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
         assert await last_used() is None  # an expired token's use is not recorded
+        r = await c.get("/api/me", headers={"Authorization": "Bearer tp_no-such-token"})
+        assert r.status_code == 401  # an unknown token: the time read apart
     await platform.state.engine.dispose()
