@@ -240,7 +240,7 @@ def make_client(args: argparse.Namespace, *, signed_in: bool = True) -> BiddingC
 
 
 def _waiting_out(error: Any, seconds: float) -> None:
-    """A 503 the client waits out: every bidding step is safe to send again."""
+    """A 503, or a dropped connection, the client waits out: every bidding step is safe to send again."""
     warn(
         f"平台暂时不可用（{error.message_zh}），{seconds:g} 秒后重试",
         f"the platform is briefly unavailable ({error.code}); trying again in {seconds:g} s",

@@ -25,6 +25,12 @@ DEFAULT_UPLOAD_CHUNK = 64 * 1024 * 1024
 UNAVAILABLE_RETRIES = 6
 #: The longest wait for one Retry-After, whatever the server asks.
 MAX_RETRY_AFTER = 30.0
+#: A connection refused, reset or closed without an answer (a server worker restarting, a proxy reloading) is
+#: sent again after these waits (seconds), then reported: the request may not have reached the platform at all,
+#: and every bidding step is safe to repeat (the same sealed file gives the same bid). A timeout is not retried:
+#: the server may still be working on the request, and the bidder hears of it.
+DROPPED_RETRY_WAITS = (0.5, 1.0, 2.0, 4.0)
+_DROPPED = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class ApiError(Exception):
@@ -113,10 +119,13 @@ class BiddingClient:
         transport: httpx.BaseTransport | None = None,
         unavailable_retries: int = UNAVAILABLE_RETRIES,
         on_unavailable: Callable[[ApiError, float], None] | None = None,
+        dropped_waits: tuple[float, ...] = DROPPED_RETRY_WAITS,
     ) -> None:
-        """*on_unavailable* hears each 503 that is waited out (the refusal and the seconds it waits)."""
+        """*on_unavailable* hears each 503 that is waited out, and each dropped connection that is tried again
+        (the refusal or the network error, and the seconds it waits)."""
         self.server = server.rstrip("/")
         self.unavailable_retries = unavailable_retries
+        self.dropped_waits = dropped_waits
         self.on_unavailable = on_unavailable
         headers = {"User-Agent": USER_AGENT}
         if token:
@@ -146,12 +155,23 @@ class BiddingClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A ``content`` given as a function is called for each try (a streamed body is read again)."""
-        for attempt in range(self.unavailable_retries + 1):
+        dropped = 0
+        attempt = 0
+        while True:
             content = kwargs.get("content")
             try:
                 response = self._http.request(
                     method, path, **(kwargs | {"content": content()} if callable(content) else kwargs)
                 )
+            except _DROPPED as exc:
+                error = ApiError.from_transport(self.server, exc)
+                if dropped == len(self.dropped_waits):
+                    raise error from exc
+                if self.on_unavailable is not None:
+                    self.on_unavailable(error, self.dropped_waits[dropped])
+                time.sleep(self.dropped_waits[dropped])
+                dropped += 1
+                continue
             except httpx.HTTPError as exc:
                 raise ApiError.from_transport(self.server, exc) from exc
             if response.status_code < 400:
@@ -163,7 +183,7 @@ class BiddingClient:
             if self.on_unavailable is not None:
                 self.on_unavailable(error, wait)
             time.sleep(wait)
-        raise AssertionError("unreachable")
+            attempt += 1
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._send(method, path, **kwargs)
