@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -298,7 +298,7 @@ _ORGANISATION_AND_KEY = Lean(
     )
     .where(_ORGANISATIONS.c.id == bindparam("organisation_id"))
 )
-_REPLACE_ACTIVE_BID = Lean(
+_REPLACE_ACTIVE_BID = (
     update(_BIDS)
     .where(
         _BIDS.c.section_id == bindparam("b_section_id"),
@@ -308,6 +308,23 @@ _REPLACE_ACTIVE_BID = Lean(
     .values(state="replaced", ended_at=bindparam("b_at"))
     .returning(_BIDS.c.manifest_sha256)
 )
+_LIVE_KEY = select(_KEYS.c.id).where(_KEYS.c.id == bindparam("b_key_id"), _KEYS.c.revoked_at.is_(None))
+
+
+def _hold_key_and_replace() -> Lean:
+    """PostgreSQL: the signing key share-locked if it is still live (a revocation then waits for this bid, and a
+    bid after a revocation sees it), and the bidder's active bid replaced, in one statement."""
+    held = _LIVE_KEY.with_for_update(read=True).cte("held_key")
+    ended = _REPLACE_ACTIVE_BID.where(exists(select(held.c.id))).cte("ended")
+    return Lean(
+        select(
+            exists(select(held.c.id)).label("key_live"),
+            select(ended.c.manifest_sha256).limit(1).scalar_subquery().label("manifest_sha256"),
+        )
+    )
+
+
+_KEY_AND_REPLACE = {"postgresql": _hold_key_and_replace(), "sqlite": (Lean(_LIVE_KEY), Lean(_REPLACE_ACTIVE_BID))}
 _OPEN_SECTION = (
     (_SECTIONS.c.id == bindparam("b_section_id"))
     & (_SECTIONS.c.state == "tendering")
@@ -675,11 +692,25 @@ async def _accept(
     """The bid itself, once the section's lock is held and the ciphertexts are stored: the row (replacing the
     bidder's earlier bid), its log entry, its audit record and its receipt, all in the caller's transaction;
     *new_upload*, the row of a bid sent whole, is written with them."""
-    ended = await _REPLACE_ACTIVE_BID.first(
-        await session.connection(),
-        {"b_section_id": upload.section_id, "b_organisation_id": upload.organisation_id, "b_at": act.at},
-    )
-    replaced = ended["manifest_sha256"] if ended is not None else None
+    # The key is checked again under the section's lock: one revoked since the checks signs nothing more.
+    conn = await session.connection()
+    values = {
+        "b_section_id": upload.section_id,
+        "b_organisation_id": upload.organisation_id,
+        "b_at": act.at,
+        "b_key_id": signing_key_id,
+    }
+    if conn.dialect.name == "postgresql":
+        row = await _KEY_AND_REPLACE["postgresql"].first(conn, values)
+        assert row is not None
+        key_live, replaced = row["key_live"], row["manifest_sha256"]
+    else:  # SQLite: the section's lock is the database's one writer; nothing can revoke the key meanwhile
+        live_key, replace = _KEY_AND_REPLACE["sqlite"]
+        key_live = await live_key.first(conn, values) is not None
+        ended = await replace.first(conn, values) if key_live else None
+        replaced = ended["manifest_sha256"] if ended is not None else None
+    if not key_live:
+        raise _unregistered_key()
     bid = Bid(
         section_id=upload.section_id,
         organisation_id=upload.organisation_id,

@@ -181,16 +181,63 @@ async def test_the_one_request_path_stays_within_its_statement_budget(app, clien
     def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         statements.append(" ".join(statement.split())[:120])
 
+    def logged(query) -> None:  # type: ignore[no-untyped-def]  # asyncpg's own log: Lean's statements too
+        if query.query.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "BEGIN;", "COMMIT;"):
+            statements.append(" ".join(query.query.split())[:120])
+
     engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
+    postgresql = engine.dialect.name == "postgresql"
+
+    def watch(dbapi_conn, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.driver_connection.add_query_logger(logged)
+
+    if postgresql:  # every statement reaches asyncpg, whether SQLAlchemy or trading.db.Lean sent it
+        event.listen(engine.pool, "checkout", watch)
+    else:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         clock.advance(seconds=1)
         r = await submit_file(client, bidder, section, path)
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        if postgresql:
+            event.remove(engine.pool, "checkout", watch)
+        else:
+            event.remove(engine, "before_cursor_execute", count)
     assert r.status_code == 201, r.text
-    # PostgreSQL: the token, the checks' three reads (no transaction around them), the section's lock, the
-    # replaced bid, the section's tag key (read once per worker) and the bid's rows in one statement; SQLite
-    # writes those rows in four. BEGIN and COMMIT are not counted here (the auth and check reads have none).
-    budget = {"postgresql": 8, "sqlite": 11}[app.state.engine.dialect.name]
+    # PostgreSQL: the token (its use recorded in the same statement), the checks' three reads (no transaction
+    # around them), the section's lock, the key held and the replaced bid (one statement), the section's tag key
+    # (read once per worker) and the bid's rows in one statement; SQLite writes those rows in four and reads the
+    # key apart. BEGIN and COMMIT are not counted (the auth and check reads have none).
+    budget = {"postgresql": 7, "sqlite": 12}[app.state.engine.dialect.name]
     assert len(statements) <= budget, "\n".join(statements)
+
+
+async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, client, clock, tmp_path):
+    """The checks read the key before the ciphertexts are stored; a revocation that lands meanwhile is seen
+    under the section's lock (on PostgreSQL the live key is share-locked there, so a revocation after it waits
+    for the bid): the bid is refused as signed by no registered key, and no bid row is stored."""
+    from sqlalchemy import update
+
+    from bidding.models import BidderKey
+
+    _world, section, (bidder,) = await _market(app, client, clock)
+    path = seal(section, bidder, tmp_path)
+    store = app.state.blobs
+    real_put = store.put_bytes
+
+    async def put_then_revoke(data: bytes, *, expected_sha256: str):  # the real store writes; then the revocation
+        stored = await real_put(data, expected_sha256=expected_sha256)
+        async with app.state.sessionmaker() as s:
+            await s.execute(
+                update(BidderKey).where(BidderKey.organisation_id == bidder.organisation_id).values(revoked_at=clock.at)
+            )
+            await s.commit()
+        return stored
+
+    store.put_bytes = put_then_revoke
+    try:
+        r = await submit_file(client, bidder, section, path)
+    finally:
+        del store.put_bytes
+    refused(r, 403, "unregistered_key")
+    assert await bid_rows(app, section.id) == []
