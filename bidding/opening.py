@@ -67,7 +67,8 @@ from trading.log.models import DeadlineCheckpoint, LogCheckpoint
 
 MIN_BIDS = 3
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-#: How long the openers have to upload their shares once staff start the opening (docs/envelope.md §10.2).
+#: How long the openers have to upload their shares once staff start the opening (docs/envelope.md §10.2), by
+#: default (setting ``share_window``); openings started before the window was recorded had this one.
 SHARE_WINDOW = timedelta(minutes=30)
 
 
@@ -125,7 +126,7 @@ async def start(state: State, act: Act, section_id: int) -> Opening:
             started_at=act.at,
             started_by=act.actor.person_id,
             deadline_checkpoint_size=cut.size,
-            shares_close_at=act.at + SHARE_WINDOW,
+            shares_close_at=act.at + timedelta(seconds=state.settings.share_window),
         )
         session.add(opening)
         try:

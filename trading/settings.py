@@ -130,6 +130,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: the job holds without renewal — after a crash, the job waits that long before another worker resumes it.
     opening_batch: int = 1000
     opening_lease: float = 30.0
+    #: Seconds the openers have to upload their shares once staff start the opening (docs/envelope.md §10.2):
+    #: fixed for each ceremony when it starts and published with it; never ends before k openers are in.
+    share_window: float = 1800.0
     #: Processes beside each worker that do the opening's arithmetic, on other cores, each a part of every batch
     #: (0: a thread of the worker). They start when an opener's shares first reach the worker, or with its first
     #: opening job.
@@ -146,6 +149,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(
                 "opening_batch must be at least 1, opening_lease more than 0 seconds, opening_processes 0 or more"
             )
+        if not 60 <= self.share_window <= 86400:
+            raise ValueError("share_window must be between 60 seconds and one day (86400)")
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

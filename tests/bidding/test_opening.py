@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from bidding import scheduler
@@ -33,6 +34,26 @@ async def _three_bids(app, client, clock, tmp_path, prices=PRICES):
         assert r.status_code == 201, r.text
         bidders.append(bidder)
     return world, section, bidders
+
+
+async def test_the_share_window_is_the_centres_setting_fixed_when_the_opening_starts(app, client, clock, tmp_path):
+    world, section, _bidders = await _three_bids(app, client, clock, tmp_path)
+    app.state.settings = msgspec.structs.replace(app.state.settings, share_window=600.0)
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    assert r.json()["shares_close_at"] == (clock.at + timedelta(minutes=10)).isoformat()
+    app.state.settings = msgspec.structs.replace(app.state.settings, share_window=3600.0)  # changed meanwhile
+    r = await client.get(f"/api/sections/{section.id}/opening")
+    assert r.json()["shares_close_at"] == (clock.at + timedelta(minutes=10)).isoformat()
+
+
+async def test_a_share_window_out_of_range_is_refused() -> None:
+    from trading.settings import Settings
+
+    for seconds in (0, 59, 86401):
+        with pytest.raises(ValueError, match="share_window"):
+            Settings(share_window=seconds)
 
 
 async def test_two_of_three_openers_open_the_section_and_anyone_can_recheck(app, client, clock, tmp_path):
