@@ -23,13 +23,16 @@ next batch, writes the last, and keeps answering requests — the opening hall's
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,6 +126,28 @@ def _lease(state: State) -> timedelta:
     return timedelta(seconds=state.settings.opening_lease)
 
 
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """While the job runs, the cyclic garbage collector leaves alone the objects the worker already held (its
+    modules, the app, the ORM's mappers: a few hundred thousand). The job allocates hundreds of thousands of rows,
+    dicts and results, which trigger full collections, and each of those walked that whole heap again: 0.8 s of
+    the worker's CPU for 10,000 bids, as much as the rest of its share of the job. (gc.freeze; unfreeze hands them
+    back, and anything among them that is garbage is collected as before.)"""
+    global _frozen
+    if _frozen == 0:
+        gc.freeze()
+    _frozen += 1
+    try:
+        yield
+    finally:
+        _frozen -= 1
+        if _frozen == 0:
+            gc.unfreeze()
+
+
+_frozen = 0
+
+
 async def run_job(state: State, section_id: int, owner: str, *, batches: int | None = None) -> bool:
     """Claim the due opening of *section_id* and run it to the published record; whether this call published it.
 
@@ -130,6 +155,12 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     would (the crash tests use it)."""
     if not await claim(state, section_id, owner):
         return False
+    with _heap_frozen():
+        return await _run_claimed(state, section_id, owner, batches)
+
+
+async def _run_claimed(state: State, section_id: int, owner: str, batches: int | None) -> bool:
+    """:func:`run_job` once the job is this worker's."""
     runner_of(state).start_pool()  # (its processes start while the first batch is read)
     async with state.sessionmaker() as session:
         sc = await section_committee(session, section_id)
