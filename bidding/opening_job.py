@@ -400,7 +400,10 @@ class OpeningRunner:
         """Start the processes now, if they are not running (spawned, each imports the envelope code), without
         waiting for them: when an opener's shares come in, an opening job is on its way."""
         if self._pool is None and (pool := self.pool()) is not None:
-            pool.submit(started)
+            # One task each: the executor spawns a process only when no started one is idle, so a single task
+            # started one process, and the second was spawned by the first batch, importing on the job's time.
+            for _ in range(self._state.settings.opening_processes):
+                pool.submit(started)
 
     def drop_pool(self) -> None:
         pool, self._pool = self._pool, None
