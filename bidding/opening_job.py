@@ -52,6 +52,9 @@ from trading.context import Act
 
 log = logging.getLogger("trading.opening")
 
+#: A computed batch: its rows of ``opening_results`` and of ``document_keys`` (bidding.opening_batch.open_batch).
+Computed = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
 #: How often each worker looks for due openings it did not mark itself (those it marks it starts at once).
 POLL_SECONDS = 1.0
 
@@ -199,20 +202,29 @@ async def _run_claimed(state: State, section_id: int, owner: str, batches: int |
             await notify_hall(session, section_id)  # the hall's progress
             await session.commit()
 
-    # A pipeline: while one batch is computed (in a thread), the next is read and the one before is written.
-    # Writes commit in bid order, one at a time, so the last committed bid is where a resumed job starts.
+    def compute(batch: list[BidToOpen]) -> asyncio.Future[Computed]:
+        return asyncio.ensure_future(_compute(state, batch, context, price_fields, section_id))
+
+    # A pipeline: while one batch is computed (in the processes), the next is read and queued behind it, and the
+    # one before is written. Queued, the next batch is there for each process as soon as it finishes its part of
+    # this one, instead of after this worker has collected the results, started their write and read more (the
+    # processes waited on that for about half of each batch). Writes commit in bid order, one at a time, so the
+    # last committed bid is where a resumed job starts.
     written = opened = 0
     started = time.perf_counter()
     computing = 0.0
     writing: asyncio.Future[None] | None = None
-    reading: asyncio.Future[list[BidToOpen]] | None = None
+    current: asyncio.Future[Computed] | None = None
+    queued: asyncio.Future[Computed] | None = None
     batch = await read(after)
     try:
-        while batch:
-            reading = asyncio.ensure_future(read(batch[-1].bid_id))
-            computed = time.perf_counter()
-            results, keys = await _compute(state, batch, context, price_fields, section_id)
-            computing += time.perf_counter() - computed
+        current = compute(batch) if batch else None
+        while current is not None:
+            following = await read(batch[-1].bid_id)
+            queued = compute(following) if following else None
+            waited = time.perf_counter()
+            results, keys = await current
+            computing += time.perf_counter() - waited
             opened += len(results)
             if writing is not None:
                 await writing
@@ -220,14 +232,14 @@ async def _run_claimed(state: State, section_id: int, owner: str, batches: int |
                 if batches is not None and written >= batches:
                     return False
             writing = asyncio.ensure_future(write(results, keys))
-            batch = await reading
+            batch, current, queued = following, queued, None
         if writing is not None:
             await writing
             written += 1
             if batches is not None and written >= batches:
                 return False
     finally:
-        for task in (reading, writing):
+        for task in (current, queued, writing):
             if task is not None and not task.done():
                 task.cancel()
     batched = time.perf_counter()
