@@ -280,6 +280,7 @@ def main() -> int:
             figures[f"upload{number}"] = time.perf_counter() - t
             assert r.status_code == 200, r.text[:500]
         headers, body = bodies[-1]
+        cpu = base_url.cpu_seconds()
         t = time.perf_counter()
         r = client.post(f"/api/sections/{section_id}/opening/shares", headers=headers, json=body)
         figures["last_upload_answer"] = time.perf_counter() - t
@@ -296,6 +297,8 @@ def main() -> int:
         # The record was out when the poll that saw it began (at most one poll interval late); the answer itself
         # carries every bid's result, which takes a while to send.
         figures["kth_to_record"] = polled - t
+        # The app's CPU (the worker and the processes beside it) over the same stretch, the polls' answers included.
+        figures["kth_to_record_cpu"] = base_url.cpu_seconds() - cpu
         state = status["state"]
         opened = sum(1 for x in status.get("results", []) if x["outcome"] == "opened")
         record_id = status["record_notice_id"]
@@ -331,6 +334,7 @@ def main() -> int:
         ("opener 1: upload signed shares", figures["upload1"]),
         (f"opener {n_openers}: the last upload's answer", figures["last_upload_answer"]),
         ("last (completing) share → record published", figures["kth_to_record"]),
+        ("  the app's CPU meanwhile (worker + its processes, all cores)", figures["kth_to_record_cpu"]),
         ("reading the published record", figures["record_read"]),
     ]
     for label, seconds in rows:
