@@ -27,7 +27,7 @@ from bidding.submission import discard_uploads
 from trading import metrics
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
-from trading.log.integrator import background_sessions
+from trading.log.integrator import background_sessions, repeat
 from trading.projects.models import Section
 
 log = logging.getLogger("trading.scheduler")
@@ -95,12 +95,4 @@ async def tick(state: State) -> list[int]:
 async def run(state: State, stop: asyncio.Event) -> None:
     """Tick until *stop*, every ``log_interval`` (where the log's integrator runs on a thread of its own; else
     the integrator runs the tick before each of its rounds)."""
-    while not stop.is_set():
-        try:
-            await tick(state)
-        except Exception as exc:  # keep going: the next tick retries
-            log.warning("scheduler tick failed: %s", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=state.settings.log_interval)
-        except TimeoutError:
-            pass
+    await repeat(lambda: tick(state), stop, state.settings.log_interval, log, "scheduler tick failed")

@@ -131,15 +131,26 @@ def pump_of(state: State) -> Pump:
 
 async def run(state: State, stop: asyncio.Event, *, before: Callable[[State], Awaitable[object]] | None = None) -> None:
     """Integrate until *stop*; *before* runs first in each round (the app passes the deadline scheduler)."""
-    interval = state.settings.log_interval
     pump = pump_of(state)
+
+    async def round_() -> None:
+        if before is not None:
+            await before(state)
+        await pump.round()
+
+    await repeat(round_, stop, state.settings.log_interval, log, "log integration failed")
+
+
+async def repeat(
+    step: Callable[[], Awaitable[object]], stop: asyncio.Event, interval: float, logger: logging.Logger, failed: str
+) -> None:
+    """Run *step* every *interval* seconds until *stop*; a step that fails is logged as *failed* (its exception's
+    type only: never the data it held) and the next one retries."""
     while not stop.is_set():
         try:
-            if before is not None:
-                await before(state)
-            await pump.round()
-        except Exception as exc:  # keep going: the next round retries; never log entry data
-            log.warning("log integration failed: %s", type(exc).__name__)
+            await step()
+        except Exception as exc:
+            logger.warning("%s: %s", failed, type(exc).__name__)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
