@@ -22,6 +22,11 @@ from trading.settings import Settings
 
 _CENTRES = TradingCentre.__table__
 _BY_CODE = Lean(select(_CENTRES.c.id, _CENTRES.c.name).where(_CENTRES.c.code == bindparam("code")))
+_INSERT = Lean(
+    insert(_CENTRES)
+    .values(code=bindparam("code"), name=bindparam("name"), region_code=bindparam("region_code"))
+    .returning(_CENTRES.c.id)
+)
 # A literal in the statement (here the 1) is bound from the statement itself.
 _COUNT = Lean(select(func.count().label("n")).select_from(_CENTRES).where(_CENTRES.c.id >= 1))
 
@@ -51,23 +56,18 @@ async def test_rows_come_back_as_mappings_of_plain_values(settings: Settings) ->
 @pytest.mark.asyncio
 async def test_it_runs_inside_the_sessions_transaction_and_on_its_own_without_one(settings: Settings) -> None:
     engine = make_engine(settings)
-    insert_lean = Lean(
-        insert(_CENTRES)
-        .values(code=bindparam("code"), name=bindparam("name"), region_code=bindparam("region_code"))
-        .returning(_CENTRES.c.id)
-    )
     try:
         factory = make_sessionmaker(engine)
         async with factory() as session:  # begun by the statement itself: rolled back with the session
-            await insert_lean.rows(await session.connection(), _centre("T1"))
+            await _INSERT.rows(await session.connection(), _centre("T1"))
             await session.rollback()
         async with factory() as session:
             conn = await session.connection()
             await session.execute(text("SELECT 1"))
-            await insert_lean.rows(conn, _centre("T2"))  # in the transaction SQLAlchemy began
+            await _INSERT.rows(conn, _centre("T2"))  # in the transaction SQLAlchemy began
             await session.rollback()
         async with factory() as session:  # autocommit: it stands alone
-            await insert_lean.rows(await without_transaction(session), _centre("T3"))
+            await _INSERT.rows(await without_transaction(session), _centre("T3"))
             await session.rollback()
         async with factory() as session:
             codes = set(await session.scalars(select(_CENTRES.c.code).where(_CENTRES.c.code.like("T%"))))
@@ -79,17 +79,12 @@ async def test_it_runs_inside_the_sessions_transaction_and_on_its_own_without_on
 @pytest.mark.asyncio
 async def test_a_refused_statement_raises_sqlalchemys_error_without_its_values(settings: Settings) -> None:
     engine = make_engine(settings)
-    insert_lean = Lean(
-        insert(_CENTRES)
-        .values(code=bindparam("code"), name=bindparam("name"), region_code=bindparam("region_code"))
-        .returning(_CENTRES.c.id)
-    )
     try:
         async with make_sessionmaker(engine)() as session:
             conn = await session.connection()
-            await insert_lean.rows(conn, _centre("U1"))
+            await _INSERT.rows(conn, _centre("U1"))
             with pytest.raises(IntegrityError) as refused:
-                await insert_lean.rows(conn, _centre("U1"))
+                await _INSERT.rows(conn, _centre("U1"))
             assert not is_database_outage(refused.value)
             assert "中心 U1" not in str(refused.value)
             await session.rollback()
