@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import msgspec
@@ -231,9 +231,15 @@ async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_c
     from trading.app import create_app
     from trading.clock import DatabaseClock
 
-    platform = create_app(settings, clock=DatabaseClock())
-    await build_world(platform, datetime.now(UTC))
+    clock = DatabaseClock()
+    platform = create_app(settings, clock=clock)
     sessions = platform.state.sessionmaker
+
+    async def database_now() -> datetime:
+        async with sessions() as s:
+            return await clock.now(s)
+
+    await build_world(platform, await database_now())
 
     async def last_used() -> datetime | None:
         async with sessions() as s:
@@ -251,13 +257,13 @@ async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_c
         await set_token(last_used_at=None)
         assert (await c.get("/api/me", headers=headers)).status_code == 200
         first = await last_used()
-        assert first is not None and abs((datetime.now(UTC) - first).total_seconds()) < 60
+        assert first is not None and abs((await database_now() - first).total_seconds()) < 60
         assert (await c.get("/api/me", headers=headers)).status_code == 200
         assert await last_used() == first  # within the minute: not written again
         await set_token(last_used_at=first - timedelta(minutes=2))
         assert (await c.get("/api/me", headers=headers)).status_code == 200
         assert await last_used() > first - timedelta(minutes=2)
-        await set_token(last_used_at=None, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        await set_token(last_used_at=None, expires_at=await database_now() - timedelta(seconds=1))
         r = await c.get("/api/me", headers=headers)
         assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
         assert await last_used() is None  # an expired token's use is not recorded
