@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,14 +134,20 @@ def is_database_outage(exc: BaseException) -> bool:
     return False
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def make_engine(settings: Settings, *, pool_size: int | None = None, overflow: int | None = None) -> AsyncEngine:
     """Create the engine for *settings*; SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pool
     that replaces dead connections by itself (a restarted server, a failover) and a bounded connect."""
     # hide_parameters: a database error's message then never quotes a statement's values (receipts, salts,
     # token hashes) — whoever logs it. echo_sql, for a developer's own machine, shows them.
     kwargs: dict[str, Any] = {"echo": settings.echo_sql, "hide_parameters": not settings.echo_sql}
-    # JSON columns read back with msgspec: the same values as json.loads for what the platform writes, a few times
-    # faster (an opening reads a few JSON columns of each of thousands of bids).
+    # JSON columns written and read back with msgspec: the same values as json.dumps and json.loads for what the
+    # platform writes, a few times faster (an opening writes and reads a few JSON columns of each of thousands of
+    # bids). The text may differ from json.dumps' (no spaces; 1e16 for 1e+16): the database keeps the value.
+    kwargs["json_serializer"] = _json_text
     kwargs["json_deserializer"] = msgspec.json.decode
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
@@ -234,37 +240,64 @@ class Lean:
     statement as SQLAlchemy's own error (``IntegrityError``, …), its values never quoted.
     """
 
-    __slots__ = ("_defaults", "_names", "_processors", "_sql", "statement")
+    __slots__ = ("_defaults", "_names", "_processing", "_sql", "statement")
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._sql: str | None = None
         self._names: tuple[str, ...] = ()
         self._defaults: dict[str, Any] = {}  # the statement's own values (its literals)
-        self._processors: tuple[Any, ...] = ()  # the parameters' types' (JSON encoded, UTC checked)
+        # (position, processor) of the parameters whose type processes them (JSON encoded, UTC checked)
+        self._processing: tuple[tuple[int, Any], ...] = ()
 
     async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
         if conn.dialect.name != "postgresql":
             return (await conn.execute(self.statement, dict(params))).mappings().all()
+        args = self._args(conn, params)
+        return await self._run(conn, lambda driver: driver.fetch(self._sql, *args))
+
+    async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        rows = await self.rows(conn, params)
+        return rows[0] if rows else None
+
+    async def execute_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once for each of *params* (an insert of a batch of rows), returning nothing: on PostgreSQL
+        one prepared statement sent with every row's values in one go (asyncpg's executemany), without building
+        SQLAlchemy's parameters for each row."""
+        if not params:
+            return
+        if conn.dialect.name != "postgresql":
+            await conn.execute(self.statement, [dict(p) for p in params])
+            return
+        many = [self._args(conn, p) for p in params]
+        await self._run(conn, lambda driver: driver.executemany(self._sql, many))
+
+    def _args(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+        """*params* as the driver takes them: in the compiled statement's order, through their types' processors."""
         if self._sql is None:
             compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
             self._names = tuple(compiled.positiontup or ())
             self._defaults = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
-            self._processors = tuple(
+            processors = (
                 compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in self._names
             )
+            self._processing = tuple((i, p) for i, p in enumerate(processors) if p is not None)
             self._sql = compiled.string
-        args = [params[n] if n in params else self._defaults[n] for n in self._names]
-        for i, process in enumerate(self._processors):
-            if process is not None:
-                args[i] = process(args[i])
+        defaults = self._defaults
+        args = [params[n] if n in params else defaults[n] for n in self._names]
+        for i, process in self._processing:
+            args[i] = process(args[i])
+        return args
+
+    async def _run(self, conn: AsyncConnection, call: Callable[[Any], Awaitable[Any]]) -> Any:
+        """*call* with the asyncpg connection under *conn*, in its transaction; errors as SQLAlchemy's."""
         adapter = (await conn.get_raw_connection()).dbapi_connection
         try:
             # SQLAlchemy's asyncpg adapter (its private parts, pinned with SQLAlchemy's version): BEGIN unless
             # autocommit or begun already, then the statement on the asyncpg connection it wraps.
             if adapter._transaction is None:
                 await adapter._start_transaction()
-            return await adapter._connection.fetch(self._sql, *args)
+            return await call(adapter._connection)
         except Exception as exc:
             try:
                 adapter._handle_exception(exc)  # raises the DBAPI error SQLAlchemy would
@@ -280,10 +313,6 @@ class Lean:
                     self._sql, None, translated, dbapi.Error, hide_parameters=True, dialect=conn.dialect
                 ) from translated
             raise
-
-    async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        rows = await self.rows(conn, params)
-        return rows[0] if rows else None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
