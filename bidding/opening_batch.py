@@ -10,30 +10,52 @@ the worker, on another core, while the worker reads the next batch and writes th
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
 
+#: (shared by every bid they describe: never changed)
+NO_SHARES: Mapping[str, Mapping[int, bytes]] = {"price": {}, "documents": {}}
+NOT_DISPUTED: Mapping[str, Collection[int]] = {"price": frozenset(), "documents": frozenset()}
 
-@dataclass
-class BidToOpen:
-    """Everything one bid's opening needs, read from the database and the blob store beforehand."""
+
+class BidToOpen(NamedTuple):
+    """Everything one bid's opening needs, read from the database and the blob store beforehand (a tuple: a batch of
+    thousands goes to another process and back)."""
 
     bid_id: int
     manifest: bytes
     bidder_credit_code: str
     price_ciphertext: bytes
-    shares: dict[str, dict[int, bytes]] = field(default_factory=lambda: {"price": {}, "documents": {}})
-    disputed: dict[str, set[int]] = field(default_factory=lambda: {"price": set(), "documents": set()})
+    #: envelope → the openers' shares by position (none: no opener uploaded one)
+    shares: Mapping[str, Mapping[int, bytes]] = NO_SHARES
+    #: envelope → the positions of openers who showed their share was sealed wrongly
+    disputed: Mapping[str, Collection[int]] = NOT_DISPUTED
+
+
+class _UploadedItem(msgspec.Struct):
+    """One item of an opener's signed shares document (bidding.opening.shares_document), as far as the opening
+    reads it: a bid's share (base64 in the document; msgspec decodes it), or a reserve price's, or a dispute."""
+
+    bid_id: int | None = None
+    envelope: str = ""
+    share: bytes = b""
+    reserve_id: int | None = None
+    dispute_key: str | None = None
+
+
+class _SharesDocument(msgspec.Struct):
+    shares: list[_UploadedItem]
+
+
+_SHARES_DOCUMENT = msgspec.json.Decoder(_SharesDocument)
 
 
 def uploaded_shares(documents: Mapping[int, bytes]) -> dict[int, dict[str, dict[int, bytes]]]:
@@ -42,11 +64,13 @@ def uploaded_shares(documents: Mapping[int, bytes]) -> dict[int, dict[str, dict[
     (bidding.opening.upload_shares checked each item, and refused the document if one was wrong)."""
     shares: dict[int, dict[str, dict[int, bytes]]] = {}
     for position, document in documents.items():
-        for item in msgspec.json.decode(document)["shares"]:
-            if "reserve_id" in item or "dispute_key" in item:
+        for item in _SHARES_DOCUMENT.decode(document).shares:
+            if item.reserve_id is not None or item.dispute_key is not None or item.bid_id is None:
                 continue
-            by_envelope = shares.setdefault(item["bid_id"], {"price": {}, "documents": {}})
-            by_envelope[item["envelope"]][position] = base64.b64decode(item.get("share", ""), validate=True)
+            by_envelope = shares.get(item.bid_id)
+            if by_envelope is None:
+                by_envelope = shares[item.bid_id] = {"price": {}, "documents": {}}
+            by_envelope[item.envelope][position] = item.share
     return shares
 
 
