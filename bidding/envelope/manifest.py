@@ -210,9 +210,11 @@ def parse_manifest(manifest_bytes: bytes) -> Manifest:
 
 def read_stored_manifest(manifest_bytes: bytes) -> Manifest:
     """A manifest the platform accepted (:func:`parse_manifest` at submission), read back from its own store:
-    decoded straight into the struct with every field checked again, without repeating the canonical-form check
-    (the bid's name, its hash, was taken over these very bytes then). An opening reads thousands; anything that
-    does not decode this way goes through :func:`parse_manifest`, for the same refusal."""
+    decoded straight into the struct, its types checked, without repeating the canonical-form parse or the
+    checks of every value's range (:func:`validate_manifest`) that accepting it made — its bytes are the ones
+    accepted then, named by their hash in the log. An opening reads thousands, and those checks were a fifth of
+    its arithmetic. Anything that does not decode this way, or is not in canonical form, goes through
+    :func:`parse_manifest`, for the refusal it would have met."""
     try:
         manifest = msgspec.json.decode(manifest_bytes, type=Manifest, strict=True)
     except (msgspec.ValidationError, msgspec.DecodeError):
@@ -220,7 +222,7 @@ def read_stored_manifest(manifest_bytes: bytes) -> Manifest:
     # Still canonical: the fields' values hold no character that the two encoders write differently.
     if msgspec.json.encode(manifest, order="sorted") != manifest_bytes:
         return parse_manifest(manifest_bytes)
-    return validate_manifest(manifest)
+    return manifest
 
 
 # --- shares.json ----------------------------------------------------------------------------------------------
