@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from litestar.datastructures import State
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import events, opening_job, reserve, schemas
@@ -60,6 +60,7 @@ from trading.audit.services import record
 from trading.blobs import BlobStore
 from trading.canonical import canonical_bytes
 from trading.context import Act, Actor
+from trading.db import Lean
 from trading.errors import Conflict, Forbidden, NotFound, RuleViolation
 from trading.log import entries as log_entries
 from trading.log.integrator import integrate_once
@@ -532,52 +533,46 @@ async def open_reserve(session: AsyncSession, blobs: BlobStore, sc: SectionCommi
     row.reason, row.fault = result.reason, result.fault
 
 
+_RECORD_BIDS = Lean(
+    select(
+        Bid.id,
+        Organisation.name,
+        Organisation.credit_code,
+        Bid.manifest_sha256,
+        Bid.received_at,
+        Bid.state,
+        Bid.blobs,
+        Bid.event_details,
+        Bid.event_salt,
+        Bid.signature,
+        Bid.withdrawal_event,
+        Bid.withdrawal,
+        Bid.withdrawal_signature,
+        OpeningResult.outcome,
+        OpeningResult.form,
+        OpeningResult.data_key,
+        OpeningResult.reason,
+        OpeningResult.fault,
+    )
+    .join(Organisation, Organisation.id == Bid.organisation_id)
+    .outerjoin(OpeningResult, and_(OpeningResult.section_id == Bid.section_id, OpeningResult.bid_id == Bid.id))
+    .where(Bid.section_id == bindparam("section_id"))
+    .order_by(Bid.id)
+)
+
+
 async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Opening, at: datetime) -> dict[str, Any]:
     """The opening record's fields (docs/log.md §8). A section may have thousands of bids: each table is read in
     one query of the columns the record shows, and the price shares and sealed shares only of the bids that
     need them (not opened; disputed)."""
     section_id = sc.section.id
-    bids = (
-        await session.execute(
-            select(
-                Bid.id,
-                Organisation.name.label("bidder"),
-                Organisation.credit_code,
-                Bid.manifest_sha256,
-                Bid.received_at,
-                Bid.state,
-                Bid.blobs,
-                Bid.event_details,
-                Bid.event_salt,
-                Bid.signature,
-                Bid.withdrawal_event,
-                Bid.withdrawal,
-                Bid.withdrawal_signature,
-            )
-            .join(Organisation, Organisation.id == Bid.organisation_id)
-            .where(Bid.section_id == section_id)
-            .order_by(Bid.id)
-        )
-    ).all()
-    results = {
-        r.bid_id: r
-        for r in (
-            await session.execute(
-                select(
-                    OpeningResult.bid_id,
-                    OpeningResult.outcome,
-                    OpeningResult.form,
-                    OpeningResult.data_key,
-                    OpeningResult.reason,
-                    OpeningResult.fault,
-                ).where(OpeningResult.section_id == section_id)
-            )
-        ).all()
-    }
+    # One lean query for the bids and their results (thousands of rows: SQLAlchemy's row machinery cost more than
+    # the query).
+    bids = await _RECORD_BIDS.rows(await session.connection(), {"section_id": section_id})
     checkpoint = await session.get(LogCheckpoint, opening.deadline_checkpoint_size)
     cut = await session.get(DeadlineCheckpoint, section_id)
     # The price shares of the bids that did not open, as the openers uploaded them (their signed documents).
-    unopened = {bid_id for bid_id, r in results.items() if r.outcome != "opened"}
+    unopened = {bid["id"] for bid in bids if bid["outcome"] is not None and bid["outcome"] != "opened"}
     uploaded = uploaded_shares(await opening_job.upload_documents(session, section_id)) if unopened else {}
     price_shares: dict[int, dict[str, str]] = {
         bid_id: {
@@ -599,48 +594,49 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
         if disputes
         else []
     )
+    b64 = base64.b64encode
     rows = []
     for bid in bids:
-        result = results.get(bid.id)
-        outcome = result.outcome if result else ("withdrawn" if bid.state == "withdrawn" else bid.state)
+        bid_id, state, outcome = bid["id"], bid["state"], bid["outcome"]
+        blobs = bid["blobs"]
         entry: dict[str, Any] = {
-            "bidder": bid.bidder,
-            "bidder_credit_code": bid.credit_code,
-            "manifest_sha256": bid.manifest_sha256,
-            "received_at": log_entries.instant(bid.received_at),
-            "state": bid.state,
-            "outcome": outcome,
-            "ciphertexts": {e: bid.blobs[e] for e in ("price", "documents")},
-            "event": {"details": bid.event_details, "salt": base64.b64encode(bid.event_salt).decode()},
+            "bidder": bid["name"],
+            "bidder_credit_code": bid["credit_code"],
+            "manifest_sha256": bid["manifest_sha256"],
+            "received_at": log_entries.instant(bid["received_at"]),
+            "state": state,
+            "outcome": outcome if outcome is not None else state,
+            "ciphertexts": {"price": blobs["price"], "documents": blobs["documents"]},
+            "event": {"details": bid["event_details"], "salt": b64(bid["event_salt"]).decode()},
             # The bidder's Ed25519 signature over the manifest's exact bytes (docs/envelope.md §7); the key is
             # in the manifest, its owner in the key directory (docs/log.md §7).
-            "signature": base64.b64encode(bid.signature).decode(),
+            "signature": b64(bid["signature"]).decode(),
         }
-        if bid.withdrawal_event:
-            entry["withdrawal_event"] = bid.withdrawal_event
-        if bid.withdrawal is not None and bid.withdrawal_signature is not None:
+        if bid["withdrawal_event"]:
+            entry["withdrawal_event"] = bid["withdrawal_event"]
+        if bid["withdrawal"] is not None and bid["withdrawal_signature"] is not None:
             # What the bidder signed to withdraw (bidding.withdrawal), so that anyone can see the withdrawal was
             # the bidder's own act and not the platform's.
             entry["withdrawal"] = {
-                "document": base64.b64encode(bid.withdrawal).decode(),
-                "signature": base64.b64encode(bid.withdrawal_signature).decode(),
+                "document": b64(bid["withdrawal"]).decode(),
+                "signature": b64(bid["withdrawal_signature"]).decode(),
             }
-        if result is not None:
-            entry["form"] = result.form
-            entry["price_key"] = base64.b64encode(result.data_key).decode() if result.data_key else None
-            entry["reason"] = result.reason
-            entry["fault"] = result.fault
+        if outcome is not None:
+            entry["form"] = bid["form"]
+            entry["price_key"] = b64(bid["data_key"]).decode() if bid["data_key"] else None
+            entry["reason"] = bid["reason"]
+            entry["fault"] = bid["fault"]
             # 20号令 §31: the bidder's fault → treated as revoked (视为撤销); anyone else's → as withdrawn (视为撤回);
             # a dispute neither, until the supervisors rule (docs/envelope.md §10.3).
-            if result.outcome == "failed":
-                entry["treated_as"] = "revoked" if result.fault == "bidder" else "withdrawn"
-            elif result.outcome == "disputed":
+            if outcome == "failed":
+                entry["treated_as"] = "revoked" if bid["fault"] == "bidder" else "withdrawn"
+            elif outcome == "disputed":
                 entry["treated_as"] = "pending_ruling"
-            if result.outcome != "opened":
+            if outcome != "opened":
                 # Every price share uploaded in the window: with the signed commitments, anyone can sort them into
                 # valid and refused and repeat the combination (the price key is public after an opening anyway).
-                entry["price_shares"] = price_shares.get(bid.id, {})
-        if bid.id in disputes:
+                entry["price_shares"] = price_shares.get(bid_id, {})
+        if bid_id in disputes:
             # The disclosed key, the sealed share (its hash is in the signed manifest) and the finding: anyone can
             # open the sealed share with the key and the info of §6.3 and see it fail.
             entry["disputes"] = [
@@ -648,10 +644,10 @@ async def record_fields(session: AsyncSession, sc: SectionCommittee, opening: Op
                     "envelope": d.envelope,
                     "position": d.position,
                     "finding": d.finding,
-                    "opener_private_key": base64.b64encode(d.private_key).decode(),
-                    "sealed_share": sealed_shares[bid.id][d.envelope][d.position - 1],
+                    "opener_private_key": b64(d.private_key).decode(),
+                    "sealed_share": sealed_shares[bid_id][d.envelope][d.position - 1],
                 }
-                for d in disputes[bid.id]
+                for d in disputes[bid_id]
             ]
         rows.append(entry)
     return {
