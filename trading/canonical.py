@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
@@ -29,7 +31,38 @@ class Encoded:
 def canonical_bytes(value: Any) -> bytes:
     if isinstance(value, dict) and any(isinstance(member, Encoded) for member in value.values()):
         return _object(value)
+    quick = _quick(value)
+    if quick is not None:
+        return quick
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+class _Float(Exception):
+    pass
+
+
+def _no_float(_literal: str) -> Any:
+    raise _Float
+
+
+_SORTED = msgspec.json.Encoder(order="sorted")
+_FLOATLESS = msgspec.json.Decoder(float_hook=_no_float)
+
+
+def _quick(value: Any) -> bytes | None:
+    """The encoding by msgspec (several times faster than json's: an opening record is ten megabytes), when it is
+    json's to the byte; else None. The two write strings, integers, true, false and null alike and sort keys the
+    same way (``tests/test_canonical.py`` holds them to it), and differ in what msgspec does where json refuses or
+    spells otherwise: floats (1e16, not 1e+16), NaN and infinities (null, not an error), bytes (base64), dates,
+    tuples and sets (lists), keys that are not strings. Decoded back — refusing any float — a value made only of
+    what the two share comes back equal to itself; anything else is left to json."""
+    try:
+        data = _SORTED.encode(value)
+        if _FLOATLESS.decode(data) == value:
+            return data
+    except (TypeError, ValueError, _Float, msgspec.DecodeError, msgspec.EncodeError):
+        pass
+    return None
 
 
 def _object(value: dict[str, Any]) -> bytes:
