@@ -489,6 +489,22 @@ async def test_a_share_for_another_section_or_another_sections_bid_is_refused(ap
             422,
             "duplicate_share",
         )
+    # A share that is not base64 text (a number, null, a list, stray characters), and items naming no bid or a
+    # bid by something that is not its id: refused as such, never an internal error.
+    for share in (5, None, ["AA=="], "not base64!", y_shares[0]["share"][:-1]):
+        bad = [{**y_shares[0], "share": share}, *y_shares[1:]]
+        refused(
+            await post_shares(client, opener, y.id, signed_shares(y.id, position, bad, opener.signing)),
+            400,
+            "bad_base64",
+        )
+    nameless = {k: v for k, v in y_shares[0].items() if k not in ("bid_id", "manifest_sha256")}
+    for item in (nameless, {**y_shares[0], "bid_id": True}, {**y_shares[0], "bid_id": str(y_shares[0]["bid_id"])}):
+        refused(
+            await post_shares(client, opener, y.id, signed_shares(y.id, position, [item], opener.signing)),
+            422,
+            "unknown_bid",
+        )
     # Another opener's position, with this opener's own signature.
     refused(
         await post_shares(client, opener, y.id, signed_shares(y.id, position + 1, y_shares, opener.signing)),
