@@ -17,11 +17,12 @@ documents keys are rebuilt and checked against their commitments then, but kept 
 from __future__ import annotations
 
 import base64
-import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from litestar.datastructures import State
 from sqlalchemy import and_, bindparam, func, select, update
@@ -253,6 +254,13 @@ async def _organisations(session: AsyncSession, ids: list[int]) -> dict[int, Org
     return {o.id: o for o in rows}
 
 
+_ACTIVE_BIDS = Lean(
+    select(Bid.id, Bid.manifest_sha256).where(Bid.section_id == bindparam("section_id"), Bid.state == "active")
+)
+#: Standard base64 with its padding, as a share must be (decode_b64 decodes what this matches, and refuses the rest).
+_B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
 async def upload_shares(state: State, act: Act, section_id: int, data: schemas.SharesIn) -> dict[str, Any]:
     """Accept one opener's signed shares (per bid one price share and one documents share, each an item naming its
     envelope — or, for a share the bidder sealed wrongly, a dispute disclosing the opener's key); when all n
@@ -301,11 +309,11 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 "分片文件的签名无效", "The shares document is not signed by your registered key", code="bad_signature"
             ) from exc
         try:
-            parsed = json.loads(document)
+            parsed = msgspec.json.decode(document)
             shares = parsed["shares"]
             assert parsed["section_id"] == section_id and parsed["position"] == position
             assert isinstance(shares, list)
-        except (ValueError, KeyError, AssertionError, TypeError) as exc:
+        except (ValueError, KeyError, AssertionError, TypeError) as exc:  # (msgspec.DecodeError is a ValueError)
             raise BadEnvelope(
                 "分片文件内容无效，或不是本标段、本席位的",
                 "The shares document is malformed or for another section or position",
@@ -320,13 +328,10 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 "您已上传过密钥分片", "You have already uploaded your shares", code="shares_already_uploaded"
             )
         # (bid id → manifest hash: the rows themselves are read only for a dispute)
-        bids: dict[int, str] = dict(
-            (
-                await session.execute(
-                    select(Bid.id, Bid.manifest_sha256).where(Bid.section_id == section_id, Bid.state == "active")
-                )
-            ).all()
-        )
+        bids: dict[int, str] = {
+            row["id"]: row["manifest_sha256"]
+            for row in await _ACTIVE_BIDS.rows(await session.connection(), {"section_id": section_id})
+        }
         sealed_reserve = await reserve.active(session, section_id)
         session.add(
             OpeningUpload(
@@ -356,7 +361,7 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 )
                 continue
             bid_id = item.get("bid_id") if isinstance(item, dict) else None
-            if not isinstance(bid_id, int) or bid_id not in bids or item.get("manifest_sha256") != bids[bid_id]:
+            if type(bid_id) is not int or bid_id not in bids or item.get("manifest_sha256") != bids[bid_id]:
                 raise BadEnvelope(
                     "分片所指的投标不在本次开标中", "A share names a bid that is not being opened", code="unknown_bid"
                 )
@@ -381,7 +386,9 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
                 continue
             # Checked, and kept in the signed document alone: the opening job reads the shares from there
             # (bidding.opening_batch.uploaded_shares), in this very form.
-            decode_b64(item.get("share", ""), "密钥分片", "share")
+            share = item.get("share", "")
+            if type(share) is not str or not _B64.fullmatch(share):
+                decode_b64(share, "密钥分片", "share")  # (refused there, with its message)
         await record(
             session,
             actor=act.actor,
