@@ -112,3 +112,81 @@ def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
             assert page.locator("#results table").inner_text() == live
         finally:
             browser.close()
+
+
+async def _hold_the_job(settings: Settings, section: Section, now: Any, *, held: bool, opened: int) -> None:
+    """As another worker running the opening would: the opening due and its lease held (*held*), *opened* of the
+    three bids done — or the lease lapsed, for this app's worker to take the job over."""
+    from sqlalchemy import update
+
+    from bidding.models import Opening
+
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Opening)
+                .where(Opening.section_id == section.id)
+                .values(
+                    state="opening",
+                    due_at=now,
+                    bids_total=3,
+                    bids_opened=opened,
+                    lease_owner="another-worker",
+                    lease_until=now + (timedelta(hours=1) if held else -timedelta(seconds=1)),
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_a_viewer_who_came_before_the_bids_opened_sees_the_progress_bar(tmp_path: Path) -> None:
+    """The progress bar is drawn in place when the bids begin to open (the page was loaded while the hall waited
+    for the openers), and its figures follow the job; then the results replace it."""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
+        blob_dir=str(tmp_path / "blobs"),
+        signing_key_path=str(tmp_path / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{port}",
+        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+    )
+    section, now = _run(_waiting_opening(settings, tmp_path))
+    served_now = now + timedelta(minutes=1)
+    settings = msgspec.structs.replace(settings, clock=served_now.isoformat())
+    with serving(settings, tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{url}/sections/{section.id}/opening")
+            expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
+            expect(page.locator("#progress-bar")).to_have_count(0)
+            page.evaluate("window.stayed = true")  # gone if the page reloads
+            page.wait_for_timeout(500)  # the stream is open
+            _run(_upload(url, section, 1))
+            _run(_upload(url, section, 2))  # k = 2 are in
+            # Another worker takes the job and has opened one bid of three.
+            _run(_hold_the_job(settings, section, served_now, held=True, opened=1))
+            expect(page.locator("#opening-state")).to_have_text("正在解密")
+            bar = page.locator("#progress-bar")
+            expect(bar).to_have_attribute("max", "3")
+            expect(page.locator("#progress-opened")).to_have_text("1")
+            assert bar.evaluate("b => b.value") == 1
+            expect(page.locator("#results-waiting")).to_have_count(0)
+            _run(_hold_the_job(settings, section, served_now, held=True, opened=2))
+            expect(page.locator("#progress-opened")).to_have_text("2")
+            assert page.locator("#progress-bar").evaluate("b => b.value") == 2
+            # Its lease lapses: this app's worker takes the job over and publishes the record.
+            _run(_hold_the_job(settings, section, served_now, held=False, opened=0))
+            expect(page.locator("#opening-state")).to_have_text("已开标", timeout=15_000)
+            expect(page.locator("#results table tbody tr")).to_have_count(3)
+            expect(page.locator("#progress-bar")).to_have_count(0)
+            assert page.evaluate("window.stayed === true"), "the page reloaded"
+        finally:
+            browser.close()

@@ -69,6 +69,32 @@
     }
   }
 
+  function showProgress(progress) {
+    // Drawn here when the page was loaded before the bids began to open (the template draws it for a page loaded
+    // while they are); then only its figures change.
+    var bar = document.getElementById("progress-bar");
+    if (!bar) {
+      var results = document.getElementById("results");
+      var waiting = document.getElementById("results-waiting");
+      if (waiting) waiting.remove();
+      var text = element("p", undefined);
+      text.id = "opening-progress";
+      text.appendChild(document.createTextNode("开标人已齐，平台正在重建密钥、解密报价：已解密 "));
+      text.appendChild(element("span")).id = "progress-opened";
+      text.appendChild(document.createTextNode(" / "));
+      text.appendChild(element("span")).id = "progress-total";
+      text.appendChild(document.createTextNode(" 份。完成后即公布开标记录。"));
+      results.appendChild(text);
+      bar = results.appendChild(element("progress"));
+      bar.id = "progress-bar";
+      bar.setAttribute("aria-labelledby", "opening-progress");
+    }
+    bar.max = progress.total || 1;
+    bar.value = progress.opened || 0;
+    document.getElementById("progress-opened").textContent = progress.opened || 0;
+    document.getElementById("progress-total").textContent = progress.total || 0;
+  }
+
   var source = new EventSource(hall.dataset.events);
   source.addEventListener("opening", function (event) {
     var status = JSON.parse(event.data);
@@ -77,11 +103,7 @@
       if (cell && m.uploaded) cell.innerHTML = '<span class="state state-opened">已上传</span>';
     });
     // While the opening job runs, the hall shows how many bids it has opened so far.
-    var progress = status.progress || {};
-    var opened = document.getElementById("progress-opened");
-    var bar = document.getElementById("progress-bar");
-    if (opened && progress.opened !== undefined) opened.textContent = progress.opened;
-    if (bar && progress.opened !== undefined) bar.value = progress.opened;
+    if (status.state === "opening" && status.progress) showProgress(status.progress);
     if (status.state !== stateLabel.dataset.state) {
       stateLabel.dataset.state = status.state;
       stateLabel.textContent = LABELS[status.state] || status.state;
