@@ -98,22 +98,25 @@ _INSERT_MANY = Lean(
 
 
 @pytest.mark.asyncio
-async def test_a_batch_of_rows_goes_in_with_the_transaction_or_not_at_all(settings: Settings) -> None:
+@pytest.mark.parametrize("way", ["execute_many", "copy_many"])
+async def test_a_batch_of_rows_goes_in_with_the_transaction_or_not_at_all(settings: Settings, way: str) -> None:
     engine = make_engine(settings)
+    insert_many = getattr(_INSERT_MANY, way)
     try:
         factory = make_sessionmaker(engine)
         async with factory() as session:
-            await _INSERT_MANY.execute_many(await session.connection(), [_centre(f"M{i}") for i in range(50)])
-            await _INSERT_MANY.execute_many(await session.connection(), [])  # nothing to do
+            await session.execute(_CENTRES.delete().where(_CENTRES.c.code.regexp_match("^[MNR]")))
+            await insert_many(await session.connection(), [_centre(f"M{i}") for i in range(50)])
+            await insert_many(await session.connection(), [])  # nothing to do
             await session.commit()
         async with factory() as session:  # a duplicate anywhere in the batch: refused, and nothing of it stays
             conn = await session.connection()
             with pytest.raises(IntegrityError) as refused:
-                await _INSERT_MANY.execute_many(conn, [_centre("N1"), _centre("N2"), _centre("M7")])
+                await insert_many(conn, [_centre("N1"), _centre("N2"), _centre("M7")])
             assert "中心 M7" not in str(refused.value)
             await session.rollback()
         async with factory() as session:  # rolled back with its session
-            await _INSERT_MANY.execute_many(await session.connection(), [_centre("R1")])
+            await insert_many(await session.connection(), [_centre("R1")])
             await session.rollback()
         async with factory() as session:
             codes = set(await session.scalars(select(_CENTRES.c.code).where(_CENTRES.c.code.regexp_match("^[MNR]"))))

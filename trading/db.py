@@ -272,6 +272,22 @@ class Lean:
         many = [self._args(conn, p) for p in params]
         await self._run(conn, lambda driver: driver.executemany(self._sql, many))
 
+    async def copy_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`execute_many` for an ``INSERT INTO table VALUES (…)`` whose parameters are the table's column
+        names: on PostgreSQL the rows go in by COPY (binary, one message stream) — the server stores a batch of
+        thousands in a fraction of what as many INSERTs cost it; elsewhere as :meth:`execute_many`."""
+        if not params:
+            return
+        if conn.dialect.name != "postgresql":
+            await self.execute_many(conn, params)
+            return
+        records = [tuple(self._args(conn, p)) for p in params]
+        table = self.statement.table  # type: ignore[attr-defined]
+        columns = list(self._names)
+        if not all(name in table.c for name in columns):
+            raise ValueError(f"COPY needs the parameters named for {table.name}'s columns, not {columns}")
+        await self._run(conn, lambda driver: driver.copy_records_to_table(table.name, records=records, columns=columns))
+
     def _args(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
         """*params* as the driver takes them: in the compiled statement's order, through their types' processors."""
         if self._sql is None:
