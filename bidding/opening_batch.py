@@ -20,6 +20,7 @@ import msgspec
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
+from bidding.envelope.submission import check_manifest_context
 
 #: (shared by every bid they describe: never changed)
 NO_SHARES: Mapping[str, Mapping[int, bytes]] = {"price": {}, "documents": {}}
@@ -86,6 +87,8 @@ def open_batch(
     for bid in bids:
         manifest = read_stored_manifest(bid.manifest)
         bid_context = BidContext(bidder_credit_code=bid.bidder_credit_code, **context)
+        check_manifest_context(manifest, bid_context)  # once for both envelopes
+        checked = bid_context.to_bytes()
         result = combine_and_open(
             manifest,
             bid_context,
@@ -95,6 +98,7 @@ def open_batch(
             final=True,
             disputed=bid.disputed["price"],
             price_fields=price_fields,
+            checked_context=checked,
         )
         if result.ok:
             # Checked against the bidder's commitment now, so that a bad documents envelope is found and blamed at
@@ -106,6 +110,7 @@ def open_batch(
                 bid.shares["documents"],
                 final=True,
                 disputed=bid.disputed["documents"],
+                checked_context=checked,
             )
             keys.append(
                 {

@@ -168,6 +168,7 @@ def rebuild_key(
     *,
     final: bool = False,
     disputed: Collection[int] = (),
+    checked_context: bytes | None = None,
 ) -> OpeningResult:
     """Rebuild an envelope's data key from the openers' shares and check it against the manifest's key commitment,
     without touching the ciphertext (the documents envelope, possibly gigabytes, is decrypted only when read).
@@ -179,9 +180,14 @@ def rebuild_key(
     the openers whose shares were refused or missing — or, when one of the openers in ``disputed`` has shown that
     its share was sealed wrongly (:func:`check_dispute`), ends ``disputed`` for the supervisors to rule on. A key
     that fails its commitment is the bidder's fault. On success ``data_key`` is the key (keep it secret).
+    *checked_context*: the context's bytes, when the caller has checked the manifest against it already (an
+    opening opens both envelopes of each of thousands of bids).
     """
-    check_manifest_context(manifest, context)
-    ctx = context.to_bytes()  # (the manifest's own: it was sealed for exactly this context)
+    if checked_context is None:
+        check_manifest_context(manifest, context)
+        ctx = context.to_bytes()  # (the manifest's own: it was sealed for exactly this context)
+    else:  # the caller checked the manifest against the context already, and these are the context's bytes
+        ctx = checked_context
     checked = check_shares(manifest, envelope, shares, context_bytes=ctx)
     k = manifest.committee.k
     disputes = tuple(sorted(set(disputed) - set(checked.valid)))
@@ -250,6 +256,7 @@ def combine_and_open(
     price_fields: Collection[str] = (),
     final: bool = False,
     disputed: Collection[int] = (),
+    checked_context: bytes | None = None,
 ) -> OpeningResult:
     """Rebuild an envelope's key from the openers' shares, decrypt, and say who is at fault if it fails.
 
@@ -260,12 +267,15 @@ def combine_and_open(
     plaintext is parsed as the opening form; the documents
     plaintext is written to ``out`` if given (discard it unless the result is ok).
     """
-    rebuilt = rebuild_key(manifest, context, envelope, shares, final=final, disputed=disputed)
+    if checked_context is None:
+        check_manifest_context(manifest, context)
+        checked_context = context.to_bytes()
+    ctx = checked_context
+    rebuilt = rebuild_key(manifest, context, envelope, shares, final=final, disputed=disputed, checked_context=ctx)
     if not rebuilt.ok:
         return rebuilt
     assert rebuilt.data_key is not None
     data_key = rebuilt.data_key
-    ctx = context.to_bytes()
     record = manifest.envelope(envelope)
     base: dict[str, Any] = {
         "envelope": envelope,
