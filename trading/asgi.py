@@ -7,10 +7,12 @@ from litestar import Litestar
 from trading import draining
 from trading.app import create_app
 from trading.settings import load_settings
+from trading.workers import watch_supervisor
 
 
 def app_factory() -> Litestar:
     app = create_app(load_settings())
     # A process of its own under a server: SIGTERM drains its uploads before the server stops (trading.draining).
     app.on_startup.append(draining.install(app))
+    watch_supervisor()  # (a worker of several: it stops with its supervisor)
     return app

@@ -206,7 +206,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
     import uvicorn
 
     from trading.observability import logging_config
-    from trading.workers import SocketPerWorker
+    from trading.workers import SUPERVISOR_ENV, SocketPerWorker
 
     # Workers re-read the settings from the environment: pass ours through it.
     for field in msgspec.structs.fields(Settings):
@@ -233,6 +233,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
             timeout_graceful_shutdown=REQUESTS_GRACE,
         )
         if workers > 1:  # each worker on a socket of its own: a burst of connections is spread over them
+            os.environ[SUPERVISOR_ENV] = str(os.getpid())  # (its workers watch it: trading.workers)
             with contextlib.suppress(KeyboardInterrupt):
                 SocketPerWorker(uvicorn.Config("trading.asgi:app_factory", **options)).run()
         else:

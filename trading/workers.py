@@ -9,12 +9,17 @@ signals — is uvicorn's supervisor, unchanged.
 
 A worker that dies takes its socket with it (the connections queued on it are reset, as its open ones are);
 the supervisor's copy of each socket is closed as soon as the worker has its own, so no socket is left in the
-group that nobody accepts from.
+group that nobody accepts from. A supervisor that dies (killed outright) takes its workers with it: each watches
+it (:func:`watch_supervisor`) and stops as at SIGTERM, rather than live on in the port's group unsupervised.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+#: Set by the supervisor for the workers it starts: its process id.
+SUPERVISOR_ENV = "TRADING_SUPERVISOR_PID"
+
+
+def watch_supervisor(every: float = 1.0) -> None:
+    """In a worker of ``trading serve --workers N``: once its supervisor is gone, stop as at SIGTERM (the uploads
+    in flight drain, within ``shutdown_grace``). Without it, a supervisor killed outright left its workers serving
+    on: still in the port's group, so that a server started again shared the port with them. (Nothing to watch in
+    a process not started by that supervisor — one worker runs in the server's own process.)"""
+    supervisor = os.environ.get(SUPERVISOR_ENV, "")
+    if not supervisor.isdigit() or int(supervisor) != os.getppid():
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(supervisor):
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-supervisor", daemon=True).start()
 
 
 class SocketPerWorker(Multiprocess):

@@ -360,3 +360,31 @@ async def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_work
         after = shares()
         gained = {pid: after.get(pid, 0) - before.get(pid, 0) for pid in after}
         assert len(gained) == 2 and min(gained.values()) >= 10, gained
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # (a zombie has exited; only its parent's wait is missing)
+
+
+async def test_workers_whose_supervisor_was_killed_stop_and_free_the_port(tmp_path):
+    """`trading serve` killed outright (SIGKILL, an OOM kill): its workers must not live on without it. Each held a
+    socket of the port's SO_REUSEPORT group, so a server started again would share the port with them — with
+    connections spread over old workers nobody supervises. Each worker watches its supervisor and stops as at
+    SIGTERM when it is gone."""
+    trade = await _trade(tmp_path)
+    with serving(trade, tmp_path, workers=2) as (url, process):
+        _wait_listening(url, 2)
+        workers = _worker_pids(process.pid)
+        assert len(workers) == 2, workers
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        for _ in range(300):  # the workers notice within a second or two, then drain (nothing is in flight)
+            if not any(_alive(pid) for pid in workers):
+                break
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), "workers outlived their supervisor"
+        _wait_listening(url, 0)  # the port is free for the next start
