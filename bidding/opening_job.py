@@ -23,6 +23,7 @@ next batch, writes the last, and keeps answering requests — the opening hall's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -256,8 +257,19 @@ async def _run_claimed(state: State, section_id: int, owner: str, batches: int |
             written += 1
             if batches is not None and written >= batches:
                 return False
+    except asyncio.CancelledError:  # stopping (SIGTERM): the batch under way rolls back, the job is handed back
+        if writing is not None and not writing.done():
+            writing.cancel()
+        raise
+    except Exception:
+        # A failure further on (a ciphertext gone, the store away) loses no batch already opened and being written:
+        # its write finishes, or fails on its own, and the next attempt goes on after it.
+        if writing is not None and not writing.done():
+            with contextlib.suppress(Exception):
+                await writing
+        raise
     finally:
-        for task in (current, queued, writing):
+        for task in (current, queued):
             if task is not None and not task.done():
                 task.cancel()
     batched = time.perf_counter()
@@ -469,8 +481,9 @@ class OpeningRunner:
             self._again = False
             try:
                 await run_due(self._state, self.owner)
-            except Exception as exc:  # the next round retries; never log what a bid holds
+            except Exception as exc:  # retried once the lease lapses; never log what a bid holds
                 log.warning("opening job failed: %s", type(exc).__name__)
+                metrics.OPENING_JOB_FAILURES.labels(type(exc).__name__).inc()
             if not self._again:
                 return
 

@@ -77,6 +77,11 @@ OPENING_SHARE_UPLOADS = Counter("trading_opening_share_uploads_total", "Openers'
 OPENINGS_COMPLETED = Counter(
     "trading_openings_completed_total", "Openings ended: opened (record published) or failed", ["outcome"]
 )
+OPENING_JOB_FAILURES = Counter(
+    "trading_opening_job_failures_total",
+    "Opening job attempts that failed (the job is retried once its lease lapses), by the exception's type",
+    ["error"],
+)
 BLOB_SECONDS = Histogram(
     "trading_blob_store_seconds",
     "Blob-store calls, by backend and operation (streams: until the first chunk)",

@@ -14,7 +14,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bidding import opening_job
-from bidding.models import DocumentKey, Opening, OpeningResult
+from bidding.models import Bid, DocumentKey, Opening, OpeningResult
 from notices.models import Notice, NoticeVersion
 from tests.bidding.harness import (
     make_bidder,
@@ -247,4 +247,44 @@ async def test_a_worker_stopping_gracefully_hands_the_job_back_at_once(app, work
     assert await opening_job.run_job(worker.state, section.id, runner.owner, batches=1) is False
     await runner.close()  # SIGTERM: the worker's loop stops and releases its claim
     assert await opening_job.run_due(app.state, "worker-a") == [section.id]  # no lease to wait out
+    await _published_once(app, client, clock, tmp_path, section)
+
+
+def _failures() -> float:
+    from prometheus_client import REGISTRY
+
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "trading_opening_job_failures"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+async def test_a_job_that_fails_keeps_its_batches_is_counted_and_goes_on_once_the_cause_is_fixed(
+    app, worker, client, clock, tmp_path, caplog
+):
+    section, r = await _due(app, client, clock, tmp_path)
+    assert r.status_code == 202, r.text
+    # A price ciphertext of the last batch is gone from the store (a restore that missed it, say).
+    async with app.state.sessionmaker() as s:
+        bids = list(await s.scalars(select(Bid).where(Bid.section_id == section.id).order_by(Bid.id)))
+    gone = bids[4].blobs["price"]
+    kept = await app.state.blobs.read_bytes(gone["sha256"], int(gone["size"]))
+    await app.state.blobs.delete(gone["sha256"])
+    before = _failures()
+    await opening_job.runner_of(worker.state).settle()  # the worker's loop runs the job: it fails reading batch 3
+    assert _failures() == before + 1
+    failed = [r.getMessage() for r in caplog.records if r.name == "trading.opening"]
+    assert failed and all(str(p) not in m for m in failed for p in PRICES)  # the type only, no figure
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    assert status["state"] == "opening" and status["progress"]["opened"] == 2  # the batch being written stays
+    assert (await _counts(app, section.id))["results"] == 2
+    # The ciphertext is put back; once the failed attempt's lease lapses, a worker goes on after batch 1.
+    await app.state.blobs.put_bytes(kept, expected_sha256=gone["sha256"])
+    assert await opening_job.run_due(app.state, "worker-a") == []  # the lease still holds
+    clock.set(clock.at + timedelta(seconds=app.state.settings.opening_lease + 1))
+    assert await opening_job.run_due(app.state, "worker-a") == [section.id]
+    assert _failures() == before + 1
     await _published_once(app, client, clock, tmp_path, section)
