@@ -260,26 +260,15 @@ class Lean:
         rows = await self.rows(conn, params)
         return rows[0] if rows else None
 
-    async def execute_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
-        """The statement once for each of *params* (an insert of a batch of rows), returning nothing: on PostgreSQL
-        one prepared statement sent with every row's values in one go (asyncpg's executemany), without building
-        SQLAlchemy's parameters for each row."""
+    async def copy_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
+        """The statement — an ``INSERT INTO table VALUES (…)`` whose parameters are the table's column names — once
+        for each of *params*, returning nothing: on PostgreSQL the rows go in by COPY (binary, one message stream),
+        the server storing a batch of thousands in a fraction of what as many INSERTs cost it, without SQLAlchemy's
+        parameters built for each row; elsewhere as one executemany through SQLAlchemy."""
         if not params:
             return
         if conn.dialect.name != "postgresql":
             await conn.execute(self.statement, [dict(p) for p in params])
-            return
-        many = [self._args(conn, p) for p in params]
-        await self._run(conn, lambda driver: driver.executemany(self._sql, many))
-
-    async def copy_many(self, conn: AsyncConnection, params: Sequence[Mapping[str, Any]]) -> None:
-        """:meth:`execute_many` for an ``INSERT INTO table VALUES (…)`` whose parameters are the table's column
-        names: on PostgreSQL the rows go in by COPY (binary, one message stream) — the server stores a batch of
-        thousands in a fraction of what as many INSERTs cost it; elsewhere as :meth:`execute_many`."""
-        if not params:
-            return
-        if conn.dialect.name != "postgresql":
-            await self.execute_many(conn, params)
             return
         records = [tuple(self._args(conn, p)) for p in params]
         table = self.statement.table  # type: ignore[attr-defined]
