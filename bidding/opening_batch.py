@@ -20,7 +20,7 @@ import msgspec
 
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
-from bidding.envelope.submission import check_manifest_context
+from bidding.envelope.opening import checked_context_bytes
 
 #: (shared by every bid they describe: never changed)
 NO_SHARES: Mapping[str, Mapping[int, bytes]] = {"price": {}, "documents": {}}
@@ -87,8 +87,7 @@ def open_batch(
     for bid in bids:
         manifest = read_stored_manifest(bid.manifest)
         bid_context = BidContext(bidder_credit_code=bid.bidder_credit_code, **context)
-        check_manifest_context(manifest, bid_context)  # once for both envelopes
-        checked = bid_context.to_bytes()
+        checked = checked_context_bytes(manifest, bid_context)  # once for both envelopes
         result = combine_and_open(
             manifest,
             bid_context,

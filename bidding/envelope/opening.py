@@ -160,6 +160,14 @@ class OpeningResult:
         return "disputed" if self.reason == REASON_SHARE_DISPUTED else "failed"
 
 
+def checked_context_bytes(manifest: Manifest, context: BidContext) -> bytes:
+    """The context's bytes, once the manifest is checked to have been sealed for exactly this context
+    (:func:`check_manifest_context`): the manifest's own. Give them to :func:`rebuild_key` and
+    :func:`combine_and_open` as *checked_context* to open both envelopes of a bid on one check."""
+    check_manifest_context(manifest, context)
+    return context.to_bytes()
+
+
 def rebuild_key(
     manifest: Manifest,
     context: BidContext,
@@ -180,14 +188,10 @@ def rebuild_key(
     the openers whose shares were refused or missing — or, when one of the openers in ``disputed`` has shown that
     its share was sealed wrongly (:func:`check_dispute`), ends ``disputed`` for the supervisors to rule on. A key
     that fails its commitment is the bidder's fault. On success ``data_key`` is the key (keep it secret).
-    *checked_context*: the context's bytes, when the caller has checked the manifest against it already (an
-    opening opens both envelopes of each of thousands of bids).
+    *checked_context*: :func:`checked_context_bytes`, when the caller has them already (an opening opens both
+    envelopes of each of thousands of bids).
     """
-    if checked_context is None:
-        check_manifest_context(manifest, context)
-        ctx = context.to_bytes()  # (the manifest's own: it was sealed for exactly this context)
-    else:  # the caller checked the manifest against the context already, and these are the context's bytes
-        ctx = checked_context
+    ctx = checked_context if checked_context is not None else checked_context_bytes(manifest, context)
     checked = check_shares(manifest, envelope, shares, context_bytes=ctx)
     k = manifest.committee.k
     disputes = tuple(sorted(set(disputed) - set(checked.valid)))
@@ -267,10 +271,7 @@ def combine_and_open(
     plaintext is parsed as the opening form; the documents
     plaintext is written to ``out`` if given (discard it unless the result is ok).
     """
-    if checked_context is None:
-        check_manifest_context(manifest, context)
-        checked_context = context.to_bytes()
-    ctx = checked_context
+    ctx = checked_context if checked_context is not None else checked_context_bytes(manifest, context)
     rebuilt = rebuild_key(manifest, context, envelope, shares, final=final, disputed=disputed, checked_context=ctx)
     if not rebuilt.ok:
         return rebuilt

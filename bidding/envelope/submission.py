@@ -9,7 +9,6 @@ are then streamed to storage through :func:`verify_ciphertext_stream` (or the ha
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -39,12 +38,6 @@ def _raw_public_key(key: Ed25519PublicKey | bytes) -> bytes:
     return bytes(key)
 
 
-@functools.lru_cache(maxsize=64)
-def _hex(digests: tuple[bytes, ...]) -> tuple[str, ...]:
-    """The committee's key hashes as the manifest writes them (the same few for all of an opening's bids)."""
-    return tuple(digest.hex() for digest in digests)
-
-
 def check_manifest_context(manifest: Manifest, context: BidContext) -> None:
     """Raise unless the manifest was sealed for exactly this section, bidder (role) and committee."""
     if (manifest.section_id, manifest.trade_code, manifest.section_code) != (
@@ -61,7 +54,7 @@ def check_manifest_context(manifest: Manifest, context: BidContext) -> None:
         )
     if (manifest.bidder_credit_code, manifest.role) != (context.bidder_credit_code, context.role):
         raise WrongBidder(details={"bidder_credit_code": manifest.bidder_credit_code, "role": manifest.role})
-    expected_hashes = _hex(context.opener_key_hashes())
+    expected_hashes = tuple(h.hex() for h in context.opener_key_hashes())
     if (manifest.suite, manifest.committee.k, manifest.committee.n, manifest.committee.opener_keys_sha256) != (
         context.suite,
         context.k,
