@@ -22,13 +22,11 @@ from trading.errors import Conflict, InvalidInput
 
 
 def decode_b64(value: str, what_zh: str, what_en: str, *, size: int | None = None) -> bytes:
-    """Strict standard base64 text; anything else — not text at all, say a number in a signed document — is
+    """Strict standard base64; anything else — also what is not text at all, say a number in a signed document — is
     refused as invalid input, never an internal error."""
     try:
-        if not isinstance(value, str):
-            raise TypeError(type(value).__name__)
         raw = base64.b64decode(value, validate=True)
-    except (TypeError, ValueError, binascii.Error) as exc:
+    except (TypeError, ValueError, binascii.Error) as exc:  # (TypeError: not text at all)
         raise InvalidInput(f"{what_zh}不是有效的 base64", f"{what_en} is not valid base64", code="bad_base64") from exc
     if size is not None and len(raw) != size:
         raise InvalidInput(f"{what_zh}长度应为 {size} 字节", f"{what_en} must be {size} bytes", code="bad_key_size")
