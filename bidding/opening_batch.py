@@ -4,15 +4,14 @@ Given each bid's signed manifest, its price ciphertext and the shares the opener
 their signed uploads, :func:`uploaded_shares`), it gives
 the rows the opening stores — the outcome, the reason and whose fault it is, the opening form, the price key and
 the rebuilt documents key — exactly as opening the bids one by one with :mod:`bidding.envelope` would. It imports
-nothing but the envelope code, so the opening job (bidding.opening_job) can run it in a process of its own beside
-the worker, on another core, while the worker reads the next batch and writes the last.
+nothing but the envelope code (and trading.parent, to end with the worker), so the opening job
+(bidding.opening_job) can run it in a process of its own beside the worker, on another core, while the worker reads
+the next batch and writes the last.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -21,6 +20,7 @@ import msgspec
 from bidding.envelope import BidContext, combine_and_open, rebuild_key
 from bidding.envelope.manifest import read_stored_manifest
 from bidding.envelope.opening import checked_context_bytes
+from trading.parent import when_parent_gone
 
 #: (shared by every bid they describe: never changed)
 NO_SHARES: Mapping[str, Mapping[int, bytes]] = {"price": {}, "documents": {}}
@@ -143,10 +143,4 @@ def started() -> int:
 def watch_parent(parent: int) -> None:
     """In a process started to compute batches: exit as soon as the worker that started it is gone (killed, say),
     rather than live on orphaned, holding the worker's output open."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    when_parent_gone(parent, lambda: os._exit(0))

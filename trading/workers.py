@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from uvicorn import Config
 from uvicorn.supervisors.multiprocess import Multiprocess
+
+from trading.parent import when_parent_gone
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -46,7 +46,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 SUPERVISOR_ENV = "TRADING_SUPERVISOR_PID"
 
 
-def watch_supervisor(every: float = 1.0) -> None:
+def watch_supervisor() -> None:
     """In a worker of ``trading serve --workers N``: once its supervisor is gone, stop as at SIGTERM (the uploads
     in flight drain, within ``shutdown_grace``). Without it, a supervisor killed outright left its workers serving
     on: still in the port's group, so that a server started again shared the port with them. (Nothing to watch in
@@ -54,13 +54,7 @@ def watch_supervisor(every: float = 1.0) -> None:
     supervisor = os.environ.get(SUPERVISOR_ENV, "")
     if not supervisor.isdigit() or int(supervisor) != os.getppid():
         return
-
-    def watch() -> None:
-        while os.getppid() == int(supervisor):
-            time.sleep(every)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="watch-supervisor", daemon=True).start()
+    when_parent_gone(int(supervisor), lambda: os.kill(os.getpid(), signal.SIGTERM), name="watch-supervisor")
 
 
 class SocketPerWorker(Multiprocess):
