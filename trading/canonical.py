@@ -60,7 +60,7 @@ def _quick(value: Any) -> bytes | None:
         data = _SORTED.encode(value)
         if _FLOATLESS.decode(data) == value:
             return data
-    except (TypeError, ValueError, _Float, msgspec.DecodeError, msgspec.EncodeError):
+    except (TypeError, ValueError, _Float, msgspec.EncodeError):  # (msgspec.DecodeError is a ValueError)
         pass
     return None
 

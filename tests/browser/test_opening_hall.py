@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,12 @@ async def _upload(url: str, section: Section, position: int) -> None:
         assert r.status_code in (200, 202), r.text  # 202: the upload that completes the committee
 
 
-def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
+@contextmanager
+def _hall(tmp_path: Path) -> Iterator[tuple[Any, str, Section, Settings, datetime]]:
+    """A viewer on the opening hall of a section whose opening waits for the openers, served under uvicorn on a
+    fixed clock: (the browser page, the served URL, the section, the served settings, the served clock's time)."""
     require_chromium()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     port = _free_port()
     settings = Settings(
@@ -85,33 +89,41 @@ def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
         token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
     )
     section, now = _run(_waiting_opening(settings, tmp_path))
-    settings = msgspec.structs.replace(settings, clock=(now + timedelta(minutes=1)).isoformat())
+    served_now = now + timedelta(minutes=1)
+    settings = msgspec.structs.replace(settings, clock=served_now.isoformat())
     with serving(settings, tmp_path) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="zh-CN")
             page.goto(f"{url}/sections/{section.id}/opening")
-            expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
-            page.evaluate("window.stayed = true")  # gone if the page reloads
-            page.wait_for_timeout(500)  # the stream is open
-            _run(_upload(url, section, 2))
-            expect(page.locator('#committee tr[data-position="2"] .share-state')).to_have_text("已上传")
-            expect(page.locator('#committee tr[data-position="1"] .share-state')).to_have_text("未上传")
-            _run(_upload(url, section, 1))
-            _run(_upload(url, section, 3))  # all three in: the bids open
-            expect(page.locator("#opening-state")).to_have_text("已开标")
-            results = page.locator("#results table tbody tr")
-            expect(results).to_have_count(3)
-            expect(page.locator("#results")).to_contain_text("¥45,123,456.00 元")
-            expect(page.locator("#results")).to_contain_text("已解密")
-            expect(page.locator("#results a")).to_have_attribute("href", re.compile(r"^/notices/\d+$"))
-            assert page.evaluate("window.stayed === true"), "the page reloaded"
-            # What was drawn in place is what the server draws on a fresh load.
-            live = page.locator("#results table").inner_text()
-            page.reload()
-            assert page.locator("#results table").inner_text() == live
+            yield page, url, section, settings, served_now
         finally:
             browser.close()
+
+
+def test_the_hall_follows_the_ceremony_in_place(tmp_path: Path) -> None:
+    with _hall(tmp_path) as (page, url, section, _settings, _now):
+        from playwright.sync_api import expect
+
+        expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
+        page.evaluate("window.stayed = true")  # gone if the page reloads
+        page.wait_for_timeout(500)  # the stream is open
+        _run(_upload(url, section, 2))
+        expect(page.locator('#committee tr[data-position="2"] .share-state')).to_have_text("已上传")
+        expect(page.locator('#committee tr[data-position="1"] .share-state')).to_have_text("未上传")
+        _run(_upload(url, section, 1))
+        _run(_upload(url, section, 3))  # all three in: the bids open
+        expect(page.locator("#opening-state")).to_have_text("已开标")
+        results = page.locator("#results table tbody tr")
+        expect(results).to_have_count(3)
+        expect(page.locator("#results")).to_contain_text("¥45,123,456.00 元")
+        expect(page.locator("#results")).to_contain_text("已解密")
+        expect(page.locator("#results a")).to_have_attribute("href", re.compile(r"^/notices/\d+$"))
+        assert page.evaluate("window.stayed === true"), "the page reloaded"
+        # What was drawn in place is what the server draws on a fresh load.
+        live = page.locator("#results table").inner_text()
+        page.reload()
+        assert page.locator("#results table").inner_text() == live
 
 
 async def _hold_the_job(settings: Settings, section: Section, now: Any, *, held: bool, opened: int) -> None:
@@ -143,50 +155,29 @@ async def _hold_the_job(settings: Settings, section: Section, now: Any, *, held:
 def test_a_viewer_who_came_before_the_bids_opened_sees_the_progress_bar(tmp_path: Path) -> None:
     """The progress bar is drawn in place when the bids begin to open (the page was loaded while the hall waited
     for the openers), and its figures follow the job; then the results replace it."""
-    require_chromium()
-    from playwright.sync_api import expect, sync_playwright
+    with _hall(tmp_path) as (page, url, section, settings, served_now):
+        from playwright.sync_api import expect
 
-    port = _free_port()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
-        blob_dir=str(tmp_path / "blobs"),
-        signing_key_path=str(tmp_path / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-        base_url=f"http://127.0.0.1:{port}",
-        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
-    )
-    section, now = _run(_waiting_opening(settings, tmp_path))
-    served_now = now + timedelta(minutes=1)
-    settings = msgspec.structs.replace(settings, clock=served_now.isoformat())
-    with serving(settings, tmp_path) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="zh-CN")
-            page.goto(f"{url}/sections/{section.id}/opening")
-            expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
-            expect(page.locator("#progress-bar")).to_have_count(0)
-            page.evaluate("window.stayed = true")  # gone if the page reloads
-            page.wait_for_timeout(500)  # the stream is open
-            _run(_upload(url, section, 1))
-            _run(_upload(url, section, 2))  # k = 2 are in
-            # Another worker takes the job and has opened one bid of three.
-            _run(_hold_the_job(settings, section, served_now, held=True, opened=1))
-            expect(page.locator("#opening-state")).to_have_text("正在解密")
-            bar = page.locator("#progress-bar")
-            expect(bar).to_have_attribute("max", "3")
-            expect(page.locator("#progress-opened")).to_have_text("1")
-            assert bar.evaluate("b => b.value") == 1
-            expect(page.locator("#results-waiting")).to_have_count(0)
-            _run(_hold_the_job(settings, section, served_now, held=True, opened=2))
-            expect(page.locator("#progress-opened")).to_have_text("2")
-            assert page.locator("#progress-bar").evaluate("b => b.value") == 2
-            # Its lease lapses: this app's worker takes the job over and publishes the record.
-            _run(_hold_the_job(settings, section, served_now, held=False, opened=0))
-            expect(page.locator("#opening-state")).to_have_text("已开标", timeout=15_000)
-            expect(page.locator("#results table tbody tr")).to_have_count(3)
-            expect(page.locator("#progress-bar")).to_have_count(0)
-            assert page.evaluate("window.stayed === true"), "the page reloaded"
-        finally:
-            browser.close()
+        expect(page.locator("#opening-state")).to_have_text("等待开标人上传密钥分片")
+        expect(page.locator("#progress-bar")).to_have_count(0)
+        page.evaluate("window.stayed = true")  # gone if the page reloads
+        page.wait_for_timeout(500)  # the stream is open
+        _run(_upload(url, section, 1))
+        _run(_upload(url, section, 2))  # k = 2 are in
+        # Another worker takes the job and has opened one bid of three.
+        _run(_hold_the_job(settings, section, served_now, held=True, opened=1))
+        expect(page.locator("#opening-state")).to_have_text("正在解密")
+        bar = page.locator("#progress-bar")
+        expect(bar).to_have_attribute("max", "3")
+        expect(page.locator("#progress-opened")).to_have_text("1")
+        assert bar.evaluate("b => b.value") == 1
+        expect(page.locator("#results-waiting")).to_have_count(0)
+        _run(_hold_the_job(settings, section, served_now, held=True, opened=2))
+        expect(page.locator("#progress-opened")).to_have_text("2")
+        assert page.locator("#progress-bar").evaluate("b => b.value") == 2
+        # Its lease lapses: this app's worker takes the job over and publishes the record.
+        _run(_hold_the_job(settings, section, served_now, held=False, opened=0))
+        expect(page.locator("#opening-state")).to_have_text("已开标", timeout=15_000)
+        expect(page.locator("#results table tbody tr")).to_have_count(3)
+        expect(page.locator("#progress-bar")).to_have_count(0)
+        assert page.evaluate("window.stayed === true"), "the page reloaded"
