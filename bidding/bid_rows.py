@@ -5,15 +5,20 @@ On PostgreSQL they go in one statement (data-modifying common table expressions;
 bid's id from the bid's own insert), a deadline storm's bid paying one round trip for them instead of four. On
 SQLite, which has no data-modifying CTEs, they are four inserts in the same transaction. Either way they commit
 together with the section's lock, or not at all.
+
+A bid sent whole on PostgreSQL may go further (``gated``): the rows written only if a condition holds — the
+section still open and share-locked, the signing key still live, the bidder's earlier bid replaced as read —
+all in the one statement, which then commits on its own: no BEGIN, no COMMIT, no separate lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import CTE, ColumnElement, Select, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bidding.models import Bid, Upload
 from trading.audit import services as audit
@@ -36,22 +41,75 @@ def _params(table: Table, prefix: str, columns: list[str]) -> dict[str, Any]:
     return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
-def _one_statement(with_upload: bool) -> Select[Any]:
-    bid = insert(_BIDS).values(_params(_BIDS, "bid_", BID_COLUMNS)).returning(_BIDS.c.id).cte("new_bid")
-    entry = (
-        pg_insert(_ENTRIES)
-        .values(_params(_ENTRIES, "entry_", _ENTRY_COLUMNS))
-        .on_conflict_do_nothing(index_elements=["event_key"])
-        .cte("new_entry")
-    )
+def _rows(with_upload: bool, gate: ColumnElement[bool] | None = None) -> tuple[CTE, list[CTE]]:
+    """The inserts as common table expressions: the bid's (returning its id) and the others'. With a *gate*,
+    the bid only where it holds, and the other rows only with the bid (none of them when it does not)."""
+    bid_values = _params(_BIDS, "bid_", BID_COLUMNS)
+    if gate is None:
+        bid = insert(_BIDS).values(bid_values).returning(_BIDS.c.id).cte("new_bid")
+        entry_insert = pg_insert(_ENTRIES).values(_params(_ENTRIES, "entry_", _ENTRY_COLUMNS))
+    else:
+        gated = select(*bid_values.values()).where(gate)
+        bid = insert(_BIDS).from_select(BID_COLUMNS, gated).returning(_BIDS.c.id).cte("new_bid")
+        entry_row = select(*_params(_ENTRIES, "entry_", _ENTRY_COLUMNS).values()).select_from(bid)
+        entry_insert = pg_insert(_ENTRIES).from_select(_ENTRY_COLUMNS, entry_row)
+    entry = entry_insert.on_conflict_do_nothing(index_elements=["event_key"]).cte("new_entry")
     audit_params = _params(_AUDIT, "audit_", _AUDIT_COLUMNS)
     audit_params["details"] = func.jsonb_build_object("bid_id", bid.c.id)
     audit_row = select(*audit_params.values()).select_from(bid)
     record = insert(_AUDIT).from_select(_AUDIT_COLUMNS, audit_row).cte("new_record")
     ctes = [entry, record]
     if with_upload:
-        ctes.append(insert(_UPLOADS).values(_params(_UPLOADS, "upload_", UPLOAD_COLUMNS)).cte("new_upload"))
+        upload_values = _params(_UPLOADS, "upload_", UPLOAD_COLUMNS)
+        if gate is None:
+            upload_insert = insert(_UPLOADS).values(upload_values)
+        else:
+            upload_row = select(*upload_values.values()).select_from(bid)
+            upload_insert = insert(_UPLOADS).from_select(UPLOAD_COLUMNS, upload_row)
+        ctes.append(upload_insert.cte("new_upload"))
+    return bid, ctes
+
+
+def _one_statement(with_upload: bool) -> Select[Any]:
+    bid, ctes = _rows(with_upload)
     return select(bid.c.id).add_cte(*ctes)
+
+
+def gated(gate: ColumnElement[bool], *columns: ColumnElement[Any]) -> Lean:
+    """PostgreSQL: a bid sent whole, written only where *gate* holds, as one statement that returns *columns*
+    (what decided the gate) and the bid's ``id`` (None when it did not hold). Its parameters are those of
+    :func:`write_gated` and the gate's own."""
+    bid, ctes = _rows(True, gate)
+    return Lean(select(*columns, select(bid.c.id).scalar_subquery().label("id")).add_cte(*ctes))
+
+
+async def write_gated(
+    statement: Lean,
+    conn: AsyncConnection,
+    gate_values: dict[str, Any],
+    *,
+    bid: dict[str, Any],
+    entry: dict[str, Any],
+    record: dict[str, Any],
+    upload: dict[str, Any],
+) -> Mapping[str, Any]:
+    """Run a :func:`gated` statement on *conn* (in autocommit: the statement is its own transaction); its row."""
+    params = _named(bid, entry, record, upload)
+    params.update(gate_values)
+    row = await statement.first(conn, params)
+    assert row is not None
+    return row
+
+
+def _named(
+    bid: dict[str, Any], entry: dict[str, Any], record: dict[str, Any], upload: dict[str, Any] | None
+) -> dict[str, Any]:
+    params = {f"bid_{c}": bid[c] for c in BID_COLUMNS}
+    params.update({f"entry_{c}": entry[c] for c in _ENTRY_COLUMNS})
+    params.update({f"audit_{c}": record[c] for c in _AUDIT_COLUMNS if c != "details"})
+    if upload is not None:
+        params.update({f"upload_{c}": upload[c] for c in UPLOAD_COLUMNS})
+    return params
 
 
 #: Built once each: with the bid's upload (a bid sent whole) and without it (the upload exists: complete()).
@@ -69,11 +127,7 @@ async def write(
     """Write the rows (*entry* as log.queued gives it, *record* as audit.entry_values gives it, its details
     left to this function: the bid's id) and return the bid's id."""
     if session.bind.dialect.name == "postgresql":
-        params = {f"bid_{c}": bid[c] for c in BID_COLUMNS}
-        params.update({f"entry_{c}": entry[c] for c in _ENTRY_COLUMNS})
-        params.update({f"audit_{c}": record[c] for c in _AUDIT_COLUMNS if c != "details"})
-        if upload is not None:
-            params.update({f"upload_{c}": upload[c] for c in UPLOAD_COLUMNS})
+        params = _named(bid, entry, record, upload)
         row = await _ONE_STATEMENT[upload is not None].first(await session.connection(), params)
         assert row is not None
         return int(row["id"])

@@ -48,6 +48,14 @@ _SECTION_KEYS_KEPT = 4096
 
 async def section_key(session: Any, section_id: int) -> bytes:
     """The section's tag key, made on first use (one statement, safe under concurrency on both engines)."""
+    key = await section_key_made(session, section_id, make=True)
+    assert key is not None
+    return key
+
+
+async def section_key_made(session: Any, section_id: int, *, make: bool = False) -> bytes | None:
+    """The section's tag key if it has been made (None if not); with *make*, made now if it has not been, in
+    the session's transaction."""
     from sqlalchemy import select, text
 
     from bidding.models import SectionKey
@@ -59,6 +67,8 @@ async def section_key(session: Any, section_id: int) -> bytes:
     key = await session.scalar(query)
     inserted = key is None
     if key is None:
+        if not make:
+            return None
         await session.execute(
             text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
             {"s": section_id, "k": os.urandom(32)},

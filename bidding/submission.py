@@ -6,6 +6,11 @@ fsynced, renamed) before the bid row exists; the bid row, its log entry and the 
 together; only then is the receipt signed and returned. A crash at any point leaves either no bid (and
 at worst an unreferenced blob) or a committed bid whose receipt can be fetched again — never a
 receipted bid that is not there.
+
+A bid sent whole (``submit_file``) is checked without a transaction, its ciphertexts are stored, and on
+PostgreSQL it is then accepted by one statement that commits on its own (``_accept_whole``): the section held
+open, the key held live, the bidder's earlier bid replaced and the rows written, or nothing at all. The
+deadline is decided there, as under ``lock_open_section``.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import Boolean, bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bidding import bid_rows, events, receipts, schemas
 from bidding.committees import BidSection, SectionCommittee, SectionRow, bid_section, section_committee
@@ -288,8 +293,19 @@ _FILE_UPLOADS = Lean(
         )
     )
 )
+_ACTIVE_BID = select(_BIDS.c.manifest_sha256).where(
+    (_BIDS.c.section_id == bindparam("section_id"))
+    & (_BIDS.c.organisation_id == bindparam("organisation_id"))
+    & (_BIDS.c.state == "active")
+)
+_ACTIVE_BID_NOW = Lean(_ACTIVE_BID)
 _ORGANISATION_AND_KEY = Lean(
-    select(_ORGANISATIONS.c.id, _ORGANISATIONS.c.credit_code, _KEYS.c.id.label("key_id"))
+    select(
+        _ORGANISATIONS.c.id,
+        _ORGANISATIONS.c.credit_code,
+        _KEYS.c.id.label("key_id"),
+        _ACTIVE_BID.scalar_subquery().label("active_bid"),
+    )
     .outerjoin(
         _KEYS,
         (_KEYS.c.organisation_id == _ORGANISATIONS.c.id)
@@ -336,6 +352,25 @@ _SHARE_LOCK_OPEN_SECTION = Lean(
     .with_for_update(read=True, of=_SECTIONS)
 )
 _LOCK_OPEN_SECTION = update(_SECTIONS).where(_OPEN_SECTION).values(state=_SECTIONS.c.state)
+
+
+def _accept_whole_statement() -> Lean:
+    """PostgreSQL, a bid sent whole (no upload of it or of the bidder's left open in the section): the whole
+    acceptance as one statement, which commits on its own. The section share-locked if it is still open (and
+    the advisory lock on section and bidder taken), the signing key share-locked if it is still live, the
+    bidder's active bid replaced if it is still the one read before (``b_replaces``; none when
+    ``b_replacing`` is false), and the rows written — all of it, or nothing: the row says which condition
+    failed (``open``, ``key_live``; both true and no ``id``: the active bid was not the one read)."""
+    held_section = _SHARE_LOCK_OPEN_SECTION.statement.cte("held_section").prefix_with("MATERIALIZED")  # type: ignore[attr-defined]
+    held_key = _LIVE_KEY.with_for_update(read=True).cte("held_key")
+    is_open, key_live = exists(select(held_section.c.id)), exists(select(held_key.c.id))
+    ended = _REPLACE_ACTIVE_BID.where(_BIDS.c.manifest_sha256 == bindparam("b_replaces"), is_open, key_live)
+    replaced = exists(select(ended.cte("ended").c.manifest_sha256))
+    gate = is_open & key_live & (replaced == bindparam("b_replacing", type_=Boolean))
+    return bid_rows.gated(gate, is_open.label("open"), key_live.label("key_live"))
+
+
+_ACCEPT_WHOLE = _accept_whole_statement()
 
 #: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
 #: complete), which `bidding submit` chooses by itself.
@@ -409,7 +444,7 @@ async def submit_file(
     head = _require_sealed(manifest)
     signing_key = _signing_key_of(head)
     found = await _ORGANISATION_AND_KEY.first(
-        conn, {"organisation_id": actor.organisation_id, "public_key": signing_key}
+        conn, {"organisation_id": actor.organisation_id, "public_key": signing_key, "section_id": section_id}
     )
     assert found is not None  # the token's holder's organisation
     organisation, signing_key_id = Party(found["id"], found["credit_code"]), found["key_id"]
@@ -431,6 +466,38 @@ async def submit_file(
     # row names, which garbage collection removes after its grace period.
     puts = [blobs.put_bytes(b"".join(sealed.ciphertexts[e]), expected_sha256=sealed.hashes[e][0]) for e in ENVELOPES]
     stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
+    # The usual case, on PostgreSQL: no upload of the bidder's in the section, and its tag key made by an earlier
+    # bid (the first bid makes it in its own transaction, which a refusal rolls back).
+    section_key = None
+    if existing_id is None and not supersede and session.bind.dialect.name == "postgresql":
+        conn = await without_transaction(session)
+        section_key = await events.section_key_made(session, section_id)
+    if section_key is not None:
+        upload = _new_upload(
+            act,
+            section_id,
+            organisation.id,
+            manifest,
+            signature,
+            sealed_shares,
+            sizes={e: sealed.hashes[e][1] for e in ENVELOPES},
+            state="complete",
+        )
+        bid = await _accept_whole(
+            session,
+            conn,
+            act,
+            actor,
+            upload,
+            organisation,
+            signing_key_id,
+            stored,
+            signer,
+            replaced=found["active_bid"],
+            centre_id=centre_id,
+            section_key=section_key,
+        )
+        return Accepted(bid, True)
     await lock_open_section(session, section_id, act.at, NOT_TAKING_BIDS, party=organisation.id)
     superseded = await _supersede_open_uploads(session, act, section_id, organisation.id) if supersede else []
     if existing_id is not None:  # this bidder's own unfinished upload of the same file: it is finished here
@@ -711,6 +778,121 @@ async def _accept(
         replaced = ended["manifest_sha256"] if ended is not None else None
     if not key_live:
         raise _unregistered_key()
+    section_key = await events.section_key(session, upload.section_id)
+    bid = _new_bid(act, upload, organisation, signing_key_id, stored, replaced, section_key, signer)
+    if centre_id is None:
+        centre_id = await audit.centre_of(session, "section", upload.section_id)
+    # Core inserts (one statement on PostgreSQL): the object stays out of the session, whose unit of work cost
+    # more than the inserts.
+    bid.id = await bid_rows.write(session, **_rows_of(bid, act, actor, section_key, centre_id), upload=new_upload)
+    return bid
+
+
+def _rows_of(bid: Bid, act: Act, actor: Actor, section_key: bytes, centre_id: int | None) -> dict[str, Any]:
+    """The values of a new bid's rows, as bid_rows writes them: the bid, its log entry and its audit record."""
+    return {
+        "bid": {c: getattr(bid, c) for c in bid_rows.BID_COLUMNS},
+        "entry": log.queued(
+            f"bid:{bid.manifest_sha256}",
+            "bid_event",
+            events.log_document(bid.event_details, bid.event_salt, section_key),
+            act.at,
+        ),
+        "record": audit.entry_values(
+            actor=actor,
+            address=act.address,
+            at=act.at,
+            action="bid.submit",
+            subject_type="section",
+            subject_id=bid.section_id,
+            centre_id=centre_id,
+        ),
+    }
+
+
+#: How often a bid sent whole is tried again when the bidder's own bid changed between its read and its write
+#: (the same bidder's two bids at the same moment: the later replaces the earlier).
+_REPLACED_MEANWHILE_TRIES = 3
+
+
+async def _accept_whole(
+    session: AsyncSession,
+    conn: AsyncConnection,
+    act: Act,
+    actor: Actor,
+    upload: Upload,
+    organisation: Party,
+    signing_key_id: int,
+    stored: dict[str, StoredBlob],
+    signer: ReceiptSigner,
+    *,
+    replaced: str | None,
+    centre_id: int | None,
+    section_key: bytes,
+) -> Bid:
+    """PostgreSQL, a bid sent whole by a bidder with no upload open in the section: the bid accepted and its
+    rows written by one statement on its own (``_ACCEPT_WHOLE``), which holds the section and the key as
+    ``lock_open_section`` and ``_accept`` do and commits by itself — a bid's acceptance in one round trip.
+    *replaced* is the bidder's active bid as read in the checks; if another of the bidder's bids took its place
+    meanwhile, the bid is made again, replacing that one. *conn* is the session's, without a transaction."""
+    new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}
+    for _ in range(_REPLACED_MEANWHILE_TRIES):
+        bid = _new_bid(act, upload, organisation, signing_key_id, stored, replaced, section_key, signer)
+        gate = {
+            "b_section_id": upload.section_id,
+            "b_party": upload.organisation_id,
+            "b_now": act.at,
+            "b_key_id": signing_key_id,
+            "b_organisation_id": upload.organisation_id,
+            "b_at": act.at,
+            "b_replaces": replaced or "",
+            "b_replacing": replaced is not None,
+        }
+        rows = _rows_of(bid, act, actor, section_key, centre_id)
+        try:
+            row = await bid_rows.write_gated(_ACCEPT_WHOLE, conn, gate, **rows, upload=new_upload)
+        except IntegrityError:
+            # Another bid of the bidder's became active meanwhile (the active-bid index refused a second), or the
+            # same file went in at the same moment (the caller finds that bid): which one, a read tells.
+            now_active = await _ACTIVE_BID_NOW.first(conn, _active_bid_key(upload))
+            if now_active is None or now_active["manifest_sha256"] in (replaced, upload.manifest_sha256):
+                raise
+            replaced = now_active["manifest_sha256"]
+            continue
+        if row["id"] is not None:
+            bid.id = row["id"]
+            return bid
+        if not row["open"]:
+            section = await session.get(Section, upload.section_id, populate_existing=True)
+            assert section is not None
+            _ensure_taking_bids(section, act.at)
+            raise SectionNotOpenForBids(*NOT_TAKING_BIDS)
+        if not row["key_live"]:
+            raise _unregistered_key()
+        now_active = await _ACTIVE_BID_NOW.first(conn, _active_bid_key(upload))
+        replaced = now_active["manifest_sha256"] if now_active is not None else None
+    raise UploadConflict(
+        "贵单位在此标段的其他投标同时递交，请稍后重试",
+        "Other bids of yours for this section were being submitted at the same moment: try again",
+    )
+
+
+def _active_bid_key(upload: Upload) -> dict[str, Any]:
+    return {"section_id": upload.section_id, "organisation_id": upload.organisation_id}
+
+
+def _new_bid(
+    act: Act,
+    upload: Upload,
+    organisation: Organisation | Party,
+    signing_key_id: int,
+    stored: dict[str, StoredBlob],
+    replaced: str | None,
+    section_key: bytes,
+    signer: ReceiptSigner,
+) -> Bid:
+    """The bid's row (not yet in any session), replacing the bidder's bid *replaced* if any, its receipt
+    signed into it."""
     bid = Bid(
         section_id=upload.section_id,
         organisation_id=upload.organisation_id,
@@ -733,32 +915,7 @@ async def _accept(
         },
         event_salt=events.new_salt(),
     )
-    section_key = await events.section_key(session, upload.section_id)
     receipts.sign_into(bid, signer, section_key)
-    if centre_id is None:
-        centre_id = await audit.centre_of(session, "section", upload.section_id)
-    # Core inserts (one statement on PostgreSQL): the object stays out of the session, whose unit of work cost
-    # more than the inserts.
-    bid.id = await bid_rows.write(
-        session,
-        bid={c: getattr(bid, c) for c in bid_rows.BID_COLUMNS},
-        entry=log.queued(
-            f"bid:{bid.manifest_sha256}",
-            "bid_event",
-            events.log_document(bid.event_details, bid.event_salt, section_key),
-            act.at,
-        ),
-        record=audit.entry_values(
-            actor=actor,
-            address=act.address,
-            at=act.at,
-            action="bid.submit",
-            subject_type="section",
-            subject_id=upload.section_id,
-            centre_id=centre_id,
-        ),
-        upload=new_upload,
-    )
     return bid
 
 

@@ -181,8 +181,12 @@ async def test_the_one_request_path_stays_within_its_statement_budget(app, clien
     def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         statements.append(" ".join(statement.split())[:120])
 
+    transactions: list[str] = []
+
     def logged(query) -> None:  # type: ignore[no-untyped-def]  # asyncpg's own log: Lean's statements too
-        if query.query.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "BEGIN;", "COMMIT;"):
+        if query.query.split(None, 1)[0].upper().rstrip(";") in ("BEGIN", "COMMIT", "ROLLBACK"):
+            transactions.append(query.query)
+        else:
             statements.append(" ".join(query.query.split())[:120])
 
     engine = app.state.engine.sync_engine
@@ -205,14 +209,28 @@ async def test_the_one_request_path_stays_within_its_statement_budget(app, clien
             event.remove(engine, "before_cursor_execute", count)
     assert r.status_code == 201, r.text
     # PostgreSQL: the token (its use recorded in the same statement), the checks' three reads (no transaction
-    # around them), the section's lock, the key held and the replaced bid (one statement), the section's tag key
-    # (read once per worker) and the bid's rows in one statement; SQLite writes those rows in four and reads the
-    # key apart. BEGIN and COMMIT are not counted (the auth and check reads have none).
-    budget = {"postgresql": 7, "sqlite": 12}[app.state.engine.dialect.name]
+    # around them) and the acceptance — the section's lock, the key held, the replaced bid and the bid's rows —
+    # as one statement that commits on its own (the section's tag key is read once per worker); SQLite locks,
+    # reads the key, replaces and writes the rows in four. BEGIN and COMMIT are not counted here: on PostgreSQL
+    # there are none.
+    budget = {"postgresql": 5, "sqlite": 12}[app.state.engine.dialect.name]
     assert len(statements) <= budget, "\n".join(statements)
+    if postgresql:
+        assert transactions == [], transactions
 
 
-async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, client, clock, tmp_path):
+#: The section's first bid and a later one: on PostgreSQL the first makes the section's tag key in a transaction
+#: of its own, a later one is accepted by one statement (bidding.submission._accept_whole); both must refuse alike.
+FIRST_OR_LATER = pytest.mark.parametrize("later", [False, True], ids=["first-bid-in-section", "later-bid"])
+
+
+async def _bid_of_another(app, client, clock, section, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    other = await make_bidder(app, client, clock.at, 9)
+    assert (await submit_file(client, other, section, seal(section, other, tmp_path))).status_code == 201
+
+
+@FIRST_OR_LATER
+async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, client, clock, tmp_path, later):
     """The checks read the key before the ciphertexts are stored; a revocation that lands meanwhile is seen
     under the section's lock (on PostgreSQL the live key is share-locked there, so a revocation after it waits
     for the bid): the bid is refused as signed by no registered key, and no bid row is stored."""
@@ -221,6 +239,8 @@ async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, cl
     from bidding.models import BidderKey
 
     _world, section, (bidder,) = await _market(app, client, clock)
+    if later:
+        await _bid_of_another(app, client, clock, section, tmp_path)
     path = seal(section, bidder, tmp_path)
     store = app.state.blobs
     real_put = store.put_bytes
@@ -240,4 +260,84 @@ async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, cl
     finally:
         del store.put_bytes
     refused(r, 403, "unregistered_key")
-    assert await bid_rows(app, section.id) == []
+    assert [row for row in await bid_rows(app, section.id) if row.organisation_id == bidder.organisation_id] == []
+
+
+async def _while_stored(app, step):  # type: ignore[no-untyped-def]
+    """Run *step* once, after the next bid's ciphertexts are stored and before its acceptance: between the checks
+    and the section's lock. Returns the undo."""
+    store = app.state.blobs
+    real_put = store.put_bytes
+    ran: list[bool] = []
+
+    async def put_then_step(data: bytes, *, expected_sha256: str):  # type: ignore[no-untyped-def]
+        stored = await real_put(data, expected_sha256=expected_sha256)
+        if not ran:  # (marked first: the step may store a bid of its own)
+            ran.append(True)
+            await step()
+        return stored
+
+    store.put_bytes = put_then_step
+    return lambda: delattr(store, "put_bytes")
+
+
+@FIRST_OR_LATER
+async def test_a_section_closed_while_the_bid_is_being_stored_takes_nothing(app, client, clock, tmp_path, later):
+    """The checks saw the section open; the close lands before the acceptance: the deadline is decided there
+    (one conditional statement), the bid is refused with it and no row is written."""
+    from sqlalchemy import update
+
+    from trading.projects.models import Section
+
+    _world, section, (bidder,) = await _market(app, client, clock)
+    if later:
+        await _bid_of_another(app, client, clock, section, tmp_path)
+    path = seal(section, bidder, tmp_path)
+    counts = await table_counts(app)
+
+    async def close() -> None:
+        async with app.state.sessionmaker() as s:
+            await s.execute(update(Section).where(Section.id == section.id).values(state="closed"))
+            await s.commit()
+
+    undo = await _while_stored(app, close)
+    try:
+        r = await submit_file(client, bidder, section, path)
+    finally:
+        undo()
+    refused(r, 422, "deadline_passed")
+    assert await table_counts(app) == counts
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["first-bid", "replacing"])
+async def test_another_bid_of_the_bidder_accepted_meanwhile_is_replaced_by_the_later(
+    app, client, clock, tmp_path, earlier
+):
+    """The checks read the bidder's active bid (none, or an earlier one); another of the bidder's bids is accepted
+    before this one's acceptance. This one is then accepted replacing that one — its receipt's event names it —
+    and the section holds one active bid of the bidder, never two and never none."""
+    _world, section, (bidder,) = await _market(app, client, clock)
+    if earlier:
+        first = await submit_file(client, bidder, section, seal(section, bidder, tmp_path, price=4_700_000_000))
+        assert first.status_code == 201, first.text
+    meanwhile_path = seal(section, bidder, tmp_path, price=4_600_000_000)
+    path = seal(section, bidder, tmp_path, price=4_500_000_000)
+    answers: list = []
+
+    async def another() -> None:
+        answers.append(await submit_file(client, bidder, section, meanwhile_path))
+
+    undo = await _while_stored(app, another)
+    try:
+        r = await submit_file(client, bidder, section, path)
+    finally:
+        undo()
+    assert r.status_code == 201, r.text
+    (meanwhile,) = answers
+    assert meanwhile.status_code == 201, meanwhile.text
+    states = {row.manifest_sha256: row.state for row in await bid_rows(app, section.id)}
+    assert states[r.json()["manifest_sha256"]] == "active"
+    assert states[meanwhile.json()["manifest_sha256"]] == "replaced"
+    assert list(states.values()).count("active") == 1
+    event_ = json.loads(base64.b64decode(r.json()["receipt"]["receipt"]))["event"]
+    assert event_["replaces"] == meanwhile.json()["manifest_sha256"]
