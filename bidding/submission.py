@@ -281,36 +281,43 @@ def _new_upload(
 _ORGANISATIONS, _KEYS, _BIDS, _SECTIONS, _UPLOADS = (
     m.__table__ for m in (Organisation, BidderKey, Bid, Section, Upload)
 )
-_FILE_UPLOADS = Lean(
-    select(
-        _UPLOADS.c.id, _UPLOADS.c.manifest_sha256, _UPLOADS.c.organisation_id, _UPLOADS.c.section_id, _UPLOADS.c.state
-    ).where(
-        (_UPLOADS.c.manifest_sha256 == bindparam("digest"))
-        | (
-            (_UPLOADS.c.section_id == bindparam("section_id"))
-            & (_UPLOADS.c.organisation_id == bindparam("organisation_id"))
-            & (_UPLOADS.c.state == "open")
-        )
-    )
-)
 _ACTIVE_BID = select(_BIDS.c.manifest_sha256).where(
     (_BIDS.c.section_id == bindparam("section_id"))
     & (_BIDS.c.organisation_id == bindparam("organisation_id"))
     & (_BIDS.c.state == "active")
 )
 _ACTIVE_BID_NOW = Lean(_ACTIVE_BID)
-_ORGANISATION_AND_KEY = Lean(
+#: The checks' one read of the bidder (one row per upload that matters, or one without an upload): its
+#: organisation, the manifest's signing key if it is registered to it and live, its active bid in the section,
+#: and the uploads that matter — this file's own (a replay, or its upload in pieces begun earlier, whoever's it
+#: is) and the bidder's upload left open in the section (superseded by this bid).
+_BIDDER_AND_UPLOADS = Lean(
     select(
         _ORGANISATIONS.c.id,
         _ORGANISATIONS.c.credit_code,
         _KEYS.c.id.label("key_id"),
         _ACTIVE_BID.scalar_subquery().label("active_bid"),
+        _UPLOADS.c.id.label("upload_id"),
+        _UPLOADS.c.manifest_sha256.label("upload_manifest_sha256"),
+        _UPLOADS.c.organisation_id.label("upload_organisation_id"),
+        _UPLOADS.c.section_id.label("upload_section_id"),
+        _UPLOADS.c.state.label("upload_state"),
     )
+    .select_from(_ORGANISATIONS)
     .outerjoin(
         _KEYS,
         (_KEYS.c.organisation_id == _ORGANISATIONS.c.id)
         & (_KEYS.c.public_key == bindparam("public_key"))
         & _KEYS.c.revoked_at.is_(None),
+    )
+    .outerjoin(
+        _UPLOADS,
+        (_UPLOADS.c.manifest_sha256 == bindparam("digest"))
+        | (
+            (_UPLOADS.c.section_id == bindparam("section_id"))
+            & (_UPLOADS.c.organisation_id == _ORGANISATIONS.c.id)
+            & (_UPLOADS.c.state == "open")
+        ),
     )
     .where(_ORGANISATIONS.c.id == bindparam("organisation_id"))
 )
@@ -417,20 +424,37 @@ async def submit_file(
     session: AsyncSession, act: Act, section_id: int, body: bytes, *, blobs: BlobStore, signer: ReceiptSigner
 ) -> Accepted:
     """A whole sealed bid file in one request: the checks of ``begin`` (read only), the ciphertexts straight into
-    the blob store, then the bid accepted under the section's lock as ``complete`` does, in one transaction. The
-    caller commits, and only then hands the receipt out. Sending the same file again gives the same bid."""
+    the blob store, then the bid accepted — by one statement on its own (``_accept_whole``), or under the
+    section's lock as ``complete`` does, in the session's transaction. The caller commits, and only then hands
+    the receipt out. Sending the same file again gives the same bid."""
     actor = _bidder(act)
     sealed = parse_sealed_file(body)
     manifest, signature = sealed.head.manifest_bytes, sealed.head.signature
     digest = manifest_hash(manifest)
-    # The checks read without a transaction (nothing is written until the section's lock; the lock decides):
-    # no BEGIN and ROLLBACK round trips around them.
+    head = _require_sealed(manifest)
+    signing_key = _signing_key_of(head)
+    # The checks read without a transaction (nothing is written until the acceptance, which decides): no BEGIN
+    # and ROLLBACK round trips around them.
     conn = await without_transaction(session)
-    # One read for the uploads that matter: this file's own (a replay, or its upload in pieces begun earlier)
-    # and the bidder's upload left open in the section (superseded by this bid).
-    uploads = await _FILE_UPLOADS.rows(
-        conn, {"digest": digest, "section_id": section_id, "organisation_id": actor.organisation_id}
+    rows = await _BIDDER_AND_UPLOADS.rows(
+        conn,
+        {
+            "organisation_id": actor.organisation_id,
+            "public_key": signing_key,
+            "section_id": section_id,
+            "digest": digest,
+        },
     )
+    assert rows  # the token's holder's organisation
+    found = rows[0]
+    uploads = [
+        {
+            "id": r["upload_id"],
+            **{c: r[f"upload_{c}"] for c in ("manifest_sha256", "organisation_id", "section_id", "state")},
+        }
+        for r in rows
+        if r["upload_id"] is not None
+    ]
     existing = next((u for u in uploads if u["manifest_sha256"] == digest), None)
     if existing is not None:
         if existing["organisation_id"] != actor.organisation_id or existing["section_id"] != section_id:
@@ -441,12 +465,6 @@ async def submit_file(
             return Accepted(bid, False)
     sc = await bid_section(conn, section_id)
     _ensure_open(sc, act.at)
-    head = _require_sealed(manifest)
-    signing_key = _signing_key_of(head)
-    found = await _ORGANISATION_AND_KEY.first(
-        conn, {"organisation_id": actor.organisation_id, "public_key": signing_key, "section_id": section_id}
-    )
-    assert found is not None  # the token's holder's organisation
     organisation, signing_key_id = Party(found["id"], found["credit_code"]), found["key_id"]
     if signing_key_id is None:
         raise _unregistered_key()
