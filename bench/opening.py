@@ -1,11 +1,12 @@
 """The opening of a section with thousands of sealed bids, against the raw cryptography it needs.
 
-    .venv/bin/python bench/opening.py --bids 10000
+    .venv/bin/python bench/opening.py --bids 10000 [--inline]
     BENCH_PROFILE=/tmp/opening.txt .venv/bin/python bench/opening.py --bids 10000   # and bench/profile_top.py
 
 Creates a fresh PostgreSQL database (BENCH_DATABASE names it) with a published section (a three-opener committee,
 k = 2), seals N bids offline with the real bidder code, and stores them as submitted bids (rows, ciphertexts in the
-blob store, commitments queued in the transparency log) — stored directly, since the storm of submitting them is
+blob store — or with ``--inline`` in the database, as a deadline storm's bids sent whole are kept on PostgreSQL
+(trading/blobs/inline.py) — commitments queued in the transparency log) — stored directly, since the storm of submitting them is
 bench/bids.py's subject. It then moves the deadline into the past, starts the real app under uvicorn and runs the
 ceremony over HTTP exactly as `bidding opener open` does: staff start the opening (the deadline cut), the three
 openers each download their sealed shares and unwrap them locally — price and documents shares — and upload them
@@ -52,6 +53,7 @@ from bidding.models import Bid, BidderKey, Upload  # noqa: E402
 from bidding.opening import shares_document  # noqa: E402
 from trading.accounts.credit_code import make_credit_code  # noqa: E402
 from trading.accounts.models import Organisation  # noqa: E402
+from trading.blobs.inline import InlineBlob  # noqa: E402
 from trading.blobs.local import LocalBlobStore  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.log import services as log  # noqa: E402
@@ -69,7 +71,7 @@ def progress(label: str, done: int, total: int) -> None:
         print(file=sys.stderr)
 
 
-async def seed(settings: Settings, n: int, tmp: Path) -> tuple[SeededSection, list[Path]]:
+async def seed(settings: Settings, n: int, tmp: Path, inline: bool = False) -> tuple[SeededSection, list[Path]]:
     """The section and N stored bids; (the section, the sealed files)."""
     engine = make_engine(settings)
     await upgrade(engine)
@@ -129,9 +131,12 @@ async def seed(settings: Settings, n: int, tmp: Path) -> tuple[SeededSection, li
                 for envelope in ("price", "documents"):
                     data = b"".join(sealed.iter_ciphertext(envelope))
                     digest = hashlib.sha256(data).hexdigest()
-                    target = store.path_of(digest)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
+                    if inline:
+                        s.add(InlineBlob(sha256=digest, data=data, created_at=received))
+                    else:
+                        target = store.path_of(digest)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
                     blobs[envelope] = {"sha256": digest, "size": len(data)}
                 digest = manifest_hash(sealed.manifest_bytes)
                 shares = {e: [base64.b64encode(x).decode() for x in v] for e, v in sealed.sealed_shares.items()}
@@ -233,6 +238,7 @@ def main() -> int:
         "--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--port", type=int, default=8798)
+    parser.add_argument("--inline", action="store_true", help="the ciphertexts kept in the database, not the store")
     args = parser.parse_args()
     name = os.environ.get("BENCH_DATABASE", "trading_bench_opening")
     url = fresh_database(args.server, name)
@@ -245,7 +251,7 @@ def main() -> int:
         password_iterations=1,
     )
     t = time.perf_counter()
-    seeded, files = asyncio.run(seed(settings, args.bids, tmp))
+    seeded, files = asyncio.run(seed(settings, args.bids, tmp, args.inline))
     section_id, openers, base = seeded.section_id, seeded.openers, seeded.context_base
     print(f"seeded {args.bids} sealed bids in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     env = dict(

@@ -13,7 +13,7 @@ all in the one statement, which then commits on its own: no BEGIN, no COMMIT, no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Select, Table, bindparam, func, insert, select
@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bidding.models import Bid, Upload
 from trading.audit import services as audit
 from trading.audit.models import AuditEntry
+from trading.blobs.inline import InlineBlob
 from trading.db import Lean
 from trading.log import services as log
 from trading.log.models import LogEntry
 
-_BIDS, _UPLOADS, _ENTRIES, _AUDIT = (m.__table__ for m in (Bid, Upload, LogEntry, AuditEntry))
+_BIDS, _UPLOADS, _ENTRIES, _AUDIT, _INLINE = (m.__table__ for m in (Bid, Upload, LogEntry, AuditEntry, InlineBlob))
 BID_COLUMNS = [c.key for c in _BIDS.columns if c.key != "id"]
 UPLOAD_COLUMNS = [c.key for c in _UPLOADS.columns]
 _ENTRY_COLUMNS = ["event_key", "kind", "data", "created_at"]
@@ -41,9 +42,12 @@ def _params(table: Table, prefix: str, columns: list[str]) -> dict[str, Any]:
     return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
-def _rows(with_upload: bool, gate: ColumnElement[bool] | None = None) -> tuple[CTE, list[CTE]]:
+def _rows(
+    with_upload: bool, gate: ColumnElement[bool] | None = None, inline: Sequence[str] = ()
+) -> tuple[CTE, list[CTE]]:
     """The inserts as common table expressions: the bid's (returning its id) and the others'. With a *gate*,
-    the bid only where it holds, and the other rows only with the bid (none of them when it does not)."""
+    the bid only where it holds, and the other rows only with the bid (none of them when it does not); with
+    *inline* envelopes, their ciphertexts kept in the database (trading.blobs.inline) with the bid."""
     bid_values = _params(_BIDS, "bid_", BID_COLUMNS)
     if gate is None:
         bid = insert(_BIDS).values(bid_values).returning(_BIDS.c.id).cte("new_bid")
@@ -67,6 +71,11 @@ def _rows(with_upload: bool, gate: ColumnElement[bool] | None = None) -> tuple[C
             upload_row = select(*upload_values.values()).select_from(bid)
             upload_insert = insert(_UPLOADS).from_select(UPLOAD_COLUMNS, upload_row)
         ctes.append(upload_insert.cte("new_upload"))
+    for envelope in inline:  # (a ciphertext kept already — the same bytes — is the same blob)
+        values = [bindparam(f"inline_{envelope}_{c}", type_=_INLINE.c[c].type) for c in ("sha256", "data")]
+        row = select(*values, bindparam("entry_created_at", type_=_INLINE.c.created_at.type)).select_from(bid)
+        kept = pg_insert(_INLINE).from_select(["sha256", "data", "created_at"], row).on_conflict_do_nothing()
+        ctes.append(kept.cte(f"new_inline_{envelope}"))
     return bid, ctes
 
 
@@ -75,11 +84,12 @@ def _one_statement(with_upload: bool) -> Select[Any]:
     return select(bid.c.id).add_cte(*ctes)
 
 
-def gated(gate: ColumnElement[bool], *columns: ColumnElement[Any]) -> Lean:
+def gated(gate: ColumnElement[bool], *columns: ColumnElement[Any], inline: Sequence[str] = ()) -> Lean:
     """PostgreSQL: a bid sent whole, written only where *gate* holds, as one statement that returns *columns*
-    (what decided the gate) and the bid's ``id`` (None when it did not hold). Its parameters are those of
-    :func:`write_gated` and the gate's own."""
-    bid, ctes = _rows(True, gate)
+    (what decided the gate) and the bid's ``id`` (None when it did not hold), the *inline* envelopes'
+    ciphertexts kept in the database with it. Its parameters are those of :func:`write_gated` and the gate's
+    own."""
+    bid, ctes = _rows(True, gate, inline)
     return Lean(select(*columns, select(bid.c.id).scalar_subquery().label("id")).add_cte(*ctes))
 
 
@@ -92,10 +102,14 @@ async def write_gated(
     entry: dict[str, Any],
     record: dict[str, Any],
     upload: dict[str, Any],
+    inline: Mapping[str, tuple[str, bytes]] | None = None,
 ) -> Mapping[str, Any]:
-    """Run a :func:`gated` statement on *conn* (in autocommit: the statement is its own transaction); its row."""
+    """Run a :func:`gated` statement on *conn* (in autocommit: the statement is its own transaction); its row.
+    *inline*: the ciphertexts kept in the database, (sha256, bytes) by envelope, as the statement names them."""
     params = _named(bid, entry, record, upload)
     params.update(gate_values)
+    for envelope, (sha256, data) in (inline or {}).items():
+        params[f"inline_{envelope}_sha256"], params[f"inline_{envelope}_data"] = sha256, data
     row = await statement.first(conn, params)
     assert row is not None
     return row

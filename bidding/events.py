@@ -46,6 +46,29 @@ _SECTION_KEYS: weakref.WeakKeyDictionary[Any, dict[int, bytes]] = weakref.WeakKe
 _SECTION_KEYS_KEPT = 4096
 
 
+async def make_section_keys(session: Any, limit: int = 100) -> list[int]:
+    """Make the tag key of every section taking bids that has none yet (the scheduler's tick, in its session;
+    the caller commits): a section has its key before its first bid, so that even that bid is accepted by one
+    statement (bidding.submission._accept_whole). A bid that finds none makes it itself (``section_key``)."""
+    from sqlalchemy import exists, select, text
+
+    from bidding.models import SectionKey
+    from trading.projects.models import Section
+
+    keyless = (
+        select(Section.id)
+        .where(Section.state == "tendering", ~exists().where(SectionKey.section_id == Section.id))
+        .limit(limit)
+    )
+    made = list(await session.scalars(keyless))
+    for section_id in made:
+        await session.execute(
+            text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
+            {"s": section_id, "k": os.urandom(32)},
+        )
+    return made
+
+
 async def section_key(session: Any, section_id: int) -> bytes:
     """The section's tag key, made on first use (one statement, safe under concurrency on both engines)."""
     key = await section_key_made(session, section_id, make=True)

@@ -6,9 +6,10 @@ statement on the same row (bidding.submission) is ordered strictly before or aft
 at the close count as withdrawn (20号令 §27), and the files uploads left behind are removed. Reads check
 the time themselves, so a late bid is refused even when no worker has run the close yet.
 
-Each tick also opens the sections whose share window has ended with k openers in (bidding.opening), and flags
-to supervisors the awarded sections still without a contract 30 days after the award
-(trading.funds.contracts), once per section however many workers run it.
+Each tick also makes the tag key of each section taking bids that has none yet (bidding.events), opens the
+sections whose share window has ended with k openers in (bidding.opening), and flags to supervisors the awarded
+sections still without a contract 30 days after the award (trading.funds.contracts), once per section however
+many workers run it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bidding import events
 from bidding.hall import notify_hall
 from bidding.models import Upload
 from bidding.submission import discard_uploads
@@ -81,7 +83,8 @@ async def tick(state: State) -> list[int]:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
         overdue = await flag_overdue_contracts(session, now)
-        if closed or overdue:
+        keyed = await events.make_section_keys(session)
+        if closed or overdue or keyed:
             await session.commit()
         if closed:
             # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).

@@ -55,10 +55,12 @@ from bidding.errors import (
 from bidding.keys import bidder_key_by_public, decode_b64, ed25519_public
 from bidding.models import Bid, BidderKey, Upload
 from bidding.receipts import ReceiptSigner
+from trading import metrics
 from trading.accounts.models import Organisation
 from trading.audit import services as audit
 from trading.audit.services import record
 from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
+from trading.blobs.inline import INLINE_MAX
 from trading.context import Act, Actor
 from trading.db import Lean, without_transaction
 from trading.errors import Forbidden, InvalidInput
@@ -361,23 +363,26 @@ _SHARE_LOCK_OPEN_SECTION = Lean(
 _LOCK_OPEN_SECTION = update(_SECTIONS).where(_OPEN_SECTION).values(state=_SECTIONS.c.state)
 
 
-def _accept_whole_statement() -> Lean:
+def _accept_whole_statement(inline: bool) -> Lean:
     """PostgreSQL, a bid sent whole (no upload of it or of the bidder's left open in the section): the whole
     acceptance as one statement, which commits on its own. The section share-locked if it is still open (and
     the advisory lock on section and bidder taken), the signing key share-locked if it is still live, the
     bidder's active bid replaced if it is still the one read before (``b_replaces``; none when
-    ``b_replacing`` is false), and the rows written — all of it, or nothing: the row says which condition
-    failed (``open``, ``key_live``; both true and no ``id``: the active bid was not the one read)."""
+    ``b_replacing`` is false), and the rows written (with the ciphertexts, if *inline*) — all of it, or
+    nothing: the row says which condition failed (``open``, ``key_live``; both true and no ``id``: the active
+    bid was not the one read)."""
     held_section = _SHARE_LOCK_OPEN_SECTION.statement.cte("held_section").prefix_with("MATERIALIZED")  # type: ignore[attr-defined]
     held_key = _LIVE_KEY.with_for_update(read=True).cte("held_key")
     is_open, key_live = exists(select(held_section.c.id)), exists(select(held_key.c.id))
     ended = _REPLACE_ACTIVE_BID.where(_BIDS.c.manifest_sha256 == bindparam("b_replaces"), is_open, key_live)
     replaced = exists(select(ended.cte("ended").c.manifest_sha256))
     gate = is_open & key_live & (replaced == bindparam("b_replacing", type_=Boolean))
-    return bid_rows.gated(gate, is_open.label("open"), key_live.label("key_live"))
+    columns = (is_open.label("open"), key_live.label("key_live"))
+    return bid_rows.gated(gate, *columns, inline=ENVELOPES if inline else ())
 
 
-_ACCEPT_WHOLE = _accept_whole_statement()
+#: Built once each: with the ciphertexts kept in the database (trading.blobs.inline), and without (stored already).
+_ACCEPT_WHOLE = {True: _accept_whole_statement(True), False: _accept_whole_statement(False)}
 
 #: The largest sealed bid file taken in one request; a bigger one goes in resumable pieces (begin, upload,
 #: complete), which `bidding submit` chooses by itself.
@@ -477,19 +482,28 @@ async def submit_file(
     centre_id = sc.project.centre_id
     existing_id = existing["id"] if existing is not None else None
     supersede = any(u["state"] == "open" and u is not existing for u in uploads)
-    # The checks are done: their read-only transaction ends here, so that no connection is held while the
-    # ciphertexts are written and fsynced (in a deadline storm the pool is what bids queue for).
-    await session.rollback()
-    # Stored before the section's lock, as complete() stores before it: a refusal at the lock leaves blobs no
-    # row names, which garbage collection removes after its grace period.
-    puts = [blobs.put_bytes(b"".join(sealed.ciphertexts[e]), expected_sha256=sealed.hashes[e][0]) for e in ENVELOPES]
-    stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
     # The usual case, on PostgreSQL: no upload of the bidder's in the section, and its tag key made by an earlier
-    # bid (the first bid makes it in its own transaction, which a refusal rolls back).
+    # bid (the first bid makes it in its own transaction, which a refusal rolls back). Then the bid is accepted
+    # by one statement, and small ciphertexts are kept in the database by that same statement.
     section_key = None
     if existing_id is None and not supersede and session.bind.dialect.name == "postgresql":
-        conn = await without_transaction(session)
         section_key = await events.section_key_made(session, section_id)
+    kept: dict[str, tuple[str, bytes]] | None = None
+    if section_key is not None and all(sealed.hashes[e][1] <= INLINE_MAX for e in ENVELOPES):
+        kept = {e: (sealed.hashes[e][0], b"".join(sealed.ciphertexts[e])) for e in ENVELOPES}
+        stored = {e: StoredBlob(sha256=sealed.hashes[e][0], size=sealed.hashes[e][1]) for e in ENVELOPES}
+    else:
+        # The checks are done: their read-only transaction ends here, so that no connection is held while the
+        # ciphertexts are written and fsynced (in a deadline storm the pool is what bids queue for).
+        await session.rollback()
+        # Stored before the section's lock, as complete() stores before it: a refusal at the lock leaves blobs no
+        # row names, which garbage collection removes after its grace period.
+        puts = [
+            blobs.put_bytes(b"".join(sealed.ciphertexts[e]), expected_sha256=sealed.hashes[e][0]) for e in ENVELOPES
+        ]
+        stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
+        if section_key is not None:
+            conn = await without_transaction(session)
     if section_key is not None:
         upload = _new_upload(
             act,
@@ -514,6 +528,7 @@ async def submit_file(
             replaced=found["active_bid"],
             centre_id=centre_id,
             section_key=section_key,
+            kept=kept,
         )
         return Accepted(bid, True)
     await lock_open_section(session, section_id, act.at, NOT_TAKING_BIDS, party=organisation.id)
@@ -847,12 +862,14 @@ async def _accept_whole(
     replaced: str | None,
     centre_id: int | None,
     section_key: bytes,
+    kept: dict[str, tuple[str, bytes]] | None = None,
 ) -> Bid:
     """PostgreSQL, a bid sent whole by a bidder with no upload open in the section: the bid accepted and its
     rows written by one statement on its own (``_ACCEPT_WHOLE``), which holds the section and the key as
     ``lock_open_section`` and ``_accept`` do and commits by itself — a bid's acceptance in one round trip.
     *replaced* is the bidder's active bid as read in the checks; if another of the bidder's bids took its place
-    meanwhile, the bid is made again, replacing that one. *conn* is the session's, without a transaction."""
+    meanwhile, the bid is made again, replacing that one. *conn* is the session's, without a transaction; *kept*,
+    the ciphertexts (sha256, bytes) by envelope when the statement keeps them in the database."""
     new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}
     for _ in range(_REPLACED_MEANWHILE_TRIES):
         bid = _new_bid(act, upload, organisation, signing_key_id, stored, replaced, section_key, signer)
@@ -868,7 +885,8 @@ async def _accept_whole(
         }
         rows = _rows_of(bid, act, actor, section_key, centre_id)
         try:
-            row = await bid_rows.write_gated(_ACCEPT_WHOLE, conn, gate, **rows, upload=new_upload)
+            statement = _ACCEPT_WHOLE[kept is not None]
+            row = await bid_rows.write_gated(statement, conn, gate, **rows, upload=new_upload, inline=kept)
         except IntegrityError:
             # Another bid of the bidder's became active meanwhile (the active-bid index refused a second), or the
             # same file went in at the same moment (the caller finds that bid): which one, a read tells.
@@ -879,6 +897,8 @@ async def _accept_whole(
             continue
         if row["id"] is not None:
             bid.id = row["id"]
+            if kept is not None:
+                metrics.count_upload_bytes("inline", sum(len(data) for _, data in kept.values()))
             return bid
         if not row["open"]:
             section = await session.get(Section, upload.section_id, populate_existing=True)

@@ -106,7 +106,7 @@ class EvaluationDocumentsController(Controller):
         """For the section's panel: a bid's documents decrypted as they stream (the tar, or one ``file`` of it)."""
         act = await make_act(request, db)
         blobs = request.app.state.blobs
-        expert, opened = await documents.open_documents(db, act, section_id, bid_id, blobs.open_reader)
+        expert, opened = await documents.open_documents(db, act, section_id, bid_id, blobs)
         if file is None:
             await documents.record_read(db, act, expert, section_id, bid_id, "whole")
             size = opened.plaintext_size
@@ -140,7 +140,7 @@ class EvaluationDocumentsController(Controller):
         """For the section's panel: the files in a bid's documents, names and sizes (read through once)."""
         act = await make_act(request, db)
         blobs = request.app.state.blobs
-        expert, opened = await documents.open_documents(db, act, section_id, bid_id, blobs.open_reader)
+        expert, opened = await documents.open_documents(db, act, section_id, bid_id, blobs)
         files = await anyio.to_thread.run_sync(documents.index, opened)
         await documents.record_read(db, act, expert, section_id, bid_id, "index")
         return documents.DocumentsIndex(bid_id=bid_id, files=files)

@@ -31,6 +31,7 @@ from trading.accounts.models import Organisation
 from trading.accounts.services import require_same_centre, require_staff
 from trading.audit.models import AuditEntry
 from trading.audit.services import record
+from trading.blobs import BlobStore, inline
 from trading.context import Act
 from trading.errors import Conflict, NotFound, RuleViolation
 
@@ -138,11 +139,10 @@ async def bids_under_evaluation(session: AsyncSession, act: Act, section_id: int
 
 
 async def open_documents(
-    session: AsyncSession, act: Act, section_id: int, bid_id: int, opener: Callable[[str], BinaryIO]
+    session: AsyncSession, act: Act, section_id: int, bid_id: int, blobs: BlobStore
 ) -> tuple[Expert, OpenedDocuments]:
-    """A panel member's access to one bid's documents: the expert reading and what decrypting needs.
-
-    ``opener`` opens a ciphertext by its SHA-256 for blocking reads (the blob store's ``open_reader``)."""
+    """A panel member's access to one bid's documents: the expert reading and what decrypting needs, the
+    ciphertext opened for blocking reads from wherever *blobs* keeps it (trading.blobs.inline.opener)."""
     expert = await require_panel_member(session, act.actor, section_id)
     await _require_opened(session, section_id)
     bid = await session.get(Bid, bid_id)
@@ -166,7 +166,7 @@ async def open_documents(
         context=context_for(sc, org),
         data_key=key.data_key,
         sha256=bid.blobs["documents"]["sha256"],
-        opener=opener,
+        opener=await inline.opener(blobs, bid.blobs["documents"]["sha256"]),
     )
     return expert, documents
 

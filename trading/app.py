@@ -254,7 +254,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
             "engine": engine,
             "sessionmaker": sessionmaker,
             "clock": clock or clock_from_setting(settings.clock),
-            "blobs": make_blob_store(settings),
+            "blobs": make_blob_store(settings, engine),
             # Uploads in flight, refused while the process drains on SIGTERM (trading.draining).
             "drain": Drain(),
             # What /metrics reads from the database at each scrape, each package its own tables.

@@ -401,7 +401,7 @@ async def _blob_state(settings: Settings) -> AsyncIterator[Any]:
 
     engine = make_engine(settings)
     state = State({"settings": settings, "engine": engine, "sessionmaker": make_sessionmaker(engine)})
-    state.blobs = make_blob_store(settings)
+    state.blobs = make_blob_store(settings, engine)
     try:
         yield state
     finally:

@@ -10,6 +10,7 @@ import evaluation.models  # noqa: F401
 import notices.models  # noqa: F401
 import trading.accounts.models  # noqa: F401
 import trading.audit.models  # noqa: F401
+import trading.blobs.inline  # noqa: F401
 import trading.funds.models  # noqa: F401
 import trading.log.models  # noqa: F401
 import trading.projects.models  # noqa: F401

@@ -27,6 +27,7 @@ from tests.bidding.harness import (
     table_counts,
 )
 from tests.factories import build_world
+from trading.blobs import inline
 
 pytestmark = pytest.mark.asyncio
 
@@ -229,8 +230,37 @@ async def _bid_of_another(app, client, clock, section, tmp_path) -> None:  # typ
     assert (await submit_file(client, other, section, seal(section, other, tmp_path))).status_code == 201
 
 
+def _between_checks_and_acceptance(app, monkeypatch, step) -> None:  # type: ignore[no-untyped-def]
+    """Run *step* once, after the next bid's checks and before its acceptance: after its ciphertexts are stored
+    in the blob store, or — kept in the database by the acceptance itself — just before that statement."""
+    from bidding import bid_rows as rows_module
+
+    store = app.state.blobs
+    real_put, real_write = store.put_bytes, rows_module.write_gated
+    ran: list[bool] = []
+
+    async def once() -> None:
+        if not ran:  # (marked first: the step may send a bid of its own)
+            ran.append(True)
+            await step()
+
+    async def put_then_step(data: bytes, *, expected_sha256: str):  # type: ignore[no-untyped-def]
+        stored = await real_put(data, expected_sha256=expected_sha256)
+        await once()
+        return stored
+
+    async def step_then_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await once()
+        return await real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "put_bytes", put_then_step)
+    monkeypatch.setattr(rows_module, "write_gated", step_then_write)
+
+
 @FIRST_OR_LATER
-async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, client, clock, tmp_path, later):
+async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(
+    app, client, clock, tmp_path, monkeypatch, later
+):
     """The checks read the key before the ciphertexts are stored; a revocation that lands meanwhile is seen
     under the section's lock (on PostgreSQL the live key is share-locked there, so a revocation after it waits
     for the bid): the bid is refused as signed by no registered key, and no bid row is stored."""
@@ -242,47 +272,26 @@ async def test_a_key_revoked_while_the_bid_is_being_stored_signs_nothing(app, cl
     if later:
         await _bid_of_another(app, client, clock, section, tmp_path)
     path = seal(section, bidder, tmp_path)
-    store = app.state.blobs
-    real_put = store.put_bytes
+    counts = await table_counts(app)
 
-    async def put_then_revoke(data: bytes, *, expected_sha256: str):  # the real store writes; then the revocation
-        stored = await real_put(data, expected_sha256=expected_sha256)
+    async def revoke() -> None:
         async with app.state.sessionmaker() as s:
             await s.execute(
                 update(BidderKey).where(BidderKey.organisation_id == bidder.organisation_id).values(revoked_at=clock.at)
             )
             await s.commit()
-        return stored
 
-    store.put_bytes = put_then_revoke
-    try:
-        r = await submit_file(client, bidder, section, path)
-    finally:
-        del store.put_bytes
+    _between_checks_and_acceptance(app, monkeypatch, revoke)
+    r = await submit_file(client, bidder, section, path)
     refused(r, 403, "unregistered_key")
     assert [row for row in await bid_rows(app, section.id) if row.organisation_id == bidder.organisation_id] == []
-
-
-async def _while_stored(app, step):  # type: ignore[no-untyped-def]
-    """Run *step* once, after the next bid's ciphertexts are stored and before its acceptance: between the checks
-    and the section's lock. Returns the undo."""
-    store = app.state.blobs
-    real_put = store.put_bytes
-    ran: list[bool] = []
-
-    async def put_then_step(data: bytes, *, expected_sha256: str):  # type: ignore[no-untyped-def]
-        stored = await real_put(data, expected_sha256=expected_sha256)
-        if not ran:  # (marked first: the step may store a bid of its own)
-            ran.append(True)
-            await step()
-        return stored
-
-    store.put_bytes = put_then_step
-    return lambda: delattr(store, "put_bytes")
+    assert await table_counts(app) == counts
 
 
 @FIRST_OR_LATER
-async def test_a_section_closed_while_the_bid_is_being_stored_takes_nothing(app, client, clock, tmp_path, later):
+async def test_a_section_closed_while_the_bid_is_being_stored_takes_nothing(
+    app, client, clock, tmp_path, monkeypatch, later
+):
     """The checks saw the section open; the close lands before the acceptance: the deadline is decided there
     (one conditional statement), the bid is refused with it and no row is written."""
     from sqlalchemy import update
@@ -300,18 +309,15 @@ async def test_a_section_closed_while_the_bid_is_being_stored_takes_nothing(app,
             await s.execute(update(Section).where(Section.id == section.id).values(state="closed"))
             await s.commit()
 
-    undo = await _while_stored(app, close)
-    try:
-        r = await submit_file(client, bidder, section, path)
-    finally:
-        undo()
+    _between_checks_and_acceptance(app, monkeypatch, close)
+    r = await submit_file(client, bidder, section, path)
     refused(r, 422, "deadline_passed")
     assert await table_counts(app) == counts
 
 
 @pytest.mark.parametrize("earlier", [False, True], ids=["first-bid", "replacing"])
 async def test_another_bid_of_the_bidder_accepted_meanwhile_is_replaced_by_the_later(
-    app, client, clock, tmp_path, earlier
+    app, client, clock, tmp_path, monkeypatch, earlier
 ):
     """The checks read the bidder's active bid (none, or an earlier one); another of the bidder's bids is accepted
     before this one's acceptance. This one is then accepted replacing that one — its receipt's event names it —
@@ -327,11 +333,8 @@ async def test_another_bid_of_the_bidder_accepted_meanwhile_is_replaced_by_the_l
     async def another() -> None:
         answers.append(await submit_file(client, bidder, section, meanwhile_path))
 
-    undo = await _while_stored(app, another)
-    try:
-        r = await submit_file(client, bidder, section, path)
-    finally:
-        undo()
+    _between_checks_and_acceptance(app, monkeypatch, another)
+    r = await submit_file(client, bidder, section, path)
     assert r.status_code == 201, r.text
     (meanwhile,) = answers
     assert meanwhile.status_code == 201, meanwhile.text
@@ -341,3 +344,73 @@ async def test_another_bid_of_the_bidder_accepted_meanwhile_is_replaced_by_the_l
     assert list(states.values()).count("active") == 1
     event_ = json.loads(base64.b64decode(r.json()["receipt"]["receipt"]))["event"]
     assert event_["replaces"] == meanwhile.json()["manifest_sha256"]
+
+
+async def test_a_small_bid_sent_whole_is_kept_with_its_row_where_every_reader_finds_it(app, client, clock, tmp_path):
+    """On PostgreSQL a bid sent whole after the section's first keeps its ciphertexts in the database, written by
+    the statement that accepts it: nothing goes to the blob store, and the store's readers (the opening's, the
+    documents', the public's download) and ``trading blobs check`` find them there. SQLite stores them."""
+    from trading.blobs.backup import missing_blobs
+    from trading.blobs.inline import inline_blobs
+
+    _world, section, (first, bidder) = await _market(app, client, clock, bidders=2)
+    assert (await submit_file(client, first, section, seal(section, first, tmp_path))).status_code == 201
+    stored = await blob_files(app)
+    path = seal(section, bidder, tmp_path)
+    r = await submit_file(client, bidder, section, path)
+    assert r.status_code == 201, r.text
+    (bid,) = [row for row in await bid_rows(app, section.id) if row.organisation_id == bidder.organisation_id]
+    sent = ciphertexts(path)
+    digests = {envelope: bid.blobs[envelope]["sha256"] for envelope in sent}
+    async with app.state.engine.connect() as conn:
+        kept = await inline_blobs(conn, digests.values())
+    if app.state.engine.dialect.name == "postgresql":
+        assert kept == {digests[envelope]: data for envelope, data in sent.items()}
+        assert await blob_files(app) == stored  # not a byte more in the blob store
+    else:
+        assert kept == {} and len(await blob_files(app)) == len(stored) + len(sent)
+    store = app.state.blobs
+    for envelope, data in sent.items():
+        assert await store.exists(digests[envelope])
+        assert await store.read_bytes(digests[envelope], len(data)) == data
+        assert b"".join([chunk async for chunk in store.open_stream(digests[envelope])]) == data
+        with (await inline.opener(store, digests[envelope]))(digests[envelope]) as fh:
+            assert fh.read() == data
+    wanted = [(digests[e], len(sent[e])) for e in ("documents", "price")]
+    assert await store.read_many(wanted) == [sent["documents"], sent["price"]]
+    assert await missing_blobs(app.state) == {}
+
+
+async def test_the_scheduler_makes_a_sections_tag_key_so_its_first_bid_too_is_one_statement(
+    app, client, clock, tmp_path
+):
+    """A section taking bids gets its tag key at the scheduler's next tick (once, however often it ticks), so
+    that in a deadline storm on a section nobody has bid in yet every bid is accepted by one statement, with its
+    ciphertexts kept in the database on PostgreSQL."""
+    from sqlalchemy import select
+
+    from bidding import scheduler
+    from bidding.models import SectionKey
+    from trading.blobs.inline import inline_blobs
+
+    _world, section, (bidder,) = await _market(app, client, clock)
+
+    async def keys() -> list[bytes]:
+        async with app.state.sessionmaker() as s:
+            return list(await s.scalars(select(SectionKey.key).where(SectionKey.section_id == section.id)))
+
+    assert await keys() == []
+    await scheduler.tick(app.state)
+    (key,) = await keys()
+    await scheduler.tick(app.state)
+    assert await keys() == [key]  # made once
+    stored = await blob_files(app)
+    r = await submit_file(client, bidder, section, seal(section, bidder, tmp_path))
+    assert r.status_code == 201, r.text
+    (bid,) = await bid_rows(app, section.id)
+    async with app.state.engine.connect() as conn:
+        kept = await inline_blobs(conn, [blob["sha256"] for blob in bid.blobs.values()])
+    if app.state.engine.dialect.name == "postgresql":
+        assert len(kept) == 2 and await blob_files(app) == stored
+    else:
+        assert kept == {}

@@ -24,6 +24,8 @@ import msgspec
 from trading.errors import PayloadTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from trading.settings import Settings
 
 __all__ = [
@@ -209,9 +211,11 @@ class BlobStore(Protocol):
     async def writable(self) -> bool: ...
 
 
-def make_blob_store(settings: Settings) -> BlobStore:
+def make_blob_store(settings: Settings, engine: AsyncEngine | None = None) -> BlobStore:
     """The store the settings name — ``blob_store = "local"`` (under ``blob_dir``) or ``"s3"`` — with its calls
-    timed and its failures counted for /metrics (trading.blobs.instrumented)."""
+    timed and its failures counted for /metrics (trading.blobs.instrumented); given the database's *engine*,
+    reads look first among the blobs the database keeps (trading.blobs.inline), as the app's do."""
+    from trading.blobs.inline import InlineFirst
     from trading.blobs.instrumented import InstrumentedBlobStore
 
     store: BlobStore
@@ -223,4 +227,5 @@ def make_blob_store(settings: Settings) -> BlobStore:
         from trading.blobs.local import LocalBlobStore
 
         store = LocalBlobStore(settings.blob_dir)
-    return InstrumentedBlobStore(store)
+    instrumented = InstrumentedBlobStore(store)
+    return instrumented if engine is None else InlineFirst(instrumented, engine)  # type: ignore[return-value]

@@ -20,6 +20,7 @@ import msgspec
 
 from trading.blobs import BlobStore, HashMismatch
 from trading.blobs.gc import blob_references
+from trading.blobs.inline import inline_digests
 
 
 class CopyReport(msgspec.Struct, frozen=True):
@@ -52,9 +53,11 @@ async def copy_blobs(source: BlobStore, target: BlobStore) -> CopyReport:
 
 
 async def missing_blobs(state: Any) -> dict[str, list[str]]:
-    """The blobs the database references that the store does not hold, with who references them: after a
-    restore, what the bucket's copy lost (or a copy taken before the dump)."""
+    """The blobs the database references that neither the store nor the database itself (trading.blobs.inline)
+    holds, with who references them: after a restore, what the bucket's copy lost (or a copy taken before the
+    dump)."""
     present = {info.sha256 async for info in state.blobs.list_blobs()}
     async with state.sessionmaker() as session:
         references = await blob_references(session)
+        present |= await inline_digests(await session.connection())
     return {sha256: rows for sha256, rows in sorted(references.items()) if sha256 not in present}

@@ -101,7 +101,7 @@ def platform_state(sessionmaker, settings: Settings, now: datetime) -> State:  #
             # The seed's openings hold a few bids each: their arithmetic needs no process of its own.
             "settings": msgspec.structs.replace(settings, opening_processes=0),
             "clock": FixedClock(now),
-            "blobs": make_blob_store(settings),
+            "blobs": make_blob_store(settings, sessionmaker.kw["bind"]),
         }
     )
     state.platform_key = load_or_create_signing_key(settings.signing_key_path)
