@@ -246,7 +246,13 @@ class BiddingController(Controller):
         body = await request.body()
         try:
             bid, fresh = await submission.submit_file(
-                db, act, section_id, body, blobs=state.blobs, signer=receipts.ReceiptSigner.of(state)
+                db,
+                act,
+                section_id,
+                body,
+                blobs=state.blobs,
+                signer=receipts.ReceiptSigner.of(state),
+                inline_max=state.settings.inline_blob_max_kib * 1024,
             )
             await db.commit()  # durable before the receipt is handed out
         except IntegrityError:  # the same file sent twice at once: the other request's bid is this one

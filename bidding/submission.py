@@ -60,7 +60,6 @@ from trading.accounts.models import Organisation
 from trading.audit import services as audit
 from trading.audit.services import record
 from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
-from trading.blobs.inline import INLINE_MAX
 from trading.context import Act, Actor
 from trading.db import Lean, without_transaction
 from trading.errors import Forbidden, InvalidInput
@@ -426,12 +425,20 @@ def parse_sealed_file(body: bytes) -> SealedFile:
 
 
 async def submit_file(
-    session: AsyncSession, act: Act, section_id: int, body: bytes, *, blobs: BlobStore, signer: ReceiptSigner
+    session: AsyncSession,
+    act: Act,
+    section_id: int,
+    body: bytes,
+    *,
+    blobs: BlobStore,
+    signer: ReceiptSigner,
+    inline_max: int = 0,
 ) -> Accepted:
     """A whole sealed bid file in one request: the checks of ``begin`` (read only), the ciphertexts straight into
     the blob store, then the bid accepted — by one statement on its own (``_accept_whole``), or under the
     section's lock as ``complete`` does, in the session's transaction. The caller commits, and only then hands
-    the receipt out. Sending the same file again gives the same bid."""
+    the receipt out. Sending the same file again gives the same bid. Ciphertexts of at most *inline_max* bytes
+    are kept in the database by the one statement (trading.blobs.inline) rather than in *blobs*."""
     actor = _bidder(act)
     sealed = parse_sealed_file(body)
     manifest, signature = sealed.head.manifest_bytes, sealed.head.signature
@@ -489,7 +496,7 @@ async def submit_file(
     if existing_id is None and not supersede and session.bind.dialect.name == "postgresql":
         section_key = await events.section_key_made(session, section_id)
     kept: dict[str, tuple[str, bytes]] | None = None
-    if section_key is not None and all(sealed.hashes[e][1] <= INLINE_MAX for e in ENVELOPES):
+    if section_key is not None and all(sealed.hashes[e][1] <= inline_max for e in ENVELOPES):
         kept = {e: (sealed.hashes[e][0], b"".join(sealed.ciphertexts[e])) for e in ENVELOPES}
         stored = {e: StoredBlob(sha256=sealed.hashes[e][0], size=sealed.hashes[e][1]) for e in ENVELOPES}
     else:

@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: ``blob_gc_interval`` seconds by one worker at a time (0: only by `trading blobs gc`).
     blob_gc_grace_hours: float = 24.0
     blob_gc_interval: float = 3600.0
+    #: A bid sent whole keeps each ciphertext of at most this many KiB in the database, written by the statement
+    #: that accepts it (trading/blobs/inline.py; PostgreSQL only); larger ones go to the blob store. 0: none.
+    inline_blob_max_kib: int = 1024
     #: Display time zone; everything is stored in UTC.
     time_zone: str = "Asia/Shanghai"
     #: The platform's Ed25519 signing key (PEM, created on first use if missing).
@@ -151,6 +154,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             )
         if not 60 <= self.share_window <= 86400:
             raise ValueError("share_window must be between 60 seconds and one day (86400)")
+        if not 0 <= self.inline_blob_max_kib <= 16 * 1024:
+            raise ValueError("inline_blob_max_kib must be between 0 and 16384 (a bid sent whole is at most 16 MiB)")
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

@@ -414,3 +414,31 @@ async def test_the_scheduler_makes_a_sections_tag_key_so_its_first_bid_too_is_on
         assert len(kept) == 2 and await blob_files(app) == stored
     else:
         assert kept == {}
+
+
+@pytest.mark.parametrize("kib", [0, 1])
+async def test_ciphertexts_over_inline_blob_max_kib_go_to_the_blob_store(app, client, clock, tmp_path, kib):
+    """``inline_blob_max_kib`` bounds what the database keeps: 0 keeps nothing, and with 1 KiB the documents'
+    ciphertext (tens of KiB) is over it — the bid's ciphertexts then go to the blob store, both of them."""
+    import msgspec
+
+    from trading.blobs.inline import inline_blobs
+
+    app.state.settings = msgspec.structs.replace(app.state.settings, inline_blob_max_kib=kib)
+    _world, section, (first, bidder) = await _market(app, client, clock, bidders=2)
+    assert (await submit_file(client, first, section, seal(section, first, tmp_path))).status_code == 201
+    stored = await blob_files(app)
+    r = await submit_file(client, bidder, section, seal(section, bidder, tmp_path))
+    assert r.status_code == 201, r.text
+    (bid,) = [row for row in await bid_rows(app, section.id) if row.organisation_id == bidder.organisation_id]
+    async with app.state.engine.connect() as conn:
+        assert await inline_blobs(conn, [blob["sha256"] for blob in bid.blobs.values()]) == {}
+    assert len(await blob_files(app)) == len(stored) + 2
+
+
+async def test_inline_blob_max_kib_is_bounded_by_the_one_request_limit() -> None:
+    from trading.settings import Settings
+
+    for wrong in (-1, 16 * 1024 + 1):
+        with pytest.raises(ValueError, match="inline_blob_max_kib"):
+            Settings(inline_blob_max_kib=wrong)

@@ -3,10 +3,11 @@ accepts the bid (bidding.submission._accept_whole). In a deadline storm a bid is
 database's commit — where it was that commit and two files written and fsynced (or two PUTs to the object
 store) beside it: the ciphertexts are durable exactly when the bid is, and a refused bid leaves nothing behind.
 
-They stay there, backed up with the database (its dump holds them). Everything that reads a bid's ciphertexts
-asks the app's store, which is :class:`InlineFirst`: the database first, then the blob store. The blob store's
-own listing (garbage collection, ``trading blobs export``) never sees them; ``trading blobs check`` counts them
-as present.
+Which ciphertexts: each at most ``inline_blob_max_kib`` (1 MiB by default; a bid sent whole is at most 16 MiB,
+its price envelope a few hundred bytes). They stay there, backed up with the database (its dump holds them).
+Everything that reads a bid's ciphertexts asks the app's store, which is :class:`InlineFirst`: the database
+first, then the blob store. The blob store's own listing (garbage collection, ``trading blobs export``) never
+sees them; ``trading blobs check`` counts them as present.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.blobs import READ_CHUNK, too_large
 from trading.db import Base, Lean, UTCDateTime
-
-#: The largest ciphertext kept in the database; a bigger one goes to the blob store. A bid sent whole is at most
-#: 16 MiB (bidding.submission.ONE_REQUEST_LIMIT); its price envelope is a few hundred bytes.
-INLINE_MAX = 1 << 20
 
 
 class InlineBlob(Base):
