@@ -10,8 +10,9 @@ submit` sends a bid under 16 MiB, or with ``--mode pieces`` begin, both cipherte
 receipted bids per second, the latency of a whole submission, how soon each receipt's entry was in a signed
 checkpoint, and the CPU of the app's processes, of PostgreSQL and of itself meanwhile. The floor, measured in
 the same run: N concurrent raw asyncpg INSERT + COMMIT of rows of the same size into a plain table, with as
-many connections as the app's pools hold (``--connections``). No timing is asserted anywhere: these are
-measurements. BENCH_PROFILE=out.txt samples the app with py-spy (bench/profile_top.py).
+many connections as the app's pools hold (``--connections``; the app opens none beyond them unless
+``--overflow``). No timing is asserted anywhere: these are measurements. BENCH_PROFILE=out.txt samples the app
+with py-spy (bench/profile_top.py).
 """
 
 from __future__ import annotations
@@ -207,8 +208,14 @@ def main() -> int:
         "--connections",
         type=int,
         default=20,
-        help="database connections: the floor's pool, and the app's pool across its workers (each worker's pool "
-        "may grow as far again under load, as in production)",
+        help="database connections: the floor's pool, and the app's pools across its workers",
+    )
+    parser.add_argument(
+        "--overflow",
+        type=int,
+        default=0,
+        help="connections each worker may open beyond its pool in the storm (TRADING_POOL_OVERFLOW; -1: as many "
+        "as its pool, the default of trading serve); 0, the bench's default, holds the app to --connections",
     )
     parser.add_argument("--document-kib", type=int, default=64)
     parser.add_argument(
@@ -244,6 +251,7 @@ def main() -> int:
         TRADING_BLOB_DIR=settings.blob_dir,
         TRADING_SIGNING_KEY_PATH=settings.signing_key_path,
         TRADING_POOL_SIZE=str(max(1, args.connections // args.workers)),
+        TRADING_POOL_OVERFLOW=str(args.overflow),
     )
     with serve_app(env, args.port, workers=args.workers) as served:
 

@@ -153,7 +153,8 @@ def make_engine(settings: Settings, *, pool_size: int | None = None, overflow: i
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = pool_size or settings.pool_size
-        kwargs["max_overflow"] = overflow if overflow is not None else kwargs["pool_size"]
+        configured = kwargs["pool_size"] if settings.pool_overflow < 0 else settings.pool_overflow
+        kwargs["max_overflow"] = overflow if overflow is not None else configured
         kwargs["pool_recycle"] = POOL_RECYCLE
         kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
     engine = create_async_engine(settings.database_url, **kwargs)

@@ -102,6 +102,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     min_evaluators: int = 5
     #: Connection pool size per worker (PostgreSQL).
     pool_size: int = 10
+    #: Connections a worker may open beyond ``pool_size`` under load, each closed again once the burst is over
+    #: (-1: as many as ``pool_size``). 0 keeps the pool fixed: a burst then queues for the pool's connections
+    #: instead of starting server backends it drops a moment later (docs/operations.md, "Small bids").
+    pool_overflow: int = -1
     #: This app host's name in the logs (default: the machine's host name). docs/operations.md.
     instance_name: str = msgspec.field(default_factory=socket.gethostname)
     #: How the service logs: "json" (one JSON object a line, for a log collector: `trading serve`) or "text"
@@ -154,6 +158,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             )
         if not 60 <= self.share_window <= 86400:
             raise ValueError("share_window must be between 60 seconds and one day (86400)")
+        if self.pool_size < 1 or self.pool_overflow < -1:
+            raise ValueError("pool_size must be at least 1, pool_overflow 0 or more (-1: as many as pool_size)")
         if not 0 <= self.inline_blob_max_kib <= 16 * 1024:
             raise ValueError("inline_blob_max_kib must be between 0 and 16384 (a bid sent whole is at most 16 MiB)")
 
