@@ -50,7 +50,7 @@ async def make_section_keys(session: Any, limit: int = 100) -> list[int]:
     """Make the tag key of every section taking bids that has none yet (the scheduler's tick, in its session;
     the caller commits): a section has its key before its first bid, so that even that bid is accepted by one
     statement (bidding.submission._accept_whole). A bid that finds none makes it itself (``section_key``)."""
-    from sqlalchemy import exists, select, text
+    from sqlalchemy import exists, select
 
     from bidding.models import SectionKey
     from trading.projects.models import Section
@@ -62,11 +62,18 @@ async def make_section_keys(session: Any, limit: int = 100) -> list[int]:
     )
     made = list(await session.scalars(keyless))
     for section_id in made:
-        await session.execute(
-            text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
-            {"s": section_id, "k": os.urandom(32)},
-        )
+        await _make_key(session, section_id)
     return made
+
+
+async def _make_key(session: Any, section_id: int) -> None:
+    """A new random tag key for the section, unless it has one (concurrent makers: the first one's stays)."""
+    from sqlalchemy import text
+
+    await session.execute(
+        text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
+        {"s": section_id, "k": os.urandom(32)},
+    )
 
 
 async def section_key(session: Any, section_id: int) -> bytes:
@@ -79,7 +86,7 @@ async def section_key(session: Any, section_id: int) -> bytes:
 async def section_key_made(session: Any, section_id: int, *, make: bool = False) -> bytes | None:
     """The section's tag key if it has been made (None if not); with *make*, made now if it has not been, in
     the session's transaction."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
     from bidding.models import SectionKey
 
@@ -92,10 +99,7 @@ async def section_key_made(session: Any, section_id: int, *, make: bool = False)
     if key is None:
         if not make:
             return None
-        await session.execute(
-            text("INSERT INTO bid_section_keys (section_id, key) VALUES (:s, :k) ON CONFLICT (section_id) DO NOTHING"),
-            {"s": section_id, "k": os.urandom(32)},
-        )
+        await _make_key(session, section_id)
         key = await session.scalar(query)
     # Kept only when read as committed: a key inserted by this transaction might yet be rolled back.
     if not inserted:

@@ -511,8 +511,9 @@ async def submit_file(
         stored = dict(zip(ENVELOPES, await asyncio.gather(*puts), strict=True))
         if section_key is not None:
             conn = await without_transaction(session)
-    if section_key is not None:
-        upload = _new_upload(
+    # A bid sent whole without an upload of its own begun earlier: its upload row, written with the bid.
+    upload = (
+        _new_upload(
             act,
             section_id,
             organisation.id,
@@ -522,12 +523,19 @@ async def submit_file(
             sizes={e: sealed.hashes[e][1] for e in ENVELOPES},
             state="complete",
         )
+        if existing_id is None
+        else None
+    )
+    new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS} if upload is not None else None
+    if section_key is not None:
+        assert upload is not None and new_upload is not None  # (the one-statement path has no earlier upload)
         bid = await _accept_whole(
             session,
             conn,
             act,
             actor,
             upload,
+            new_upload,
             organisation,
             signing_key_id,
             stored,
@@ -554,19 +562,6 @@ async def submit_file(
             return Accepted(bid, False)
         upload = await session.get(Upload, existing_id, populate_existing=True)
         assert upload is not None
-        new_upload = None
-    else:
-        upload = _new_upload(
-            act,
-            section_id,
-            organisation.id,
-            manifest,
-            signature,
-            sealed_shares,
-            sizes={e: sealed.hashes[e][1] for e in ENVELOPES},
-            state="complete",
-        )
-        new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}  # written with the bid
     if superseded:
         await record(
             session,
@@ -653,10 +648,16 @@ async def lock_open_section(
     else:
         taken = (await session.execute(_LOCK_OPEN_SECTION, values)).rowcount == 1
     if not taken:
-        section = await session.get(Section, section_id, populate_existing=True)
-        assert section is not None
-        _ensure_taking_bids(section, now)
-        raise SectionNotOpenForBids(*refusal)
+        await _refuse_not_open(session, section_id, now, refusal)
+
+
+async def _refuse_not_open(session: AsyncSession, section_id: int, now: datetime, refusal: tuple[str, str]) -> None:
+    """Refuse an act the section's lock did not take: with the deadline if it has passed (or the section has
+    closed), else with *refusal*. The section is read again, as it is now."""
+    section = await session.get(Section, section_id, populate_existing=True)
+    assert section is not None
+    _ensure_taking_bids(section, now)
+    raise SectionNotOpenForBids(*refusal)
 
 
 def _unregistered_key() -> Forbidden:
@@ -861,6 +862,7 @@ async def _accept_whole(
     act: Act,
     actor: Actor,
     upload: Upload,
+    new_upload: dict[str, Any],
     organisation: Party,
     signing_key_id: int,
     stored: dict[str, StoredBlob],
@@ -876,8 +878,8 @@ async def _accept_whole(
     ``lock_open_section`` and ``_accept`` do and commits by itself — a bid's acceptance in one round trip.
     *replaced* is the bidder's active bid as read in the checks; if another of the bidder's bids took its place
     meanwhile, the bid is made again, replacing that one. *conn* is the session's, without a transaction; *kept*,
-    the ciphertexts (sha256, bytes) by envelope when the statement keeps them in the database."""
-    new_upload = {c: getattr(upload, c) for c in bid_rows.UPLOAD_COLUMNS}
+    the ciphertexts (sha256, bytes) by envelope when the statement keeps them in the database; *new_upload*,
+    *upload*'s row, written with the bid."""
     for _ in range(_REPLACED_MEANWHILE_TRIES):
         bid = _new_bid(act, upload, organisation, signing_key_id, stored, replaced, section_key, signer)
         gate = {
@@ -908,10 +910,7 @@ async def _accept_whole(
                 metrics.count_upload_bytes("inline", sum(len(data) for _, data in kept.values()))
             return bid
         if not row["open"]:
-            section = await session.get(Section, upload.section_id, populate_existing=True)
-            assert section is not None
-            _ensure_taking_bids(section, act.at)
-            raise SectionNotOpenForBids(*NOT_TAKING_BIDS)
+            await _refuse_not_open(session, upload.section_id, act.at, NOT_TAKING_BIDS)
         if not row["key_live"]:
             raise _unregistered_key()
         now_active = await _ACTIVE_BID_NOW.first(conn, _active_bid_key(upload))
