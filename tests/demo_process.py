@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.test_trading_command import _free_port
+from tests.processes import free_port
 
 TRADING = str(Path(sys.executable).parent / "trading")
 
@@ -68,7 +68,7 @@ def running_demo(folder: Path, *, env: dict[str, str] | None = None, seconds: fl
     """`trading demo --port P` run in *folder* (its data lands in folder/var), served within *seconds*;
     stopped on leaving, as Ctrl+C would. Its environment: *env* (default: this one's less TRADING_*), with the
     tests' password hashing cost."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (folder / "demo.out").open("w") as log:
         process = subprocess.Popen(

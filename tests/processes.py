@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,23 +25,36 @@ from trading.settings import Settings
 BIN = Path(sys.executable).parent
 
 
+def _ephemeral_start() -> int:
+    """Where the kernel starts handing out ports to outgoing connections (32768 on Linux by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(also_free: int = 0) -> int:
-    """A free 127.0.0.1 port whose port + *also_free* is free too (weed's gRPC listens 10000 above each)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if not also_free:
+    """A free 127.0.0.1 port whose port + *also_free* is free too (weed's gRPC listens 10000 above each).
+
+    Both lie below the kernel's range for outgoing connections: a port the kernel hands out (``bind(0)``) is
+    one an outgoing connection may take while its server is down, so a server restarted on its old port (the
+    store's outage test) could find it taken. Below that range only another listener can hold it."""
+    top = _ephemeral_start() - also_free
+    low = 10000 if top > 12000 else 1024
+    for _ in range(200):
+        port = random.randrange(low, top)
+        if _bindable(port) and (not also_free or _bindable(port + also_free)):
             return port
-        if port + also_free > 65535:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + also_free))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log_tail: Callable[[], str], timeout: float = 60) -> None:

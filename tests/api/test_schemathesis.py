@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import PG_ADMIN_URL, PG_REQUIRED, _create_pg_database, _drop_pg_database
+from tests.processes import free_port
 
 TRADING = str(Path(sys.executable).parent / "trading")
 TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
@@ -45,12 +45,6 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _seeded_database(tmp: Path) -> tuple[str, dict[str, str]]:
@@ -102,7 +96,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         if PG_REQUIRED:
             raise
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [TRADING, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

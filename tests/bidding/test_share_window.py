@@ -282,7 +282,8 @@ async def test_an_opener_disputes_with_the_command_line_only_when_it_chooses_to(
     from cryptography.hazmat.primitives import serialization
 
     from bidding.envelope import protect_private_key
-    from tests.browser.test_public_journey import _free_port, serving
+    from tests.browser.test_public_journey import serving
+    from tests.processes import free_port
 
     if backend != "sqlite":
         pytest.skip("the served copy shares the SQLite file; the PostgreSQL half is the API test above")
@@ -301,7 +302,7 @@ async def test_an_opener_disputes_with_the_command_line_only_when_it_chooses_to(
             serialization.BestAvailableEncryption(b"pw"),
         )
     )
-    served = msgspec.structs.replace(settings, base_url=f"http://127.0.0.1:{_free_port()}", clock=clock.at.isoformat())
+    served = msgspec.structs.replace(settings, base_url=f"http://127.0.0.1:{free_port()}", clock=clock.at.isoformat())
     bidding = [sys.executable, "-m", "bidding.cli", "--server", served.base_url, "--token", first.token]
     env = {"BIDDING_PASSPHRASE": "pw", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
 

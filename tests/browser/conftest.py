@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.test_public_journey import _free_port, require_chromium, serving
+from tests.browser.test_public_journey import require_chromium, serving
 from tests.demo_snapshot import seeded_demo_files
+from tests.processes import free_port
 from trading.clock import FixedClock
 from trading.settings import Settings
 
@@ -22,7 +23,7 @@ TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
     tmp = tmp_path_factory.mktemp("demo-browser")
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
         blob_dir=str(tmp / "blobs"),

@@ -23,9 +23,10 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.bidding.harness import Section, make_bidder, open_as, open_section, seal, start_opening, submit
-from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, _free_port, require_chromium, serving
+from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 from tests.conftest import DEFAULT_NOW
 from tests.factories import build_world
+from tests.processes import free_port
 from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
@@ -77,7 +78,7 @@ def _hall(tmp_path: Path) -> Iterator[tuple[Any, str, Section, Settings, datetim
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
         blob_dir=str(tmp_path / "blobs"),

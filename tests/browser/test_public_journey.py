@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from tests.factories import (
     draft_tender,
     local,
 )
+from tests.processes import free_port
 from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
@@ -254,12 +254,6 @@ async def _seed(settings: Settings) -> Seeded:
     return Seeded(road_id=road["id"], amendment_id=amendment["id"], titles=titles)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _environment(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
     env.update(
@@ -344,7 +338,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The app under uvicorn in a subprocess, on a free port, over a seeded SQLite database."""
     require_chromium()
     tmp = tmp_path_factory.mktemp("browser")
-    settings = _settings(tmp, _free_port())
+    settings = _settings(tmp, free_port())
     # Seed in a thread of its own, so its event loop never meets the test session's.
     with ThreadPoolExecutor(max_workers=1) as pool:
         seeded = pool.submit(asyncio.run, _seed(settings)).result()

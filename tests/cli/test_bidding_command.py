@@ -18,7 +18,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from bidding.client import BiddingClient
 from bidding.envelope import read_sealed_bid
 from tests.conftest import DEFAULT_NOW
 from tests.factories import PASSWORD, build_world, create_project, draft_tender
+from tests.processes import free_port
 from trading.accounts import schemas as acc
 from trading.accounts.credit_code import make_credit_code
 from trading.accounts.services import create_organisation, create_person
@@ -55,12 +55,6 @@ PRICES = {1: 4_512_345_600, 2: 4_498_000_000, 3: 4_630_120_000, 4: 4_700_000_000
 PASSPHRASE = "春眠不觉晓 处处闻啼鸟"
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -130,7 +124,7 @@ class Platform:
     def __init__(self, tmp: Path, settings: Settings):
         self.tmp = tmp
         self.settings = settings
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
         home = tmp / "home"

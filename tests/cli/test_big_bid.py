@@ -30,7 +30,7 @@ from bidding.envelope import read_sealed_bid, seal_bid
 from tests.bidding import harness
 from tests.conftest import DEFAULT_NOW
 from tests.factories import build_world
-from tests.processes import kill_group, wait_ready
+from tests.processes import free_port, kill_group, wait_ready
 from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
@@ -53,12 +53,6 @@ with open(sys.argv[1], "w") as fh:
     fh.write(str(usage.ru_maxrss))
 sys.exit(os.waitstatus_to_exitcode(status))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _documents(folder: Path, size: int) -> Path:
@@ -99,7 +93,7 @@ class Server:
     """`trading serve` (one worker) in its own session, startable again after a kill -9."""
 
     def __init__(self, settings: Settings, folder: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "server.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("BIDDING_", "TRADING_"))}

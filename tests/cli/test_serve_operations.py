@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.bidding.harness import Bidder, begin, ciphertexts, make_bidder, open_section, seal
 from tests.conftest import DEFAULT_NOW
 from tests.factories import build_world
+from tests.processes import free_port
 from trading.app import create_app
 from trading.clock import FixedClock
 from trading.migrate import upgrade
@@ -40,12 +41,6 @@ from trading.workers import listening_sockets
 TRADING = str(Path(sys.executable).parent / "trading")
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -99,7 +94,7 @@ async def _trade(tmp: Path) -> Trade:
 def serving(
     trade: Trade, tmp: Path, *, workers: int = 1, **settings: str
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING_", "PROMETHEUS_"))}
     env |= {

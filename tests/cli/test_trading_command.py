@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.processes import free_port
 
 TRADING = str(Path(sys.executable).parent / "trading")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest_asyncio.fixture
@@ -39,7 +33,7 @@ async def fresh_url(backend, tmp_path):
 @asynccontextmanager
 async def serving(env: dict[str, str], workers: int = 1) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
     """`trading serve` on a free port of 127.0.0.1; yields a client for it and, once stopped, its output."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [TRADING, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -128,7 +122,7 @@ def test_serve_refuses_a_database_behind_the_code_and_says_what_to_run(tmp_path)
         TRADING_SIGNING_KEY_PATH=str(tmp_path / "var" / "key.pem"),
     )
     out = subprocess.run(
-        [TRADING, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+        [TRADING, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "trading db upgrade" in out.stderr and "未迁移" in out.stderr and "Traceback" not in out.stderr
@@ -156,7 +150,7 @@ def test_serve_refuses_while_an_openers_private_key_sits_in_its_data_directory(t
         )
     )
     out = subprocess.run(
-        [TRADING, "serve", "--port", str(_free_port())], env=env, capture_output=True, text=True, timeout=60
+        [TRADING, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2, out.stdout + out.stderr
     assert str(key) in out.stderr and "开标人私钥" in out.stderr
