@@ -29,6 +29,7 @@ from bidding import (
 )
 from bidding.models import Bid, BidderKey, OpenerKey
 from trading import metrics
+from trading.blobs import inline
 from trading.errors import NotFound
 from trading.web import DB, make_act, request_actor
 
@@ -454,7 +455,7 @@ class OpeningController(Controller):
         bid = await opening.opened_bid(db, section_id, manifest_sha256)
         blob = bid.blobs["price"]
         return Stream(
-            request.app.state.blobs.open_stream(blob["sha256"]),
+            await inline.stream(request.app.state.blobs, db, blob["sha256"]),
             media_type="application/octet-stream",
             headers={
                 "Content-Length": str(blob["size"]),

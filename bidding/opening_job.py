@@ -57,6 +57,7 @@ from bidding.opening_batch import (
 )
 from trading import metrics
 from trading.accounts.models import Organisation
+from trading.blobs import inline
 from trading.context import Act
 from trading.db import Lean
 
@@ -351,7 +352,8 @@ async def _read_batch(
     if not rows:
         return []
     prices = [row["blobs"]["price"] for row in rows]
-    ciphertexts = await state.blobs.read_many([(price["sha256"], int(price["size"])) for price in prices])
+    blobs = await inline.through(state.blobs, session)
+    ciphertexts = await blobs.read_many([(price["sha256"], int(price["size"])) for price in prices])
     return [
         BidToOpen(
             row["id"],
@@ -389,7 +391,7 @@ async def _publish(state: State, section_id: int, owner: str) -> None:
         opening = await session.get(Opening, section_id)
         assert opening is not None
         sc = await section_committee(session, section_id)
-        await open_reserve(session, state.blobs, sc)
+        await open_reserve(session, await inline.through(state.blobs, session), sc)
         await session.flush()
         notice = await publish_record(session, Act(actor=None, address="opening-job", at=now), sc, opening)
         opening.record_notice_id = notice.id

@@ -166,7 +166,7 @@ async def open_documents(
         context=context_for(sc, org),
         data_key=key.data_key,
         sha256=bid.blobs["documents"]["sha256"],
-        opener=await inline.opener(blobs, bid.blobs["documents"]["sha256"]),
+        opener=await inline.opener(await inline.through(blobs, session), bid.blobs["documents"]["sha256"]),
     )
     return expert, documents
 

@@ -19,6 +19,7 @@ from notices import reads, schemas
 from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
 from notices.models import Attachment
+from trading.blobs import inline
 from trading.caching import IMMUTABLE, cache_headers, etag_for, not_modified, not_modified_response
 from trading.errors import InvalidInput
 from trading.web import DB, decode_cursor
@@ -137,7 +138,7 @@ class PublicNoticeController(Controller):
         if row is None or row.published_in_version is None:
             raise NoticeNotFound()
         return Stream(
-            request.app.state.blobs.open_stream(row.sha256),
+            await inline.stream(request.app.state.blobs, db, row.sha256),
             media_type=row.media_type,
             headers={
                 "Content-Length": str(row.size),

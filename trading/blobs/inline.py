@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import LargeBinary, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.blobs import READ_CHUNK, too_large
@@ -65,16 +65,24 @@ class InlineFirst:
     """The app's blob store: reads look in the database first, then in the blob store (*inner*); everything else
     — writes, uploads, listing, deleting — is the blob store's."""
 
-    def __init__(self, inner: Any, engine: AsyncEngine) -> None:
+    def __init__(self, inner: Any, engine: AsyncEngine, conn: AsyncConnection | None = None) -> None:
         self.inner = inner
         self.engine = engine
+        self.conn = conn
         self.kind = inner.kind
         self.uploads = inner.uploads
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
+    def on(self, conn: AsyncConnection) -> InlineFirst:
+        """This store reading the database's blobs through *conn*, a connection its caller holds already: one
+        held while a second is awaited from the pool waits on itself once the pool is spent."""
+        return InlineFirst(self.inner, self.engine, conn)
+
     async def _inline(self, digests: Iterable[str]) -> dict[str, bytes]:
+        if self.conn is not None:
+            return await inline_blobs(self.conn, digests)
         async with self.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             return await inline_blobs(conn, digests)
@@ -97,13 +105,16 @@ class InlineFirst:
         return [found[sha256] if sha256 in found else next(stored) for sha256, _ in wanted]
 
     async def open_stream(self, sha256: str) -> AsyncIterator[bytes]:
+        async for chunk in await self.stream(sha256):
+            yield chunk
+
+    async def stream(self, sha256: str) -> AsyncIterator[bytes]:
+        """*sha256*'s bytes as a stream, looked for in the database now (not once the stream is read: a response
+        reads it after its handler, and its session, are done)."""
         data = (await self._inline([sha256])).get(sha256)
         if data is None:
-            async for chunk in self.inner.open_stream(sha256):
-                yield chunk
-            return
-        for start in range(0, len(data), READ_CHUNK):
-            yield data[start : start + READ_CHUNK]
+            return self.inner.open_stream(sha256)  # type: ignore[no-any-return]
+        return _chunks(data)
 
     async def exists(self, sha256: str) -> bool:
         return sha256 in await self._inline([sha256]) or bool(await self.inner.exists(sha256))
@@ -116,6 +127,26 @@ class InlineFirst:
             return self.inner.open_reader  # type: ignore[no-any-return]
         kept, inner = data, self.inner
         return lambda digest: io.BytesIO(kept) if digest == sha256 else inner.open_reader(digest)
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), READ_CHUNK):
+        yield data[start : start + READ_CHUNK]
+
+
+async def through(store: Any, session: AsyncSession) -> Any:
+    """*store* as its caller holding *session* should read it: the database's blobs through the session's own
+    connection (:meth:`InlineFirst.on`); a plain store as it is."""
+    if isinstance(store, InlineFirst):
+        return store.on(await session.connection())
+    return store
+
+
+async def stream(store: Any, session: AsyncSession, sha256: str) -> AsyncIterator[bytes]:
+    """A response's stream of *sha256* from *store*, the database's copy found through *session* now."""
+    if isinstance(store, InlineFirst):
+        return await store.on(await session.connection()).stream(sha256)
+    return store.open_stream(sha256)  # type: ignore[no-any-return]
 
 
 async def opener(store: Any, sha256: str) -> Callable[[str], BinaryIO]:
