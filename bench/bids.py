@@ -12,7 +12,8 @@ checkpoint, and the CPU of the app's processes, of PostgreSQL and of itself mean
 the same run: N concurrent raw asyncpg INSERT + COMMIT of rows of the same size into a plain table, with as
 many connections as the app's pools hold (``--connections``; the app opens none beyond them unless
 ``--overflow``). No timing is asserted anywhere: these are measurements. BENCH_PROFILE=out.txt samples the app
-with py-spy (bench/profile_top.py).
+with py-spy (bench/profile_top.py); BENCH_PERF=out.data samples the whole machine, PostgreSQL too, with
+``perf record`` during the storm.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ import base64
 import json
 import os
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -171,6 +176,22 @@ def _postgres_cpu() -> float:
     return total
 
 
+@contextmanager
+def _perf(out: str | None) -> Iterator[None]:
+    """With BENCH_PERF=out.data, the whole machine sampled by ``perf record`` during the storm alone: where
+    PostgreSQL's share of the CPU goes (``perf report -i out.data --comm postgres``), which py-spy cannot see."""
+    if not out:
+        yield
+        return
+    perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-o", out], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # perf has started sampling
+    try:
+        yield
+    finally:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=60)
+
+
 def _ms(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
@@ -262,7 +283,8 @@ def main() -> int:
 
         cpu, each = served.cpu_seconds(), served.cpu_by_process()
         own, database = resource.getrusage(resource.RUSAGE_SELF), _postgres_cpu()
-        elapsed, results = asyncio.run(storm())
+        with _perf(os.environ.get("BENCH_PERF")):
+            elapsed, results = asyncio.run(storm())
         cpu = served.cpu_seconds() - cpu
         database = _postgres_cpu() - database
         after = resource.getrusage(resource.RUSAGE_SELF)
