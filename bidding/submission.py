@@ -758,12 +758,16 @@ async def complete(
     # decision): a late bid must not leave its ciphertext in the blob store.
     await _ensure_upload_section_open(session, upload, act.at)
     _ensure_still_open(upload)
-    parsed = _parsed(upload)
+    parsed, sizes = _parsed(upload), dict(upload.sizes)
     # Check outside the section's lock (a large bid takes seconds), store inside it where storing is cheap (the
     # local store links the uploaded file into place, so a refusal at the lock leaves nothing in the store; on
     # S3 the check writes the blob as it reads, and what a refusal leaves is collected as garbage). The upload's
-    # own bytes stay until it is discarded: should this transaction fail after storing, a retry completes.
-    checked = await _check_ciphertexts(upload, parsed, blobs.uploads)
+    # own bytes stay until it is discarded: should this transaction fail after storing, a retry completes. The
+    # reads so far end first, so that no connection is held (idle in a transaction) while the ciphertexts are
+    # hashed; the upload is read again after, and the conditional statements below decide as before.
+    await session.rollback()
+    checked = await _check_ciphertexts(upload_id, sizes, parsed, blobs.uploads)
+    upload = await own_upload(session, actor, upload_id)
     await lock_open_section(session, upload.section_id, act.at, NOT_TAKING_BIDS, party=upload.organisation_id)
     # The upload becomes complete in one conditional statement: of two completions racing (a retry sent
     # while the first is still running), the second waits for the first's commit and then finds its bid.
@@ -963,18 +967,20 @@ def _new_bid(
     return bid
 
 
-async def _check_ciphertexts(upload: Upload, parsed: Any, uploads: UploadSpool) -> dict[str, Prepared]:
+async def _check_ciphertexts(
+    upload_id: str, sizes: dict[str, int], parsed: Any, uploads: UploadSpool
+) -> dict[str, Prepared]:
     """Check both uploaded ciphertexts against the signed manifest (hash and size of each)."""
     checked: dict[str, Prepared] = {}
     for envelope in ENVELOPES:
         try:
             checked[envelope] = await uploads.prepare(
-                upload.id, envelope, parsed.envelope(envelope).ciphertext_sha256, upload.sizes[envelope]
+                upload_id, envelope, parsed.envelope(envelope).ciphertext_sha256, sizes[envelope]
             )
         except Incomplete as exc:
             raise UploadConflict(
-                f"「{envelope}」尚未上传完整：{exc.received}/{upload.sizes[envelope]} 字节",
-                f"The {envelope} ciphertext is incomplete: {exc.received} of {upload.sizes[envelope]} bytes",
+                f"「{envelope}」尚未上传完整：{exc.received}/{sizes[envelope]} 字节",
+                f"The {envelope} ciphertext is incomplete: {exc.received} of {sizes[envelope]} bytes",
                 details={"envelope": envelope, "received": exc.received},
             ) from exc
         except HashMismatch as exc:
