@@ -236,7 +236,7 @@ def main() -> int:
         type=int,
         default=0,
         help="connections each worker may open beyond its pool in the storm (TRADING_POOL_OVERFLOW; -1: as many "
-        "as its pool, the default of trading serve); 0, the bench's default, holds the app to --connections",
+        "as its pool); 0, the default here as in trading serve, holds the app to --connections",
     )
     parser.add_argument("--document-kib", type=int, default=64)
     parser.add_argument(

@@ -233,8 +233,9 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return _error_response(request, 500, {"error": body})
 
 
-#: Connections of a worker's background loops (PostgreSQL; beside settings.pool_size and its overflow, and the
-#: opening hall's LISTEN connection: max_connections counts workers × (2 × pool_size + 3)).
+#: Connections of a worker's background loops (PostgreSQL), and as many again for the log's integrator thread:
+#: beside settings.pool_size, its overflow and the opening hall's LISTEN connection, max_connections counts
+#: workers × (pool_size + pool_overflow + 5).
 BACKGROUND_POOL = 2
 
 

@@ -103,9 +103,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: Connection pool size per worker (PostgreSQL).
     pool_size: int = 10
     #: Connections a worker may open beyond ``pool_size`` under load, each closed again once the burst is over
-    #: (-1: as many as ``pool_size``). 0 keeps the pool fixed: a burst then queues for the pool's connections
-    #: instead of starting server backends it drops a moment later (docs/operations.md, "Small bids").
-    pool_overflow: int = -1
+    #: (-1: as many as ``pool_size``). 0, the default, keeps the pool fixed: a burst queues for the pool's warm
+    #: connections instead of starting server backends it drops a moment later (docs/operations.md, "Small bids").
+    pool_overflow: int = 0
     #: This app host's name in the logs (default: the machine's host name). docs/operations.md.
     instance_name: str = msgspec.field(default_factory=socket.gethostname)
     #: How the service logs: "json" (one JSON object a line, for a log collector: `trading serve`) or "text"
