@@ -13,7 +13,7 @@ the same run: N concurrent raw asyncpg INSERT + COMMIT of rows of the same size 
 many connections as the app's pools hold (``--connections``; the app opens none beyond them unless
 ``--overflow``). No timing is asserted anywhere: these are measurements. BENCH_PROFILE=out.txt samples the app
 with py-spy (bench/profile_top.py); BENCH_PERF=out.data samples the whole machine, PostgreSQL too, with
-``perf record`` during the storm.
+``perf record`` during the last storm.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -143,23 +143,37 @@ async def _submit(conn: Connection, token: str, section_id: int, path: Path) -> 
     return time.perf_counter() - t, status, body
 
 
-async def floor(dsn: str, n: int, size: int, connections: int) -> tuple[float, list[float]]:
+#: The floor is measured this many times on the same connections: the first run cold, as the first storm meets the
+#: app, the later ones warm (their statements planned once and kept), as the later storms do.
+FLOOR_RUNS = 3
+
+
+async def floor(dsn: str, n: int, size: int, connections: int) -> list[tuple[float, list[float]]]:
+    """FLOOR_RUNS runs of N concurrent INSERT + COMMIT of *size* random bytes each, on a pool of *connections*
+    opened before any is timed: (rows per second, each row's seconds) for each run."""
     pool = await asyncpg.create_pool(dsn, min_size=connections, max_size=connections)
     await pool.execute("CREATE TABLE IF NOT EXISTS bench_floor (id bigserial primary key, key text unique, data bytea)")
     payload = os.urandom(size)
-    latencies = []
 
-    async def one(i: int) -> None:
-        t = time.perf_counter()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO bench_floor (key, data) VALUES ($1, $2)", f"k{i}-{time.time_ns()}", payload)
-        latencies.append(time.perf_counter() - t)
+    async def run() -> tuple[float, list[float]]:
+        latencies = []
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*[one(i) for i in range(n)])
-    elapsed = time.perf_counter() - t0
-    await pool.close()
-    return n / elapsed, latencies
+        async def one(i: int) -> None:
+            t = time.perf_counter()
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO bench_floor (key, data) VALUES ($1, $2)", f"k{i}-{time.time_ns()}", payload
+                )
+            latencies.append(time.perf_counter() - t)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*[one(i) for i in range(n)])
+        return n / (time.perf_counter() - t0), latencies
+
+    try:
+        return [await run() for _ in range(FLOOR_RUNS)]
+    finally:
+        await pool.close()
 
 
 def _postgres_cpu() -> float:
@@ -240,6 +254,13 @@ def main() -> int:
     )
     parser.add_argument("--document-kib", type=int, default=64)
     parser.add_argument(
+        "--storms",
+        type=int,
+        default=2,
+        help="storms of --bidders each, one after another (other bidders each time): the first meets a cold app, "
+        "the later ones a warm one",
+    )
+    parser.add_argument(
         "--server", default=os.environ.get("TRADING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--port", type=int, default=8797)
@@ -264,8 +285,9 @@ def main() -> int:
         password_iterations=1,
         pool_size=max(1, args.connections // args.workers),
     )
-    print(f"seeding and sealing {args.bidders} bids …", file=sys.stderr)
-    section_id, sealed = asyncio.run(seed(settings, args.bidders, tmp, args.document_kib))
+    total = args.bidders * args.storms
+    print(f"seeding and sealing {total} bids ({args.storms} storms of {args.bidders}) …", file=sys.stderr)
+    section_id, sealed = asyncio.run(seed(settings, total, tmp, args.document_kib))
     env = dict(
         os.environ,
         TRADING_DATABASE_URL=url,
@@ -274,60 +296,91 @@ def main() -> int:
         TRADING_POOL_SIZE=str(max(1, args.connections // args.workers)),
         TRADING_POOL_OVERFLOW=str(args.overflow),
     )
+    size = sealed[0][1].stat().st_size
+    how = "one request each (the sealed file)" if args.mode == "file" else "begin + 2 uploads + complete"
+    print(
+        f"\ndeadline storm — {args.bidders} bidders at once, {args.document_kib} KiB documents "
+        f"({size:,} bytes sealed), {how}, PostgreSQL, {args.workers} uvicorn worker(s), {os.cpu_count()} cores"
+    )
     with serve_app(env, args.port, workers=args.workers) as served:
-
-        async def storm() -> tuple[float, list[Outcome]]:
-            t0 = time.perf_counter()
-            results = await asyncio.gather(*[submit(args.port, tok, section_id, p, args.mode) for tok, p in sealed])
-            return time.perf_counter() - t0, results
-
-        cpu, each = served.cpu_seconds(), served.cpu_by_process()
-        own, database = resource.getrusage(resource.RUSAGE_SELF), _postgres_cpu()
-        with _perf(os.environ.get("BENCH_PERF")):
-            elapsed, results = asyncio.run(storm())
-        cpu = served.cpu_seconds() - cpu
-        database = _postgres_cpu() - database
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        client = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
-        spread = sorted((v - each.get(p, 0.0) for p, v in served.cpu_by_process().items()), reverse=True)
-        receipted = [r for r in results if r.status == 201]
-        ok = [r.seconds for r in receipted]
-        integration = asyncio.run(integrated(dsn, receipted))
-        size = sealed[0][1].stat().st_size
-        floor_rate, floor_lat = asyncio.run(floor(dsn, args.bidders, size, args.connections))
-        rate = len(ok) / elapsed
-        how = "one request each (the sealed file)" if args.mode == "file" else "begin + 2 uploads + complete"
-        print(
-            f"\ndeadline storm — {args.bidders} bidders at once, {args.document_kib} KiB documents "
-            f"({size:,} bytes sealed), {how}, PostgreSQL, {args.workers} uvicorn worker(s), {os.cpu_count()} cores"
-        )
-        print(f"{'what':44} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9}")
-        print(
-            f"{'raw asyncpg INSERT+COMMIT of the same bytes':44} {floor_rate:9.0f} "
-            f"{_ms(floor_lat, 0.5):9.1f} {_ms(floor_lat, 0.99):9.1f} {1:9.2f}"
-        )
-        if ok:
+        storms = [
+            _storm(served, dsn, args, section_id, sealed[i * args.bidders : (i + 1) * args.bidders])
+            for i in range(args.storms)
+        ]
+    floors = asyncio.run(floor(dsn, args.bidders, size, args.connections))
+    cold, warm = floors[0], max(floors[1:], key=lambda run: run[0])
+    print(
+        "the first storm meets a cold app (its connections new, every statement planned afresh); the later ones, "
+        "other bidders, a warm one, as at a deadline after a morning's bids. The floor likewise: its first run, "
+        f"then the better of {len(floors) - 1} more on the same connections."
+    )
+    print(f"{'what':44} {'per s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs floor':>9}")
+    for i, (measured, (floor_rate, floor_lat)) in enumerate(
+        zip(storms, [cold] + [warm] * (len(storms) - 1), strict=True)
+    ):
+        when = "cold" if i == 0 else "warm"
+        if i < 2:
             print(
-                f"{'receipted sealed bids':44} {rate:9.0f} {_ms(ok, 0.5):9.1f} {_ms(ok, 0.99):9.1f} "
-                f"{rate / floor_rate:9.2f}"
+                f"{f'raw asyncpg INSERT+COMMIT of the same bytes, {when}':44} {floor_rate:9.0f} "
+                f"{_ms(floor_lat, 0.5):9.1f} {_ms(floor_lat, 0.99):9.1f} {1:9.2f}"
             )
-            leaves_per_s, lag = integration
+        measured.report(f"storm {i + 1} ({when})", floor_rate)
+    return 0
+
+
+class Storm(NamedTuple):
+    elapsed: float
+    results: list[Outcome]
+    integration: tuple[float, list[float]]
+    app_cpu: float
+    spread: list[float]
+    database_cpu: float
+    client_cpu: float
+
+    def report(self, name: str, floor_rate: float) -> None:
+        receipted = [r.seconds for r in self.results if r.status == 201]
+        n = len(receipted)
+        rate = n / self.elapsed
+        if receipted:
             print(
-                f"{'log: bids integrated / receipt → in a checkpoint':44} {leaves_per_s:9.0f} {_ms(lag, 0.5):9.1f} "
+                f"{f'{name}: receipted sealed bids':44} {rate:9.0f} {_ms(receipted, 0.5):9.1f} "
+                f"{_ms(receipted, 0.99):9.1f} {rate / floor_rate:9.2f}"
+            )
+            leaves_per_s, lag = self.integration
+            print(
+                f"{'  log: integrated / receipt → checkpoint':44} {leaves_per_s:9.0f} {_ms(lag, 0.5):9.1f} "
                 f"{_ms(lag, 0.99):9.1f} {leaves_per_s / rate:9.2f}x receipts"
             )
         print(
-            f"app CPU: {cpu:.2f} s for {len(ok)} bids = {1000 * cpu / max(1, len(ok)):.1f} ms per bid "
+            f"  app CPU: {self.app_cpu:.2f} s for {n} bids = {1000 * self.app_cpu / max(1, n):.1f} ms per bid "
             f"(all worker processes, as /proc counts it; by process: "
-            f"{', '.join(f'{v:.2f}' for v in spread if v >= 0.01)} s over {elapsed:.1f} s)"
+            f"{', '.join(f'{v:.2f}' for v in self.spread if v >= 0.01)} s over {self.elapsed:.1f} s); "
+            f"PostgreSQL {self.database_cpu:.2f} CPU-s = {1000 * self.database_cpu / max(1, n):.1f} ms per bid; "
+            f"this load generator {self.client_cpu:.2f} CPU-s"
         )
-        print(
-            f"the rest of the machine meanwhile: PostgreSQL {database:.2f} CPU-s, this load generator {client:.2f} CPU-s"
-        )
-        print(
-            f"receipts: {len(ok)}/{len(results)}; other answers: {sorted({r.status for r in results if r.status != 201})}"
-        )
-    return 0
+        others = sorted({r.status for r in self.results if r.status != 201})
+        print(f"  receipts: {n}/{len(self.results)}; other answers: {others}")
+
+
+def _storm(served: Any, dsn: str, args: argparse.Namespace, section_id: int, sealed: list[tuple[str, Path]]) -> Storm:
+    """All of *sealed* submitted at once, and what it cost."""
+
+    async def storm() -> tuple[float, list[Outcome]]:
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*[submit(args.port, tok, section_id, p, args.mode) for tok, p in sealed])
+        return time.perf_counter() - t0, results
+
+    cpu, each = served.cpu_seconds(), served.cpu_by_process()
+    own, database = resource.getrusage(resource.RUSAGE_SELF), _postgres_cpu()
+    with _perf(os.environ.get("BENCH_PERF")):
+        elapsed, results = asyncio.run(storm())
+    cpu = served.cpu_seconds() - cpu
+    database = _postgres_cpu() - database
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    client = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
+    spread = sorted((v - each.get(p, 0.0) for p, v in served.cpu_by_process().items()), reverse=True)
+    integration = asyncio.run(integrated(dsn, [r for r in results if r.status == 201]))
+    return Storm(elapsed, results, integration, cpu, spread, database, client)
 
 
 if __name__ == "__main__":
