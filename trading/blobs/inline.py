@@ -7,7 +7,9 @@ Which ciphertexts: each at most ``inline_blob_max_kib`` (1 MiB by default; a bid
 its price envelope a few hundred bytes). They stay there, backed up with the database (its dump holds them).
 Everything that reads a bid's ciphertexts asks the app's store, which is :class:`InlineFirst`: the database
 first, then the blob store. The blob store's own listing (garbage collection, ``trading blobs export``) never
-sees them; ``trading blobs check`` counts them as present.
+sees them; ``trading blobs check`` counts them as present. A reader that holds a session reads them through the
+session's connection (:func:`through`, :func:`stream`): taking a second connection from a pool its first is
+counted in can wait on itself (tests/blobs/test_one_connection.py).
 """
 
 from __future__ import annotations
