@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -351,6 +352,7 @@ async def test_a_small_bid_sent_whole_is_kept_with_its_row_where_every_reader_fi
     the statement that accepts it: nothing goes to the blob store, and the store's readers (the opening's, the
     documents', the public's download) and ``trading blobs check`` find them there. SQLite stores them."""
     from trading.blobs.backup import missing_blobs
+    from trading.blobs.gc import collect_garbage
     from trading.blobs.inline import inline_blobs
 
     _world, section, (first, bidder) = await _market(app, client, clock, bidders=2)
@@ -379,6 +381,11 @@ async def test_a_small_bid_sent_whole_is_kept_with_its_row_where_every_reader_fi
     wanted = [(digests[e], len(sent[e])) for e in ("documents", "price")]
     assert await store.read_many(wanted) == [sent["documents"], sent["price"]]
     assert await missing_blobs(app.state) == {}
+    # The blob store's garbage collection neither misses them (it counted them as lost, and warned of it each
+    # round) nor touches them.
+    report = await collect_garbage(app.state, grace=timedelta(0))
+    assert report.blobs_missing == 0 and report.blobs_deleted == 0
+    assert await store.read_many(wanted) == [sent["documents"], sent["price"]]
 
 
 async def test_the_scheduler_makes_a_sections_tag_key_so_its_first_bid_too_is_one_statement(

@@ -20,7 +20,7 @@ import msgspec
 
 from trading.blobs import BlobStore, HashMismatch
 from trading.blobs.gc import blob_references
-from trading.blobs.inline import inline_digests
+from trading.blobs.inline import kept_digests
 
 
 class CopyReport(msgspec.Struct, frozen=True):
@@ -59,5 +59,5 @@ async def missing_blobs(state: Any) -> dict[str, list[str]]:
     present = {info.sha256 async for info in state.blobs.list_blobs()}
     async with state.sessionmaker() as session:
         references = await blob_references(session)
-        present |= await inline_digests(await session.connection())
+        present |= await kept_digests(await session.connection(), set(references) - present)
     return {sha256: rows for sha256, rows in sorted(references.items()) if sha256 not in present}

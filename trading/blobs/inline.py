@@ -58,9 +58,12 @@ async def inline_blobs(conn: AsyncConnection, digests: Iterable[str]) -> dict[st
     return {row["sha256"]: bytes(row["data"]) for row in rows}
 
 
-async def inline_digests(conn: AsyncConnection) -> set[str]:
-    """Every digest the database keeps a blob for (``trading blobs check``)."""
-    return set((await conn.execute(select(_TABLE.c.sha256))).scalars())
+async def kept_digests(conn: AsyncConnection, digests: Iterable[str]) -> set[str]:
+    """Which of *digests* the database keeps a blob for (their bytes left where they are)."""
+    wanted = sorted(set(digests))
+    if not wanted:
+        return set()
+    return set((await conn.execute(select(_TABLE.c.sha256).where(_TABLE.c.sha256.in_(wanted)))).scalars())
 
 
 class InlineFirst:
