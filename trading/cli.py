@@ -409,20 +409,27 @@ async def _blob_state(settings: Settings) -> AsyncIterator[Any]:
 
 
 def cmd_blobs_gc(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete what no row references in the blob store (after the grace period); print what was done."""
-    from trading.blobs.gc import collect_garbage
+    """Delete what no row references in the blob store (after the grace period), move the ciphertexts the
+    database has kept long enough into it; print what was done."""
+    from trading.blobs.gc import collect_garbage, move_kept
 
     grace = timedelta(hours=settings.blob_gc_grace_hours if args.grace_hours is None else args.grace_hours)
 
     async def run() -> int:
         async with _blob_state(settings) as state:
             report = await collect_garbage(state, grace=grace, dry_run=args.dry_run)
+            moved = await move_kept(state, dry_run=args.dry_run)
         verb = "would delete" if args.dry_run else "deleted"
         print(
             f"{verb}: {report.blobs_deleted} unreferenced blobs, {report.uploads_deleted} dead uploads, "
             f"{report.debris_deleted} temporary files; kept {report.blobs_kept} referenced blobs older than "
             f"{grace.total_seconds() / 3600:g} h"
         )
+        if moved:
+            print(
+                f"{'would move' if args.dry_run else 'moved'}: {moved} ciphertexts the database kept for "
+                f"{settings.inline_blob_keep_days:g} days, into the blob store"
+            )
         if report.blobs_missing:
             print(
                 f"缺失 {report.blobs_missing} 个被引用的文件 / missing: {report.blobs_missing} blobs the database "

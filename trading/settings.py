@@ -48,6 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: A bid sent whole keeps each ciphertext of at most this many KiB in the database, written by the statement
     #: that accepts it (trading/blobs/inline.py; PostgreSQL only); larger ones go to the blob store. 0: none.
     inline_blob_max_kib: int = 1024
+    #: Those ciphertexts are moved to the blob store once this many days old (by the garbage collection's round,
+    #: and by `trading blobs gc`), so that the database holds a month's small bids, not every one ever made.
+    #: 0: they stay in the database.
+    inline_blob_keep_days: float = 30.0
     #: Display time zone; everything is stored in UTC.
     time_zone: str = "Asia/Shanghai"
     #: The platform's Ed25519 signing key (PEM, created on first use if missing).
@@ -162,6 +166,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("pool_size must be at least 1, pool_overflow 0 or more (-1: as many as pool_size)")
         if not 0 <= self.inline_blob_max_kib <= 16 * 1024:
             raise ValueError("inline_blob_max_kib must be between 0 and 16384 (a bid sent whole is at most 16 MiB)")
+        if not 0 <= self.inline_blob_keep_days <= 3650:
+            raise ValueError("inline_blob_keep_days must be between 0 (never moved) and 3650")
 
     def __repr__(self) -> str:  # whatever logs the settings never shows a secret
         shown = {

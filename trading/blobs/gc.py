@@ -27,7 +27,7 @@ from sqlalchemy import and_, or_, select, text
 
 from bidding.models import Bid, ReservePrice, Upload
 from notices.models import Attachment
-from trading.blobs.inline import kept_digests
+from trading.blobs.inline import kept_digests, move_to_store
 from trading.projects.models import Section
 
 
@@ -128,17 +128,30 @@ async def run_periodically(state: Any, stop: asyncio.Event) -> None:
             log.warning("blob garbage collection failed: %s", type(exc).__name__)
 
 
+async def move_kept(state: Any, *, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Move the small bids' ciphertexts the database has kept for ``inline_blob_keep_days`` to the blob store
+    (trading.blobs.inline.move_to_store); how many (``dry_run``: would be). 0 days: none."""
+    days = state.settings.inline_blob_keep_days
+    if days <= 0:
+        return 0
+    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    return await move_to_store(state.sessionmaker, state.blobs, before, dry_run=dry_run)
+
+
 async def _collect_once(state: Any, grace: timedelta) -> GarbageReport | None:
     engine = state.engine
     if engine.dialect.name != "postgresql":
-        return await collect_garbage(state, grace=grace)
+        return await collect_garbage(state, grace=grace)  # (SQLite keeps no bid's ciphertexts in the database)
     async with engine.connect() as conn:
         if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": GC_LOCK}):
             return None  # another worker is at it
         try:
             report = await collect_garbage(state, grace=grace)
+            moved = await move_kept(state)
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": GC_LOCK})
+    if moved:
+        log.info("moved %d ciphertexts kept in the database to the blob store", moved)
     if report.blobs_missing:
         log.warning("%d referenced blobs are not in the store (trading blobs check names them)", report.blobs_missing)
     if report.blobs_deleted or report.uploads_deleted or report.debris_deleted:

@@ -4,7 +4,9 @@ database's commit — where it was that commit and two files written and fsynced
 store) beside it: the ciphertexts are durable exactly when the bid is, and a refused bid leaves nothing behind.
 
 Which ciphertexts: each at most ``inline_blob_max_kib`` (1 MiB by default; a bid sent whole is at most 16 MiB,
-its price envelope a few hundred bytes). They stay there, backed up with the database (its dump holds them).
+its price envelope a few hundred bytes). They stay there, backed up with the database (its dump holds them),
+until ``inline_blob_keep_days`` old: then the garbage collection's round moves them to the blob store
+(:func:`move_to_store`), where the blob store's backup takes them.
 Everything that reads a bid's ciphertexts asks the app's store, which is :class:`InlineFirst`: the database
 first, then the blob store. The blob store's own listing (garbage collection, ``trading blobs export``) never
 sees them; ``trading blobs check`` counts them as present. A reader that holds a session reads them through the
@@ -19,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import LargeBinary, String, bindparam, func, select
+from sqlalchemy import LargeBinary, String, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -64,6 +66,40 @@ async def kept_digests(conn: AsyncConnection, digests: Iterable[str]) -> set[str
     if not wanted:
         return set()
     return set((await conn.execute(select(_TABLE.c.sha256).where(_TABLE.c.sha256.in_(wanted)))).scalars())
+
+
+_AGED = (
+    select(_TABLE.c.sha256)
+    .where(_TABLE.c.created_at < bindparam("before"))
+    .order_by(_TABLE.c.created_at, _TABLE.c.sha256)
+    .limit(bindparam("size"))
+)
+
+
+async def move_to_store(
+    sessionmaker: Any, store: Any, before: datetime, *, batch: int = 50, dry_run: bool = False
+) -> int:
+    """Move the blobs the database has kept since before *before* into the blob store *store*, and return how
+    many (``dry_run``: only count them). Each is written to the store — durably: fsynced, or a PUT answered —
+    before its row is deleted, so a reader finds it in one place or the other at every moment, and a failure
+    (the store away, a crash) leaves the rows it had not yet deleted where they were, to move at the next round.
+    No connection is held while the store writes."""
+    if dry_run:
+        async with sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).where(_TABLE.c.created_at < before)) or 0)
+    moved = 0
+    async with sessionmaker() as session:
+        while digests := list(await session.scalars(_AGED, {"before": before, "size": batch})):
+            await session.rollback()
+            for sha256 in digests:
+                data = await session.scalar(select(_TABLE.c.data).where(_TABLE.c.sha256 == sha256))
+                await session.rollback()
+                if data is not None:
+                    await store.put_bytes(bytes(data), expected_sha256=sha256)
+            await session.execute(delete(_TABLE).where(_TABLE.c.sha256.in_(digests)))
+            await session.commit()
+            moved += len(digests)
+    return moved
 
 
 class InlineFirst:
