@@ -109,3 +109,14 @@ async def test_inline_blob_keep_days_zero_keeps_them_and_the_setting_is_bounded(
     for days in (-1, 3651):
         with pytest.raises(ValueError, match="inline_blob_keep_days"):
             Settings(inline_blob_keep_days=days)
+
+
+async def test_the_garbage_collections_round_moves_them(app, client, clock, tmp_path):
+    """The periodic round (one worker of all, under the collection's lock) moves them too: here the test's clock,
+    which wrote them, is months behind the machine's, which the round reads."""
+    from trading.blobs.gc import _collect_once
+
+    sent = await _kept_bid(app, client, clock, tmp_path)
+    await _collect_once(app.state, timedelta(hours=24))
+    assert await _kept(app, sent) == {}
+    await _read_back(app, sent)
