@@ -112,11 +112,16 @@ async def test_inline_blob_keep_days_zero_keeps_them_and_the_setting_is_bounded(
 
 
 async def test_the_garbage_collections_round_moves_them(app, client, clock, tmp_path):
-    """The periodic round (one worker of all, under the collection's lock) moves them too: here the test's clock,
-    which wrote them, is months behind the machine's, which the round reads."""
+    """The periodic round (one worker of all, under the collection's lock) moves them too, once old on the
+    platform's clock, which dated them."""
     from trading.blobs.gc import _collect_once
 
     sent = await _kept_bid(app, client, clock, tmp_path)
+    kept = await _kept(app, sent)
+    clock.set(clock.at + timedelta(days=29))
+    await _collect_once(app.state, timedelta(hours=24))
+    assert await _kept(app, sent) == kept
+    clock.set(clock.at + timedelta(days=2))
     await _collect_once(app.state, timedelta(hours=24))
     assert await _kept(app, sent) == {}
     await _read_back(app, sent)

@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select, text
 from bidding.models import Bid, ReservePrice, Upload
 from notices.models import Attachment
 from trading.blobs.inline import kept_digests, move_to_store
+from trading.clock import clock_from_setting
 from trading.projects.models import Section
 
 
@@ -134,7 +135,11 @@ async def move_kept(state: Any, *, now: datetime | None = None, dry_run: bool = 
     days = state.settings.inline_blob_keep_days
     if days <= 0:
         return 0
-    before = (now or datetime.now(UTC)) - timedelta(days=days)
+    if now is None:  # the platform's clock, which dated the rows (a command's state has only the setting)
+        clock = getattr(state, "clock", None) or clock_from_setting(state.settings.clock)
+        async with state.sessionmaker() as session:
+            now = await clock.now(session)
+    before = now - timedelta(days=days)
     return await move_to_store(state.sessionmaker, state.blobs, before, dry_run=dry_run)
 
 
