@@ -185,8 +185,9 @@ async def through(store: Any, session: AsyncSession) -> Any:
 
 async def stream(store: Any, session: AsyncSession, sha256: str) -> AsyncIterator[bytes]:
     """A response's stream of *sha256* from *store*, the database's copy found through *session* now."""
+    store = await through(store, session)
     if isinstance(store, InlineFirst):
-        return await store.on(await session.connection()).stream(sha256)
+        return await store.stream(sha256)
     return store.open_stream(sha256)  # type: ignore[no-any-return]
 
 
