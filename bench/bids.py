@@ -192,8 +192,9 @@ def _postgres_cpu() -> float:
 
 @contextmanager
 def _perf(out: str | None) -> Iterator[None]:
-    """With BENCH_PERF=out.data, the whole machine sampled by ``perf record`` during the storm alone: where
-    PostgreSQL's share of the CPU goes (``perf report -i out.data --comm postgres``), which py-spy cannot see."""
+    """With BENCH_PERF=out.data, the whole machine sampled by ``perf record`` during a storm alone (each storm
+    writes the file afresh: it holds the last): where PostgreSQL's share of the CPU goes (``perf report -i
+    out.data --comm postgres``), which py-spy cannot see."""
     if not out:
         yield
         return
