@@ -25,8 +25,9 @@ async def provide_db(state: State) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def one_charset(response: Any) -> Any:
-    """Send a text/* media type that already names its charset as it is (the app's after_request hook).
+async def one_charset(response: Any) -> Any:
+    """Send a text/* media type that already names its charset as it is (the app's after_request hook: a
+    coroutine, as Litestar would run a plain function in its thread pool, a thread hop for every request).
 
     Litestar appends "; charset=utf-8" to every text/* media type, even one that names a charset already, so
     "text/plain; charset=utf-8" went out with the parameter twice, and an attachment uploaded as
