@@ -11,7 +11,10 @@ receipted bids per second, the latency of a whole submission, how soon each rece
 checkpoint, and the CPU of the app's processes, of PostgreSQL and of itself meanwhile. The floor, measured in
 the same run: N concurrent raw asyncpg INSERT + COMMIT of rows of the same size into a plain table, with as
 many connections as the app's pools hold (``--connections``; the app opens none beyond them unless
-``--overflow``). No timing is asserted anywhere: these are measurements. BENCH_PROFILE=out.txt samples the app
+``--overflow``). A second floor, the bare endpoint (bench/_bare.py): a raw ASGI app under the same uvicorn and
+workers taking the same bytes from as many clients at once and storing each with one INSERT + COMMIT (and, to
+tell the HTTP from the database, only reading them) — the least an HTTP service in Python does for a bid on
+this machine, none of a bid's checks. No timing is asserted anywhere: these are measurements. BENCH_PROFILE=out.txt samples the app
 with py-spy (bench/profile_top.py); BENCH_PERF=out.data samples the whole machine, PostgreSQL too, with
 ``perf record`` during the last storm.
 """
@@ -41,7 +44,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _app import fresh_database, serve_app  # noqa: E402
+from _app import cpu_seconds, fresh_database, serve_app  # noqa: E402
 from _http import Connection  # noqa: E402
 from _section import seed_bidders, seed_section  # noqa: E402
 
@@ -49,6 +52,7 @@ from bidding.envelope import BidContext, read_sealed_bid, seal_bid  # noqa: E402
 from trading.db import make_engine, make_sessionmaker  # noqa: E402
 from trading.migrate import upgrade  # noqa: E402
 from trading.settings import Settings  # noqa: E402
+from trading.workers import listening_sockets  # noqa: E402
 
 
 async def seed(settings: Settings, n: int, tmp: Path, document_kib: int) -> tuple[int, list[tuple[str, Path]]]:
@@ -310,6 +314,9 @@ def main() -> int:
         ]
     floors = asyncio.run(floor(dsn, args.bidders, size, args.connections))
     cold, warm = floors[0], max(floors[1:], key=lambda run: run[0])
+    bare = {
+        what: _bare_runs(dsn if what == "stored" else "", args, size, port=args.port + 1) for what in ("stored", "read")
+    }
     print(
         "the first storm meets a cold app (its connections new, every statement planned afresh); the later ones, "
         "other bidders, a warm one, as at a deadline after a morning's bids. The floor likewise: its first run, "
@@ -326,7 +333,64 @@ def main() -> int:
                 f"{_ms(floor_lat, 0.5):9.1f} {_ms(floor_lat, 0.99):9.1f} {1:9.2f}"
             )
         measured.report(f"storm {i + 1} ({when})", floor_rate)
+    print(
+        "\nthe bare endpoint: a raw ASGI app (bench/_bare.py; no framework, no checks) under the same uvicorn, "
+        f"{args.workers} worker(s), taking the same bytes from as many clients at once — the least an HTTP service "
+        "in Python does here for each bid; its first run, then the better of the rest"
+    )
+    for what, label in (("stored", "bare endpoint + INSERT+COMMIT"), ("read", "bare endpoint, body read only")):
+        runs = bare[what]
+        for i, run in enumerate((runs[0], max(runs[1:], key=lambda r: r[0]))):
+            rate, latencies, cpu = run
+            floor_rate, when = (cold[0], "cold") if i == 0 else (warm[0], "warm")
+            print(
+                f"{f'{label}, {when}':44} {rate:9.0f} {_ms(latencies, 0.5):9.1f} "
+                f"{_ms(latencies, 0.99):9.1f} {rate / floor_rate:9.2f}   server CPU "
+                f"{1000 * cpu / args.bidders:.1f} ms per request"
+            )
     return 0
+
+
+def _bare_runs(dsn: str, args: argparse.Namespace, size: int, port: int) -> list[tuple[float, list[float], float]]:
+    """FLOOR_RUNS storms of --bidders POSTs of *size* bytes at bench/_bare.py under uvicorn (storing each body
+    when *dsn* is set): (requests per second, each request's seconds, the server's CPU seconds) for each run."""
+    env = dict(os.environ, BARE_DSN=dsn, BARE_POOL=str(max(1, args.connections // args.workers)))
+    command = [sys.executable, "-m", "uvicorn", "bench._bare:app", "--port", str(port), "--workers", str(args.workers)]
+    command += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    body = os.urandom(size)
+
+    async def run() -> tuple[float, list[float]]:
+        async def one() -> float:
+            conn = Connection("127.0.0.1", port)
+            try:
+                t = time.perf_counter()
+                status, _ = await conn.request("POST", "/bids", headers={"Authorization": "Bearer x"}, body=body)
+                if status != 201:
+                    raise SystemExit(f"the bare endpoint answered {status}")
+                return time.perf_counter() - t
+            finally:
+                await conn.close()
+
+        t0 = time.perf_counter()
+        latencies = await asyncio.gather(*[one() for _ in range(args.bidders)])
+        return args.bidders / (time.perf_counter() - t0), list(latencies)
+
+    try:
+        for _ in range(100):
+            if listening_sockets(port) >= 1:
+                break
+            time.sleep(0.2)
+        time.sleep(2)  # every worker started, its pool open
+        runs = []
+        for _ in range(FLOOR_RUNS):
+            cpu = cpu_seconds(server.pid)
+            rate, latencies = asyncio.run(run())
+            runs.append((rate, latencies, cpu_seconds(server.pid) - cpu))
+        return runs
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 class Storm(NamedTuple):
