@@ -348,6 +348,14 @@ def main() -> int:
                 f"{_ms(latencies, 0.99):9.1f} {rate / floor_rate:9.2f}   server CPU "
                 f"{1000 * cpu / args.bidders:.1f} ms per request"
             )
+    stored = bare["stored"]
+    for i, measured in enumerate(storms):
+        bare_rate = stored[0][0] if i == 0 else max(r[0] for r in stored[1:])
+        receipted = sum(1 for r in measured.results if r.status == 201) / measured.elapsed
+        print(
+            f"storm {i + 1}: {receipted / bare_rate:.2f} of the bare endpoint + INSERT+COMMIT "
+            f"({'cold' if i == 0 else 'warm'})"
+        )
     return 0
 
 
