@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +52,7 @@ from bidding.opening_batch import (
     uploaded_shares,
     watch_parent,
 )
-from trading import metrics
+from trading import heap, metrics
 from trading.accounts.models import Organisation
 from trading.blobs import inline
 from trading.context import Act
@@ -140,35 +137,6 @@ def _lease(state: State) -> timedelta:
     return timedelta(seconds=state.settings.opening_lease)
 
 
-@contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """While the job runs, the cyclic garbage collector is off, and leaves alone the objects the worker already held
-    (its modules, the app, the ORM's mappers: a few hundred thousand). The job allocates hundreds of thousands of
-    rows, dicts and results, which set off collections, and each full one walked that whole heap again: 0.8 s of
-    the worker's CPU for 10,000 bids, as much as the rest of its share of the job; the young ones still cost the
-    record's encoding a third of its time. (gc.freeze and gc.disable; at the end the collector is on again, and
-    anything among those objects that is garbage is collected as before. Objects without cycles — almost all the
-    job's — are freed as they go, by their reference counts.)"""
-    global _frozen, _collecting
-    if _frozen == 0:
-        _collecting = gc.isenabled()
-        gc.freeze()
-        gc.disable()
-    _frozen += 1
-    try:
-        yield
-    finally:
-        _frozen -= 1
-        if _frozen == 0:
-            if _collecting:
-                gc.enable()
-            gc.unfreeze()
-
-
-_frozen = 0
-_collecting = True
-
-
 async def run_job(state: State, section_id: int, owner: str, *, batches: int | None = None) -> bool:
     """Claim the due opening of *section_id* and run it to the published record; whether this call published it.
 
@@ -176,7 +144,7 @@ async def run_job(state: State, section_id: int, owner: str, *, batches: int | N
     would (the crash tests use it)."""
     if not await claim(state, section_id, owner):
         return False
-    with _heap_frozen():
+    with heap.collector_paused():
         return await _run_claimed(state, section_id, owner, batches)
 
 

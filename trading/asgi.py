@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-
 from litestar import Litestar
 
-from trading import draining
+from trading import draining, heap
 from trading.app import create_app
 from trading.settings import load_settings
 from trading.workers import watch_supervisor
@@ -22,11 +20,6 @@ def app_factory() -> Litestar:
 
 
 async def freeze_heap() -> None:
-    """The startup hook that sets what the process holds once started — modules, the app, its routes and
-    statements, some 160,000 objects — aside from the garbage collector's full collections (``gc.freeze``),
-    after collecting what is garbage already. Python's collector otherwise walks all of it now and then while
-    requests allocate: in a deadline storm (bench/bids.py) each worker paused about 80 ms for one such walk, an
-    eighth of the storm's CPU. Those objects live as long as the process: setting them aside frees nothing
-    that would have been freed."""
-    gc.collect()
-    gc.freeze()
+    """The startup hook that settles the worker's heap (trading.heap): what it holds once started is set aside
+    from the garbage collector's full collections, which otherwise walk it in the middle of a deadline storm."""
+    heap.settle()
