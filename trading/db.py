@@ -79,7 +79,7 @@ CONNECT_TIMEOUT = 10
 #: and a busy pool never trades its warm connections — their statements prepared and planned — for new ones.
 #: SQLAlchemy's own pool_recycle replaced every connection at checkout once it was 30 minutes old, whatever the
 #: load: a pool opened at one moment was replaced all at once, even in a deadline storm, which then ran as a
-#: cold one (bench/bids.py: p99 0.85 s instead of 0.45 s).
+#: cold one (bench/bids.py: p99 0.64–0.9 s instead of 0.45 s).
 MAX_CONNECTION_AGE = 1800.0
 #: A connection that sat in the pool longer than this is pinged as it is checked out (one that a firewall dropped
 #: silently is then replaced before the request uses it). A busy pool's connections are never that idle, so the
