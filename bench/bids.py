@@ -313,7 +313,7 @@ def main() -> int:
             for i in range(args.storms)
         ]
     floors = asyncio.run(floor(dsn, args.bidders, size, args.connections))
-    cold, warm = floors[0], max(floors[1:], key=lambda run: run[0])
+    cold, warm = _cold_and_warm(floors)
     bare = {
         what: _bare_runs(dsn if what == "stored" else "", args, size, port=args.port + 1) for what in ("stored", "read")
     }
@@ -339,8 +339,7 @@ def main() -> int:
         "in Python does here for each bid; its first run, then the better of the rest"
     )
     for what, label in (("stored", "bare endpoint + INSERT+COMMIT"), ("read", "bare endpoint, body read only")):
-        runs = bare[what]
-        for i, run in enumerate((runs[0], max(runs[1:], key=lambda r: r[0]))):
+        for i, run in enumerate(_cold_and_warm(bare[what])):
             rate, latencies, cpu = run
             floor_rate, when = (cold[0], "cold") if i == 0 else (warm[0], "warm")
             print(
@@ -348,15 +347,19 @@ def main() -> int:
                 f"{_ms(latencies, 0.99):9.1f} {rate / floor_rate:9.2f}   server CPU "
                 f"{1000 * cpu / args.bidders:.1f} ms per request"
             )
-    stored = bare["stored"]
+    bare_cold, bare_warm = _cold_and_warm(bare["stored"])
     for i, measured in enumerate(storms):
-        bare_rate = stored[0][0] if i == 0 else max(r[0] for r in stored[1:])
-        receipted = sum(1 for r in measured.results if r.status == 201) / measured.elapsed
+        bare_rate = (bare_cold if i == 0 else bare_warm)[0]
         print(
-            f"storm {i + 1}: {receipted / bare_rate:.2f} of the bare endpoint + INSERT+COMMIT "
+            f"storm {i + 1}: {measured.rate / bare_rate:.2f} of the bare endpoint + INSERT+COMMIT "
             f"({'cold' if i == 0 else 'warm'})"
         )
     return 0
+
+
+def _cold_and_warm(runs: list[Any]) -> tuple[Any, Any]:
+    """Of FLOOR_RUNS runs, each (rate, …): the first (cold) and the fastest of the rest (warm)."""
+    return runs[0], max(runs[1:], key=lambda run: run[0])
 
 
 def _bare_runs(dsn: str, args: argparse.Namespace, size: int, port: int) -> list[tuple[float, list[float], float]]:
@@ -410,10 +413,19 @@ class Storm(NamedTuple):
     database_cpu: float
     client_cpu: float
 
+    @property
+    def receipted(self) -> list[float]:
+        """The receipted submissions' seconds."""
+        return [r.seconds for r in self.results if r.status == 201]
+
+    @property
+    def rate(self) -> float:
+        """Receipted bids per second."""
+        return len(self.receipted) / self.elapsed
+
     def report(self, name: str, floor_rate: float) -> None:
-        receipted = [r.seconds for r in self.results if r.status == 201]
+        receipted, rate = self.receipted, self.rate
         n = len(receipted)
-        rate = n / self.elapsed
         if receipted:
             print(
                 f"{f'{name}: receipted sealed bids':44} {rate:9.0f} {_ms(receipted, 0.5):9.1f} "
