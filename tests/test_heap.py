@@ -36,7 +36,7 @@ def test_settling_collects_the_garbage_then_sets_the_rest_aside(unsettled):
     gone = _cyclic_garbage()
     heap.settle()
     assert gone() is None  # collected, not set aside with the rest
-    assert gc.get_freeze_count() > 0 and heap.settled()
+    assert gc.get_freeze_count() > 0 and heap._settled
 
 
 def test_the_collector_paused_for_a_job_is_back_and_the_heap_settled_again(unsettled):

@@ -28,10 +28,6 @@ def settle() -> None:
     _settled = True
 
 
-def settled() -> bool:
-    return _settled
-
-
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """While the block runs, the cyclic collector is off and leaves alone the objects held when it began (an
