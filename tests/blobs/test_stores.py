@@ -5,6 +5,7 @@ references."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -97,6 +98,40 @@ async def test_an_upload_cut_short_keeps_what_arrived_and_resumes_from_there(app
     await uploads.discard("u1")
     assert await uploads.received("u1", "documents") == 0
     assert not [name for name in await store_objects(app.state.blobs) if name.startswith("uploads/")]
+
+
+async def test_a_segment_write_that_fails_while_later_ones_land_is_sent_again_on_resume(app, settings):
+    """S3 writes an append's segments a few at once, so a later one can land while an earlier one fails: the
+    append is refused (503), the received offset is the run of segments from 0 (not counting past the gap),
+    and the resumed upload fills the gap and completes with the right bytes."""
+    if settings.blob_store != "s3":
+        pytest.skip("the local store writes one file in order")
+    from trading.blobs import StoreUnavailable
+    from trading.blobs.s3 import SEGMENT, S3Uploads
+
+    class FailingOnce(S3Uploads):
+        failed = False
+
+        async def _write(self, upload_id: str, envelope: str, index: int, pieces: list[bytes]) -> None:
+            if index == 1 and not self.failed:
+                self.failed = True
+                await asyncio.sleep(0.3)  # the segments after it are written meanwhile
+                raise StoreUnavailable()
+            await super()._write(upload_id, envelope, index, pieces)
+
+    data = os.urandom(4 * SEGMENT + 99)
+    failing = FailingOnce(app.state.blobs)
+    with pytest.raises(StoreUnavailable):
+        await failing.append("u2", "documents", 0, _pieces(data, size=MIB), len(data))
+    landed = await failing._segments("u2", "documents")
+    assert 0 in landed and 1 not in landed and 2 in landed  # a gap, with a segment beyond it
+    received = await failing.received("u2", "documents")
+    assert received == SEGMENT
+    assert await failing.append("u2", "documents", received, _pieces(data[received:]), len(data)) == len(data)
+    sha = hashlib.sha256(data).hexdigest()
+    stored = await failing.commit(await failing.prepare("u2", "documents", sha, len(data)))
+    assert await app.state.blobs.read_bytes(stored.sha256, len(data)) == data
+    await failing.discard("u2")
 
 
 async def test_garbage_collection_takes_only_what_nothing_references_and_is_old_enough(app, client, clock, tmp_path):

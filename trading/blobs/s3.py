@@ -54,8 +54,10 @@ T = TypeVar("T")
 NOT_FOUND = (NotFoundError, FileNotFoundError)
 EXISTS = (AlreadyExistsError, FileExistsError)
 
-#: An upload's segment size: the most an append holds in memory, and what a cut-short request can lose.
+#: An upload's segment size: what a cut-short request can lose.
 SEGMENT = 4 * 1024 * 1024
+#: Segments an append writes at once; it holds these and the one being filled in memory.
+SEGMENTS_IN_FLIGHT = 3
 #: A blob already at its address is taken as it is only if written this recently; an older one is written
 #: again, so that it is fresh and garbage collection (which spares blobs younger than its grace period, far
 #: longer than this) cannot take it while the new reference to it commits.
@@ -283,6 +285,10 @@ class S3Uploads:
             head = await _call(obstore.get_async, self.s3, self._segment(upload_id, envelope, index))
             pending, held = [bytes(await _call(head.bytes_async))[:within]], within
         written, flushed = offset, held
+        # Whole segments go to the store while the next ones arrive, a few at once: a PUT's round trip, not the
+        # bandwidth, is what a segment costs. They may land out of order; what counts as received is only ever
+        # the run of segments from offset 0 (_contiguous), so a gap a failed write leaves is sent again.
+        writing = _Writes(SEGMENTS_IN_FLIGHT)
         try:
             async for chunk in chunks:
                 if not chunk:
@@ -296,11 +302,12 @@ class S3Uploads:
                     held += len(take)
                     chunk = chunk[len(take) :]
                     if held == SEGMENT:
-                        await self._write(upload_id, envelope, index, pending)
+                        await writing.start(self._write(upload_id, envelope, index, pending))
                         pending, held, flushed, index = [], 0, 0, index + 1
         finally:
-            # What arrived is kept, also when the client went away or sent too much: it resumes from there.
-            # (Not when the store itself failed: then the client hears 503 and asks where to resume.)
+            # The writes under way finish first (a store that failed one is a 503, with nothing more written).
+            # Then what arrived is kept, also when the client went away or sent too much: it resumes from there.
+            await writing.finish()
             if held > flushed:
                 await self._write(upload_id, envelope, index, pending)
         return written
@@ -332,17 +339,13 @@ class S3Uploads:
         return prepared
 
     async def _concatenated(self, upload_id: str, envelope: str, segments: dict[int, int]) -> AsyncIterator[bytes]:
-        for index in range(len(segments)):
-            if index not in segments:
-                break
+        for index in _run(segments):
             result = await _call(obstore.get_async, self.s3, self._segment(upload_id, envelope, index))
             try:
                 async for chunk in result.stream(min_chunk_size=READ_CHUNK):
                     yield bytes(chunk)
             except BaseError as exc:
                 raise StoreUnavailable() from exc
-            if segments[index] < SEGMENT:
-                break
 
     async def commit(self, prepared: Prepared) -> StoredBlob:
         """Already in the store since ``prepare`` (checked as it was written): nothing left to do."""
@@ -365,15 +368,44 @@ class S3Uploads:
             yield UploadInfo(upload_id, modified)
 
 
-def _contiguous(segments: dict[int, int]) -> int:
-    """Bytes held from offset 0 on: whole segments, then the one that ends short (or none)."""
-    total, index = 0, 0
-    while index in segments:
-        total += segments[index]
-        if segments[index] < SEGMENT:
+class _Writes:
+    """At most *limit* writes under way at once; the first failure is raised by the next ``start`` or by
+    ``finish``, which waits for all of them either way."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running: set[asyncio.Future[None]] = set()
+
+    async def start(self, write: Awaitable[None]) -> None:
+        self.running.add(asyncio.ensure_future(write))
+        if len(self.running) >= self.limit:
+            done, self.running = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
+            _raise_first([task.exception() for task in done])
+
+    async def finish(self) -> None:
+        running, self.running = self.running, set()
+        _raise_first(await asyncio.gather(*running, return_exceptions=True))
+
+
+def _raise_first(results: Sequence[object]) -> None:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _run(segments: dict[int, int]) -> list[int]:
+    """The segments held from offset 0 on: whole ones, then the one that ends short (or none)."""
+    run: list[int] = []
+    while len(run) in segments:
+        run.append(len(run))
+        if segments[run[-1]] < SEGMENT:
             break
-        index += 1
-    return total
+    return run
+
+
+def _contiguous(segments: dict[int, int]) -> int:
+    """Bytes held from offset 0 on."""
+    return sum(segments[index] for index in _run(segments))
 
 
 def make_s3(settings: Settings) -> S3Store:
