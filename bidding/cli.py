@@ -909,7 +909,9 @@ def _receipted(bid: dict[str, Any], bid_path: Path, state_path: Path, digest: st
     write_json(out, receipt)
     with contextlib.suppress(FileNotFoundError):
         state_path.unlink()
-    say("投标文件已递交 / bid submitted")
+    ended = bid.get("state", "active") != "active"
+    if not ended:
+        say("投标文件已递交 / bid submitted")
     say(f"接收时间：{local_time(bid['received_at'])}", "received at")
     say(f"清单哈希 / manifest SHA-256: {bid['manifest_sha256']}")
     report = check_receipt(
@@ -921,6 +923,8 @@ def _receipted(bid: dict[str, Any], bid_path: Path, state_path: Path, digest: st
         print_report(report)
         raise Failure("平台回执未通过核验", "The platform's receipt does not verify", code="bad_receipt")
     say(f"回执已保存并核验：{out}", f"receipt saved and verified: {out}")
+    if ended:  # the same file sent again gives the same bid, which the bidder has since withdrawn or replaced
+        raise _no_longer_active(bid)
     merge_by = receipt.get("document", {}).get("merge_by")
     if merge_by:
         say(
@@ -928,6 +932,20 @@ def _receipted(bid: dict[str, Any], bid_path: Path, state_path: Path, digest: st
             "the platform promises the bid is in its transparency log by then: check it with verify-receipt",
         )
     return 0
+
+
+def _no_longer_active(bid: dict[str, Any]) -> Failure:
+    """This file's bid was received earlier and has ended since: sending the file again does not revive it."""
+    when = local_time(bid["ended_at"]) if bid.get("ended_at") else "此前"
+    if bid["state"] == "withdrawn":
+        zh, en = f"已于 {when} 撤回，不会开标", "was withdrawn since and will not be opened"
+    else:
+        zh, en = f"已于 {when} 被贵单位之后递交的投标替换", "was replaced since by a later bid of yours"
+    return Failure(
+        f"此投标文件此前已递交，但该投标{zh}；如需再次投标，请重新密封（bidding seal）一份投标文件后递交",
+        f"This bid file was submitted before, but that bid {en}: to bid again, seal a new bid file and submit it",
+        code="bid_not_active",
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:

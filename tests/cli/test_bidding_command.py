@@ -363,6 +363,11 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
         withdrawn = platform.bidding("toubiao4", "withdraw", str(section_id), "--key", "toubiao4.pem", "--yes", *pp)
         assert "投标已撤回" in withdrawn.stdout
         assert "已撤回 / withdrawn" in platform.bidding("toubiao4", "status", str(section_id)).stdout
+        # Sending the withdrawn bid's file again gives the same (withdrawn) bid: said so, not "submitted".
+        again = platform.bidding("toubiao4", "submit", "bid-4.bid", str(section_id), ok=False)
+        assert again.returncode == 1 and "bid_not_active" in again.stderr, again.stdout + again.stderr
+        assert "撤回，不会开标" in again.stderr and "投标文件已递交" not in again.stdout
+        assert "已撤回 / withdrawn" in platform.bidding("toubiao4", "status", str(section_id)).stdout
 
         # --- an opener cannot open before the deadline ----------------------------------------------------
         early = platform.bidding("kaibiao1", "opener", "open", str(section_id), "--key", "kaibiao1.key", *pp, ok=False)
