@@ -134,6 +134,44 @@ async def test_a_segment_write_that_fails_while_later_ones_land_is_sent_again_on
     await failing.discard("u2")
 
 
+async def test_segment_writes_are_bounded_per_append_and_per_process(app, settings, monkeypatch):
+    """Several uploads at once on S3 share the process's segment writes (memory stays bounded however many
+    bidders upload), each append has at most a few under way, and every byte arrives."""
+    if settings.blob_store != "s3":
+        pytest.skip("the local store writes one file in order")
+    from trading.blobs import s3
+
+    monkeypatch.setattr(s3, "SEGMENTS_IN_FLIGHT_PER_PROCESS", 4)
+    running: dict[str, int] = {}
+    most = {"all": 0}
+
+    class Counting(s3.S3Uploads):
+        async def _write(self, upload_id: str, envelope: str, index: int, pieces: list[bytes]) -> None:
+            running[upload_id] = running.get(upload_id, 0) + 1
+            most[upload_id] = max(most.get(upload_id, 0), running[upload_id])
+            most["all"] = max(most["all"], sum(running.values()))
+            try:
+                await asyncio.sleep(0.05)
+                await super()._write(upload_id, envelope, index, pieces)
+            finally:
+                running[upload_id] -= 1
+
+    uploads = Counting(app.state.blobs)
+    data = {f"c{n}": os.urandom(6 * s3.SEGMENT + n) for n in range(3)}
+    sent = await asyncio.gather(
+        *[uploads.append(uid, "documents", 0, _pieces(body, size=MIB), len(body)) for uid, body in data.items()]
+    )
+    assert sent == [len(body) for body in data.values()]
+    assert most["all"] == 4  # the process's bound, reached
+    assert all(most[uid] <= s3.SEGMENTS_IN_FLIGHT for uid in data)
+    for uid, body in data.items():
+        stored = await uploads.commit(
+            await uploads.prepare(uid, "documents", hashlib.sha256(body).hexdigest(), len(body))
+        )
+        assert await app.state.blobs.read_bytes(stored.sha256, len(body)) == body
+        await uploads.discard(uid)
+
+
 async def test_garbage_collection_takes_only_what_nothing_references_and_is_old_enough(app, client, clock, tmp_path):
     world = await build_world(app, clock.at)
     section = await open_section(app, client, world, clock.at)

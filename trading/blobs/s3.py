@@ -56,8 +56,10 @@ EXISTS = (AlreadyExistsError, FileExistsError)
 
 #: An upload's segment size: what a cut-short request can lose.
 SEGMENT = 4 * 1024 * 1024
-#: Segments an append writes at once; it holds these and the one being filled in memory.
+#: Segments an append writes at once (it holds these and the one being filled in memory), and segments all the
+#: appends of a process write at once: many uploads together get one each, not more memory.
 SEGMENTS_IN_FLIGHT = 3
+SEGMENTS_IN_FLIGHT_PER_PROCESS = 12
 #: A blob already at its address is taken as it is only if written this recently; an older one is written
 #: again, so that it is fresh and garbage collection (which spares blobs younger than its grace period, far
 #: longer than this) cannot take it while the new reference to it commits.
@@ -252,6 +254,7 @@ class _Reader:
 class S3Uploads:
     def __init__(self, store: S3BlobStore) -> None:
         self.store = store
+        self._slots = asyncio.Semaphore(SEGMENTS_IN_FLIGHT_PER_PROCESS)
 
     @staticmethod
     def _prefix(upload_id: str, envelope: str | None = None) -> str:
@@ -288,7 +291,7 @@ class S3Uploads:
         # Whole segments go to the store while the next ones arrive, a few at once: a PUT's round trip, not the
         # bandwidth, is what a segment costs. They may land out of order; what counts as received is only ever
         # the run of segments from offset 0 (_contiguous), so a gap a failed write leaves is sent again.
-        writing = _Writes(SEGMENTS_IN_FLIGHT)
+        writing = _Writes(SEGMENTS_IN_FLIGHT, self._slots)
         try:
             async for chunk in chunks:
                 if not chunk:
@@ -302,7 +305,7 @@ class S3Uploads:
                     held += len(take)
                     chunk = chunk[len(take) :]
                     if held == SEGMENT:
-                        await writing.start(self._write(upload_id, envelope, index, pending))
+                        await writing.start(self._write, upload_id, envelope, index, pending)
                         pending, held, flushed, index = [], 0, 0, index + 1
         finally:
             # The writes under way finish first (a store that failed one is a 503, with nothing more written).
@@ -369,18 +372,26 @@ class S3Uploads:
 
 
 class _Writes:
-    """At most *limit* writes under way at once; the first failure is raised by the next ``start`` or by
-    ``finish``, which waits for all of them either way."""
+    """At most *limit* writes under way at once, each holding one of the process's *slots* while it runs; the
+    first failure is raised by the next ``start`` or by ``finish``, which waits for all of them either way."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, slots: asyncio.Semaphore) -> None:
         self.limit = limit
+        self.slots = slots
         self.running: set[asyncio.Future[None]] = set()
 
-    async def start(self, write: Awaitable[None]) -> None:
-        self.running.add(asyncio.ensure_future(write))
+    async def start(self, write: Callable[..., Awaitable[None]], *args: Any) -> None:
         if len(self.running) >= self.limit:
             done, self.running = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
             _raise_first([task.exception() for task in done])
+        await self.slots.acquire()
+        self.running.add(asyncio.ensure_future(self._holding_slot(write(*args))))
+
+    async def _holding_slot(self, write: Awaitable[None]) -> None:
+        try:
+            await write
+        finally:
+            self.slots.release()
 
     async def finish(self) -> None:
         running, self.running = self.running, set()
