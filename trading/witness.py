@@ -60,42 +60,49 @@ async def witness_once(
     """One round: check the latest checkpoint against what this witness cosigned last, and cosign it."""
     state = _load(state_path)
     if state.get("refused"):
-        return Round(False, f"refusing to cosign: {state['refused']} (remove {state_path} only after investigating)")
+        return Round(
+            False,
+            f"拒绝联署 / refusing to cosign: {state['refused']}"
+            f"（查明原因后才可删除 / remove only after investigating: {state_path}）",
+        )
     vkey = (await client.get("/log/key")).text.strip()
     pinned = log_vkey or state.get("log_vkey")
     if pinned and pinned != vkey:
-        return Round(False, f"the log key changed: {vkey}, not the pinned {pinned}")
+        return Round(False, f"日志公钥已变 / the log key changed: {vkey}, not the pinned {pinned}")
     note = (await client.get("/log/checkpoint")).text
     try:
         body = verify_note(note, [NoteVerifier.from_vkey(vkey)])
         checkpoint = parse_checkpoint(body)
     except NoteError as exc:
-        return Round(False, f"the checkpoint does not verify: {exc}")
+        return Round(False, f"检查点的签名无效 / the checkpoint does not verify: {exc}")
     last_size, last_root = state.get("size"), state.get("root")
     if last_size is not None:
         old_root = base64.b64decode(last_root)
         problem = None
         if checkpoint.size < last_size:
-            problem = f"the tree shrank from {last_size} to {checkpoint.size}"
+            problem = f"日志树缩小了 / the tree shrank: from {last_size} to {checkpoint.size}"
         elif checkpoint.size == last_size and checkpoint.root_hash != old_root:
-            problem = f"two different trees of size {last_size}"
+            problem = f"同为 {last_size} 条却是两棵不同的树 / two different trees of size {last_size}"
         elif checkpoint.size > last_size and last_size > 0:
             r = await client.get("/log/proof/consistency", params={"first": last_size, "second": checkpoint.size})
             proof = [base64.b64decode(p) for p in r.json().get("proof", [])] if r.status_code == 200 else None
             if proof is None or not merkle.verify_consistency(
                 last_size, checkpoint.size, old_root, checkpoint.root_hash, proof
             ):
-                problem = f"the tree of size {checkpoint.size} does not extend the one of size {last_size}"
+                problem = (
+                    f"{checkpoint.size} 条的树不是 {last_size} 条的树的延续 / "
+                    f"the tree of size {checkpoint.size} does not extend the one of size {last_size}"
+                )
         if problem:
             _save(state_path, {**state, "refused": problem})
-            return Round(False, f"refusing to cosign: {problem}")
+            return Round(False, f"拒绝联署 / refusing to cosign: {problem}")
     _, signatures = parse_note(note)
     if any(s.name == cosigner.name and s.key_id == cosigner.key_id for s in signatures):
-        return Round(True, f"checkpoint {checkpoint.size} is already cosigned", checkpoint.size)
+        return Round(True, f"检查点已联署 / checkpoint already cosigned: {checkpoint.size}", checkpoint.size)
     line = cosigner.cosign(body, now())
     r = await client.post("/log/witness", json={"size": checkpoint.size, "cosignature": line})
     if r.status_code >= 400:
-        return Round(False, f"the platform refused the cosignature ({r.status_code}): {r.text[:200]}")
+        return Round(False, f"平台拒收联署 / the platform refused the cosignature ({r.status_code}): {r.text[:200]}")
     _save(
         state_path,
         {
@@ -104,7 +111,7 @@ async def witness_once(
             "root": base64.b64encode(checkpoint.root_hash).decode(),
         },
     )
-    return Round(True, f"cosigned checkpoint {checkpoint.size}", checkpoint.size)
+    return Round(True, f"已联署检查点 {checkpoint.size} / cosigned checkpoint {checkpoint.size}", checkpoint.size)
 
 
 async def run(
@@ -124,12 +131,12 @@ async def run(
     async with httpx.AsyncClient(base_url=url, timeout=30, follow_redirects=False) as client:
         while True:
             if parent is not None and os.getppid() != parent:
-                say("the process that started this witness has ended; stopping")
+                say("启动本见证的进程已结束，停止 / the process that started this witness has ended; stopping")
                 return 0
             try:
                 result = await witness_once(client, cosigner, state_path, now=now, log_vkey=log_vkey)
             except (httpx.HTTPError, ValueError) as exc:
-                result = Round(False, f"cannot reach {url}: {type(exc).__name__}")
+                result = Round(False, f"无法访问 / cannot reach {url}: {type(exc).__name__}")
             say(("✓ " if result.ok else "✗ ") + result.message)
             if once:
                 return 0 if result.ok else 1

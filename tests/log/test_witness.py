@@ -86,10 +86,15 @@ async def test_the_witness_refuses_a_rewritten_history_and_stays_refusing(
     saved["root"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
     state.write_text(json.dumps(saved))
     refused = await witness_once(witnessed, witness, state, now=lambda: 2)
-    assert not refused.ok and "two different trees" in refused.message
+    assert not refused.ok and "两棵不同的树 / two different trees" in refused.message
     await _publish(app, client, clock, world)
     still = await witness_once(witnessed, witness, state, now=lambda: 3)
-    assert not still.ok and "refusing" in still.message
+    assert not still.ok and "拒绝联署 / refusing to cosign" in still.message and "两棵不同的树" in still.message
+    # A log that shrank is refused too, in both languages.
+    saved = json.loads(state.read_text())
+    state.write_text(json.dumps({k: v for k, v in saved.items() if k != "refused"} | {"size": 10**6}))
+    shrank = await witness_once(witnessed, witness, state, now=lambda: 4)
+    assert not shrank.ok and "日志树缩小了 / the tree shrank: from 1000000" in shrank.message
 
 
 async def test_a_witness_the_platform_does_not_know_cannot_cosign(app, client, clock, tmp_path, witness):
