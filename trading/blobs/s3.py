@@ -312,7 +312,7 @@ class S3Uploads:
             # Then what arrived is kept, also when the client went away or sent too much: it resumes from there.
             await writing.finish()
             if held > flushed:
-                await self._write(upload_id, envelope, index, pending)
+                await writing.now(self._write, upload_id, envelope, index, pending)
         return written
 
     @property
@@ -386,6 +386,11 @@ class _Writes:
             _raise_first([task.exception() for task in done])
         await self.slots.acquire()
         self.running.add(asyncio.ensure_future(self._holding_slot(write(*args))))
+
+    async def now(self, write: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """One write, awaited here, in one of the process's slots (an upload's last, short segment)."""
+        async with self.slots:
+            await write(*args)
 
     async def _holding_slot(self, write: Awaitable[None]) -> None:
         try:
