@@ -429,7 +429,7 @@ def main() -> int:
         signing_key_path=str(platform / "platform-key.pem"),
         password_memory_cost=1024,
         password_iterations=1,
-        **s3,  # type: ignore[arg-type]
+        **s3,
     )
     try:
         print(f"seeding; writing {size / MIB:,.0f} MiB of documents …", file=sys.stderr)
