@@ -492,7 +492,6 @@ def main() -> int:
                 floor_seal = floor_read + floor_aead + floor_hash + floor_write
 
                 blob_dir = Path(settings.blob_dir)
-                blob_dir.mkdir(parents=True, exist_ok=True)
 
                 def floor_for_submit() -> float:
                     return raw_put_s3(bid, settings) if seaweed is not None else raw_copy_fsync(bid, blob_dir)
