@@ -9,24 +9,16 @@ profile of bench/bids.py). Every hook, guard and dependency here is a coroutine,
 from __future__ import annotations
 
 import pytest
-from litestar.handlers import HTTPRouteHandler
 from litestar.utils.sync import AsyncCallable
+
+from tests.routes import http_routes
 
 pytestmark = pytest.mark.asyncio
 
 
-def _handlers(app) -> list[HTTPRouteHandler]:
-    return [
-        handler
-        for route in app.routes
-        for handler in getattr(route, "route_handlers", [])
-        if isinstance(handler, HTTPRouteHandler)
-    ]
-
-
 async def test_no_hook_guard_or_dependency_runs_in_a_thread(app):
     threaded = set()
-    for handler in _handlers(app):
+    for _path, handler in http_routes(app):
         hooks = [
             (hook_name, getattr(layer, hook_name))
             for layer in handler.ownership_layers

@@ -22,6 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from tests.evaluation.harness import under_evaluation
 from tests.evaluation.test_award_flow import LEADERS, score_all
+from tests.routes import http_routes
 from trading.policy import ANY, CENTRE, COMMITTEE, FILTERED, OWN, PANEL, ROUTES, rule_for, untyped
 
 pytestmark = pytest.mark.asyncio
@@ -39,14 +40,12 @@ AUTHZ_CODES = {
 
 
 def _routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
-    found = []
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            if isinstance(handler, HTTPRouteHandler):
-                found += [
-                    (m, route.path, handler) for m in sorted(handler.http_methods) if m not in ("HEAD", "OPTIONS")
-                ]
-    return found
+    return [
+        (m, path, handler)
+        for path, handler in http_routes(app)
+        for m in sorted(handler.http_methods)
+        if m not in ("HEAD", "OPTIONS")
+    ]
 
 
 def _rule(path: str, handler: HTTPRouteHandler):

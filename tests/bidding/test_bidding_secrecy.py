@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from litestar.handlers import HTTPRouteHandler
 
 from tests.bidding.harness import begun, make_bidder, open_all, open_section, seal, submit
 from tests.factories import build_world, integrate_all
+from tests.routes import http_routes
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,13 +36,13 @@ SKIPPED = (
 
 
 def _get_routes(app) -> list[str]:
-    paths = []
-    for route in app.routes:
-        for handler in getattr(route, "route_handlers", []):
-            if isinstance(handler, HTTPRouteHandler) and "GET" in handler.http_methods:
-                if not route.path.startswith(SKIPPED) and "{upload_id" not in route.path:
-                    paths.append(route.path)
-    return sorted(set(paths))
+    return sorted(
+        {
+            path
+            for path, handler in http_routes(app)
+            if "GET" in handler.http_methods and not path.startswith(SKIPPED) and "{upload_id" not in path
+        }
+    )
 
 
 def _concrete(path: str, ids: dict[str, object]) -> str:
