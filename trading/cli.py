@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from trading.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from trading.blobs.backup import CopyReport
 
 
 def _ensure_dirs(settings: Settings) -> None:
@@ -464,29 +467,43 @@ def cmd_blobs_check(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-def _damaged(damaged: list[str]) -> int:
-    """Name the blobs a copy left out because their bytes no longer hash to their address; 1 if any."""
-    if not damaged:
+def _copy_outcome(report: CopyReport) -> int:
+    """Name the copies found damaged in the target and mended, and the blobs a copy left out because their bytes
+    no longer hash to their address; 1 if any blob was left out."""
+    if report.verified:
+        print(f"re-hashed 已校验 {report.verified} copies already there: whole")
+    if report.repaired:
+        print(
+            f"修复 {len(report.repaired)} 个已损坏的副本 / repaired: {len(report.repaired)} damaged copies replaced "
+            "from the source",
+            file=sys.stderr,
+        )
+        for sha256 in report.repaired:
+            print(f"  ↻ {sha256}", file=sys.stderr)
+    if not report.damaged:
         return 0
-    print(f"损坏 {len(damaged)} 个文件，未复制 / damaged, not copied: {len(damaged)} blobs", file=sys.stderr)
-    for sha256 in damaged:
+    print(
+        f"损坏 {len(report.damaged)} 个文件，未复制 / damaged, not copied: {len(report.damaged)} blobs",
+        file=sys.stderr,
+    )
+    for sha256 in report.damaged:
         print(f"  ✗ {sha256}", file=sys.stderr)
     return 1
 
 
 def cmd_blobs_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Copy the store's blobs into a folder (a backup); what the folder holds already is left as it is."""
+    """Copy the store's blobs into a folder (a backup); what the folder holds whole already is left as it is."""
     from trading.blobs.backup import copy_blobs
     from trading.blobs.local import LocalBlobStore
 
     async def run() -> int:
         async with _blob_state(settings) as state:
-            report = await copy_blobs(state.blobs, LocalBlobStore(args.folder))
+            report = await copy_blobs(state.blobs, LocalBlobStore(args.folder), verify=args.verify)
         print(
             f"exported 已导出 {report.copied} blobs ({report.copied_bytes} bytes) to {args.folder}; "
             f"{report.already_there} were there already"
         )
-        return _damaged(report.damaged)
+        return _copy_outcome(report)
 
     return asyncio.run(run())
 
@@ -502,12 +519,12 @@ def cmd_blobs_import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         async with _blob_state(settings) as state:
-            report = await copy_blobs(LocalBlobStore(args.folder), state.blobs)
+            report = await copy_blobs(LocalBlobStore(args.folder), state.blobs, verify=args.verify)
         print(
             f"imported 已导入 {report.copied} blobs ({report.copied_bytes} bytes) from {args.folder}; "
             f"{report.already_there} were in the store already"
         )
-        return _damaged(report.damaged)
+        return _copy_outcome(report)
 
     return asyncio.run(run())
 
@@ -599,6 +616,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_blobs_export)
     restore = blobsub.add_parser("import", help="copy a folder's blobs (an export) into the store, hash-checked")
     restore.add_argument("folder")
+    for copy in (export, restore):
+        copy.add_argument(
+            "--verify",
+            action="store_true",
+            help="also re-hash every copy the target holds already and replace a damaged one from the source",
+        )
     restore.set_defaults(func=cmd_blobs_import)
 
     keys = sub.add_parser("keys", help="the platform's signing key")

@@ -46,3 +46,35 @@ async def test_an_export_adds_what_is_new_and_a_damaged_blob_is_not_imported(app
     for data, address in zip(blobs, addresses, strict=True):
         if address != addresses[1]:
             assert hashlib.sha256(await empty.read_bytes(address, len(data))).hexdigest() == address
+
+
+async def test_a_copy_the_backup_holds_damaged_is_replaced_the_wrong_size_always_and_rot_when_verifying(app, tmp_path):
+    store = app.state.blobs
+    blobs = [os.urandom(70_000 + i) for i in range(3)]
+    addresses = [(await store.put_stream(_one(b), max_bytes=len(b))).sha256 for b in blobs]
+    folder = LocalBlobStore(tmp_path / "backup")
+    await copy_blobs(store, folder)
+
+    cut, rotten = folder.path_of(addresses[0]), folder.path_of(addresses[1])
+    cut.write_bytes(blobs[0][:1000])  # a copy cut short: its size gives it away
+    rotten.write_bytes(bytes([blobs[1][0] ^ 0x80]) + blobs[1][1:])  # the same size: only its hash tells
+    plain = await copy_blobs(store, folder)
+    assert (plain.copied, plain.already_there, plain.repaired, plain.verified) == (1, 2, [addresses[0]], 0)
+    assert cut.read_bytes() == blobs[0] and rotten.read_bytes() != blobs[1]
+
+    verified = await copy_blobs(store, folder, verify=True)
+    assert (verified.copied, verified.already_there, verified.repaired, verified.verified) == (1, 2, [addresses[1]], 2)
+    assert rotten.read_bytes() == blobs[1]
+    assert (await copy_blobs(store, folder, verify=True)).repaired == []
+
+
+async def test_a_copy_damaged_in_both_places_is_removed_from_the_target_and_named(app, tmp_path):
+    good, bad = LocalBlobStore(tmp_path / "a"), LocalBlobStore(tmp_path / "b")
+    data = os.urandom(50_000)
+    address = (await good.put_stream(_one(data), max_bytes=len(data))).sha256
+    await copy_blobs(good, bad)
+    for store in (good, bad):
+        store.path_of(address).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    report = await copy_blobs(good, bad, verify=True)
+    assert (report.copied, report.repaired, report.damaged) == (0, [address], [address])
+    assert not await bad.exists(address)

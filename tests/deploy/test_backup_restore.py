@@ -137,6 +137,17 @@ async def test_a_restored_backup_verifies_and_a_verifier_that_saw_more_reports_t
             _trading, tmp_path / "host1" / "trading.env", "blobs", "export", str(backup / "blobs")
         )
         assert done.returncode == 0 and "exported 已导出 4 blobs" in done.stdout, done.stdout + done.stderr
+        # One file of the backup rots in place (same size): only a verifying export finds it, and mends it from
+        # the store while the store still has it.
+        rotten = next(p for p in (backup / "blobs").glob("??/??/*") if len(p.name) == 64)
+        whole = rotten.read_bytes()
+        rotten.write_bytes(bytes([whole[0] ^ 1]) + whole[1:])
+        done = await asyncio.to_thread(
+            _trading, tmp_path / "host1" / "trading.env", "blobs", "export", "--verify", str(backup / "blobs")
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "repaired: 1 damaged copies" in done.stderr and rotten.name in done.stderr, done.stderr
+        assert rotten.read_bytes() == whole
 
     # Disaster: restored from the backup into a fresh database and a fresh prefix of the bucket.
     fresh_url = await _create_pg_database()

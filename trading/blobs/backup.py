@@ -5,8 +5,10 @@ The folder is laid out as the local directory store is (``ab/cd/<sha256>``), so 
 is also a blob directory a local store can serve from as it is. Every copy goes through the target store's
 ``put_stream`` with the blob's own address as the expected hash: a blob whose bytes were damaged on the way
 (or in the backup) is refused, never stored under an address that is not its content's hash. A blob already
-in the target is left alone, so a copy into last night's folder adds only what is new and never removes
-anything (deploy/README.md §7: the database is dumped first, then the blobs copied).
+in the target is left alone when its size is the source's, so a copy into last night's folder adds only what
+is new (deploy/README.md §7: the database is dumped first, then the blobs copied). A copy in the target whose
+size differs — or, with ``verify``, whose bytes no longer hash to its address — is damaged: it is replaced
+from the source, and named.
 
 Uploads in progress are not copied: a bidder whose upload was begun before the backup and is continued after
 a restore starts its bytes again (the client asks where to resume, and the restored store says 0).
@@ -14,6 +16,7 @@ a restore starts its bytes again (the client asks where to resume, and the resto
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
@@ -27,19 +30,33 @@ class CopyReport(msgspec.Struct, frozen=True):
     copied: int
     copied_bytes: int
     already_there: int
-    #: Blobs whose bytes no longer hash to their address: not copied (the rest are).
+    #: Blobs whose bytes in the source no longer hash to their address: not copied (the rest are).
     damaged: list[str]
+    #: Blobs the target held damaged (the wrong size, or with ``verify`` the wrong hash): replaced from the
+    #: source, or only removed when the source's copy is damaged too (then also in ``damaged``).
+    repaired: list[str] = msgspec.field(default_factory=list)
+    #: Copies in the target re-hashed (``verify``) and found whole.
+    verified: int = 0
 
 
-async def copy_blobs(source: BlobStore, target: BlobStore) -> CopyReport:
-    """Copy every blob of *source* that *target* does not hold yet, each checked against its address; a damaged
-    one is left out and named, and the copy goes on."""
-    copied = copied_bytes = already = 0
+async def copy_blobs(source: BlobStore, target: BlobStore, *, verify: bool = False) -> CopyReport:
+    """Copy every blob of *source* that *target* does not hold whole, each checked against its address; a
+    damaged one is left out and named, and the copy goes on. With *verify*, every copy *target* holds already
+    is read and hashed too (a backup folder's bit rot is found while the source is still there to mend it)."""
+    copied = copied_bytes = already = verified = 0
     damaged: list[str] = []
+    repaired: list[str] = []
+    held = {info.sha256: info.size async for info in target.list_blobs()}
     async for info in source.list_blobs():
-        if await target.exists(info.sha256):
-            already += 1
-            continue
+        size = held.get(info.sha256)
+        if size is not None:
+            whole = size == info.size and (not verify or await _hashes_to_address(target, info.sha256))
+            if whole:
+                already += 1
+                verified += verify
+                continue
+            await target.delete(info.sha256)
+            repaired.append(info.sha256)
         try:
             stored = await target.put_stream(
                 source.open_stream(info.sha256), max_bytes=info.size, expected_sha256=info.sha256
@@ -49,7 +66,21 @@ async def copy_blobs(source: BlobStore, target: BlobStore) -> CopyReport:
             continue
         copied += 1
         copied_bytes += stored.size
-    return CopyReport(copied=copied, copied_bytes=copied_bytes, already_there=already, damaged=damaged)
+    return CopyReport(
+        copied=copied,
+        copied_bytes=copied_bytes,
+        already_there=already,
+        damaged=damaged,
+        repaired=repaired,
+        verified=verified,
+    )
+
+
+async def _hashes_to_address(store: BlobStore, sha256: str) -> bool:
+    digest = hashlib.sha256()
+    async for chunk in store.open_stream(sha256):
+        digest.update(chunk)
+    return digest.hexdigest() == sha256
 
 
 async def missing_blobs(state: Any) -> dict[str, list[str]]:
