@@ -8,8 +8,8 @@ the time themselves, so a late bid is refused even when no worker has run the cl
 
 Each tick also makes the tag key of each section taking bids that has none yet (bidding.events), opens the
 sections whose share window has ended with k openers in (bidding.opening), and flags to supervisors the awarded
-sections still without a contract 30 days after the award (trading.funds.contracts), once per section however
-many workers run it.
+sections still without a contract 30 days after the award (trading.funds.contracts) and the objection replies and
+complaint decisions and rulings overdue (evaluation.overdue), once each however many workers run it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bidding import events
 from bidding.hall import notify_hall
 from bidding.models import Upload
 from bidding.submission import discard_uploads
+from evaluation.overdue import flag_overdue_answers
 from trading import metrics
 from trading.audit.services import record
 from trading.funds.contracts import flag_overdue_contracts
@@ -76,15 +77,17 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def tick(state: State) -> list[int]:
-    """Close the sections whose deadline has passed (returned), open those whose share window has ended."""
+    """Close the sections whose deadline has passed (returned), open those whose share window has ended, and
+    flag to the supervisors what is overdue (contracts; objection replies, complaint decisions and rulings)."""
     from bidding.opening import close_share_windows
 
     async with background_sessions(state)() as session:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
         overdue = await flag_overdue_contracts(session, now)
+        unanswered = await flag_overdue_answers(session, now)
         keyed = await events.make_section_keys(session)
-        if closed or overdue or keyed:
+        if closed or overdue or unanswered or keyed:
             await session.commit()
         if closed:
             # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.db import Base, BigIntPK, JSONDoc, UTCDateTime
@@ -131,6 +142,15 @@ class Objection(Base):
     staff reply, within 3 days; the reply is published without the objector's particulars."""
 
     __tablename__ = "objections"
+    __table_args__ = (
+        # The scheduler's look for replies overdue (evaluation.overdue): only the unanswered ones, by due time.
+        Index(
+            "ix_objections_unanswered_due",
+            "reply_due_at",
+            sqlite_where=text("replied_at IS NULL"),
+            postgresql_where=text("replied_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
@@ -152,6 +172,21 @@ class Complaint(Base):
     working days, ruled within 30 working days; the supervisors may suspend the trade meanwhile."""
 
     __tablename__ = "complaints"
+    __table_args__ = (
+        # The scheduler's looks for decisions and rulings overdue (evaluation.overdue).
+        Index(
+            "ix_complaints_filed_due",
+            "accept_due_at",
+            sqlite_where=text("state = 'filed'"),
+            postgresql_where=text("state = 'filed'"),
+        ),
+        Index(
+            "ix_complaints_accepted_due",
+            "ruling_due_at",
+            sqlite_where=text("state = 'accepted'"),
+            postgresql_where=text("state = 'accepted'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)

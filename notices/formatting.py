@@ -96,6 +96,10 @@ _AUDIT_ACTIONS = {
     "notice.publish": "发布公告",
     "notice.amend": "变更公告",
     "calendar.set": "维护工作日历",
+    "contract.overdue": "预警：逾期未订立合同",
+    "objection.overdue": "预警：异议逾期未答复",
+    "complaint.acceptance_overdue": "预警：投诉逾期未决定是否受理",
+    "complaint.ruling_overdue": "预警：投诉逾期未作出处理决定",
 }
 
 
