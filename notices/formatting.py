@@ -601,6 +601,24 @@ def role_names(roles: Iterable[str]) -> str:
     return "、".join(ROLE_NAMES_ZH.get(r, r) for r in roles)
 
 
+_ALERT_KINDS = {
+    "over_contract": "付款超过合同金额",
+    "payee_not_contractor": "收款人不是合同乙方",
+    "contract_late": "合同逾期订立",
+    "contract_amount_differs": "合同金额与中标金额不符",
+    "contract_overdue": "中标后逾期未订立合同",
+    "publicity_late": "中标候选人逾期公示",
+    "objection_reply_late": "异议逾期答复",
+    "objection_reply_overdue": "异议逾期未答复",
+    "complaint_acceptance_overdue": "投诉逾期未决定是否受理",
+    "complaint_ruling_overdue": "投诉逾期未作出处理决定",
+}
+
+
+def alert_kind_name(kind: str) -> str:
+    return _ALERT_KINDS.get(kind, kind)
+
+
 def audit_action_name(action: str) -> str:
     if action in _AUDIT_ACTIONS:
         return _AUDIT_ACTIONS[action]
@@ -648,6 +666,7 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
             "field_label": field_label,
             "display_value": display_value,
             "audit_action": audit_action_name,
+            "alert_kind": alert_kind_name,
         }
     )
     env.tests["heading"] = is_heading

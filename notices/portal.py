@@ -26,6 +26,7 @@ from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter, QueryParameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from notices import reads
 from notices.formatting import (
@@ -53,6 +54,7 @@ from trading.caching import cache_headers, etag_for, not_modified, not_modified_
 from trading.context import ROLE_NAMES_ZH, Actor
 from trading.errors import DomainError, Forbidden, InvalidInput, NotFound
 from trading.log import services as log_services
+from trading.projects.models import Project
 from trading.projects.schemas import TRADE_KIND_NAMES
 from trading.projects.services import load_project, project_read
 from trading.regions import CITIES, PROVINCE, REGIONS, ancestors, children
@@ -144,6 +146,13 @@ def page_context(request: Request, nav: str = "", **context: Any) -> dict[str, A
 def html_page(name: str, **kwargs: Any) -> Template:
     """An HTML page. Said explicitly: handlers that may also answer 304 would otherwise default to JSON."""
     return Template(name, media_type=MediaType.HTML, **kwargs)
+
+
+async def _names(db: DB, key: Any, name: Any, wanted: set[int]) -> dict[int, str]:
+    """The names of the *wanted* rows, in one query (none when nothing is wanted)."""
+    if not wanted:
+        return {}
+    return dict((await db.execute(select(key, name).where(key.in_(wanted)))).all())
 
 
 def _csrf_failed() -> Forbidden:
@@ -715,6 +724,48 @@ class PortalController(Controller):
             first_url=_url("/audit", params) if cursor else None,
         )
         return html_page("audit.html", context=context, headers=NO_STORE)
+
+    @get("/supervision", operation_id="portalAlerts")
+    async def alerts(
+        self,
+        request: Request,
+        db: DB,
+        show: str = Parameter(default="open", max_length=10),
+        done: str = Parameter(default="", max_length=20),
+    ) -> Template:
+        """The alerts (监督预警) for the supervisors of a centre, newest first — those not yet seen, or all; the
+        admin sees every centre's. Each names its trade and can be marked as seen."""
+        from trading.funds.services import alerts  # (funds publishes through notices)
+
+        viewer = request_actor(request)
+        assert viewer is not None
+        rows = await alerts(db, viewer, open_only=show != "all")
+        projects = {r.project_id for r in rows}
+        seen_by = {r.acknowledged_by for r in rows if r.acknowledged_by is not None}
+        names = {
+            "projects": await _names(db, Project.id, Project.name, projects),
+            "people": await _names(db, Person.id, Person.display_name, seen_by),
+        }
+        context = page_context(
+            request,
+            "supervision",
+            alerts=rows,
+            names=names,
+            show="all" if show == "all" else "open",
+            message="已标记为已阅。" if done == "acknowledged" else None,
+        )
+        return html_page("supervision.html", context=context, headers=NO_STORE)
+
+    @post("/supervision/alerts/{alert_id:int}/acknowledge", operation_id="portalAcknowledgeAlert", status_code=303)
+    async def acknowledge_alert(
+        self, request: Request, db: DB, alert_id: FromPath[int], data: Annotated[CsrfForm, Form]
+    ) -> Redirect:
+        """Mark an alert as seen (who and when is recorded in the audit trail)."""
+        from trading.funds.services import acknowledge
+
+        check_session_csrf(request, data.csrf_token)
+        await acknowledge(db, await make_act(request, db), alert_id)
+        return Redirect(path="/supervision?done=acknowledged", status_code=303, headers=NO_STORE)
 
 
 class AccountPortalController(Controller):

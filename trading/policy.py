@@ -99,6 +99,8 @@ ROUTES: dict[str, Rule] = {
     # The page checks the session and its CSRF token itself, and shows the sign-in page to the public.
     "portalStartOpening": PUBLIC,
     "portalAudit": rule(supervisor=FILTERED, admin=ANY),
+    "portalAlerts": rule(supervisor=FILTERED, admin=ANY),
+    "portalAcknowledgeAlert": rule(supervisor=CENTRE),
     "portalAccount": SIGNED_IN,
     "portalCreateToken": SIGNED_IN,
     "portalRevokeToken": SIGNED_IN,
