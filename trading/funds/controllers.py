@@ -148,7 +148,8 @@ class FundsApiController(Controller):
         self, request: Request, db: DB, open_only: bool = QueryParameter(name="open", default=True)
     ) -> list[schemas.AlertRead]:
         """Alerts for the supervisors of a centre: payments over the contract or not to the contractor, contracts
-        late or missing."""
+        late or missing, a publicity or an objection's reply late, and objection replies and complaint decisions
+        or rulings overdue (raised while they are overdue)."""
         viewer = request_actor(request)
         assert viewer is not None
         return [_alert(a) for a in await services.alerts(db, viewer, open_only=open_only)]
