@@ -42,10 +42,12 @@ async def test_a_supervisor_sees_its_centres_alerts_and_marks_one_as_seen(app, c
     r = await client.get("/supervision")
     assert r.status_code == 401 and is_html(r) and "请先登录" in r.text
 
-    await sign_in(client, "bidder")
+    csrf = await sign_in(client, "bidder")
     r = await client.get("/supervision")
     assert r.status_code == 403 and is_html(r)
     assert 'href="/supervision"' not in r.text  # no link to it for a bidder
+    r = await client.post(f"/supervision/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf})
+    assert r.status_code == 403 and "wrong_role" in r.text
 
     # Another centre's supervisor: nothing to see, and marking it is refused.
     client.cookies.clear()

@@ -62,7 +62,7 @@ DEMO_NOTE = """
 _ROLE_LABELS = {
     "admin": "系统管理员 admin",
     "staff": "常德市交易中心工作人员 staff",
-    "supervisor": "监督人员 supervisor（审计记录 /audit）",
+    "supervisor": "监督人员 supervisor（监督预警 /supervision，审计记录 /audit）",
     "opener": "开标人 opener",
     "evaluator": "评标专家 evaluator",
     "bidder": "投标人 bidder",
