@@ -23,6 +23,7 @@ from bidding import (
     opening,
     receipts,
     reserve,
+    rulings,
     schemas,
     submission,
     withdrawal,
@@ -360,6 +361,27 @@ class OpeningController(Controller):
         await opening.start(request.app.state, act, section_id)
         async with request.app.state.sessionmaker() as session:
             return await opening.status(session, section_id)
+
+    @post("/rulings/{bid_id:int}", operation_id="ruleOnDisputedBid", status_code=201)
+    async def rule(
+        self,
+        request: Request,
+        db: DB,
+        section_id: FromPath[int],
+        bid_id: FromPath[int],
+        data: JSONBody[schemas.BidRulingIn],
+    ) -> dict[str, Any]:
+        """The supervisors rule, once, on a bid the opening left disputed (an opener's founded dispute of its
+        sealed share): it counts as revoked or as withdrawn (20号令 §31), for the reason given; the ruling is
+        published as a notice."""
+        ruling = await rulings.rule(db, await make_act(request, db), section_id, bid_id, data)
+        return {
+            "bid_id": ruling.bid_id,
+            "treated_as": ruling.treated_as,
+            "reason": ruling.reason,
+            "ruled_at": ruling.ruled_at.isoformat(),
+            "notice_id": ruling.notice_id,
+        }
 
     @get("/", operation_id="getOpening")
     async def status(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:

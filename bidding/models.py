@@ -214,6 +214,23 @@ class OpeningResult(Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class BidRuling(Base):
+    """The supervisors' ruling (裁定) on a bid the opening left disputed (docs/envelope.md §10.3): a founded dispute
+    of a sealed share left fewer than k valid shares, so the bid counted as neither revoked nor withdrawn until
+    now. One per bid, final, published as a notice (``dispute_ruling``) that names it and says why."""
+
+    __tablename__ = "bid_rulings"
+
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
+    #: revoked (视为撤销投标) | withdrawn (视为撤回投标), 20号令 §31
+    treated_as: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    ruled_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    ruled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), default=None)
+
+
 class DocumentKey(Base):
     """The documents envelope's data key of one opened bid, rebuilt at the opening from the openers' shares and
     checked against the bidder's key commitment (投标文件密钥), for the evaluation panel to read the documents.

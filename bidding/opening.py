@@ -41,6 +41,7 @@ from bidding.hall import notify_hall
 from bidding.keys import decode_b64, ed25519_public
 from bidding.models import (
     Bid,
+    BidRuling,
     Opening,
     OpeningDispute,
     OpeningResult,
@@ -791,9 +792,20 @@ async def status(session: AsyncSession, section_id: int) -> dict[str, Any]:
             .where(OpeningResult.section_id == section_id)
             .order_by(OpeningResult.bid_id)
         )
+        results = rows.all()
+        # The supervisors' rulings on the bids left disputed (bidding.rulings): how each counts, and its notice.
+        ruled = {
+            r.bid_id: {"treated_as": r.treated_as, "notice_id": r.notice_id}
+            for r in (
+                await session.scalars(select(BidRuling).where(BidRuling.section_id == section_id))
+                if any(outcome == "disputed" for _, _, outcome, *_ in results)
+                else ()
+            )
+        }
         body["results"] = [
             {"bid_id": bid_id, "bidder": name, "outcome": outcome, "form": form, "fault": fault, "reason": reason}
-            for bid_id, name, outcome, form, fault, reason in rows.all()
+            | ({"ruling": ruled.get(bid_id)} if outcome == "disputed" else {})
+            for bid_id, name, outcome, form, fault, reason in results
         ]
         opened_reserve = await reserve.active(session, section_id)
         if opened_reserve is not None:

@@ -39,7 +39,7 @@ from litestar.datastructures import State
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import committees
+from bidding import committees, rulings
 from bidding.committees import SectionCommittee, section_committee
 from bidding.hall import notify_hall
 from bidding.models import Bid, DocumentKey, Opening, OpeningDispute, OpeningResult, OpeningUpload
@@ -363,6 +363,7 @@ async def _publish(state: State, section_id: int, owner: str) -> None:
         await session.flush()
         notice = await publish_record(session, Act(actor=None, address="opening-job", at=now), sc, opening)
         opening.record_notice_id = notice.id
+        await rulings.flag_disputed(session, sc, notice.id, now)
         await notify_hall(session, section_id)
         await session.commit()
     metrics.OPENINGS_COMPLETED.labels("opened").inc()

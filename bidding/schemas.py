@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -211,3 +211,10 @@ class SharesIn(Strict):
     #: (About 320 base64 characters per bid: the route's 64 MiB body limit is the real bound.)
     document: Annotated[str, msgspec.Meta(min_length=4, max_length=64 * 1024**2)]
     signature: B64
+
+
+class BidRulingIn(Strict):
+    """The supervisors' ruling on a disputed bid: how it counts (20号令 §31) and why."""
+
+    treated_as: Literal["revoked", "withdrawn"]
+    reason: Annotated[str, msgspec.Meta(min_length=4, max_length=4000)]

@@ -100,6 +100,7 @@ _AUDIT_ACTIONS = {
     "objection.overdue": "预警：异议逾期未答复",
     "complaint.acceptance_overdue": "预警：投诉逾期未决定是否受理",
     "complaint.ruling_overdue": "预警：投诉逾期未作出处理决定",
+    "bid.rule": "裁定有分片异议的投标",
 }
 
 
@@ -612,6 +613,7 @@ _ALERT_KINDS = {
     "objection_reply_overdue": "异议逾期未答复",
     "complaint_acceptance_overdue": "投诉逾期未决定是否受理",
     "complaint_ruling_overdue": "投诉逾期未作出处理决定",
+    "bid_disputed": "开标分片异议待裁定",
 }
 
 

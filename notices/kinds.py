@@ -282,6 +282,21 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
             produced_by_platform=True,
         ),
         NoticeKind(
+            key="dispute_ruling",
+            name_zh="开标分片异议裁定",
+            name_en="Ruling on a bid disputed at the opening",
+            trade_kinds=(),
+            fields=(
+                _f("bidder", "投标人", "Bidder"),
+                _f("manifest_sha256", "投标文件（清单）摘要", "The bid's manifest SHA-256"),
+                _f("opening_record_notice_id", "开标记录", "Opening record (notice id)", "int"),
+                _f("treated_as", "裁定结果", "How the bid counts (revoked / withdrawn)", source="20号令 §31"),
+                _f("reason", "裁定理由", "Why"),
+                _f("ruled_at", "裁定时间", "Ruled at", "datetime"),
+            ),
+            produced_by_platform=True,
+        ),
+        NoticeKind(
             key="candidate_publicity",
             name_zh="中标候选人公示",
             name_en="Candidate publicity",

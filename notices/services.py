@@ -59,7 +59,7 @@ PLATFORM_STAGES = {
     "contract": ("contracted", "sold"),
 }
 #: Notices the platform writes itself for a trade it opened (see _refuse_hand_made).
-PLATFORM_ONLY = frozenset({"candidate_publicity", "result", "objection_reply"})
+PLATFORM_ONLY = frozenset({"candidate_publicity", "result", "objection_reply", "dispute_ruling"})
 #: Acts that the platform takes on its own when their time has come.
 SYSTEM_ROLES = ("staff", "admin", "system")
 #: Section states in which a published trade may still be amended or terminated.
@@ -398,7 +398,7 @@ async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
         .where(Section.project_id == notice.project_id)
         .limit(1)
     )
-    if online is not None or notice.kind == "objection_reply":
+    if online is not None or notice.kind in ("objection_reply", "dispute_ruling"):
         raise RuleViolation(
             "此公告由平台根据评标、公示记录生成，不能手工发布",
             "The platform produces this notice from its own records; it cannot be published by hand",

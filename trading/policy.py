@@ -200,6 +200,7 @@ ROUTES: dict[str, Rule] = {
     "startOpening": STAFF_OF_CENTRE,
     "getMySealedShares": OPENER_ON_COMMITTEE,
     "uploadShares": OPENER_ON_COMMITTEE,
+    "ruleOnDisputedBid": rule(supervisor=CENTRE),
     # --- the expert pool and the draw ----------------------------------------------------------
     "createExpert": EXPERT_POOL,
     "updateExpert": EXPERT_POOL,

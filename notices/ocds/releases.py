@@ -323,7 +323,7 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
             if isinstance(p, dict) and p.get("role") == "乙方":
                 parties.add(Org(_text(p.get("name")), _text(p.get("credit_code"))), "supplier")
         out["contracts"] = [contract]
-    elif kind == "objection_reply":
+    elif kind in ("objection_reply", "dispute_ruling"):
         out["tag"] = ["tenderUpdate"]
         tender["documents"] = [_document(version, "complaints")]
     else:

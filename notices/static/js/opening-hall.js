@@ -26,8 +26,14 @@
     var whole = Math.floor(Math.abs(fen) / 100), cents = Math.abs(fen) % 100;
     return (fen < 0 ? "-" : "") + "¥" + whole.toLocaleString("en-US") + "." + (cents < 10 ? "0" : "") + cents + " 元";
   }
-  function outcome(r) {
-    return r.outcome === "opened" ? "已解密" : "解密失败：" + r.reason + "（责任方：" + r.fault + "）";
+  function outcome(r) {  // notices/templates/opening.html
+    if (r.outcome === "opened") return "已解密";
+    if (r.outcome === "disputed") {
+      return "开标人提出分片异议，未能解密；" + (r.ruling
+        ? "监督人员已裁定：" + (r.ruling.treated_as === "revoked" ? "视为撤销投标" : "视为撤回投标")
+        : "待监督人员裁定");
+    }
+    return "解密失败：" + r.reason + "（责任方：" + r.fault + "）";
   }
   function row(cells, className) {
     var tr = element("tr", undefined, className);

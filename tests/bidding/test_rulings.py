@@ -1,0 +1,126 @@
+"""The supervisors' ruling on a bid the opening left disputed (bidding.rulings, docs/envelope.md §10.3): the
+published record raises an alert for them; a supervisor of the trade's centre rules once — revoked or withdrawn,
+with a reason — and the ruling is published as a notice the hall links to, while every wrong caller and every bid
+that is not awaiting a ruling is refused and changes nothing; `trading verify` still passes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bidding import scheduler
+from bidding.envelope.suites import encode_private_key
+from bidding.models import BidRuling
+from bidding.opening import SHARE_WINDOW
+from tests.bidding.harness import b64, open_as, opening_record, post_shares, refused, signed_shares
+from tests.bidding.test_share_window import _row, _section_with, _verified, decrypted_shares_except, redeal
+from tests.notices.test_ocds import RELEASE_SCHEMA, errors
+from trading.audit.models import AuditEntry
+from trading.funds.models import SupervisionAlert
+
+pytestmark = pytest.mark.asyncio
+
+
+async def _disputed(app, client, clock, tmp_path):
+    """A section opened with the first bidder's bid disputed (opener 1 shows the garbage sealed to it)."""
+
+    def cheat(section, bidder, path):
+        return redeal(section, bidder, path, "price", 1, None)
+
+    world, section, bidders = await _section_with(app, client, clock, tmp_path, cheat)
+    first, _, third = section.openers
+    pack = (await client.get(f"/api/sections/{section.id}/opening/shares", headers=first.headers)).json()
+    cheater = next(b for b in pack["bids"] if b["bidder_credit_code"] == bidders[0].credit_code)
+    position, shares = await decrypted_shares_except(client, first, section, cheater["bid_id"])
+    dispute = {
+        "bid_id": cheater["bid_id"],
+        "manifest_sha256": cheater["manifest_sha256"],
+        "envelope": "price",
+        "dispute_key": b64(encode_private_key(section.info["suite"], first.hpke)),
+    }
+    body = signed_shares(section.id, position, [*shares, dispute], first.signing)
+    assert (await post_shares(client, first, section.id, body)).status_code == 200
+    assert (await open_as(client, third, section)).status_code == 200
+    clock.set(clock.at + SHARE_WINDOW)
+    await scheduler.tick(app.state)
+    record = await opening_record(client, section)
+    return world, section, bidders, record, cheater["bid_id"]
+
+
+async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_ruling_published(
+    app, client, clock, tmp_path
+):
+    world, section, bidders, record, bid_id = await _disputed(app, client, clock, tmp_path)
+    assert _row(record, bidders[0])["treated_as"] == "pending_ruling"
+    honest = next(b["bid_id"] for b in (await client.get(f"/api/sections/{section.id}/opening")).json()["results"]
+                  if b["outcome"] == "opened")  # fmt: skip
+    supervisor = world.headers("supervisor")
+
+    # The record asked the supervisors for a ruling.
+    alerts = (await client.get("/api/supervision/alerts", headers=supervisor)).json()
+    [alert] = [a for a in alerts if a["kind"] == "bid_disputed"]
+    assert alert["subject_type"] == "bid" and alert["subject_id"] == bid_id
+    assert "待监督人员裁定" in alert["message_zh"] and alert["details"]["record_notice_id"] == record["id"]
+
+    url = f"/api/sections/{section.id}/opening/rulings"
+    ruling = {
+        "treated_as": "revoked",
+        "reason": "开标人提出的分片异议经核验成立，投标人密封的分片无法解密，责任在投标人。",
+    }
+    async with app.state.sessionmaker() as s:
+        audit_before = await s.scalar(select(func.count()).select_from(AuditEntry))
+    # Refused, each changing nothing: the wrong role, another centre, a bid that opened, no such bid, bad input.
+    refused(await client.post(f"{url}/{bid_id}", json=ruling), 401, "not_authenticated")
+    refused(await client.post(f"{url}/{bid_id}", headers=world.headers("staff"), json=ruling), 403, "wrong_role")
+    refused(await client.post(f"{url}/{bid_id}", headers=bidders[0].headers, json=ruling), 403, "wrong_role")
+    other = world.headers("other_supervisor")
+    refused(await client.post(f"{url}/{bid_id}", headers=other, json=ruling), 403, "other_centre")
+    refused(await client.post(f"{url}/{honest}", headers=supervisor, json=ruling), 422, "not_disputed")
+    refused(await client.post(f"{url}/{10**9}", headers=supervisor, json=ruling), 404, "bid_not_found")
+    for bad in ({**ruling, "treated_as": "forgiven"}, {**ruling, "reason": ""}, {**ruling, "extra": 1}, {}):
+        r = await client.post(f"{url}/{bid_id}", headers=supervisor, json=bad)
+        assert r.status_code == 400, (bad, r.text)
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(BidRuling)) == 0
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+
+    r = await client.post(f"{url}/{bid_id}", headers=supervisor, json=ruling)
+    assert r.status_code == 201, r.text
+    ruled = r.json()
+    assert ruled["treated_as"] == "revoked" and ruled["notice_id"]
+    refused(await client.post(f"{url}/{bid_id}", headers=supervisor, json=ruling), 409, "already_ruled")
+
+    # Published for everyone, naming the bid and the record it completes.
+    notice = (await client.get(f"/api/notices/{ruled['notice_id']}")).json()
+    assert notice["kind"] == "dispute_ruling" and notice["status"] == "published"
+    fields = notice["fields"]
+    assert fields["bidder"] == bidders[0].name and fields["treated_as"] == "revoked"
+    assert fields["manifest_sha256"] == _row(record, bidders[0])["manifest_sha256"]
+    assert fields["opening_record_notice_id"] == record["id"] and fields["disputed_by"] == [1]
+    assert "视为撤销投标" in notice["body"] and "第1号开标人" in notice["body"]
+    releases = (await client.get("/api/ocds/releases", params={"limit": 100})).json()["releases"]
+    [release] = [r for r in releases if f"notice-{ruled['notice_id']}-v1" in r["id"]]
+    assert release["tag"] == ["tenderUpdate"] and errors(RELEASE_SCHEMA, release) == []
+    page = await client.get(f"/notices/{ruled['notice_id']}")
+    assert page.status_code == 200 and "开标分片异议裁定" in page.text
+    # The hall shows it; the alert is answered; the audit trail says who.
+    [result] = [b for b in (await client.get(f"/api/sections/{section.id}/opening")).json()["results"]
+                if b["bid_id"] == bid_id]  # fmt: skip
+    assert result["ruling"] == {"treated_as": "revoked", "notice_id": ruled["notice_id"]}
+    hall = await client.get(f"/sections/{section.id}/opening")
+    assert "视为撤销投标" in hall.text and f'href="/notices/{ruled["notice_id"]}"' in hall.text
+    async with app.state.sessionmaker() as s:
+        seen = await s.scalar(select(SupervisionAlert).where(SupervisionAlert.kind == "bid_disputed"))
+        assert seen.acknowledged_at is not None
+        assert await s.scalar(select(func.count()).where(AuditEntry.action == "bid.rule")) == 1
+    # A hand-made ruling notice is refused: the platform writes it.
+    draft = await client.post(
+        "/api/staff/notices",
+        headers=world.headers("staff"),
+        json={"project_id": notice["project_id"], "kind": "dispute_ruling", "title": "手工裁定", "fields": fields,
+              "section_ids": [section.id]},
+    )  # fmt: skip
+    assert draft.status_code == 201, draft.text
+    published = await client.post(f"/api/staff/notices/{draft.json()['id']}/publish", headers=world.headers("staff"))
+    refused(published, 422, "produced_by_platform")
+    await _verified(app, client, clock, tmp_path)
