@@ -5,6 +5,8 @@ that is not awaiting a ruling is refused and changes nothing; `trading verify` s
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -124,3 +126,23 @@ async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_r
     published = await client.post(f"/api/staff/notices/{draft.json()['id']}/publish", headers=world.headers("staff"))
     refused(published, 422, "produced_by_platform")
     await _verified(app, client, clock, tmp_path)
+
+
+async def test_two_supervisors_ruling_at_once_make_one_ruling(app, client, clock, tmp_path):
+    world, section, _, _, bid_id = await _disputed(app, client, clock, tmp_path)
+    url = f"/api/sections/{section.id}/opening/rulings/{bid_id}"
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                url, headers=world.headers("supervisor"), json={"treated_as": how, "reason": "经核验，依法裁定。"}
+            )
+            for how in ("revoked", "withdrawn")
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    winner = next(r.json() for r in answers if r.status_code == 201)
+    async with app.state.sessionmaker() as s:
+        [ruling] = list(await s.scalars(select(BidRuling)))
+        assert (ruling.treated_as, ruling.notice_id) == (winner["treated_as"], winner["notice_id"])
+    notices = (await client.get("/api/notices", params={"kind": "dispute_ruling"})).json()
+    assert [n["id"] for n in notices["items"]] == [winner["notice_id"]]
