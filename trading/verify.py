@@ -69,6 +69,8 @@ class Report:
     bids: int = 0
     openings: int = 0
     offline_openings: int = 0
+    #: The supervisors' rulings on disputed bids (dispute_ruling notices).
+    rulings: int = 0
     entries: int = 0
     #: Each witness required (--witness): the size it cosigned last and its timestamp.
     witnessed: list[dict[str, Any]] = field(default_factory=list)
@@ -94,6 +96,8 @@ class Report:
             lines.append(
                 f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)"
             )
+        if self.rulings:
+            lines.append(f"{self.rulings} rulings on disputed bids, each on a bid its opening record left disputed")
         lines += [
             f"witnessed by {w['witness']}: checkpoint {w['size']} cosigned at {w['timestamp']} (its own clock)"
             for w in self.witnessed
@@ -277,7 +281,7 @@ async def verify_site(
         report.problem("entries_root_mismatch", "/log/entries", "the entries served do not hash to the signed root")
 
     # 4. every public notice version is in the log, unchanged
-    records = await _check_notices(client, report, documents, quiet, not_before=now - delay)
+    records, rulings = await _check_notices(client, report, documents, quiet, not_before=now - delay)
 
     # 5. every opening record: its bids were logged before the deadline cut, none is missing, none was
     # added, and the published keys open the logged ciphertexts to the published figures
@@ -287,6 +291,8 @@ async def verify_site(
         await check_opening(
             client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, keys=keys, delay=delay
         )
+
+    _check_rulings(report, records, rulings)
 
     # 6. the witnesses asked for have cosigned a checkpoint of this very log
     for vkey in witnesses or []:
@@ -330,8 +336,9 @@ async def _check_notices(
     quiet: bool,
     *,
     not_before: datetime,
-) -> list[tuple[int, dict[str, Any]]]:
-    """Check every published notice; returns the opening records' fields for the opening checks.
+) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, dict[str, Any]]]]:
+    """Check every published notice; returns the opening records' fields for the opening checks, and the
+    supervisors' rulings on disputed bids.
 
     A version published after *not_before* may still be on its way into the log (pending)."""
     served: dict[tuple[int, int], dict[str, Any]] = {}
@@ -347,10 +354,13 @@ async def _check_notices(
     with _progress(quiet) as progress:
         task = progress.add_task("核对公告 / notices", total=len(notice_ids))
         records: list[tuple[int, dict[str, Any]]] = []
+        rulings: list[tuple[int, dict[str, Any]]] = []
         for notice_id in notice_ids:
             latest = await _check_notice(client, report, notice_id, served, logged, not_before)
             if latest is not None and latest.get("kind") == "opening_record":
                 records.append((notice_id, latest.get("fields") or {}))
+            elif latest is not None and latest.get("kind") == "dispute_ruling":
+                rulings.append((notice_id, latest.get("fields") or {}))
             progress.advance(task)
     for (notice_id, version), (index, _) in sorted(logged.items()):
         if (notice_id, version) not in served:
@@ -361,7 +371,39 @@ async def _check_notices(
             )
     report.notices = len(notice_ids)
     report.versions = len(served)
-    return records
+    return records, rulings
+
+
+def _check_rulings(
+    report: Report, records: list[tuple[int, dict[str, Any]]], rulings: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Each supervisors' ruling (docs/envelope.md §10.3) is on a bid its opening record left disputed, and no bid
+    is ruled on twice: a platform cannot publish a ruling that turns an opened bid, or another section's, into a
+    revoked one."""
+    disputed = {
+        notice_id: {b.get("manifest_sha256") for b in fields.get("bids") or [] if b.get("outcome") == "disputed"}
+        for notice_id, fields in records
+    }
+    ruled: dict[tuple[Any, Any], int] = {}
+    for notice_id, fields in rulings:
+        where = f"/notices/{notice_id}"
+        record, bid = fields.get("opening_record_notice_id"), fields.get("manifest_sha256")
+        if bid not in disputed.get(record, set()):
+            report.problem(
+                "ruling_without_dispute",
+                where,
+                f"裁定所指的投标在开标记录 {record} 中并非有异议待裁定 / the ruling is on bid {str(bid)[:16]}…, which "
+                f"the opening record (notice {record}) does not leave disputed",
+            )
+        elif (record, bid) in ruled:
+            report.problem(
+                "duplicate_ruling",
+                where,
+                f"同一投标已由公告 {ruled[(record, bid)]} 裁定 / the same bid was ruled on in notice "
+                f"{ruled[(record, bid)]} already",
+            )
+        ruled.setdefault((record, bid), notice_id)
+    report.rulings = len(rulings)
 
 
 async def _check_notice(

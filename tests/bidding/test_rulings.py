@@ -146,3 +146,58 @@ async def test_two_supervisors_ruling_at_once_make_one_ruling(app, client, clock
         assert (ruling.treated_as, ruling.notice_id) == (winner["treated_as"], winner["notice_id"])
     notices = (await client.get("/api/notices", params={"kind": "dispute_ruling"})).json()
     assert [n["id"] for n in notices["items"]] == [winner["notice_id"]]
+
+
+async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_and_a_second_ruling(
+    app, client, clock, tmp_path
+):
+    """A platform that published a ruling on an opened bid (turning it into a revoked one), or a second ruling on
+    the same bid, is caught by anyone's `trading verify` from the published notices alone."""
+    from notices import services as notice_services
+    from notices.schemas import NoticeDraftCreate
+    from trading.accounts.auth import actor_of
+    from trading.accounts.models import Person
+    from trading.context import Act
+
+    world, section, bidders, record, bid_id = await _disputed(app, client, clock, tmp_path)
+    supervisor = world.headers("supervisor")
+    url = f"/api/sections/{section.id}/opening/rulings/{bid_id}"
+    r = await client.post(url, headers=supervisor, json={"treated_as": "withdrawn", "reason": "非投标人原因。"})
+    assert r.status_code == 201, r.text
+    assert "1 rulings on disputed bids" in (await _verified(app, client, clock, tmp_path)).summary()
+
+    honest = _row(record, bidders[1])
+    assert honest["outcome"] == "opened"
+    async with app.state.sessionmaker() as s:
+        person = await s.scalar(select(Person).where(Person.username == "supervisor"))
+        act = Act(actor=actor_of(person), address="127.0.0.1", at=clock.at)
+        for row in (honest, _row(record, bidders[0])):  # bypassing the service's checks, as a forger would
+            await notice_services.draft_and_publish(
+                s,
+                act,
+                NoticeDraftCreate(
+                    project_id=record["project_id"],
+                    kind="dispute_ruling",
+                    title="伪造的裁定",
+                    body="……",
+                    fields={
+                        "bidder": row["bidder"],
+                        "manifest_sha256": row["manifest_sha256"],
+                        "opening_record_notice_id": record["id"],
+                        "treated_as": "revoked",
+                        "reason": "……",
+                        "ruled_at": clock.at.isoformat(),
+                    },
+                    section_ids=[section.id],
+                ),
+                tz=clock.at.tzinfo,
+                by_platform=True,
+            )
+        await s.commit()
+    from trading.log.integrator import integrate_once
+    from trading.verify import verify_site
+
+    await integrate_once(app.state)
+    report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "verify.json", now=clock.at)
+    assert sorted(p["code"] for p in report.problems) == ["duplicate_ruling", "ruling_without_dispute"], report.problems
+    assert any("并非有异议待裁定" in p["what"] and "does not leave disputed" in p["what"] for p in report.problems)
