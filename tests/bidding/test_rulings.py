@@ -201,3 +201,9 @@ async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_an
     report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "verify.json", now=clock.at)
     assert sorted(p["code"] for p in report.problems) == ["duplicate_ruling", "ruling_without_dispute"], report.problems
     assert any("并非有异议待裁定" in p["what"] and "does not leave disputed" in p["what"] for p in report.problems)
+    # The clean-room verifier, written from the documents alone, finds the same.
+    from tests.cleanroom.verifier import verify
+
+    independent = await verify(client, now=clock.at)
+    assert sorted(independent.codes()) == ["duplicate_ruling", "ruling_without_dispute"], independent.summary()
+    assert independent.rulings == 3

@@ -68,6 +68,7 @@ class Report:
     manifests: int = 0  # manifests and signers checked (every listed bid and reserve price)
     opened_bids: int = 0  # prices re-decrypted
     reserve_prices: int = 0
+    rulings: int = 0  # the supervisors' rulings on disputed bids checked
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -86,7 +87,8 @@ class Report:
             f"log {self.origin} size {self.tree_size}: {self.entries} entries {dict(self.kinds)}",
             f"unknown kinds {dict(self.unknown_kinds)}; cosignatures {self.cosignatures}",
             f"openings {self.openings} (offline {self.offline_openings}); bids {self.bids}, events {self.events}, "
-            f"manifests {self.manifests}, prices re-decrypted {self.opened_bids}, reserve prices {self.reserve_prices}",
+            f"manifests {self.manifests}, prices re-decrypted {self.opened_bids}, reserve prices {self.reserve_prices}, "
+            f"rulings {self.rulings}",
         ]
         lines += [f"PROBLEM {x.code}: {x.message} {x.where or ''}" for x in self.problems]
         lines += [f"note: {n}" for n in self.notes]
@@ -304,12 +306,12 @@ def _check_cosignatures(
 # --- opening records (log.md §5–§8) -------------------------------------------------------------------------------
 
 
-async def opening_records(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    """Every notice of kind opening_record, following the `next` cursor of GET /api/notices (OpenAPI)."""
+async def notices_of_kind(client: httpx.AsyncClient, kind: str) -> list[dict[str, Any]]:
+    """Every notice of *kind*, following the `next` cursor of GET /api/notices (OpenAPI)."""
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"kind": "opening_record", "limit": 100}
+        params: dict[str, Any] = {"kind": kind, "limit": 100}
         if cursor:
             params["cursor"] = cursor
         page = (await _get(client, "/api/notices", **params)).json()
@@ -342,7 +344,8 @@ async def verify(
         for e in log.entries
         if e.kind == "notice_version" and e.document is not None
     }
-    for summary in await opening_records(client):
+    disputed: dict[int, set[str]] = {}
+    for summary in await notices_of_kind(client, "opening_record"):
         detail = (await _get(client, f"/api/notices/{summary['id']}")).json()
         fields = await _logged_fields(client, log, detail, notice_versions, report, now)
         if fields is None:
@@ -352,7 +355,40 @@ async def verify(
             continue
         report.openings += 1
         await check_opening(client, log, detail["id"], fields, report)
+        disputed[detail["id"]] = {
+            b.get("manifest_sha256")
+            for b in fields.get("bids") or []
+            if isinstance(b, dict) and b.get("outcome") == "disputed"
+        }
+    await _check_rulings(client, log, notice_versions, disputed, report, now)
     return report
+
+
+async def _check_rulings(
+    client: httpx.AsyncClient,
+    log: Log,
+    notice_versions: dict[tuple[int, int], Entry],
+    disputed: dict[int, set[str]],
+    report: Report,
+    now: datetime,
+) -> None:
+    """log.md §10, envelope.md §10.2: a dispute_ruling notice names an opening record and a bid (its manifest
+    hash) that record left disputed; no bid is ruled on twice."""
+    ruled: set[tuple[Any, Any]] = set()
+    for summary in await notices_of_kind(client, "dispute_ruling"):
+        detail = (await _get(client, f"/api/notices/{summary['id']}")).json()
+        fields = await _logged_fields(client, log, detail, notice_versions, report, now)
+        if fields is None:
+            continue
+        report.rulings += 1
+        key = (fields.get("opening_record_notice_id"), fields.get("manifest_sha256"))
+        if key[1] not in disputed.get(key[0], set()):
+            report.add(
+                "ruling_without_dispute", "the ruled bid is not disputed in the record named", notice=detail["id"]
+            )
+        elif key in ruled:
+            report.add("duplicate_ruling", "a second ruling on the same bid", notice=detail["id"])
+        ruled.add(key)
 
 
 async def _logged_fields(
@@ -363,7 +399,7 @@ async def _logged_fields(
     report: Report,
     now: datetime,
 ) -> dict[str, Any] | None:
-    """The record's fields from its latest version's document, checked against the logged hash (log.md §4)."""
+    """A notice's fields from its latest version's document, checked against the logged hash (log.md §4)."""
     version = detail["versions"][-1]
     r = await _get(client, version["document_url"])
     entry = notice_versions.get((detail["id"], version["version"]))
@@ -371,9 +407,9 @@ async def _logged_fields(
     if entry is None:
         published = datetime.fromisoformat(version["published_at"].replace("Z", "+00:00"))
         if now - published < timedelta(seconds=log.max_merge_delay):
-            report.notes.append(f"opening record {detail['id']} v{version['version']} pending")
+            report.notes.append(f"notice {detail['id']} v{version['version']} pending")
         else:
-            report.add("not_in_log", "the opening record's version is not in the log", **where)
+            report.add("not_in_log", "the notice's version is not in the log", **where)
         return None
     if entry.document["content_sha256"] != p.sha256_hex(r.content):
         report.add("document_altered", "the served document does not hash to the logged content_sha256", **where)
