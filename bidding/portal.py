@@ -12,15 +12,21 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from bidding import opening
+from bidding import opening, rulings, schemas
 from bidding.committees import bidding_view, section_committee
 from notices.portal import check_session_csrf, html_page, page_context
-from trading.errors import Forbidden
+from trading.errors import Forbidden, InvalidInput
 from trading.web import DB, make_act
 
 
 class StartForm(msgspec.Struct):
     csrf_token: str = ""
+
+
+class RulingForm(msgspec.Struct, kw_only=True):
+    csrf_token: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    treated_as: Annotated[str, msgspec.Meta(max_length=20)] = ""
+    reason: Annotated[str, msgspec.Meta(max_length=4000)] = ""
 
 
 class OpeningHallController(Controller):
@@ -39,6 +45,14 @@ class OpeningHallController(Controller):
             project=sc.project,
             status=status,
             now=await request.app.state.clock.now(db),
+        )
+        # A supervisor of the trade's centre rules on a disputed bid here (bidding.rulings).
+        viewer = context["actor"]
+        context["may_rule"] = bool(
+            viewer is not None
+            and viewer.has_role("supervisor")
+            and viewer.centre_id == sc.project.centre_id
+            and context["csrf_token"]
         )
         return html_page("opening.html", context=context, headers={"Cache-Control": "no-cache"})
 
@@ -60,3 +74,27 @@ class OpeningHallController(Controller):
         await db.rollback()
         await opening.start(request.app.state, act, section_id)
         return Redirect(path=f"/sections/{section_id}/opening", status_code=303)
+
+    @post("/{section_id:int}/opening/rulings/{bid_id:int}", operation_id="portalRuleOnDisputedBid", status_code=303)
+    async def rule(
+        self,
+        request: Request,
+        db: DB,
+        section_id: FromPath[int],
+        bid_id: FromPath[int],
+        data: Annotated[RulingForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
+        """A supervisor of the centre rules on a disputed bid from the hall (bidding.rulings; a form with the
+        session's CSRF token)."""
+        check_session_csrf(request, data.csrf_token)
+        try:
+            wanted = {"treated_as": data.treated_as, "reason": data.reason.strip()}
+            ruling = msgspec.convert(wanted, schemas.BidRulingIn)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput(
+                "请选择裁定结果（视为撤销或撤回投标）并填写理由（至少4个字）",
+                "Choose how the bid counts (revoked or withdrawn) and give the reason (at least 4 characters)",
+                code="bad_ruling",
+            ) from exc
+        await rulings.rule(db, await make_act(request, db), section_id, bid_id, ruling)
+        return Redirect(path=f"/sections/{section_id}/opening#bid-{bid_id}", status_code=303)

@@ -101,6 +101,7 @@ ROUTES: dict[str, Rule] = {
     "portalAudit": rule(supervisor=FILTERED, admin=ANY),
     "portalAlerts": rule(supervisor=FILTERED, admin=ANY),
     "portalAcknowledgeAlert": rule(supervisor=CENTRE),
+    "portalRuleOnDisputedBid": rule(supervisor=CENTRE),
     "portalAccount": SIGNED_IN,
     "portalCreateToken": SIGNED_IN,
     "portalRevokeToken": SIGNED_IN,

@@ -207,3 +207,46 @@ async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_an
     independent = await verify(client, now=clock.at)
     assert sorted(independent.codes()) == ["duplicate_ruling", "ruling_without_dispute"], independent.summary()
     assert independent.rulings == 3
+
+
+async def test_a_supervisor_rules_from_the_opening_hall_with_a_form(app, client, clock, tmp_path):
+    from tests.portal.test_pages import csrf_in, sign_in
+
+    _, section, _, _, bid_id = await _disputed(app, client, clock, tmp_path)
+    hall = f"/sections/{section.id}/opening"
+    action = f'action="{hall}/rulings/{bid_id}"'
+    assert action not in (await client.get(hall)).text  # the public sees the bid awaiting a ruling, no form
+    assert "待监督人员裁定" in (await client.get(hall)).text
+
+    # Another centre's supervisor gets no form, and its post is refused.
+    csrf = await sign_in(client, "other_supervisor")
+    assert action not in (await client.get(hall)).text
+    r = await client.post(
+        f"{hall}/rulings/{bid_id}", data={"csrf_token": csrf, "treated_as": "revoked", "reason": "越权裁定"}
+    )
+    assert r.status_code == 403 and "other_centre" in r.text
+
+    client.cookies.clear()
+    csrf = await sign_in(client, "supervisor")
+    page = await client.get("/supervision")
+    assert f'href="{hall}#bid-{bid_id}"' in page.text  # the alert leads to the hall
+    page = await client.get(hall)
+    assert action in page.text and csrf_in(page.text) == csrf
+    # Without a choice, or without the form's token: refused, nothing ruled.
+    r = await client.post(f"{hall}/rulings/{bid_id}", data={"csrf_token": csrf, "reason": "投标人密封的分片无法解密。"})
+    assert r.status_code == 400 and "请选择裁定结果" in r.text
+    r = await client.post(
+        f"{hall}/rulings/{bid_id}", data={"csrf_token": "x", "treated_as": "revoked", "reason": "理由充分。"}
+    )
+    assert r.status_code == 403
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(BidRuling)) == 0
+
+    r = await client.post(
+        f"{hall}/rulings/{bid_id}",
+        data={"csrf_token": csrf, "treated_as": "revoked", "reason": "投标人密封的分片无法解密，责任在投标人。"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"{hall}#bid-{bid_id}"
+    page = await client.get(hall)
+    assert "监督人员已裁定：视为撤销投标" in page.text and action not in page.text
+    assert "没有待处理的预警" in (await client.get("/supervision")).text  # the ruling answered the alert
