@@ -54,7 +54,9 @@ class OpeningHallController(Controller):
             and viewer.centre_id == sc.project.centre_id
             and context["csrf_token"]
         )
-        return html_page("opening.html", context=context, headers={"Cache-Control": "no-cache"})
+        # Signed in, the page carries the session's CSRF token in its forms: for this browser alone.
+        cache = "private, no-cache" if viewer is not None else "no-cache"
+        return html_page("opening.html", context=context, headers={"Cache-Control": cache})
 
     @post("/{section_id:int}/opening/start", operation_id="portalStartOpening", status_code=303)
     async def start(

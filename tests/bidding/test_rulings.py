@@ -232,6 +232,7 @@ async def test_a_supervisor_rules_from_the_opening_hall_with_a_form(app, client,
     assert f'href="{hall}#bid-{bid_id}"' in page.text  # the alert leads to the hall
     page = await client.get(hall)
     assert action in page.text and csrf_in(page.text) == csrf
+    assert page.headers["cache-control"] == "private, no-cache"  # its forms carry this session's token
     # Without a choice, or without the form's token: refused, nothing ruled.
     r = await client.post(f"{hall}/rulings/{bid_id}", data={"csrf_token": csrf, "reason": "投标人密封的分片无法解密。"})
     assert r.status_code == 400 and "请选择裁定结果" in r.text
