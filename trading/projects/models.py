@@ -62,7 +62,8 @@ class Section(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(30))
+    #: Indexed: the scheduler looks every tick for sections in a state (awarded without a contract, …).
+    state: Mapped[str] = mapped_column(String(30), index=True)
     estimated_price_fen: Mapped[int | None] = mapped_column(BigInteger, default=None)
     #: Named moments of the procedure (bid_deadline, documents_issued_at, …) as ISO-8601 UTC strings.
     timetable: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
