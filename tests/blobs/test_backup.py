@@ -68,13 +68,65 @@ async def test_a_copy_the_backup_holds_damaged_is_replaced_the_wrong_size_always
     assert (await copy_blobs(store, folder, verify=True)).repaired == []
 
 
-async def test_a_copy_damaged_in_both_places_is_removed_from_the_target_and_named(app, tmp_path):
+async def test_a_copy_damaged_in_both_places_is_left_as_it_is_and_named(app, tmp_path):
     good, bad = LocalBlobStore(tmp_path / "a"), LocalBlobStore(tmp_path / "b")
     data = os.urandom(50_000)
     address = (await good.put_stream(_one(data), max_bytes=len(data))).sha256
     await copy_blobs(good, bad)
+    rotten = data[:-1] + bytes([data[-1] ^ 1])
     for store in (good, bad):
-        store.path_of(address).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        store.path_of(address).write_bytes(rotten)
     report = await copy_blobs(good, bad, verify=True)
-    assert (report.copied, report.repaired, report.damaged) == (0, [address], [address])
-    assert not await bad.exists(address)
+    assert (report.copied, report.repaired, report.damaged) == (0, [], [address])
+    assert bad.path_of(address).read_bytes() == rotten  # nothing better to put there: nothing deleted
+
+
+async def test_a_copy_cut_short_in_the_source_never_costs_the_targets_whole_copy(app, tmp_path):
+    """An import from a backup whose copy was cut short, into a store holding the blob whole (or an export from
+    a store whose copy was): the sizes differ, the target's copy hashes to its address, so it is the source's
+    that is damaged — named, and the target's kept."""
+    store = app.state.blobs
+    data = os.urandom(80_000)
+    address = (await store.put_stream(_one(data), max_bytes=len(data))).sha256
+    folder = LocalBlobStore(tmp_path / "backup")
+    await copy_blobs(store, folder)
+    folder.path_of(address).write_bytes(data[:5000])
+    report = await copy_blobs(folder, store)
+    assert (report.copied, report.repaired, report.damaged) == (0, [], [address])
+    assert hashlib.sha256(await store.read_bytes(address, len(data))).hexdigest() == address
+    # The other way, the whole copy mends the short one.
+    report = await copy_blobs(store, folder)
+    assert (report.copied, report.repaired, report.damaged) == (1, [address], [])
+    assert folder.path_of(address).read_bytes() == data
+
+
+async def test_a_rotten_copy_in_the_store_is_replaced_whole_in_one_step_on_both_stores(app, tmp_path):
+    """Import --verify into a store whose copy rotted: replaced by the backup's, and a replacement that does not
+    hash to the address leaves the copy there as it was (on S3 the aborted PUT never replaces the object)."""
+    import obstore
+
+    from trading.blobs import HashMismatch
+
+    store = app.state.blobs
+    inner = store
+    while hasattr(inner, "inner"):
+        inner = inner.inner
+    data = os.urandom(60_000)
+    address = (await store.put_stream(_one(data), max_bytes=len(data))).sha256
+    folder = LocalBlobStore(tmp_path / "backup")
+    await copy_blobs(store, folder)
+    rotten = bytes([data[0] ^ 1]) + data[1:]
+    if inner.kind == "local":
+        inner.path_of(address).write_bytes(rotten)
+    else:
+        await obstore.put_async(inner.s3, inner._key(address), rotten)
+
+    async def stored() -> bytes:
+        return b"".join([chunk async for chunk in store.open_stream(address)])
+
+    with pytest.raises(HashMismatch):
+        await store.replace_stream(_one(os.urandom(60_000)), max_bytes=60_000, expected_sha256=address)
+    assert await stored() == rotten
+    report = await copy_blobs(folder, store, verify=True)
+    assert (report.copied, report.repaired, report.damaged) == (1, [address], [])
+    assert await stored() == data

@@ -178,6 +178,11 @@ class BlobStore(Protocol):
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
     ) -> StoredBlob: ...
 
+    async def replace_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str) -> StoredBlob:
+        """Store at *expected_sha256* in place of a copy held there already (a damaged one): the new bytes replace
+        it only once they are whole and hash to the address; if they do not (HashMismatch), the old copy stays."""
+        ...
+
     async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
         """A small body held in memory, stored at its address (HashMismatch if it is not *expected_sha256*)."""
         ...

@@ -7,8 +7,9 @@ is also a blob directory a local store can serve from as it is. Every copy goes 
 (or in the backup) is refused, never stored under an address that is not its content's hash. A blob already
 in the target is left alone when its size is the source's, so a copy into last night's folder adds only what
 is new (deploy/README.md §7: the database is dumped first, then the blobs copied). A copy in the target whose
-size differs — or, with ``verify``, whose bytes no longer hash to its address — is damaged: it is replaced
-from the source, and named.
+size differs and whose bytes do not hash to its address — or, with ``verify``, any copy whose bytes do not —
+is damaged: it is replaced from the source, in one step and only by bytes that hash to the address, and named.
+Nothing is deleted: when the source's copy is the damaged one, the target's stays.
 
 Uploads in progress are not copied: a bidder whose upload was begun before the backup and is continued after
 a restore starts its bytes again (the client asks where to resume, and the restored store says 0).
@@ -30,10 +31,10 @@ class CopyReport(msgspec.Struct, frozen=True):
     copied: int
     copied_bytes: int
     already_there: int
-    #: Blobs whose bytes in the source no longer hash to their address: not copied (the rest are).
+    #: Blobs whose bytes in the source no longer hash to their address: not copied (the rest are); a copy the
+    #: target holds is left as it is.
     damaged: list[str]
-    #: Blobs the target held damaged (the wrong size, or with ``verify`` the wrong hash): replaced from the
-    #: source, or only removed when the source's copy is damaged too (then also in ``damaged``).
+    #: Blobs the target held damaged (the wrong size, or with ``verify`` the wrong hash), replaced from the source.
     repaired: list[str] = msgspec.field(default_factory=list)
     #: Copies in the target re-hashed (``verify``) and found whole.
     verified: int = 0
@@ -50,20 +51,22 @@ async def copy_blobs(source: BlobStore, target: BlobStore, *, verify: bool = Fal
     async for info in source.list_blobs():
         size = held.get(info.sha256)
         if size is not None:
-            whole = size == info.size and (not verify or await _hashes_to_address(target, info.sha256))
-            if whole:
+            if size == info.size and (not verify or await _hashes_to_address(target, info.sha256)):
                 already += 1
                 verified += verify
                 continue
-            await target.delete(info.sha256)
-            repaired.append(info.sha256)
+            if size != info.size and await _hashes_to_address(target, info.sha256):
+                damaged.append(info.sha256)  # the target's copy is whole: the source's is the damaged one
+                continue
+        # Never a delete first: a damaged copy in the target is replaced only by one that hashes to its address.
+        put = target.put_stream if size is None else target.replace_stream
         try:
-            stored = await target.put_stream(
-                source.open_stream(info.sha256), max_bytes=info.size, expected_sha256=info.sha256
-            )
+            stored = await put(source.open_stream(info.sha256), max_bytes=info.size, expected_sha256=info.sha256)
         except HashMismatch:
-            damaged.append(info.sha256)
+            damaged.append(info.sha256)  # the target keeps what it had
             continue
+        if size is not None:
+            repaired.append(info.sha256)
         copied += 1
         copied_bytes += stored.size
     return CopyReport(

@@ -132,6 +132,13 @@ class InstrumentedBlobStore(_Timed):
         metrics.count_upload_bytes("blob", stored.size)
         return stored
 
+    async def replace_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str) -> StoredBlob:
+        stored = await self.call(
+            "put", self.inner.replace_stream, chunks, max_bytes=max_bytes, expected_sha256=expected_sha256
+        )
+        metrics.count_upload_bytes("blob", stored.size)
+        return stored
+
     async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
         stored = await self.call("put", self.inner.put_bytes, data, expected_sha256=expected_sha256)
         metrics.count_upload_bytes("blob", stored.size)

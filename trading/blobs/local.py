@@ -87,6 +87,18 @@ class LocalBlobStore:
     async def put_stream(
         self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str | None = None
     ) -> StoredBlob:
+        return await self._store(chunks, max_bytes, expected_sha256, _move_into_place)
+
+    async def replace_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str) -> StoredBlob:
+        return await self._store(chunks, max_bytes, expected_sha256, _replace_in_place)
+
+    async def _store(
+        self,
+        chunks: AsyncIterable[bytes],
+        max_bytes: int,
+        expected_sha256: str | None,
+        place: Callable[[Path, Path], None],
+    ) -> StoredBlob:
         incoming = self.root / "incoming"
         await _io(lambda: incoming.mkdir(parents=True, exist_ok=True))
         fd, tmp_name = tempfile.mkstemp(dir=incoming)
@@ -102,7 +114,7 @@ class LocalBlobStore:
                 _close(fh)
             if expected_sha256 is not None and body.sha256 != expected_sha256:
                 raise HashMismatch(body.sha256)
-            await _io(_move_into_place, Path(tmp_name), self._path(body.sha256))
+            await _io(place, Path(tmp_name), self._path(body.sha256))
         except BaseException:
             await anyio.to_thread.run_sync(lambda: Path(tmp_name).unlink(missing_ok=True))
             raise
@@ -549,6 +561,13 @@ def _move_into_place(tmp: Path, final: Path) -> None:
         tmp.unlink()
         os.utime(final)
         return
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+
+
+def _replace_in_place(tmp: Path, final: Path) -> None:
+    """Put *tmp* at *final* whether or not a file is there (atomically: a reader sees the old file or the new)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
     _fsync_dir(final.parent)
 

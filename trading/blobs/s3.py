@@ -126,6 +126,11 @@ class S3BlobStore:
             await _call(obstore.delete_async, self.s3, staging)
         return StoredBlob(sha256=sha256, size=body.size)
 
+    async def replace_stream(self, chunks: AsyncIterable[bytes], *, max_bytes: int, expected_sha256: str) -> StoredBlob:
+        # A PUT to the address replaces the object there only when it completes; one aborted on a wrong hash
+        # leaves the old object as it was.
+        return await self.put_stream(chunks, max_bytes=max_bytes, expected_sha256=expected_sha256)
+
     async def put_bytes(self, data: bytes, *, expected_sha256: str) -> StoredBlob:
         """Store a small body held in memory, at its address, in one PUT."""
         sha256 = hashlib.sha256(data).hexdigest()
