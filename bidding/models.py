@@ -201,6 +201,15 @@ class OpeningResult(Base):
     """The outcome of one bid at the opening, with the price data key published for re-checking."""
 
     __tablename__ = "opening_results"
+    __table_args__ = (
+        # The scheduler's look for disputed bids awaiting a ruling (bidding.rulings): the few, not every result.
+        Index(
+            "ix_opening_results_disputed",
+            "bid_id",
+            sqlite_where=text("outcome = 'disputed'"),
+            postgresql_where=text("outcome = 'disputed'"),
+        ),
+    )
 
     section_id: Mapped[int] = mapped_column(ForeignKey("openings.section_id"), primary_key=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), primary_key=True)

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from bidding import opening, rulings, schemas
 from bidding.committees import bidding_view, section_committee
 from notices.portal import check_session_csrf, html_page, page_context
-from trading.errors import Forbidden, InvalidInput
+from trading.errors import Forbidden
 from trading.web import DB, make_act
 
 
@@ -90,13 +90,8 @@ class OpeningHallController(Controller):
         session's CSRF token)."""
         check_session_csrf(request, data.csrf_token)
         try:
-            wanted = {"treated_as": data.treated_as, "reason": data.reason.strip()}
-            ruling = msgspec.convert(wanted, schemas.BidRulingIn)
+            ruling = msgspec.convert({"treated_as": data.treated_as, "reason": data.reason}, schemas.BidRulingIn)
         except msgspec.ValidationError as exc:
-            raise InvalidInput(
-                "请选择裁定结果（视为撤销或撤回投标）并填写理由（至少4个字）",
-                "Choose how the bid counts (revoked or withdrawn) and give the reason (at least 4 characters)",
-                code="bad_ruling",
-            ) from exc
+            raise rulings.bad_ruling() from exc
         await rulings.rule(db, await make_act(request, db), section_id, bid_id, ruling)
         return Redirect(path=f"/sections/{section_id}/opening#bid-{bid_id}", status_code=303)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,17 +28,20 @@ from notices.schemas import NoticeDraftCreate
 from trading.accounts.models import Organisation
 from trading.audit.services import record
 from trading.context import Act
-from trading.errors import Conflict, NotFound, RuleViolation
+from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.funds.models import SupervisionAlert
 from trading.funds.services import raise_alert
+from trading.projects.models import Project, Section
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ALERT_KIND = "bid_disputed"
 TREATED_AS_ZH = {"revoked": "视为撤销投标", "withdrawn": "视为撤回投标"}
+#: The fewest characters a ruling's reason has, once trimmed.
+REASON_MIN = 4
 
 
 async def flag_disputed(session: AsyncSession, sc: SectionCommittee, record_notice_id: int, at: datetime) -> int:
-    """Alert the supervisors to each bid the opening record leaves disputed; returns how many."""
+    """Alert the supervisors to each bid the opening record just published leaves disputed; returns how many."""
     rows = await session.execute(
         select(OpeningResult.bid_id, Organisation.name)
         .join(Bid, Bid.id == OpeningResult.bid_id)
@@ -48,24 +51,71 @@ async def flag_disputed(session: AsyncSession, sc: SectionCommittee, record_noti
     )
     flagged = 0
     for bid_id, bidder in rows.all():
-        flagged += (
-            await raise_alert(
-                session,
-                kind=ALERT_KIND,
-                project_id=sc.project.id,
-                subject_type="bid",
-                subject_id=bid_id,
-                message_zh=f"{sc.project.name}{sc.section.name}：{bidder}的投标因开标人提出分片异议未能解密，"
-                "待监督人员裁定视为撤销还是撤回投标（20号令 §31）",
-                message_en=f"Section {sc.section.code} of {sc.project.trade_code}: a bid could not be opened after an "
-                "opener's founded dispute of its sealed share; the supervisors must rule whether it counts as revoked "
-                "or withdrawn (Order 20 Art. 31)",
-                details={"section_id": sc.section.id, "bid_id": bid_id, "record_notice_id": record_notice_id},
-                at=at,
-            )
-            is not None
-        )
+        flagged += await _alert(session, sc.project, sc.section, bid_id, bidder, record_notice_id, at)
     return flagged
+
+
+async def flag_unruled(session: AsyncSession, now: datetime) -> int:
+    """The scheduler's look: alert the supervisors to each disputed bid of a published opening that has neither
+    its alert nor a ruling (a record published before rulings existed, or whose alert was lost); how many."""
+    rows = await session.execute(
+        select(OpeningResult.bid_id, Organisation.name, Section, Project, Opening.record_notice_id)
+        .join(Opening, Opening.section_id == OpeningResult.section_id)
+        .join(Section, Section.id == OpeningResult.section_id)
+        .join(Project, Project.id == Section.project_id)
+        .join(Bid, Bid.id == OpeningResult.bid_id)
+        .join(Organisation, Organisation.id == Bid.organisation_id)
+        .where(
+            OpeningResult.outcome == "disputed",
+            Opening.state == "opened",
+            ~exists().where(BidRuling.bid_id == OpeningResult.bid_id),
+            ~exists().where(
+                SupervisionAlert.kind == ALERT_KIND,
+                SupervisionAlert.subject_type == "bid",
+                SupervisionAlert.subject_id == OpeningResult.bid_id,
+            ),
+        )
+        .order_by(OpeningResult.bid_id)
+        .limit(500)
+    )
+    flagged = 0
+    for bid_id, bidder, section, project, record_notice_id in rows.all():
+        flagged += await _alert(session, project, section, bid_id, bidder, record_notice_id, now)
+    return flagged
+
+
+async def _alert(
+    session: AsyncSession,
+    project: Project,
+    section: Section,
+    bid_id: int,
+    bidder: str,
+    record_notice_id: int | None,
+    at: datetime,
+) -> bool:
+    raised = await raise_alert(
+        session,
+        kind=ALERT_KIND,
+        project_id=project.id,
+        subject_type="bid",
+        subject_id=bid_id,
+        message_zh=f"{project.name}{section.name}：{bidder}的投标因开标人提出分片异议未能解密，"
+        "待监督人员裁定视为撤销还是撤回投标（20号令 §31）",
+        message_en=f"Section {section.code} of {project.trade_code}: a bid could not be opened after an opener's "
+        "founded dispute of its sealed share; the supervisors must rule whether it counts as revoked or withdrawn "
+        "(Order 20 Art. 31)",
+        details={"section_id": section.id, "bid_id": bid_id, "record_notice_id": record_notice_id},
+        at=at,
+    )
+    return raised is not None
+
+
+def bad_ruling() -> InvalidInput:
+    return InvalidInput(
+        "请选择裁定结果（视为撤销或撤回投标）并填写理由（至少4个字）",
+        "Choose how the bid counts (revoked or withdrawn) and give the reason (at least 4 characters)",
+        code="bad_ruling",
+    )
 
 
 async def rule(session: AsyncSession, act: Act, section_id: int, bid_id: int, data: schemas.BidRulingIn) -> BidRuling:
@@ -73,6 +123,9 @@ async def rule(session: AsyncSession, act: Act, section_id: int, bid_id: int, da
     ruling. The caller commits."""
     actor = act.actor
     assert actor is not None  # trading.policy: the supervisors of the section's centre
+    reason = data.reason.strip()
+    if len(reason) < REASON_MIN:
+        raise bad_ruling()
     opening = await session.get(Opening, section_id)
     if opening is None or opening.state != "opened":
         raise RuleViolation(
@@ -97,7 +150,7 @@ async def rule(session: AsyncSession, act: Act, section_id: int, bid_id: int, da
             bid_id=bid_id,
             section_id=section_id,
             treated_as=data.treated_as,
-            reason=data.reason.strip(),
+            reason=reason,
             ruled_by=actor.person_id,
             ruled_at=act.at,
         )

@@ -22,7 +22,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bidding import events
+from bidding import events, rulings
 from bidding.hall import notify_hall
 from bidding.models import Upload
 from bidding.submission import discard_uploads
@@ -78,16 +78,15 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
 
 async def tick(state: State) -> list[int]:
     """Close the sections whose deadline has passed (returned), open those whose share window has ended, and
-    flag to the supervisors what is overdue (contracts; objection replies, complaint decisions and rulings)."""
+    flag to the supervisors what awaits them (contracts, objection replies, complaint decisions and rulings
+    overdue; disputed bids without a ruling)."""
     from bidding.opening import close_share_windows
 
     async with background_sessions(state)() as session:
         now = await state.clock.now(session)
         closed = await close_due_sections(session, now)
-        overdue = await flag_overdue_contracts(session, now)
-        unanswered = await flag_overdue_answers(session, now)
         keyed = await events.make_section_keys(session)
-        if closed or overdue or unanswered or keyed:
+        if closed or keyed:
             await session.commit()
         if closed:
             # Nothing more can complete: the uploads' own files go (a bid's ciphertexts are in the store).
@@ -95,6 +94,13 @@ async def tick(state: State) -> list[int]:
             await discard_uploads(state.blobs.uploads, uploads)
     # An opener who stays away delays the opening until the share window ends, no longer (docs/envelope.md §10.2).
     await close_share_windows(state, now)
+    # The supervisors' alerts, in a transaction of their own: a failure there never holds up a close or an opening.
+    async with background_sessions(state)() as session:
+        overdue = await flag_overdue_contracts(session, now)
+        unanswered = await flag_overdue_answers(session, now)
+        unruled = await rulings.flag_unruled(session, now)
+        if overdue or unanswered or unruled:
+            await session.commit()
     return closed
 
 

@@ -112,6 +112,11 @@ class CsrfForm(msgspec.Struct, kw_only=True):
     csrf_token: Annotated[str, msgspec.Meta(max_length=128)] = ""
 
 
+class AcknowledgeForm(msgspec.Struct, kw_only=True):
+    csrf_token: Annotated[str, msgspec.Meta(max_length=128)] = ""
+    show: Annotated[str, msgspec.Meta(max_length=10)] = ""
+
+
 class TokenForm(msgspec.Struct, kw_only=True):
     label: Annotated[str, msgspec.Meta(max_length=100)] = ""
     csrf_token: Annotated[str, msgspec.Meta(max_length=128)] = ""
@@ -758,14 +763,15 @@ class PortalController(Controller):
 
     @post("/supervision/alerts/{alert_id:int}/acknowledge", operation_id="portalAcknowledgeAlert", status_code=303)
     async def acknowledge_alert(
-        self, request: Request, db: DB, alert_id: FromPath[int], data: Annotated[CsrfForm, Form]
+        self, request: Request, db: DB, alert_id: FromPath[int], data: Annotated[AcknowledgeForm, Form]
     ) -> Redirect:
-        """Mark an alert as seen (who and when is recorded in the audit trail)."""
+        """Mark an alert as seen (who and when is recorded in the audit trail); back to the list it was on."""
         from trading.funds.services import acknowledge
 
         check_session_csrf(request, data.csrf_token)
         await acknowledge(db, await make_act(request, db), alert_id)
-        return Redirect(path="/supervision?done=acknowledged", status_code=303, headers=NO_STORE)
+        back = _url("/supervision", {"show": "all" if data.show == "all" else "", "done": "acknowledged"})
+        return Redirect(path=back, status_code=303, headers=NO_STORE)
 
 
 class AccountPortalController(Controller):

@@ -97,7 +97,7 @@ class Report:
                 f"note: {self.offline_openings} opening records are of offline openings (no sealed bids to check)"
             )
         if self.rulings:
-            lines.append(f"{self.rulings} rulings on disputed bids, each on a bid its opening record left disputed")
+            lines.append(f"{self.rulings} rulings on disputed bids checked")
         lines += [
             f"witnessed by {w['witness']}: checkpoint {w['size']} cosigned at {w['timestamp']} (its own clock)"
             for w in self.witnessed
@@ -381,14 +381,18 @@ def _check_rulings(
     is ruled on twice: a platform cannot publish a ruling that turns an opened bid, or another section's, into a
     revoked one."""
     disputed = {
-        notice_id: {b.get("manifest_sha256") for b in fields.get("bids") or [] if b.get("outcome") == "disputed"}
+        notice_id: {
+            b.get("manifest_sha256")
+            for b in fields.get("bids") or []
+            if isinstance(b, dict) and b.get("outcome") == "disputed"
+        }
         for notice_id, fields in records
     }
     ruled: dict[tuple[Any, Any], int] = {}
     for notice_id, fields in rulings:
         where = f"/notices/{notice_id}"
         record, bid = fields.get("opening_record_notice_id"), fields.get("manifest_sha256")
-        if bid not in disputed.get(record, set()):
+        if type(record) is not int or not isinstance(bid, str) or bid not in disputed.get(record, set()):
             report.problem(
                 "ruling_without_dispute",
                 where,

@@ -63,6 +63,9 @@ async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_r
     [alert] = [a for a in alerts if a["kind"] == "bid_disputed"]
     assert alert["subject_type"] == "bid" and alert["subject_id"] == bid_id
     assert "待监督人员裁定" in alert["message_zh"] and alert["details"]["record_notice_id"] == record["id"]
+    # Only the ruling answers it, not a click.
+    r = await client.post(f"/api/supervision/alerts/{alert['id']}/acknowledge", headers=supervisor)
+    refused(r, 422, "answered_by_an_act")
 
     url = f"/api/sections/{section.id}/opening/rulings"
     ruling = {
@@ -82,6 +85,12 @@ async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_r
     for bad in ({**ruling, "treated_as": "forgiven"}, {**ruling, "reason": ""}, {**ruling, "extra": 1}, {}):
         r = await client.post(f"{url}/{bid_id}", headers=supervisor, json=bad)
         assert r.status_code == 400, (bad, r.text)
+    for blank in ("  a  ", "      "):  # long enough only with its spaces
+        refused(
+            await client.post(f"{url}/{bid_id}", headers=supervisor, json={**ruling, "reason": blank}),
+            400,
+            "bad_ruling",
+        )
     async with app.state.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(BidRuling)) == 0
         assert await s.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
@@ -164,7 +173,7 @@ async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_an
     url = f"/api/sections/{section.id}/opening/rulings/{bid_id}"
     r = await client.post(url, headers=supervisor, json={"treated_as": "withdrawn", "reason": "非投标人原因。"})
     assert r.status_code == 201, r.text
-    assert "1 rulings on disputed bids" in (await _verified(app, client, clock, tmp_path)).summary()
+    assert "1 rulings on disputed bids checked" in (await _verified(app, client, clock, tmp_path)).summary()
 
     honest = _row(record, bidders[1])
     assert honest["outcome"] == "opened"
@@ -230,6 +239,7 @@ async def test_a_supervisor_rules_from_the_opening_hall_with_a_form(app, client,
     csrf = await sign_in(client, "supervisor")
     page = await client.get("/supervision")
     assert f'href="{hall}#bid-{bid_id}"' in page.text  # the alert leads to the hall
+    assert "/acknowledge" not in page.text and "作出裁定后自动标记" in page.text  # only a ruling answers it
     page = await client.get(hall)
     assert action in page.text and csrf_in(page.text) == csrf
     assert page.headers["cache-control"] == "private, no-cache"  # its forms carry this session's token
@@ -251,3 +261,36 @@ async def test_a_supervisor_rules_from_the_opening_hall_with_a_form(app, client,
     page = await client.get(hall)
     assert "监督人员已裁定：视为撤销投标" in page.text and action not in page.text
     assert "没有待处理的预警" in (await client.get("/supervision")).text  # the ruling answered the alert
+
+
+async def test_the_scheduler_alerts_to_a_disputed_bid_without_its_alert_until_it_is_ruled(app, client, clock, tmp_path):
+    """An opening published before rulings existed (here: its alert removed) gets its alert from the scheduler's
+    next tick, once; a ruled bid gets none."""
+    from sqlalchemy import delete
+
+    world, section, _, _, bid_id = await _disputed(app, client, clock, tmp_path)
+
+    async def alerts() -> list[int]:
+        async with app.state.sessionmaker() as s:
+            return list(
+                await s.scalars(select(SupervisionAlert.subject_id).where(SupervisionAlert.kind == "bid_disputed"))
+            )
+
+    async def forget() -> None:
+        async with app.state.sessionmaker() as s:
+            await s.execute(delete(SupervisionAlert).where(SupervisionAlert.kind == "bid_disputed"))
+            await s.commit()
+
+    assert await alerts() == [bid_id]
+    await forget()
+    await scheduler.tick(app.state)
+    await scheduler.tick(app.state)
+    assert await alerts() == [bid_id]
+    url = f"/api/sections/{section.id}/opening/rulings/{bid_id}"
+    r = await client.post(
+        url, headers=world.headers("supervisor"), json={"treated_as": "withdrawn", "reason": "非投标人原因。"}
+    )
+    assert r.status_code == 201, r.text
+    await forget()
+    await scheduler.tick(app.state)
+    assert await alerts() == []

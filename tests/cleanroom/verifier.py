@@ -382,7 +382,7 @@ async def _check_rulings(
             continue
         report.rulings += 1
         key = (fields.get("opening_record_notice_id"), fields.get("manifest_sha256"))
-        if key[1] not in disputed.get(key[0], set()):
+        if type(key[0]) is not int or not isinstance(key[1], str) or key[1] not in disputed.get(key[0], set()):
             report.add(
                 "ruling_without_dispute", "the ruled bid is not disputed in the record named", notice=detail["id"]
             )

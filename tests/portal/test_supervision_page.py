@@ -73,8 +73,8 @@ async def test_a_supervisor_sees_its_centres_alerts_and_marks_one_as_seen(app, c
     async with app.state.sessionmaker() as s:
         assert (await s.get(SupervisionAlert, alert_id)).acknowledged_at is None
 
-    r = await client.post(f"/supervision/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf})
-    assert r.status_code == 303 and r.headers["location"] == "/supervision?done=acknowledged"
+    r = await client.post(f"/supervision/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf, "show": "all"})
+    assert r.status_code == 303 and r.headers["location"] == "/supervision?show=all&done=acknowledged"
     r = await client.get("/supervision?done=acknowledged")
     assert "已标记为已阅" in r.text and "没有待处理的预警" in r.text
     r = await client.get("/supervision", params={"show": "all"})

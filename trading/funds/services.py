@@ -450,12 +450,24 @@ async def alerts(session: AsyncSession, viewer: Actor, *, open_only: bool) -> li
     return list(await session.scalars(query.limit(500)))
 
 
+#: Alerts that only the act they ask for answers (it marks them as seen), not a click: kind → what to do.
+ANSWERED_BY_AN_ACT = {
+    "bid_disputed": (
+        "此预警在开标大厅作出裁定后自动标记为已阅",
+        "Rule on the bid in the opening hall: the ruling marks this alert as seen",
+    ),
+}
+
+
 async def acknowledge(session: AsyncSession, act: Act, alert_id: int) -> SupervisionAlert:
     alert = await session.get(SupervisionAlert, alert_id)
     if alert is None:
         raise NotFound("没有这条预警", "No such alert", code="alert_not_found")
     assert act.actor is not None
     require_same_centre(act.actor, await centre_of_alert(session, alert_id) or 0)
+    if alert.acknowledged_at is None and alert.kind in ANSWERED_BY_AN_ACT:
+        zh, en = ANSWERED_BY_AN_ACT[alert.kind]
+        raise RuleViolation(zh, en, code="answered_by_an_act")
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = act.at, act.actor.person_id
         await record(

@@ -1,5 +1,7 @@
 """The supervisors' rulings on bids the opening left disputed (``bid_rulings``, bidding.rulings): one per bid,
-with how it counts (revoked or withdrawn, 20号令 §31), why, who ruled and when, and the notice that publishes it.
+with how it counts (revoked or withdrawn, 20号令 §31), why, who ruled and when, and the notice that publishes it;
+and the disputed results indexed, for the scheduler's look for those awaiting a ruling (it alerts the supervisors
+to them, those of openings published before this revision too).
 
 Revision ID: 0026
 Revises: 0025
@@ -39,8 +41,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bid_id", name=op.f("pk_bid_rulings")),
     )
     op.create_index(op.f("ix_bid_rulings_section_id"), "bid_rulings", ["section_id"], unique=False)
+    op.create_index(
+        "ix_opening_results_disputed",
+        "opening_results",
+        ["bid_id"],
+        sqlite_where=sa.text("outcome = 'disputed'"),
+        postgresql_where=sa.text("outcome = 'disputed'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opening_results_disputed", table_name="opening_results")
     op.drop_index(op.f("ix_bid_rulings_section_id"), table_name="bid_rulings")
     op.drop_table("bid_rulings")
