@@ -51,7 +51,7 @@ async def flag_disputed(session: AsyncSession, sc: SectionCommittee, record_noti
     )
     flagged = 0
     for bid_id, bidder in rows.all():
-        flagged += await _alert(session, sc.project, sc.section, bid_id, bidder, record_notice_id, at)
+        flagged += await _alert(session, sc.project, sc.section, bid_id, bidder, record_notice_id, at, "opening-job")
     return flagged
 
 
@@ -80,7 +80,7 @@ async def flag_unruled(session: AsyncSession, now: datetime) -> int:
     )
     flagged = 0
     for bid_id, bidder, section, project, record_notice_id in rows.all():
-        flagged += await _alert(session, project, section, bid_id, bidder, record_notice_id, now)
+        flagged += await _alert(session, project, section, bid_id, bidder, record_notice_id, now, "scheduler")
     return flagged
 
 
@@ -92,6 +92,7 @@ async def _alert(
     bidder: str,
     record_notice_id: int | None,
     at: datetime,
+    address: str,
 ) -> bool:
     raised = await raise_alert(
         session,
@@ -107,7 +108,19 @@ async def _alert(
         details={"section_id": section.id, "bid_id": bid_id, "record_notice_id": record_notice_id},
         at=at,
     )
-    return raised is not None
+    if raised is None:
+        return False  # another worker raised it
+    await record(
+        session,
+        actor=None,
+        address=address,
+        at=at,
+        action="bid.disputed",
+        subject_type="bid",
+        subject_id=bid_id,
+        details={"alert_id": raised, "section_id": section.id},
+    )
+    return True
 
 
 def bad_ruling() -> InvalidInput:

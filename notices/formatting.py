@@ -101,6 +101,7 @@ _AUDIT_ACTIONS = {
     "complaint.acceptance_overdue": "预警：投诉逾期未决定是否受理",
     "complaint.ruling_overdue": "预警：投诉逾期未作出处理决定",
     "bid.rule": "裁定有分片异议的投标",
+    "bid.disputed": "预警：开标分片异议待裁定",
 }
 
 

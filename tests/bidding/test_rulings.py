@@ -124,6 +124,7 @@ async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_r
         seen = await s.scalar(select(SupervisionAlert).where(SupervisionAlert.kind == "bid_disputed"))
         assert seen.acknowledged_at is not None
         assert await s.scalar(select(func.count()).where(AuditEntry.action == "bid.rule")) == 1
+        assert await s.scalar(select(func.count()).where(AuditEntry.action == "bid.disputed")) == 1
     # A hand-made ruling notice is refused: the platform writes it.
     draft = await client.post(
         "/api/staff/notices",
