@@ -115,8 +115,8 @@ def test_counts_kinds_and_procedures(world: DemoWorld) -> None:
     assert len(world.projects) >= 90
     assert len(all_notices) >= 230
     # (replies to objections come only from trades the platform evaluates itself: trading/demo/evaluated.py; the
-    # notices before a tender from trading/demo/plans.py)
-    assert {n.kind for n in all_notices} == set(NOTICE_KINDS) - {"objection_reply", *ADVANCE_KINDS}
+    # notices before a tender from trading/demo/plans.py; no demo opening has a disputed bid to rule on)
+    assert {n.kind for n in all_notices} == set(NOTICE_KINDS) - {"objection_reply", "dispute_ruling", *ADVANCE_KINDS}
     assert {p.procedure for p in world.projects} == set(PROCEDURES)
     assert {p.trade_kind for p in world.projects} == {"works", "procurement", "land", "property"}
     titles = [n.title for n in all_notices]
