@@ -363,7 +363,8 @@ async def _publish(state: State, section_id: int, owner: str) -> None:
         await session.flush()
         notice = await publish_record(session, Act(actor=None, address="opening-job", at=now), sc, opening)
         opening.record_notice_id = notice.id
-        await rulings.flag_disputed(session, sc, notice.id, now)
+        await session.flush()  # (the opening is opened and its record named: the look below needs both)
+        await rulings.flag_unruled(session, now, section_id=section_id, address="opening-job")
         await notify_hall(session, section_id)
         await session.commit()
     metrics.OPENINGS_COMPLETED.labels("opened").inc()

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bidding import schemas
-from bidding.committees import SectionCommittee, section_committee
+from bidding.committees import section_committee
 from bidding.hall import notify_hall
 from bidding.models import Bid, BidRuling, Opening, OpeningDispute, OpeningResult
 from notices import services as notice_services
@@ -30,7 +30,7 @@ from trading.audit.services import record
 from trading.context import Act
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.funds.models import SupervisionAlert
-from trading.funds.services import raise_alert
+from trading.funds.services import raise_found_alert
 from trading.projects.models import Project, Section
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -40,25 +40,14 @@ TREATED_AS_ZH = {"revoked": "视为撤销投标", "withdrawn": "视为撤回投�
 REASON_MIN = 4
 
 
-async def flag_disputed(session: AsyncSession, sc: SectionCommittee, record_notice_id: int, at: datetime) -> int:
-    """Alert the supervisors to each bid the opening record just published leaves disputed; returns how many."""
-    rows = await session.execute(
-        select(OpeningResult.bid_id, Organisation.name)
-        .join(Bid, Bid.id == OpeningResult.bid_id)
-        .join(Organisation, Organisation.id == Bid.organisation_id)
-        .where(OpeningResult.section_id == sc.section.id, OpeningResult.outcome == "disputed")
-        .order_by(OpeningResult.bid_id)
-    )
-    flagged = 0
-    for bid_id, bidder in rows.all():
-        flagged += await _alert(session, sc.project, sc.section, bid_id, bidder, record_notice_id, at, "opening-job")
-    return flagged
-
-
-async def flag_unruled(session: AsyncSession, now: datetime) -> int:
-    """The scheduler's look: alert the supervisors to each disputed bid of a published opening that has neither
-    its alert nor a ruling (a record published before rulings existed, or whose alert was lost); how many."""
-    rows = await session.execute(
+async def flag_unruled(
+    session: AsyncSession, at: datetime, *, section_id: int | None = None, address: str = "scheduler"
+) -> int:
+    """Alert the supervisors to each disputed bid of a published opening — of *section_id*, as its record is
+    published, or of any section, the scheduler's look — that has neither its alert nor a ruling (a record
+    published before rulings existed, or whose alert was lost); how many. At most 500 at a time: the scheduler's
+    next tick takes the rest."""
+    query = (
         select(OpeningResult.bid_id, Organisation.name, Section, Project, Opening.record_notice_id)
         .join(Opening, Opening.section_id == OpeningResult.section_id)
         .join(Section, Section.id == OpeningResult.section_id)
@@ -78,49 +67,29 @@ async def flag_unruled(session: AsyncSession, now: datetime) -> int:
         .order_by(OpeningResult.bid_id)
         .limit(500)
     )
+    if section_id is not None:
+        query = query.where(OpeningResult.section_id == section_id)
     flagged = 0
-    for bid_id, bidder, section, project, record_notice_id in rows.all():
-        flagged += await _alert(session, project, section, bid_id, bidder, record_notice_id, now, "scheduler")
+    for bid_id, bidder, section, project, record_notice_id in (await session.execute(query)).all():
+        raised = await raise_found_alert(
+            session,
+            action="bid.disputed",
+            address=address,
+            noted={"section_id": section.id},
+            kind=ALERT_KIND,
+            project_id=project.id,
+            subject_type="bid",
+            subject_id=bid_id,
+            message_zh=f"{project.name}{section.name}：{bidder}的投标因开标人提出分片异议未能解密，"
+            "待监督人员裁定视为撤销还是撤回投标（20号令 §31）",
+            message_en=f"Section {section.code} of {project.trade_code}: a bid could not be opened after an opener's "
+            "founded dispute of its sealed share; the supervisors must rule whether it counts as revoked or withdrawn "
+            "(Order 20 Art. 31)",
+            details={"section_id": section.id, "bid_id": bid_id, "record_notice_id": record_notice_id},
+            at=at,
+        )
+        flagged += raised is not None
     return flagged
-
-
-async def _alert(
-    session: AsyncSession,
-    project: Project,
-    section: Section,
-    bid_id: int,
-    bidder: str,
-    record_notice_id: int | None,
-    at: datetime,
-    address: str,
-) -> bool:
-    raised = await raise_alert(
-        session,
-        kind=ALERT_KIND,
-        project_id=project.id,
-        subject_type="bid",
-        subject_id=bid_id,
-        message_zh=f"{project.name}{section.name}：{bidder}的投标因开标人提出分片异议未能解密，"
-        "待监督人员裁定视为撤销还是撤回投标（20号令 §31）",
-        message_en=f"Section {section.code} of {project.trade_code}: a bid could not be opened after an opener's "
-        "founded dispute of its sealed share; the supervisors must rule whether it counts as revoked or withdrawn "
-        "(Order 20 Art. 31)",
-        details={"section_id": section.id, "bid_id": bid_id, "record_notice_id": record_notice_id},
-        at=at,
-    )
-    if raised is None:
-        return False  # another worker raised it
-    await record(
-        session,
-        actor=None,
-        address=address,
-        at=at,
-        action="bid.disputed",
-        subject_type="bid",
-        subject_id=bid_id,
-        details={"alert_id": raised, "section_id": section.id},
-    )
-    return True
 
 
 def bad_ruling() -> InvalidInput:

@@ -18,9 +18,8 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.models import Complaint, Objection
-from trading.audit.services import record
 from trading.funds.models import SupervisionAlert
-from trading.funds.services import raise_alert
+from trading.funds.services import raise_found_alert
 from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
 
@@ -130,8 +129,11 @@ async def flag_overdue_answers(session: AsyncSession, now: datetime) -> list[tup
             due = overdue.due(answer)
             assert due is not None
             message_zh, message_en = overdue.messages(answer, project, section)
-            alert_id = await raise_alert(
+            alert_id = await raise_found_alert(
                 session,
+                action=overdue.action,
+                address="scheduler",
+                noted={"due_at": due.isoformat()},
                 kind=overdue.kind,
                 project_id=project.id,
                 subject_type=overdue.subject_type,
@@ -143,15 +145,5 @@ async def flag_overdue_answers(session: AsyncSession, now: datetime) -> list[tup
             )
             if alert_id is None:
                 continue  # another worker raised it
-            await record(
-                session,
-                actor=None,
-                address="scheduler",
-                at=now,
-                action=overdue.action,
-                subject_type=overdue.subject_type,
-                subject_id=answer.id,
-                details={"alert_id": alert_id, "due_at": due.isoformat()},
-            )
             flagged.append((overdue.kind, answer.id))
     return flagged

@@ -31,7 +31,7 @@ from trading.context import Act
 from trading.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from trading.funds import schemas
 from trading.funds.models import Contract, SupervisionAlert
-from trading.funds.services import published_fields, raise_alert
+from trading.funds.services import published_fields, raise_alert, raise_found_alert
 from trading.projects.models import Project, Section
 from trading.projects.services import section_and_project
 from trading.rules.procedures import get_procedure
@@ -404,8 +404,11 @@ async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[i
         project = await session.get(Project, section.project_id)
         assert project is not None
         days = (today - award.awarded_on).days
-        alert_id = await raise_alert(
+        alert_id = await raise_found_alert(
             session,
+            action="contract.overdue",
+            address="scheduler",
+            noted={"awarded_on": award.awarded_on.isoformat()},
             kind="contract_overdue",
             project_id=project.id,
             subject_type="section",
@@ -426,15 +429,5 @@ async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[i
         )
         if alert_id is None:
             continue  # another worker raised it
-        await record(
-            session,
-            actor=None,
-            address="scheduler",
-            at=now,
-            action="contract.overdue",
-            subject_type="section",
-            subject_id=section.id,
-            details={"alert_id": alert_id, "awarded_on": award.awarded_on.isoformat()},
-        )
         flagged.append(section.id)
     return flagged

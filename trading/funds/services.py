@@ -438,6 +438,27 @@ async def raise_alert(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def raise_found_alert(
+    session: AsyncSession, *, action: str, address: str, noted: dict[str, Any], **alert: Any
+) -> int | None:
+    """:func:`raise_alert` for what the platform found by itself (the scheduler's looks, the opening job), with
+    its audit record — *action* on the alert's subject, by nobody, from *address*, *noted* beside the alert's id —
+    written only by the worker whose alert it is; returns the alert's id, or None when another raised it."""
+    alert_id = await raise_alert(session, **alert)
+    if alert_id is not None:
+        await record(
+            session,
+            actor=None,
+            address=address,
+            at=alert["at"],
+            action=action,
+            subject_type=alert["subject_type"],
+            subject_id=alert["subject_id"],
+            details={"alert_id": alert_id, **noted},
+        )
+    return alert_id
+
+
 async def alerts(session: AsyncSession, viewer: Actor, *, open_only: bool) -> list[SupervisionAlert]:
     """The alerts of the viewer's centre (the admin: every centre's), newest first."""
     query = select(SupervisionAlert).order_by(SupervisionAlert.created_at.desc(), SupervisionAlert.id.desc())
