@@ -84,13 +84,15 @@ def _one_statement(with_upload: bool) -> Select[Any]:
     return select(bid.c.id).add_cte(*ctes)
 
 
-def gated(gate: ColumnElement[bool], *columns: ColumnElement[Any], inline: Sequence[str] = ()) -> Lean:
+def gated(
+    gate: ColumnElement[bool], *columns: ColumnElement[Any], inline: Sequence[str] = (), hot: bool = False
+) -> Lean:
     """PostgreSQL: a bid sent whole, written only where *gate* holds, as one statement that returns *columns*
     (what decided the gate) and the bid's ``id`` (None when it did not hold), the *inline* envelopes'
     ciphertexts kept in the database with it. Its parameters are those of :func:`write_gated` and the gate's
-    own."""
+    own. *hot*: as Lean's (the statement writes nothing when the gate's ids name no row)."""
     bid, ctes = _rows(True, gate, inline)
-    return Lean(select(*columns, select(bid.c.id).scalar_subquery().label("id")).add_cte(*ctes))
+    return Lean(select(*columns, select(bid.c.id).scalar_subquery().label("id")).add_cte(*ctes), hot=hot)
 
 
 async def write_gated(

@@ -173,7 +173,8 @@ class BidSection:
 
 _S, _P, _N, _V = (m.__table__ for m in (Section, Project, Notice, NoticeVersion))
 _BID_SECTION = Lean(
-    select(
+    hot=True,
+    statement=select(
         _S.c.id,
         _S.c.code,
         _S.c.state,
@@ -188,7 +189,7 @@ _BID_SECTION = Lean(
         .join(_N, _N.c.id == _S.c.opening_notice_id)
         .join(_V, (_V.c.notice_id == _N.c.id) & (_V.c.version == _N.c.current_version))
     )
-    .where(_S.c.id == bindparam("section_id"))
+    .where(_S.c.id == bindparam("section_id")),
 )
 _VERSION_DOCUMENT = Lean(select(_V.c.document).where(_V.c.id == bindparam("version_id")))
 #: The committee of each published version read (by engine; keyed by the version's id and content hash): a

@@ -293,7 +293,8 @@ _ACTIVE_BID_NOW = Lean(_ACTIVE_BID)
 #: and the uploads that matter — this file's own (a replay, or its upload in pieces begun earlier, whoever's it
 #: is) and the bidder's upload left open in the section (superseded by this bid).
 _BIDDER_AND_UPLOADS = Lean(
-    select(
+    hot=True,
+    statement=select(
         _ORGANISATIONS.c.id,
         _ORGANISATIONS.c.credit_code,
         _KEYS.c.id.label("key_id"),
@@ -320,7 +321,7 @@ _BIDDER_AND_UPLOADS = Lean(
             & (_UPLOADS.c.state == "open")
         ),
     )
-    .where(_ORGANISATIONS.c.id == bindparam("organisation_id"))
+    .where(_ORGANISATIONS.c.id == bindparam("organisation_id")),
 )
 _REPLACE_ACTIVE_BID = (
     update(_BIDS)
@@ -377,7 +378,7 @@ def _accept_whole_statement(inline: bool) -> Lean:
     replaced = exists(select(ended.cte("ended").c.manifest_sha256))
     gate = is_open & key_live & (replaced == bindparam("b_replacing", type_=Boolean))
     columns = (is_open.label("open"), key_live.label("key_live"))
-    return bid_rows.gated(gate, *columns, inline=ENVELOPES if inline else ())
+    return bid_rows.gated(gate, *columns, inline=ENVELOPES if inline else (), hot=True)
 
 
 #: Built once each: with the ciphertexts kept in the database (trading.blobs.inline), and without (stored already).

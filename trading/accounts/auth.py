@@ -104,7 +104,7 @@ def _holder_recording_use() -> Lean:
         .values(last_used_at=holder.c.now)
         .cte("used")
     )
-    return Lean(select(holder).add_cte(used))
+    return Lean(select(holder).add_cte(used), hot=True)
 
 
 #: With the database's clock read in the same statement (a round trip saved), by dialect; a fixed clock (tests,
