@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 
 from litestar.datastructures import State
@@ -76,10 +77,16 @@ async def close_due_sections(session: AsyncSession, now: datetime) -> list[int]:
     return closed
 
 
-async def tick(state: State) -> list[int]:
+#: Seconds between a worker's looks for what awaits the supervisors. Those are due days or hours after an event
+#: (a contract 30 days after the award, a reply in 3 days), and each look is three queries: run with the close,
+#: four times a second on each worker, they were a twentieth of a worker's CPU in a deadline storm.
+ALERTS_EVERY = 30.0
+
+
+async def tick(state: State, *, alerts: bool = True) -> list[int]:
     """Close the sections whose deadline has passed (returned), open those whose share window has ended, and
-    flag to the supervisors what awaits them (contracts, objection replies, complaint decisions and rulings
-    overdue; disputed bids without a ruling)."""
+    with *alerts* flag to the supervisors what awaits them (contracts, objection replies, complaint decisions and
+    rulings overdue; disputed bids without a ruling)."""
     from bidding.opening import close_share_windows
 
     async with background_sessions(state)() as session:
@@ -94,6 +101,8 @@ async def tick(state: State) -> list[int]:
             await discard_uploads(state.blobs.uploads, uploads)
     # An opener who stays away delays the opening until the share window ends, no longer (docs/envelope.md §10.2).
     await close_share_windows(state, now)
+    if not alerts:
+        return closed
     # The supervisors' alerts, in a transaction of their own: a failure there never holds up a close or an opening.
     async with background_sessions(state)() as session:
         overdue = await flag_overdue_contracts(session, now)
@@ -104,7 +113,22 @@ async def tick(state: State) -> list[int]:
     return closed
 
 
+class Ticker:
+    """A worker's ticks: each closes and opens what is due; the supervisors' alerts are looked for on the first
+    and then every ALERTS_EVERY seconds."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self._alerts_due = time.monotonic()
+
+    async def __call__(self) -> list[int]:
+        alerts = time.monotonic() >= self._alerts_due
+        if alerts:
+            self._alerts_due = time.monotonic() + ALERTS_EVERY
+        return await tick(self.state, alerts=alerts)
+
+
 async def run(state: State, stop: asyncio.Event) -> None:
     """Tick until *stop*, every ``log_interval`` (where the log's integrator runs on a thread of its own; else
     the integrator runs the tick before each of its rounds)."""
-    await repeat(lambda: tick(state), stop, state.settings.log_interval, log, "scheduler tick failed")
+    await repeat(Ticker(state), stop, state.settings.log_interval, log, "scheduler tick failed")

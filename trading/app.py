@@ -277,7 +277,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         # a deadline storm they must not queue for the pool behind hundreds of requests.
         if settings.is_sqlite:
             # Each worker closes due sections before integrating, so a deadline's log cut follows its close.
-            background.append(asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.tick)))
+            background.append(
+                asyncio.create_task(integrator.run(state, stop_integrator, before=scheduler.Ticker(state)))
+            )
         else:
             state.background_engine = make_engine(settings, pool_size=BACKGROUND_POOL, overflow=0)
             state.background_sessionmaker = make_sessionmaker(state.background_engine)

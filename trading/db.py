@@ -245,7 +245,7 @@ _HOT: list[Lean] = []
 #: first five runs, and at the sixth weighs a generic plan, which it keeps from then on.
 WARM_RUNS = 6
 #: Seconds the warming may take before the worker starts without the rest of it (a slow or absent database).
-WARM_TIMEOUT = 30.0
+WARM_TIMEOUT = 10.0
 #: What a hot statement's parameters are given when it is warmed, by the parameter's Python type: ids that name
 #: no row (the statements' gates then hold for nothing, and nothing is written), and values of the right type.
 _PLACEHOLDERS: dict[type, Any] = {

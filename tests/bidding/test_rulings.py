@@ -264,7 +264,9 @@ async def test_a_supervisor_rules_from_the_opening_hall_with_a_form(app, client,
     assert "没有待处理的预警" in (await client.get("/supervision")).text  # the ruling answered the alert
 
 
-async def test_the_scheduler_alerts_to_a_disputed_bid_without_its_alert_until_it_is_ruled(app, client, clock, tmp_path):
+async def test_the_scheduler_alerts_to_a_disputed_bid_without_its_alert_until_it_is_ruled(
+    app, client, clock, tmp_path, monkeypatch
+):
     """An opening published before rulings existed (here: its alert removed) gets its alert from the scheduler's
     next tick, once; a ruled bid gets none."""
     from sqlalchemy import delete
@@ -287,6 +289,21 @@ async def test_the_scheduler_alerts_to_a_disputed_bid_without_its_alert_until_it
     await scheduler.tick(app.state)
     await scheduler.tick(app.state)
     assert await alerts() == [bid_id]
+
+    # A worker's own ticks look for alerts on the first, then not again for ALERTS_EVERY seconds (the close and
+    # the share windows are looked at on every tick).
+    monkeypatch.setattr(scheduler, "ALERTS_EVERY", 3600.0)
+    ticker = scheduler.Ticker(app.state)
+    await forget()
+    await ticker()
+    assert await alerts() == [bid_id]
+    await forget()
+    await ticker()
+    assert await alerts() == []
+    monkeypatch.setattr(ticker, "_alerts_due", 0.0)  # the hour has passed
+    await ticker()
+    assert await alerts() == [bid_id]
+
     url = f"/api/sections/{section.id}/opening/rulings/{bid_id}"
     r = await client.post(
         url, headers=world.headers("supervisor"), json={"treated_as": "withdrawn", "reason": "非投标人原因。"}

@@ -129,13 +129,13 @@ def pump_of(state: State) -> Pump:
     return pump
 
 
-async def run(state: State, stop: asyncio.Event, *, before: Callable[[State], Awaitable[object]] | None = None) -> None:
+async def run(state: State, stop: asyncio.Event, *, before: Callable[[], Awaitable[object]] | None = None) -> None:
     """Integrate until *stop*; *before* runs first in each round (the app passes the deadline scheduler)."""
     pump = pump_of(state)
 
     async def round_() -> None:
         if before is not None:
-            await before(state)
+            await before()
         await pump.round()
 
     await repeat(round_, stop, state.settings.log_interval, log, "log integration failed")
