@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -172,9 +173,9 @@ class BidSection:
 
 
 _S, _P, _N, _V = (m.__table__ for m in (Section, Project, Notice, NoticeVersion))
-_BID_SECTION = Lean(
-    hot=True,
-    statement=select(
+#: The section as a bid's checks read it (bid_section; and with the bidder, bidding.submission).
+BID_SECTION_QUERY = (
+    select(
         _S.c.id,
         _S.c.code,
         _S.c.state,
@@ -189,8 +190,9 @@ _BID_SECTION = Lean(
         .join(_N, _N.c.id == _S.c.opening_notice_id)
         .join(_V, (_V.c.notice_id == _N.c.id) & (_V.c.version == _N.c.current_version))
     )
-    .where(_S.c.id == bindparam("section_id")),
+    .where(_S.c.id == bindparam("section_id"))
 )
+_BID_SECTION = Lean(BID_SECTION_QUERY)
 _VERSION_DOCUMENT = Lean(select(_V.c.document).where(_V.c.id == bindparam("version_id")))
 #: The committee of each published version read (by engine; keyed by the version's id and content hash): a
 #: published version never changes (notice_versions is append-only), and every bid in a deadline storm would
@@ -203,8 +205,13 @@ _COMMITTEES_KEPT = 1024
 
 async def bid_section(conn: AsyncConnection, section_id: int) -> BidSection:
     """The section as a bid's checks see it: one lean read (and the notice's document, the first time)."""
-    row = await _BID_SECTION.first(conn, {"section_id": section_id})
-    if row is None:
+    return await bid_section_of(conn, await _BID_SECTION.first(conn, {"section_id": section_id}))
+
+
+async def bid_section_of(conn: AsyncConnection, row: Mapping[str, Any] | None) -> BidSection:
+    """The section as a bid's checks see it from a row of BID_SECTION_QUERY's columns (None, or an id of None:
+    no such section published)."""
+    if row is None or row["id"] is None:
         raise NotFound("标段不存在或尚未发布", "No such section, or it is not published", code="section_not_found")
     known = _COMMITTEES.setdefault(conn.sync_engine, {})
     key = (row["version_id"], row["content_hash"])

@@ -25,12 +25,19 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, bindparam, exists, func, select, update
+from sqlalchemy import Boolean, bindparam, exists, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bidding import bid_rows, events, receipts, schemas
-from bidding.committees import BidSection, SectionCommittee, SectionRow, bid_section, section_committee
+from bidding.committees import (
+    BID_SECTION_QUERY,
+    BidSection,
+    SectionCommittee,
+    SectionRow,
+    bid_section_of,
+    section_committee,
+)
 from bidding.envelope import (
     BidContext,
     CiphertextData,
@@ -288,10 +295,12 @@ _ACTIVE_BID = select(_BIDS.c.manifest_sha256).where(
     & (_BIDS.c.state == "active")
 )
 _ACTIVE_BID_NOW = Lean(_ACTIVE_BID)
-#: The checks' one read of the bidder (one row per upload that matters, or one without an upload): its
-#: organisation, the manifest's signing key if it is registered to it and live, its active bid in the section,
-#: and the uploads that matter — this file's own (a replay, or its upload in pieces begun earlier, whoever's it
-#: is) and the bidder's upload left open in the section (superseded by this bid).
+#: The checks' one read of the bidder and the section (one row per upload that matters, or one without an upload):
+#: the bidder's organisation, the manifest's signing key if it is registered to it and live, its active bid in the
+#: section, the uploads that matter — this file's own (a replay, or its upload in pieces begun earlier, whoever's
+#: it is) and the bidder's upload left open in the section (superseded by this bid) — and the section as
+#: bidding.committees.BID_SECTION_QUERY reads it (its columns named section_…; none if it is not published).
+_SECTION_READ = BID_SECTION_QUERY.subquery("bid_section")
 _BIDDER_AND_UPLOADS = Lean(
     hot=True,
     statement=select(
@@ -304,6 +313,7 @@ _BIDDER_AND_UPLOADS = Lean(
         _UPLOADS.c.organisation_id.label("upload_organisation_id"),
         _UPLOADS.c.section_id.label("upload_section_id"),
         _UPLOADS.c.state.label("upload_state"),
+        *(c.label(f"section_{c.key}") for c in _SECTION_READ.c),
     )
     .select_from(_ORGANISATIONS)
     .outerjoin(
@@ -321,6 +331,7 @@ _BIDDER_AND_UPLOADS = Lean(
             & (_UPLOADS.c.state == "open")
         ),
     )
+    .outerjoin(_SECTION_READ, true())
     .where(_ORGANISATIONS.c.id == bindparam("organisation_id")),
 )
 _REPLACE_ACTIVE_BID = (
@@ -476,7 +487,7 @@ async def submit_file(
             bid = await session.scalar(select(Bid).where(Bid.upload_id == existing["id"]))
             assert bid is not None
             return Accepted(bid, False)
-    sc = await bid_section(conn, section_id)
+    sc = await bid_section_of(conn, {c.key: found[f"section_{c.key}"] for c in _SECTION_READ.c})
     _ensure_open(sc, act.at)
     organisation, signing_key_id = Party(found["id"], found["credit_code"]), found["key_id"]
     if signing_key_id is None:
