@@ -322,6 +322,8 @@ class Lean:
         compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
         values = {}
         for name in compiled.positiontup or ():
+            if not compiled.binds[name].required:
+                continue  # the statement's own value (a literal), as _args gives it
             try:
                 python_type = compiled.binds[name].type.python_type
             except NotImplementedError:
