@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,8 +59,6 @@ async def project_facts(session: AsyncSession, project: Project, settings: Setti
 
 
 def published_version(notice: Notice, version: NoticeVersion, base_url: str) -> PublishedVersion:
-    import json
-
     document = json.loads(version.document)
     return PublishedVersion(
         notice_id=notice.id,
@@ -85,8 +84,26 @@ async def project_releases(session: AsyncSession, project: Project, settings: Se
             .order_by(NoticeVersion.published_at, NoticeVersion.id)
         )
     ).all()
-    releases = [release(facts, published_version(n, v, settings.base_url)) for n, v in rows]
+    releases = []
+    for n, v in rows:
+        version = published_version(n, v, settings.base_url)
+        releases.append(release(facts, version, opening_bids=await _opening_bids(session, version)))
     return releases + await _implementation(session, project, facts, rows)
+
+
+async def _opening_bids(session: AsyncSession, version: PublishedVersion) -> list[Any] | None:
+    """For a ruling on a disputed bid, the bids of the opening record it rules on (its release updates the
+    ruled bid there); None for any other notice."""
+    record_id = version.fields.get("opening_record_notice_id") if version.kind == "dispute_ruling" else None
+    if type(record_id) is not int:
+        return None
+    document = await session.scalar(
+        select(NoticeVersion.document).where(NoticeVersion.notice_id == record_id).order_by(NoticeVersion.version)
+    )
+    if document is None:
+        return None
+    bids = (json.loads(document).get("fields") or {}).get("bids")
+    return bids if isinstance(bids, list) else None
 
 
 async def _implementation(
@@ -239,7 +256,9 @@ async def release_package(
         versions = (await session.execute(query)).all()
         keys = [version.change_seq for _, version, _ in versions]
         for notice, version, project in versions[:limit]:
-            releases.append(release(await facts_of(project), published_version(notice, version, settings.base_url)))
+            published = published_version(notice, version, settings.base_url)
+            opening_bids = await _opening_bids(session, published)
+            releases.append(release(await facts_of(project), published, opening_bids=opening_bids))
     package = _package_head(uri, now)
     package["releases"] = releases
     return package, window.next_cursor(keys)

@@ -131,8 +131,11 @@ def _given(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in ("", None)}
 
 
-def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
-    """One release for one published notice version."""
+def release(
+    project: ProjectFacts, version: PublishedVersion, *, opening_bids: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """One release for one published notice version. A ruling on a disputed bid (``dispute_ruling``) also
+    updates that bid's status in the opening record's release, given the record's *opening_bids*."""
     parties = _Parties()
     if project.trade_kind in ("works", "procurement"):
         buyer = parties.add(project.tenderer, "buyer", *(() if project.agent else ("procuringEntity",)))
@@ -326,6 +329,9 @@ def release(project: ProjectFacts, version: PublishedVersion) -> dict[str, Any]:
     elif kind in ("objection_reply", "dispute_ruling"):
         out["tag"] = ["tenderUpdate"]
         tender["documents"] = [_document(version, "complaints")]
+        ruled = _ruled_bid(version, opening_bids or (), key) if kind == "dispute_ruling" else None
+        if ruled is not None:
+            out["bids"] = {"details": [ruled]}
     else:
         out["tag"] = ["tenderUpdate"]
     if len(tender) > 1:
@@ -396,8 +402,7 @@ def _bids(
         org = Org(_text(bid.get("bidder")), _text(bid.get("bidder_credit_code")))
         ref = parties.add(org, "tenderer")
         tenderers[ref["id"]] = ref
-        outcome = bid.get("outcome")
-        status = {"opened": "valid", "withdrawn": "withdrawn"}.get(outcome, "disqualified" if outcome else "pending")
+        status = _bid_status(bid)
         detail: dict[str, Any] = {"id": f"{key}-bid-{i + 1}", "status": status, "tenderers": [ref]}
         if bid.get("received_at"):
             detail["date"] = bid["received_at"]
@@ -407,6 +412,34 @@ def _bids(
             detail["value"] = amount(price)
         details.append(detail)
     return details, tenderers
+
+
+#: How a bid the opening did not open counts (20号令 §31, the opening record's ``treated_as``) as an OCDS bid
+#: status: the bidder's fault makes it void (disqualified); anyone else's counts as withdrawn; a dispute awaits
+#: the supervisors' ruling (pending), whose release then gives the status it ruled.
+_TREATED_AS = {"revoked": "disqualified", "withdrawn": "withdrawn", "pending_ruling": "pending"}
+
+
+def _bid_status(bid: Mapping[str, Any]) -> str:
+    outcome = bid.get("outcome")
+    if outcome in (None, "active"):
+        return "pending"
+    if outcome == "opened":
+        return "valid"
+    if outcome == "withdrawn":  # by the bidder, before the deadline
+        return "withdrawn"
+    return _TREATED_AS.get(bid.get("treated_as"), "disqualified")
+
+
+def _ruled_bid(version: PublishedVersion, opening_bids: Sequence[Any], key: str) -> dict[str, Any] | None:
+    """The ruled bid's detail as the opening record's release names it (its position in the record), with the
+    status the ruling gives it; None if the record does not hold the bid."""
+    fields = version.fields
+    status = _TREATED_AS.get(fields.get("treated_as"))
+    for i, bid in enumerate(opening_bids):
+        if isinstance(bid, dict) and bid.get("manifest_sha256") == fields.get("manifest_sha256") and status:
+            return {"id": f"{key}-bid-{i + 1}", "status": status}
+    return None
 
 
 def _candidate_description(c: Mapping[str, Any]) -> str:

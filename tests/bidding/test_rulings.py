@@ -49,11 +49,22 @@ async def _disputed(app, client, clock, tmp_path):
     return world, section, bidders, record, cheater["bid_id"]
 
 
+async def _ocds_statuses(client, settings, record) -> dict[str, str]:
+    """The bids' statuses in the project's compiled OCDS record, by bidder credit code."""
+    package = (await client.get(f"/api/ocds/records/{settings.ocid_prefix}-{record['trade_code']}")).json()
+    compiled = package["records"][0]["compiledRelease"]
+    names = {p["id"]: p["identifier"]["id"] for p in compiled["parties"] if p.get("identifier")}
+    return {names[d["tenderers"][0]["id"]]: d["status"] for d in compiled["bids"]["details"]}
+
+
 async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_ruling_published(
-    app, client, clock, tmp_path
+    app, client, clock, tmp_path, settings
 ):
     world, section, bidders, record, bid_id = await _disputed(app, client, clock, tmp_path)
     assert _row(record, bidders[0])["treated_as"] == "pending_ruling"
+    # The public's open data: the disputed bid awaits its ruling (OCDS "pending"), the others opened ("valid").
+    statuses = await _ocds_statuses(client, settings, record)
+    assert statuses == {bidders[0].credit_code: "pending", **{b.credit_code: "valid" for b in bidders[1:]}}
     honest = next(b["bid_id"] for b in (await client.get(f"/api/sections/{section.id}/opening")).json()["results"]
                   if b["outcome"] == "opened")  # fmt: skip
     supervisor = world.headers("supervisor")
@@ -112,6 +123,13 @@ async def test_a_disputed_bid_is_ruled_once_by_its_centres_supervisors_and_the_r
     releases = (await client.get("/api/ocds/releases", params={"limit": 100})).json()["releases"]
     [release] = [r for r in releases if f"notice-{ruled['notice_id']}-v1" in r["id"]]
     assert release["tag"] == ["tenderUpdate"] and errors(RELEASE_SCHEMA, release) == []
+    # Its release updates the bid in the opening record's (the same detail id): revoked, so void — disqualified.
+    [opening_release] = [r for r in releases if f"notice-{record['id']}-v1" in r["id"]]
+    [ruled_detail] = release["bids"]["details"]
+    assert ruled_detail["status"] == "disqualified"
+    assert ruled_detail["id"] in {d["id"] for d in opening_release["bids"]["details"]}
+    statuses = await _ocds_statuses(client, settings, record)
+    assert statuses == {bidders[0].credit_code: "disqualified", **{b.credit_code: "valid" for b in bidders[1:]}}
     page = await client.get(f"/notices/{ruled['notice_id']}")
     assert page.status_code == 200 and "开标分片异议裁定" in page.text
     # The hall shows it; the alert is answered; the audit trail says who.
@@ -159,7 +177,7 @@ async def test_two_supervisors_ruling_at_once_make_one_ruling(app, client, clock
 
 
 async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_and_a_second_ruling(
-    app, client, clock, tmp_path
+    app, client, clock, tmp_path, settings
 ):
     """A platform that published a ruling on an opened bid (turning it into a revoked one), or a second ruling on
     the same bid, is caught by anyone's `trading verify` from the published notices alone."""
@@ -175,6 +193,9 @@ async def test_trading_verify_reports_a_ruling_on_a_bid_that_was_not_disputed_an
     r = await client.post(url, headers=supervisor, json={"treated_as": "withdrawn", "reason": "非投标人原因。"})
     assert r.status_code == 201, r.text
     assert "1 rulings on disputed bids checked" in (await _verified(app, client, clock, tmp_path)).summary()
+    # Not the bidder's fault: in the open data the bid counts as withdrawn (视为撤回), not void.
+    statuses = await _ocds_statuses(client, settings, record)
+    assert statuses[bidders[0].credit_code] == "withdrawn" and statuses[bidders[1].credit_code] == "valid"
 
     honest = _row(record, bidders[1])
     assert honest["outcome"] == "opened"
