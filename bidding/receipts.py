@@ -49,7 +49,12 @@ class ReceiptSigner:
 
     @classmethod
     def of(cls, state: State) -> ReceiptSigner:
-        return cls(state.platform_key, state.log_signer.vkey, timedelta(seconds=state.settings.log_max_merge_delay))
+        """The app's signer (made once per app: every bid's receipt asks for it)."""
+        signer = getattr(state, "receipt_signer", None)
+        wanted = (state.platform_key, state.log_signer.vkey, timedelta(seconds=state.settings.log_max_merge_delay))
+        if signer is None or (signer.key, signer.log_key, signer.max_merge_delay) != wanted:
+            signer = state.receipt_signer = cls(*wanted)
+        return signer
 
 
 def receipt_document(bid: Bid, *, section_key: bytes, log_key: str, max_merge_delay: timedelta) -> dict[str, Any]:

@@ -171,11 +171,13 @@ class NoteSigner:
         self._private_key = private_key
         self.public_key = _raw_public_key(private_key.public_key())
         self.key_id = key_id(name, ED25519, self.public_key)
+        self._vkey = _format_vkey(self.name, ED25519, self.public_key)
 
     @property
     def vkey(self) -> str:
-        """The verifier key to publish: ``name+hex(key ID)+base64(0x01 || public key)``."""
-        return _format_vkey(self.name, ED25519, self.public_key)
+        """The verifier key to publish: ``name+hex(key ID)+base64(0x01 || public key)`` (formatted once: every
+        receipt names it)."""
+        return self._vkey
 
     def verifier(self) -> NoteVerifier:
         return NoteVerifier.from_vkey(self.vkey)
