@@ -130,10 +130,13 @@ def _canonical_value(data: bytes) -> Any:
     of the value — so the strict parser would find no float, constant or duplicate key in it and return the same
     value. Anything else (not decodable, a float, not canonical) is :data:`_NOT_CANONICAL`, for the strict parser
     to refuse with its own reason. (An opening parses ten thousand opening forms; the strict parser's per-object
-    hook was most of the time.)"""
+    hook was most of the time.) The value is encoded again by msgspec with sorted keys, which spells every value
+    of the allowed shape as :func:`canonical_json` does — every code point, every key order, every integer in
+    range (tests/envelope/test_encoding.py) — in a tenth of its time: each bid's manifest passes through here."""
     try:
         value = msgspec.json.decode(data)
-        if canonical_json(value) == data:
+        _check_json_value(value, "$")
+        if msgspec.json.encode(value, order="sorted") == data:
             return value
     except (msgspec.DecodeError, ValueError, RecursionError):
         pass

@@ -80,3 +80,24 @@ def test_non_canonical_documents_are_refused_with_the_strict_parsers_reason(data
 def test_a_canonical_document_gives_its_value():
     value = {"quality": "合格", "total_price_fen": 4_000_000_000, "items": [1, "二", None, True, {"x": []}]}
     assert parse_canonical_json(canonical_json(value), "doc") == value
+
+
+def test_the_quick_path_spells_every_code_point_and_key_order_as_canonical_json_does():
+    """The quick path re-encodes with msgspec (sorted keys) where canonical_json uses json.dumps: the two give the
+    same bytes for every string (each code point but the lone surrogates, which neither can encode), every order
+    of keys and every integer in the JSON-safe range, so a document is canonical by one exactly when by the other."""
+    import random
+
+    import msgspec
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert msgspec.json.encode(every) == canonical_json(every)
+    assert msgspec.json.encode([every[i : i + 7] for i in range(0, 5000, 7)]) == canonical_json(
+        [every[i : i + 7] for i in range(0, 5000, 7)]
+    )
+    rnd = random.Random(20261206)
+    alphabet = [chr(c) for c in [*range(0x20, 0x80), 0x80, 0xE9, 0x4E2D, 0xFFFF, 0x1F600, 0x10FFFF]]
+    for _ in range(5000):
+        keys = ("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 4))) for _ in range(rnd.randint(1, 6)))
+        value = {k: rnd.choice([None, True, 0, -MAX_JSON_INT, MAX_JSON_INT, "文", [1, {"b": 2, "a": 1}]]) for k in keys}
+        assert msgspec.json.encode(value, order="sorted") == canonical_json(value), value
