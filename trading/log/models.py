@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.db import Base, BigIntPK, UTCDateTime
@@ -17,8 +27,21 @@ class LogEntry(Base):
 
     __tablename__ = "log_entries"
     __table_args__ = (
-        Index("ix_log_entries_pending", "leaf_index", "id"),
-        Index("ix_log_entries_leaf_hash", "leaf_hash"),
+        # Partial: the pending index holds only the entries still waiting for the integrator (a few, not every
+        # entry the log ever took), and neither index gets an entry for a row as it is queued — each bid's
+        # acceptance writes two index entries fewer, and its integration one (migration 0028).
+        Index(
+            "ix_log_entries_pending",
+            "id",
+            sqlite_where=text("leaf_index IS NULL"),
+            postgresql_where=text("leaf_index IS NULL"),
+        ),
+        Index(
+            "ix_log_entries_leaf_hash",
+            "leaf_hash",
+            sqlite_where=text("leaf_hash IS NOT NULL"),
+            postgresql_where=text("leaf_hash IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
