@@ -19,7 +19,8 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: (Not indexed: the trail is read by centre, by subject and by id, never by time — migration 0028.)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
     actor_name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(64))

@@ -1,7 +1,8 @@
-"""The log's pending and leaf-hash indexes made partial: ``ix_log_entries_pending`` holds only the entries still
-waiting for the integrator (it held every entry the log ever took, ordered by a leaf index that is null until
-then), and ``ix_log_entries_leaf_hash`` only integrated entries. A queued entry — one per bid in a deadline storm
-— then writes neither, and its integration writes no new pending entry.
+"""Indexes a deadline storm's bids wrote for nothing. The log's pending and leaf-hash indexes made partial:
+``ix_log_entries_pending`` holds only the entries still waiting for the integrator (it held every entry the log
+ever took, ordered by a leaf index that is null until then), and ``ix_log_entries_leaf_hash`` only integrated
+entries; a queued entry — one per bid — then writes neither, and its integration writes no new pending entry.
+And ``ix_audit_entries_at`` dropped: the audit trail is read by centre, by subject and by id, never by time.
 
 Revision ID: 0028
 Revises: 0027
@@ -20,6 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_audit_entries_at", table_name="audit_entries")
     op.drop_index("ix_log_entries_pending", table_name="log_entries")
     op.drop_index("ix_log_entries_leaf_hash", table_name="log_entries")
     op.create_index(
@@ -45,3 +47,4 @@ def downgrade() -> None:
     op.drop_index("ix_log_entries_pending", table_name="log_entries")
     op.create_index("ix_log_entries_leaf_hash", "log_entries", ["leaf_hash"], unique=False)
     op.create_index("ix_log_entries_pending", "log_entries", ["leaf_index", "id"], unique=False)
+    op.create_index("ix_audit_entries_at", "audit_entries", ["at"], unique=False)
