@@ -28,8 +28,8 @@ class LogEntry(Base):
     __tablename__ = "log_entries"
     __table_args__ = (
         # Partial: the pending index holds only the entries still waiting for the integrator (a few, not every
-        # entry the log ever took), and neither index gets an entry for a row as it is queued — each bid's
-        # acceptance writes two index entries fewer, and its integration one (migration 0028).
+        # entry the log ever took), the leaf-hash index only integrated ones — a queued entry (one per bid) writes
+        # no leaf-hash entry, and its integration no new pending one (migration 0028).
         Index(
             "ix_log_entries_pending",
             "id",

@@ -1,7 +1,7 @@
 """Indexes a deadline storm's bids wrote for nothing. The log's pending and leaf-hash indexes made partial:
 ``ix_log_entries_pending`` holds only the entries still waiting for the integrator (it held every entry the log
 ever took, ordered by a leaf index that is null until then), and ``ix_log_entries_leaf_hash`` only integrated
-entries; a queued entry — one per bid — then writes neither, and its integration writes no new pending entry.
+entries; a queued entry — one per bid — then writes no leaf-hash entry, and its integration no new pending one.
 And ``ix_audit_entries_at`` dropped: the audit trail is read by centre, by subject and by id, never by time.
 
 Revision ID: 0028
