@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar.datastructures import State
 from litestar.response.sse import ServerSentEventMessage
@@ -22,6 +23,17 @@ HEARTBEAT = b": keep-alive\r\n\r\n"
 FINISHED = ("opened", "failed")
 
 
+def awaiting_ruling(status: dict[str, Any]) -> bool:
+    """Whether a bid the opening left disputed still awaits the supervisors' ruling (bidding.rulings)."""
+    return any(r.get("outcome") == "disputed" and not r.get("ruling") for r in status.get("results") or ())
+
+
+def is_over(status: dict[str, Any]) -> bool:
+    """The hall has nothing more to show: the opening is over, and no bid in it awaits a ruling (the hall shows
+    the ruling when it comes, so its viewers' streams stay open until then)."""
+    return status["state"] in FINISHED and not awaiting_ruling(status)
+
+
 async def notify_hall(session: AsyncSession, section_id: int) -> None:
     """The section's opening changed (or will have, when *session* commits): its hall's viewers read it again."""
     await notify(session, HALL_CHANNEL, str(section_id))
@@ -35,7 +47,7 @@ def status_reader(state: State, section_id: int) -> Reader:
         async with state.sessionmaker() as session:
             status = await opening.status(session, section_id)
         text = json.dumps(status, ensure_ascii=False, sort_keys=True, default=str)
-        return Snapshot(ServerSentEventMessage(data=text, event=EVENT).encode(), status["state"] in FINISHED)
+        return Snapshot(ServerSentEventMessage(data=text, event=EVENT).encode(), is_over(status))
 
     return read
 
@@ -54,7 +66,8 @@ async def first_snapshot(state: State, section_id: int) -> Snapshot:
 
 async def follow(state: State, section_id: int, first: Snapshot) -> AsyncIterator[bytes]:
     """One viewer's stream: the first status, then each new one as the hub hears of it, a comment every
-    ``live_heartbeat`` seconds when nothing changes; it ends when the opening is over or the process stops.
+    ``live_heartbeat`` seconds when nothing changes; it ends when the opening is over (and any dispute ruled on)
+    or the process stops.
     A slow viewer holds nothing but the last status it was sent: it is sent the newest one when it is ready."""
     hub: LiveHub = state.live
     yield first.payload

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from bidding import opening, rulings, schemas
 from bidding.committees import bidding_view, section_committee
+from bidding.hall import is_over
 from notices.portal import check_session_csrf, html_page, page_context
 from trading.errors import Forbidden
 from trading.web import DB, make_act
@@ -44,6 +45,8 @@ class OpeningHallController(Controller):
             section=bidding_view(sc),
             project=sc.project,
             status=status,
+            # Open while a disputed bid awaits its ruling: the live page shows the ruling when it is given.
+            live=not is_over(status),
             now=await request.app.state.clock.now(db),
         )
         # A supervisor of the trade's centre rules on a disputed bid here (bidding.rulings).

@@ -333,3 +333,31 @@ async def test_the_scheduler_alerts_to_a_disputed_bid_without_its_alert_until_it
     await forget()
     await scheduler.tick(app.state)
     assert await alerts() == []
+
+
+async def test_the_hall_stays_live_until_the_disputed_bid_is_ruled_and_shows_the_ruling(app, client, clock, tmp_path):
+    """After the opening, a hall with a bid awaiting its ruling is still live: its stream stays open (its page says
+    so to the script) and carries the ruling when it is given, then ends; a hall with nothing awaited is over."""
+    from tests.bidding.test_hall_live import PATIENCE, Viewer, listening
+
+    world, section, bidders, record, bid_id = await _disputed(app, client, clock, tmp_path)
+    assert 'data-live="yes"' in (await client.get(f"/sections/{section.id}/opening")).text
+    await listening(app)
+    viewer = Viewer(app, section.id)
+    first = await viewer.next()
+    [disputed] = [r for r in first["results"] if r["bid_id"] == bid_id]
+    assert first["state"] == "opened" and disputed["outcome"] == "disputed" and disputed["ruling"] is None
+    assert not viewer.ended.is_set()
+
+    r = await client.post(
+        f"/api/sections/{section.id}/opening/rulings/{bid_id}",
+        headers=world.headers("supervisor"),
+        json={"treated_as": "withdrawn", "reason": "非投标人原因。"},
+    )
+    assert r.status_code == 201, r.text
+    event = await viewer.until(lambda e: any(x["bid_id"] == bid_id and x["ruling"] for x in e["results"]))
+    [ruled] = [x for x in event["results"] if x["bid_id"] == bid_id]
+    assert ruled["ruling"] == {"treated_as": "withdrawn", "notice_id": r.json()["notice_id"]}
+    await asyncio.wait_for(viewer.ended.wait(), PATIENCE)  # nothing more awaited: the stream ends
+    await viewer.close()
+    assert 'data-live="no"' in (await client.get(f"/sections/{section.id}/opening")).text

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.bidding.harness import Section, make_bidder, open_as, open_section, seal, start_opening, submit
 from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 from tests.conftest import DEFAULT_NOW
-from tests.factories import build_world
+from tests.factories import PASSWORD, build_world
 from tests.processes import free_port
 from trading.app import create_app
 from trading.clock import FixedClock
@@ -182,3 +182,84 @@ def test_a_viewer_who_came_before_the_bids_opened_sees_the_progress_bar(tmp_path
         expect(page.locator("#results table tbody tr")).to_have_count(3)
         expect(page.locator("#progress-bar")).to_have_count(0)
         assert page.evaluate("window.stayed === true"), "the page reloaded"
+
+
+async def _disputed_opening(settings: Settings, tmp: Path) -> tuple[Section, int, dict[str, str], Any]:
+    """A section opened with one bid disputed by an opener, made in this process: (the section, the disputed bid's
+    id, a supervisor's headers, the clock's time)."""
+    from bidding.opening_job import runner_of
+    from tests.bidding.test_rulings import _disputed
+
+    engine = create_async_engine(settings.database_url)
+    await upgrade(engine)
+    await engine.dispose()
+    clock = FixedClock(DEFAULT_NOW)
+    app = create_app(settings, clock=clock)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            world, section, _bidders, _record, bid_id = await _disputed(app, client, clock, tmp)
+            return section, bid_id, world.headers("supervisor"), clock.at
+    finally:
+        await runner_of(app.state).settle()
+        runner_of(app.state).drop_pool()
+        await app.state.live.stop()
+        await app.state.engine.dispose()
+
+
+def test_the_hall_shows_a_ruling_on_a_disputed_bid_in_place(tmp_path: Path) -> None:
+    """A viewer on the hall of an opening that left a bid disputed sees the supervisors' ruling appear in the
+    results when it is given, without reloading; what is drawn is what a fresh load draws. The supervisor rules
+    from the same hall, signed in: the ruling form the server drew survives the page's live redrawing."""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    port = free_port()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
+        blob_dir=str(tmp_path / "blobs"),
+        signing_key_path=str(tmp_path / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{port}",
+        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+    )
+    section, bid_id, _supervisor, now = _run(_disputed_opening(settings, tmp_path))
+    settings = msgspec.structs.replace(settings, clock=(now + timedelta(minutes=1)).isoformat())
+    with serving(settings, tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(f"{url}/sections/{section.id}/opening")
+            expect(page.locator("#opening-state")).to_have_text("已开标")
+            expect(page.locator("#results")).to_contain_text("待监督人员裁定")
+            page.evaluate("window.stayed = true")  # gone if the page reloads
+            page.wait_for_timeout(500)  # the stream is open
+
+            # The centre's supervisor, signed in, finds the ruling form in the hall — still there once the page's
+            # script has drawn the results again from the stream — and rules with it.
+            ruler = browser.new_page(locale="zh-CN")
+            ruler.goto(f"{url}/login")
+            ruler.fill('input[name="username"]', "supervisor")
+            ruler.fill('input[name="password"]', PASSWORD)
+            ruler.click('form[action="/login"] button[type="submit"]')
+            ruler.wait_for_url(lambda address: "/login" not in address)
+            ruler.goto(f"{url}/sections/{section.id}/opening")
+            ruler.fill("form.ruling-form textarea[name=reason]", "非投标人原因，视为撤回。")
+            ruler.wait_for_timeout(500)  # the stream's first status drawn
+            form = ruler.locator(f"#bid-{bid_id} form.ruling-form")
+            expect(form).to_have_count(1)
+            assert form.locator("textarea").input_value() == "非投标人原因，视为撤回。"  # what was typed is kept
+            form.locator('input[value="withdrawn"]').check()
+            form.locator('button[type="submit"]').click()
+            expect(ruler.locator(f"#bid-{bid_id}")).to_contain_text("监督人员已裁定：视为撤回投标")
+
+            expect(page.locator("#results")).to_contain_text("监督人员已裁定：视为撤回投标")
+            expect(page.locator("#results")).not_to_contain_text("待监督人员裁定")
+            assert page.evaluate("window.stayed === true"), "the page reloaded"
+            live = page.locator("#results table").inner_text()
+            page.reload()
+            assert page.locator("#results table").inner_text() == live
+        finally:
+            browser.close()

@@ -13,7 +13,8 @@
     opened: "已开标",
     failed: "流标（投标人少于3个）"
   };
-  if (stateLabel.dataset.state === "opened" || stateLabel.dataset.state === "failed") return;
+  // Nothing more will change: the opening is over, and no disputed bid awaits the supervisors' ruling.
+  if (stateLabel.dataset.live === "no") return;
 
   function element(tag, text, className) {
     var el = document.createElement(tag);
@@ -35,13 +36,25 @@
     }
     return "解密失败：" + r.reason + "（责任方：" + r.fault + "）";
   }
-  function row(cells, className) {
+  function row(cells, className, id) {
     var tr = element("tr", undefined, className);
+    if (id) tr.id = id;
     cells.forEach(function (cell) { tr.appendChild(element("td", cell[0], cell[1])); });
     return tr;
   }
+  // The ruling forms the server drew for a supervisor of the centre, by bid: kept (with what was typed in them)
+  // when the results are drawn again, for the bids still awaiting a ruling.
+  function rulingForms(results) {
+    var forms = {};
+    results.querySelectorAll("form.ruling-form").forEach(function (form) {
+      var id = (form.getAttribute("action") || "").split("/").pop();
+      forms[id] = form;
+    });
+    return forms;
+  }
   function showResults(status) {
     var results = document.getElementById("results");
+    var forms = rulingForms(results);
     while (results.children.length > 1) results.removeChild(results.lastChild);  // keep the heading
     if (status.state === "failed") {
       results.appendChild(element("p", "投标截止时递交投标文件的投标人少于3个，依法不予开标（《招标投标法》第二十八条），已发布流标公告。"));
@@ -62,10 +75,20 @@
       ], "reserve"));
     }
     (status.results || []).forEach(function (r) {
-      body.appendChild(row([
+      var tr = body.appendChild(row([
         [r.bidder || "投标 #" + r.bid_id], [r.form ? yuan(r.form.total_price_fen) : "—", "num"],
         [r.form ? r.form.duration_days + " 日历天" : "—"], [r.form ? r.form.quality : "—"], [outcome(r)]
-      ]));
+      ], undefined, "bid-" + r.bid_id));
+      var cell = tr.lastChild;
+      if (r.outcome === "disputed" && r.ruling) {
+        var notice = element("a", "裁定公告");
+        notice.href = "/notices/" + r.ruling.notice_id;
+        cell.appendChild(document.createTextNode("（"));
+        cell.appendChild(notice);
+        cell.appendChild(document.createTextNode("）"));
+      } else if (r.outcome === "disputed" && forms[r.bid_id]) {
+        cell.appendChild(forms[r.bid_id]);
+      }
     });
     results.appendChild(table);
     if (status.record_notice_id) {
@@ -117,8 +140,9 @@
       if (start) start.remove();
     }
     if (status.state === "opened" || status.state === "failed") {
-      source.close();
-      showResults(status);
+      showResults(status);  // again when a disputed bid is ruled on
+      var awaiting = (status.results || []).some(function (r) { return r.outcome === "disputed" && !r.ruling; });
+      if (!awaiting) source.close();
     }
   });
 })();
