@@ -340,7 +340,7 @@ async def test_the_hall_stays_live_until_the_disputed_bid_is_ruled_and_shows_the
     so to the script) and carries the ruling when it is given, then ends; a hall with nothing awaited is over."""
     from tests.bidding.test_hall_live import PATIENCE, Viewer, listening
 
-    world, section, bidders, record, bid_id = await _disputed(app, client, clock, tmp_path)
+    world, section, _bidders, _record, bid_id = await _disputed(app, client, clock, tmp_path)
     assert 'data-live="yes"' in (await client.get(f"/sections/{section.id}/opening")).text
     await listening(app)
     viewer = Viewer(app, section.id)
