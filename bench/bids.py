@@ -456,12 +456,13 @@ def _storm(served: Any, dsn: str, args: argparse.Namespace, section_id: int, sea
         return time.perf_counter() - t0, results
 
     cpu, each = served.cpu_seconds(), served.cpu_by_process()
-    own, database = resource.getrusage(resource.RUSAGE_SELF), _postgres_cpu()
+    database = _postgres_cpu()
+    own = resource.getrusage(resource.RUSAGE_SELF)  # (after the reading of /proc, which is not the storm's)
     with _perf(os.environ.get("BENCH_PERF")):
         elapsed, results = asyncio.run(storm())
+    after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = served.cpu_seconds() - cpu
     database = _postgres_cpu() - database
-    after = resource.getrusage(resource.RUSAGE_SELF)
     client = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
     spread = sorted((v - each.get(p, 0.0) for p, v in served.cpu_by_process().items()), reverse=True)
     integration = asyncio.run(integrated(dsn, [r for r in results if r.status == 201]))
