@@ -98,7 +98,10 @@ async def _opening_bids(session: AsyncSession, version: PublishedVersion) -> lis
     if type(record_id) is not int:
         return None
     document = await session.scalar(
-        select(NoticeVersion.document).where(NoticeVersion.notice_id == record_id).order_by(NoticeVersion.version)
+        select(NoticeVersion.document)
+        .where(NoticeVersion.notice_id == record_id)
+        .order_by(NoticeVersion.version)
+        .limit(1)
     )
     if document is None:
         return None
