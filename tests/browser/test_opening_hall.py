@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,26 @@ pytestmark = pytest.mark.browser
 PRICES = (4_512_345_600, 4_498_000_000, 4_630_120_000)
 
 
-async def _waiting_opening(settings: Settings, tmp: Path) -> tuple[Section, Any]:
+def _served_settings(tmp_path: Path) -> Settings:
+    """The settings of an app made on a SQLite file under *tmp_path*, to be served on a free port."""
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
+        blob_dir=str(tmp_path / "blobs"),
+        signing_key_path=str(tmp_path / "key.pem"),
+        cookie_secure=False,
+        password_memory_cost=1024,
+        password_iterations=1,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
+    )
+
+
+@asynccontextmanager
+async def _in_process(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient, FixedClock]]:
+    """The app on *settings*' database (migrated), in this process on a fixed clock, with a client speaking to it
+    over ASGI; its opening job, listener and connections closed afterwards."""
+    from bidding.opening_job import runner_of
+
     engine = create_async_engine(settings.database_url)
     await upgrade(engine)
     await engine.dispose()
@@ -46,17 +65,24 @@ async def _waiting_opening(settings: Settings, tmp: Path) -> tuple[Section, Any]
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            world = await build_world(app, clock.at)
-            section = await open_section(app, client, world, clock.at)
-            for i, price in enumerate(PRICES):
-                bidder = await make_bidder(app, client, clock.at, i + 1)
-                r = await submit(client, bidder, section, seal(section, bidder, tmp, price=price))
-                assert r.status_code == 201, r.text
-            clock.set(section.deadline + timedelta(minutes=1))
-            assert (await start_opening(client, world, section)).json()["state"] == "waiting"
+            yield app, client, clock
     finally:
+        await runner_of(app.state).settle()
+        runner_of(app.state).drop_pool()
         await app.state.live.stop()
         await app.state.engine.dispose()
+
+
+async def _waiting_opening(settings: Settings, tmp: Path) -> tuple[Section, Any]:
+    async with _in_process(settings) as (app, client, clock):
+        world = await build_world(app, clock.at)
+        section = await open_section(app, client, world, clock.at)
+        for i, price in enumerate(PRICES):
+            bidder = await make_bidder(app, client, clock.at, i + 1)
+            r = await submit(client, bidder, section, seal(section, bidder, tmp, price=price))
+            assert r.status_code == 201, r.text
+        clock.set(section.deadline + timedelta(minutes=1))
+        assert (await start_opening(client, world, section)).json()["state"] == "waiting"
     return section, clock.at
 
 
@@ -78,17 +104,7 @@ def _hall(tmp_path: Path) -> Iterator[tuple[Any, str, Section, Settings, datetim
     require_chromium()
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
-        blob_dir=str(tmp_path / "blobs"),
-        signing_key_path=str(tmp_path / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-        base_url=f"http://127.0.0.1:{port}",
-        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
-    )
+    settings = _served_settings(tmp_path)
     section, now = _run(_waiting_opening(settings, tmp_path))
     served_now = now + timedelta(minutes=1)
     settings = msgspec.structs.replace(settings, clock=served_now.isoformat())
@@ -184,27 +200,14 @@ def test_a_viewer_who_came_before_the_bids_opened_sees_the_progress_bar(tmp_path
         assert page.evaluate("window.stayed === true"), "the page reloaded"
 
 
-async def _disputed_opening(settings: Settings, tmp: Path) -> tuple[Section, int, dict[str, str], Any]:
+async def _disputed_opening(settings: Settings, tmp: Path) -> tuple[Section, int, Any]:
     """A section opened with one bid disputed by an opener, made in this process: (the section, the disputed bid's
-    id, a supervisor's headers, the clock's time)."""
-    from bidding.opening_job import runner_of
+    id, the clock's time)."""
     from tests.bidding.test_rulings import _disputed
 
-    engine = create_async_engine(settings.database_url)
-    await upgrade(engine)
-    await engine.dispose()
-    clock = FixedClock(DEFAULT_NOW)
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            world, section, _bidders, _record, bid_id = await _disputed(app, client, clock, tmp)
-            return section, bid_id, world.headers("supervisor"), clock.at
-    finally:
-        await runner_of(app.state).settle()
-        runner_of(app.state).drop_pool()
-        await app.state.live.stop()
-        await app.state.engine.dispose()
+    async with _in_process(settings) as (app, client, clock):
+        _world, section, _bidders, _record, bid_id = await _disputed(app, client, clock, tmp)
+    return section, bid_id, clock.at
 
 
 def test_the_hall_shows_a_ruling_on_a_disputed_bid_in_place(tmp_path: Path) -> None:
@@ -214,18 +217,8 @@ def test_the_hall_shows_a_ruling_on_a_disputed_bid_in_place(tmp_path: Path) -> N
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
-    port = free_port()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
-        blob_dir=str(tmp_path / "blobs"),
-        signing_key_path=str(tmp_path / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-        base_url=f"http://127.0.0.1:{port}",
-        token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
-    )
-    section, bid_id, _supervisor, now = _run(_disputed_opening(settings, tmp_path))
+    settings = _served_settings(tmp_path)
+    section, bid_id, now = _run(_disputed_opening(settings, tmp_path))
     settings = msgspec.structs.replace(settings, clock=(now + timedelta(minutes=1)).isoformat())
     with serving(settings, tmp_path) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
