@@ -316,10 +316,10 @@ class Lean:
             raise ValueError(f"COPY needs the parameters named for {table.name}'s columns, not {columns}")
         await self._run(conn, lambda driver: driver.copy_records_to_table(table.name, records=records, columns=columns))
 
-    def placeholders(self, conn: AsyncConnection) -> dict[str, Any]:
+    def placeholders(self, dialect: Any) -> dict[str, Any]:
         """Parameters for warming the statement: each of its parameters given a placeholder of its type
         (_PLACEHOLDERS), ids that name no row."""
-        compiled = self.statement.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+        compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         values = {}
         for name in compiled.positiontup or ():
             if not compiled.binds[name].required:
@@ -385,14 +385,14 @@ async def warm_pool(engine: AsyncEngine, *, runs: int = WARM_RUNS) -> int:
     if engine.dialect.name != "postgresql" or not _HOT:
         return 0
     size = engine.sync_engine.pool.size()  # type: ignore[attr-defined]
+    statements = [(lean, lean.placeholders(engine.dialect)) for lean in _HOT]
     warmed = 0
 
     async def one() -> None:
         nonlocal warmed
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            for lean in _HOT:
-                params = lean.placeholders(conn)
+            for lean, params in statements:
                 for _ in range(runs):
                     await lean.rows(conn, params)
         warmed += 1
