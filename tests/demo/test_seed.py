@@ -38,6 +38,27 @@ async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     assert "跳过" in again  # seeding twice does nothing
 
 
+async def test_the_demo_hashes_each_printed_password_once_and_every_account_signs_in_with_its_roles(
+    app, client, settings, clock
+):
+    """The demo's accounts share their role's printed password, hashed once each (trading.demo.passwords: the
+    hashing was a quarter of the demo's start); each account still signs in with it."""
+    from trading.accounts.models import Person
+    from trading.demo.data import PASSWORDS
+    from trading.demo.evaluated import EXPERT_PASSWORD
+
+    clock.set(datetime(2026, 11, 21, 3, tzinfo=UTC))
+    await seeded_demo(app, settings, clock)
+    async with app.state.sessionmaker() as s:
+        people = (await s.execute(select(Person.username, Person.roles, Person.password_hash))).all()
+    printed = set(PASSWORDS.values()) | {EXPERT_PASSWORD}
+    assert len(people) > 50 and len({p.password_hash for p in people}) == len(printed)
+    for role, password in PASSWORDS.items():
+        username = next(p.username for p in people if role in p.roles or p.username == role)
+        answer = await client.post("/api/tokens", json={"username": username, "password": password})
+        assert answer.status_code == 201, (role, answer.text)
+
+
 async def test_trading_verify_passes_on_the_untouched_demo(app, client, settings, clock, tmp_path):
     from tests.factories import integrate_all
     from trading.verify import verify_site

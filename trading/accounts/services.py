@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -106,7 +108,17 @@ async def create_organisation(session: AsyncSession, act: Act, data: schemas.Org
     return org
 
 
-async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCreate, settings: Settings) -> Person:
+async def create_person(
+    session: AsyncSession,
+    act: Act,
+    data: schemas.PersonCreate,
+    settings: Settings,
+    *,
+    hashed: Callable[[str], str] | None = None,
+) -> Person:
+    """A new account. *hashed* turns its password into the stored hash; by default Argon2id at the settings' cost
+    with a salt of the account's own (the demo, whose accounts share their role's printed password, hashes each
+    password once: trading.demo.passwords)."""
     if await session.scalar(select(Person.id).where(Person.username == data.username)):
         raise Conflict("用户名已被使用", "This username is taken", code="duplicate_username")
     roles = sorted(set(data.roles))
@@ -135,9 +147,7 @@ async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCre
     person = Person(
         username=data.username,
         display_name=data.display_name,
-        password_hash=hash_password(
-            data.password, memory_cost=settings.password_memory_cost, iterations=settings.password_iterations
-        ),
+        password_hash=(hashed or partial(_hash, settings))(data.password),
         roles=roles,
         organisation_id=data.organisation_id,
         centre_id=data.centre_id,
@@ -160,6 +170,10 @@ async def create_person(session: AsyncSession, act: Act, data: schemas.PersonCre
         after=person_dict(person),
     )
     return person
+
+
+def _hash(settings: Settings, password: str) -> str:
+    return hash_password(password, memory_cost=settings.password_memory_cost, iterations=settings.password_iterations)
 
 
 #: How far back a successful sign-in makes an address one the account knows.

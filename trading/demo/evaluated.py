@@ -25,6 +25,7 @@ from trading.accounts.models import Organisation, Person
 from trading.accounts.schemas import PersonCreate
 from trading.context import Act
 from trading.demo.ceremony import Bidder, Bidding, open_section, submit_bid
+from trading.demo.passwords import shared_hashes
 from trading.demo.roads import DANYANG, DESHAN, LIUYEHU, QUALITY, TAOLIN, Road
 from trading.funds import contracts
 from trading.funds import schemas as funds_schemas
@@ -187,6 +188,7 @@ async def expert_pool(sessionmaker, settings, at: datetime) -> None:  # type: ig
         people = {p.username: p for p in await session.scalars(select(Person).where(Person.username.like("expert%")))}
         admin = await session.scalar(select(Person).where(Person.username == "admin"))
         keeper = await session.scalar(select(Person).where(Person.username == "expert_keeper"))
+        hashed = shared_hashes(settings)
         for n, (name, specialities, unit) in enumerate(EXPERTS, start=1):
             username = f"expert{n}"
             if username not in people:
@@ -195,6 +197,7 @@ async def expert_pool(sessionmaker, settings, at: datetime) -> None:  # type: ig
                     _act(admin, at),
                     PersonCreate(username=username, display_name=name, password=EXPERT_PASSWORD, roles=["evaluator"]),
                     settings,
+                    hashed=hashed,
                 )
             await experts.create(
                 session,

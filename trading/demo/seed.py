@@ -40,6 +40,7 @@ from trading.demo.data import (
     estimated_days_off,
 )
 from trading.demo.evaluated import expert_pool
+from trading.demo.passwords import shared_hashes
 from trading.demo.payments import seed_payments
 from trading.demo.plans import seed_plans
 from trading.demo.sealed import seed_sealed
@@ -197,6 +198,7 @@ async def _write(  # type: ignore[no-untyped-def]
             )
             orgs[o.key] = org.id
         staff_by_centre: dict[str, Person] = {}
+        hashed = shared_hashes(settings)
         for p in (*world.people, *bidder_accounts(world)):
             person = await create_person(
                 session,
@@ -210,6 +212,7 @@ async def _write(  # type: ignore[no-untyped-def]
                     organisation_id=orgs.get(p.org_key) if p.org_key else None,
                 ),
                 settings,
+                hashed=hashed,
             )
             if "staff" in p.roles and p.centre_code and p.centre_code not in staff_by_centre:
                 staff_by_centre[p.centre_code] = person
