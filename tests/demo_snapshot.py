@@ -1,6 +1,6 @@
 """The seeded demo world, made once per database engine and clock and restored for every later test that wants it.
 
-Seeding the demo seals, submits and opens every historical trade through the platform's services (about a
+Seeding the demo seals, submits and opens every historical trade through the platform's services (about half a
 minute). It is deterministic for a given clock, so tests that only need the seeded world share one seeding:
 the first seeds for real and takes a snapshot — the database (a file copy on SQLite; a schema of table copies
 on PostgreSQL), the blob store, the platform's signing key and the demo openers' keys — and later tests

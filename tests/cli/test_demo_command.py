@@ -1,4 +1,4 @@
-"""`trading demo` as a newcomer runs it: the portal comes up within about a minute, its independent witness
+"""`trading demo` as a newcomer runs it: the portal comes up within about half a minute, its independent witness
 cosigns the log, and `trading verify --witness` checks every opening record — each one a sealed-bid opening
 whose figures it re-decrypts — against that witness, and passes."""
 

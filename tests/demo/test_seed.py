@@ -1,6 +1,6 @@
 """The demo seed goes through the real services into both databases and gives a full portal.
 
-Seeding takes most of a minute, so these tests share one seeding per engine and clock (tests/demo_snapshot.py):
+Seeding takes about half a minute, so these tests share one seeding per engine and clock (tests/demo_snapshot.py):
 the first test of the run that wants the world seeds it with ``seed_demo``, the others get a copy of it."""
 
 from __future__ import annotations
@@ -228,9 +228,16 @@ async def test_the_demo_has_platform_evaluated_road_trades_at_every_stage(app, c
     assert {"tender", "opening_record", "candidate_publicity", "objection_reply", "result", "contract"} <= kinds
 
 
-async def test_the_demo_on_a_day_past_the_calendar_enters_an_estimate_and_says_so(app, client, settings, clock):
+async def test_the_demo_on_a_day_past_the_calendar_enters_an_estimate_and_says_so(
+    app, client, settings, clock, backend
+):
     """The platform holds 2026 and 2027; a demo started in 2028 must not count 春节 as working days, nor fail:
     it enters its estimate of 2028's days off, marked as such, and says so."""
+    if backend != "sqlite":
+        # A whole seeding of its own (~30 s): the estimate is worked out in Python and entered through the
+        # calendar's service, whose writes the PostgreSQL half checks elsewhere (tests/api/test_calendar.py);
+        # the demo on PostgreSQL is seeded by the tests above.
+        pytest.skip("the demo's calendar estimate is the same on either engine; SQLite's seeding checks it")
     today = datetime(2028, 3, 1, 2, tzinfo=UTC)
     clock.set(today)
     summary = await seeded_demo(app, settings, clock)
