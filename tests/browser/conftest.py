@@ -12,9 +12,9 @@ import pytest
 
 from tests.browser.test_public_journey import require_chromium, serving
 from tests.demo_snapshot import seeded_demo_files
+from tests.inprocess import sqlite_settings
 from tests.processes import free_port
 from trading.clock import FixedClock
-from trading.settings import Settings
 
 TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
 
@@ -24,16 +24,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
     tmp = tmp_path_factory.mktemp("demo-browser")
     port = free_port()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp / 'trading.db'}",
-        blob_dir=str(tmp / "blobs"),
-        signing_key_path=str(tmp / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-        base_url=f"http://127.0.0.1:{port}",
-        clock=TODAY.isoformat(),
-    )
+    settings = sqlite_settings(tmp, base_url=f"http://127.0.0.1:{port}", clock=TODAY.isoformat())
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, seeded_demo_files(settings, FixedClock(TODAY))).result()
     with serving(settings, tmp) as url:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,9 @@ from tests.bidding.harness import Section, make_bidder, open_as, open_section, s
 from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving
 from tests.conftest import DEFAULT_NOW
 from tests.factories import PASSWORD, build_world
+from tests.inprocess import in_process, sqlite_settings
 from tests.processes import free_port
-from trading.app import create_app
 from trading.clock import FixedClock
-from trading.migrate import upgrade
 from trading.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -39,42 +38,16 @@ PRICES = (4_512_345_600, 4_498_000_000, 4_630_120_000)
 
 def _served_settings(tmp_path: Path) -> Settings:
     """The settings of an app made on a SQLite file under *tmp_path*, to be served on a free port."""
-    return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trading.db'}",
-        blob_dir=str(tmp_path / "blobs"),
-        signing_key_path=str(tmp_path / "key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
+    return sqlite_settings(
+        tmp_path,
         base_url=f"http://127.0.0.1:{free_port()}",
         token_lifetimes="admin=3650,opener=3650,evaluator=3650,supervisor=3650,staff=3650,bidder=3650",
     )
 
 
-@asynccontextmanager
-async def _in_process(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient, FixedClock]]:
-    """The app on *settings*' database (migrated), in this process on a fixed clock, with a client speaking to it
-    over ASGI; its opening job, listener and connections closed afterwards."""
-    from bidding.opening_job import runner_of
-
-    engine = create_async_engine(settings.database_url)
-    await upgrade(engine)
-    await engine.dispose()
-    clock = FixedClock(DEFAULT_NOW)
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            yield app, client, clock
-    finally:
-        await runner_of(app.state).settle()
-        runner_of(app.state).drop_pool()
-        await app.state.live.stop()
-        await app.state.engine.dispose()
-
-
 async def _waiting_opening(settings: Settings, tmp: Path) -> tuple[Section, Any]:
-    async with _in_process(settings) as (app, client, clock):
+    clock = FixedClock(DEFAULT_NOW)
+    async with in_process(settings, clock) as (app, client):
         world = await build_world(app, clock.at)
         section = await open_section(app, client, world, clock.at)
         for i, price in enumerate(PRICES):
@@ -205,7 +178,8 @@ async def _disputed_opening(settings: Settings, tmp: Path) -> tuple[Section, int
     id, the clock's time)."""
     from tests.bidding.test_rulings import _disputed
 
-    async with _in_process(settings) as (app, client, clock):
+    clock = FixedClock(DEFAULT_NOW)
+    async with in_process(settings, clock) as (app, client):
         _world, section, _bidders, _record, bid_id = await _disputed(app, client, clock, tmp)
     return section, bid_id, clock.at
 

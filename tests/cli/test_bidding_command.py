@@ -31,20 +31,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bidding.client import BiddingClient
 from bidding.envelope import read_sealed_bid
 from tests.conftest import DEFAULT_NOW
 from tests.factories import PASSWORD, build_world, create_project, draft_tender
+from tests.inprocess import in_process, sqlite_settings
 from tests.processes import free_port
 from trading.accounts import schemas as acc
 from trading.accounts.credit_code import make_credit_code
 from trading.accounts.services import create_organisation, create_person
-from trading.app import create_app
 from trading.clock import FixedClock
 from trading.context import Act
-from trading.migrate import upgrade
 from trading.settings import Settings
 
 BIN = Path(sys.executable).parent
@@ -67,54 +65,44 @@ class Seeded:
 
 async def _seed(settings: Settings) -> Seeded:
     """Centres, staff, three openers and four bidder organisations with passwords, and a draft tender."""
-    engine = create_async_engine(settings.database_url)
-    await upgrade(engine)
-    await engine.dispose()
-    app = create_app(settings, clock=FixedClock(DEFAULT_NOW))
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            world = await build_world(app, DEFAULT_NOW)
-            act = Act(actor=None, address="127.0.0.1", at=DEFAULT_NOW)
-            openers, bidders = [], []
-            async with app.state.sessionmaker() as s:
-                for i, name in enumerate(["李开明", "周启航", "吴封平"], start=1):
-                    person = await create_person(
-                        s,
-                        act,
-                        acc.PersonCreate(
-                            username=f"kaibiao{i}", display_name=name, password=PASSWORD, roles=["opener"]
-                        ),
-                        settings,
-                    )
-                    openers.append((person.username, person.id))
-                for n in range(1, 5):
-                    code = make_credit_code("9", "1", "430700", f"MA4R{n:04d}")
-                    org = await create_organisation(
-                        s,
-                        act,
-                        acc.OrganisationCreate(
-                            name=f"湖南第{n}路桥建设有限公司", credit_code=code, kinds=["bidder"], region_code="430700"
-                        ),
-                    )
-                    await create_person(
-                        s,
-                        act,
-                        acc.PersonCreate(
-                            username=f"toubiao{n}",
-                            display_name=f"投标员{n}",
-                            password=PASSWORD,
-                            roles=["bidder"],
-                            organisation_id=org.id,
-                        ),
-                        settings,
-                    )
-                    bidders.append((f"toubiao{n}", code))
-                await s.commit()
-            project = await create_project(client, world)
-            draft = await draft_tender(client, world, project, DEFAULT_NOW)
-    finally:
-        await app.state.engine.dispose()
+    async with in_process(settings, FixedClock(DEFAULT_NOW)) as (app, client):
+        world = await build_world(app, DEFAULT_NOW)
+        act = Act(actor=None, address="127.0.0.1", at=DEFAULT_NOW)
+        openers, bidders = [], []
+        async with app.state.sessionmaker() as s:
+            for i, name in enumerate(["李开明", "周启航", "吴封平"], start=1):
+                person = await create_person(
+                    s,
+                    act,
+                    acc.PersonCreate(username=f"kaibiao{i}", display_name=name, password=PASSWORD, roles=["opener"]),
+                    settings,
+                )
+                openers.append((person.username, person.id))
+            for n in range(1, 5):
+                code = make_credit_code("9", "1", "430700", f"MA4R{n:04d}")
+                org = await create_organisation(
+                    s,
+                    act,
+                    acc.OrganisationCreate(
+                        name=f"湖南第{n}路桥建设有限公司", credit_code=code, kinds=["bidder"], region_code="430700"
+                    ),
+                )
+                await create_person(
+                    s,
+                    act,
+                    acc.PersonCreate(
+                        username=f"toubiao{n}",
+                        display_name=f"投标员{n}",
+                        password=PASSWORD,
+                        roles=["bidder"],
+                        organisation_id=org.id,
+                    ),
+                    settings,
+                )
+                bidders.append((f"toubiao{n}", code))
+            await s.commit()
+        project = await create_project(client, world)
+        draft = await draft_tender(client, world, project, DEFAULT_NOW)
     return Seeded(world.tokens["staff"], draft["id"], openers, bidders)
 
 
@@ -213,16 +201,7 @@ def _price(tmp: Path, n: int) -> Path:
 def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_line(tmp_path):
     # The platform's data in a directory of its own: the openers' key files are on "their machines" (the
     # rest of tmp_path), and trading serve refuses to start with one in its data directory.
-    server = tmp_path / "platform"
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
-        blob_dir=str(server / "blobs"),
-        signing_key_path=str(server / "platform-key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-    )
-    server.mkdir()
+    settings = sqlite_settings(tmp_path / "platform")
     seeded = asyncio.run(_seed(settings))
     platform = Platform(tmp_path, settings)
     passphrase = tmp_path / "passphrase.txt"
@@ -528,42 +507,25 @@ async def _committed_without_receipt(settings: Settings, tmp: Path) -> tuple[int
     from bidding.models import Bid
     from tests.bidding import harness
 
-    engine = create_async_engine(settings.database_url)
-    await upgrade(engine)
-    await engine.dispose()
     clock = FixedClock(DEFAULT_NOW)
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            world = await build_world(app, DEFAULT_NOW)
-            section = await harness.open_section(app, client, world, DEFAULT_NOW)
-            bidder = await harness.make_bidder(app, client, DEFAULT_NOW, 1, "湖南第一路桥建设有限公司")
-            bid = harness.seal(section, bidder, tmp)
-            clock.set(section.deadline - timedelta(seconds=1))
-            r = await harness.submit(client, bidder, section, bid)
-            assert r.status_code == 201, r.text
-            async with app.state.sessionmaker() as s:
-                await s.execute(update(Bid).values(receipt=None, receipt_signature=None))
-                await s.commit()
-    finally:
-        await app.state.engine.dispose()
+    async with in_process(settings, clock) as (app, client):
+        world = await build_world(app, DEFAULT_NOW)
+        section = await harness.open_section(app, client, world, DEFAULT_NOW)
+        bidder = await harness.make_bidder(app, client, DEFAULT_NOW, 1, "湖南第一路桥建设有限公司")
+        bid = harness.seal(section, bidder, tmp)
+        clock.set(section.deadline - timedelta(seconds=1))
+        r = await harness.submit(client, bidder, section, bid)
+        assert r.status_code == 201, r.text
+        async with app.state.sessionmaker() as s:
+            await s.execute(update(Bid).values(receipt=None, receipt_signature=None))
+            await s.commit()
     return section.id, bidder.token, bid, section.deadline
 
 
 def test_a_submission_resumed_after_the_deadline_fetches_the_receipt_of_its_committed_bid(tmp_path):
     """The bid committed just before the deadline and the receipt was lost in a crash: `bidding submit` run
     again after the deadline finds the bid (it is active and will be opened) and saves its receipt, checked."""
-    server = tmp_path / "platform"
-    server.mkdir()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
-        blob_dir=str(server / "blobs"),
-        signing_key_path=str(server / "platform-key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-    )
+    settings = sqlite_settings(tmp_path / "platform")
     section_id, token, bid, deadline = asyncio.run(_committed_without_receipt(settings, tmp_path))
     platform = Platform(tmp_path, settings)
     with platform.serving(deadline + timedelta(minutes=10)):
@@ -584,43 +546,26 @@ async def _receipted_then_dropped_from_the_log(settings: Settings, tmp: Path, no
     from tests.bidding import harness
     from trading.log.models import LogEntry
 
-    engine = create_async_engine(settings.database_url)
-    await upgrade(engine)
-    await engine.dispose()
     clock = FixedClock(now - timedelta(days=2))
-    app = create_app(settings, clock=clock)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     receipts = []
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-            world = await build_world(app, clock.at)
-            section = await harness.open_section(app, client, world, clock.at)
-            for n, at in ((1, clock.at), (2, now)):
-                clock.set(at)
-                bidder = await harness.make_bidder(app, client, clock.at - timedelta(minutes=5), n)
-                r = await harness.submit_file(client, bidder, section, harness.seal(section, bidder, tmp))
-                assert r.status_code == 201, r.text
-                receipts.append(tmp / f"receipt-{n}.json")
-                receipts[-1].write_text(json.dumps(r.json()["receipt"]))
-            async with app.state.sessionmaker() as s:
-                await s.execute(delete(LogEntry).where(LogEntry.kind == "bid_event", LogEntry.leaf_index.is_(None)))
-                await s.commit()
-    finally:
-        await app.state.engine.dispose()
+    async with in_process(settings, clock) as (app, client):
+        world = await build_world(app, clock.at)
+        section = await harness.open_section(app, client, world, clock.at)
+        for n, at in ((1, clock.at), (2, now)):
+            clock.set(at)
+            bidder = await harness.make_bidder(app, client, clock.at - timedelta(minutes=5), n)
+            r = await harness.submit_file(client, bidder, section, harness.seal(section, bidder, tmp))
+            assert r.status_code == 201, r.text
+            receipts.append(tmp / f"receipt-{n}.json")
+            receipts[-1].write_text(json.dumps(r.json()["receipt"]))
+        async with app.state.sessionmaker() as s:
+            await s.execute(delete(LogEntry).where(LogEntry.kind == "bid_event", LogEntry.leaf_index.is_(None)))
+            await s.commit()
     return receipts
 
 
 def test_verify_receipt_calls_an_entry_missing_after_merge_by_a_broken_promise_and_before_it_pending(tmp_path):
-    server = tmp_path / "platform"
-    server.mkdir()
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{server / 'platform.db'}",
-        blob_dir=str(server / "blobs"),
-        signing_key_path=str(server / "platform-key.pem"),
-        cookie_secure=False,
-        password_memory_cost=1024,
-        password_iterations=1,
-    )
+    settings = sqlite_settings(tmp_path / "platform")
     now = datetime.now(UTC).replace(microsecond=0)
     old, fresh = asyncio.run(_receipted_then_dropped_from_the_log(settings, tmp_path, now))
     platform = Platform(tmp_path, settings)
