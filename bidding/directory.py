@@ -117,7 +117,7 @@ async def revoke_centre_key(session: AsyncSession, act: Act, key_id: int) -> Cen
     actor = act.actor
     assert actor is not None
     key = await session.get(CentreKey, key_id)
-    if key is None or (not actor.is_admin and key.centre_id != actor.centre_id):
+    if key is None or (not actor.has_role("admin") and key.centre_id != actor.centre_id):
         raise NotFound("签名公钥不存在", "No such signing key", code="key_not_found")
     if key.revoked_at is not None:
         raise Conflict("该公钥已经撤销", "This key is already revoked", code="key_revoked")

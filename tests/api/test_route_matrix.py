@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.handlers import HTTPRouteHandler
 
+from tests.bidding.harness import b64, raw_public
 from tests.evaluation.harness import under_evaluation
 from tests.evaluation.test_award_flow import LEADERS, score_all
 from tests.routes import http_routes
@@ -101,6 +103,12 @@ async def _world(app, client, clock, tmp_path) -> tuple[dict[str, Any], list[Per
     )
     assert r.status_code == 201, r.text
     complaint_id = r.json()["id"]
+    # A reserve-price key of the centre's, for the routes that revoke one (each id in the table is a real thing).
+    r = await client.post(
+        "/api/centre-keys", headers=staff, json={"public_key": b64(raw_public(Ed25519PrivateKey.generate()))}
+    )
+    assert r.status_code == 201, r.text
+    centre_key_id = r.json()["id"]
     project_id = section.notice["project_id"]
     async with app.state.sessionmaker() as s:
         from trading.funds.models import SupervisionAlert
@@ -139,6 +147,7 @@ async def _world(app, client, clock, tmp_path) -> tuple[dict[str, Any], list[Per
         "manifest_sha256": bid.manifest_sha256,
         "upload_id": upload_id,
         "token_id": throwaway.json()["id"],
+        "key_id": centre_key_id,
         # What only the section's bidder (and its centre) may see of it: its name, its credit code, its objection.
         "owner_markers": [bidder.name, bidder.credit_code, "第一中标候选人的业绩与实际不符"],
     }

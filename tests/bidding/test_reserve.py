@@ -146,3 +146,20 @@ async def test_a_reserve_price_that_is_late_forged_or_sealed_as_a_bid_is_refused
     error = refused(await client.post(url, headers=headers, json=late), 422, "deadline_passed")
     assert error["rule"] == "20号令 §27"
     assert await snapshot(app) == before
+
+
+async def test_a_centre_revokes_its_key_once_and_a_price_sealed_with_it_is_then_refused(app, client, clock, tmp_path):
+    world, section, _ = await _market(app, client, clock, tmp_path)
+    key = await centre_key(client, world)
+    [row] = (await client.get("/api/centre-keys", headers=world.headers("staff"))).json()
+    url = f"/api/centre-keys/{row['id']}/revoke"
+    refused(await client.post(url, headers=world.headers("other_staff")), 404, "key_not_found")  # not its centre's
+    r = await client.post(url, headers=world.headers("staff"))
+    assert r.status_code == 200 and r.json()["revoked_at"], r.text
+    refused(await client.post(url, headers=world.headers("admin")), 409, "key_revoked")
+    body = reserve_body(seal_reserve(section, key, tmp_path))
+    refused(
+        await client.post(f"/api/sections/{section.id}/reserve-price", headers=world.headers("staff"), json=body),
+        403,
+        "unregistered_key",
+    )
