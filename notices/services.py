@@ -182,14 +182,16 @@ async def _create_draft(
         )
     _check_timetable_values(data.timetable)
     await _sections(session, project, data.section_ids)
-    if kind.targets_notice:
-        if data.target_notice_id is None:
-            raise InvalidInput(
-                f"「{kind.name_zh}」须指明所针对的公告",
-                f"A {kind.name_en} must name the notice it acts on",
-                code="target_required",
-            )
-        target = await _load(session, data.target_notice_id)
+    if kind.targets_notice and data.target_notice_id is None:
+        raise InvalidInput(
+            f"「{kind.name_zh}」须指明所针对的公告",
+            f"A {kind.name_en} must name the notice it acts on",
+            code="target_required",
+        )
+    if data.target_notice_id is not None:
+        target = await session.get(Notice, data.target_notice_id)
+        if target is None:
+            raise InvalidInput("所针对的公告不存在", "The target notice does not exist", code="unknown_target")
         if target.project_id != project.id:
             raise InvalidInput(
                 "所针对的公告不属于该项目",

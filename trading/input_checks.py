@@ -127,19 +127,23 @@ def _json_depth_ok(body: bytes) -> bool:
     return True
 
 
-def _first_nul(value: Any, path: str = "$") -> str | None:
+def _first_unstorable(value: Any, path: str = "$") -> InvalidInput | None:
+    """What no database column can hold in a decoded body, with where it is: a NUL in text (a key included), or
+    an integer past 64 bits — anywhere, in a free-form object too (JSON readers in browsers round them)."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return _nul(path) if "\x00" in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if INT64_MIN <= value <= INT64_MAX else _int_out_of_range(path)
     if isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in key:
-                return f"{path} 的键"
-            found = _first_nul(item, f"{path}.{key}")
+                return _nul(f"{path} 的键")
+            found = _first_unstorable(item, f"{path}.{key}")
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _first_nul(item, f"{path}[{index}]")
+            found = _first_unstorable(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -273,9 +277,9 @@ async def _check_json_body(request: Request[Any, Any, Any], body_type: Any) -> N
         raise InvalidInput(
             "请求内容不是有效的 JSON", f"The body is not valid JSON: {exc}", code="invalid_input"
         ) from exc
-    where = _first_nul(raw)
-    if where:
-        raise _nul(where)
+    unstorable = _first_unstorable(raw)
+    if unstorable:
+        raise unstorable
     try:
         # Strictly: a number sent as a string, or a float where an integer is wanted, is refused.
         decoded = msgspec.json.decode(body, type=body_type, strict=True)

@@ -25,7 +25,7 @@ async def _rows(app):
         ({"budget_fen": "四千万"}, "invalid_input"),  # wrong type
         ({"budget_fen": 12.5}, "invalid_input"),  # money is integer fen, never a float
         ({"budget_fen": "4865000000"}, "invalid_input"),  # nor a number written as a string
-        ({"budget_fen": 2**63}, "invalid_input"),  # nor one past 64 bits
+        ({"budget_fen": 2**63}, "number_out_of_range"),  # nor one past 64 bits
         ({"name": "澧县\u0000道路"}, "nul_in_text"),
         ({"description": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "json_too_deep"),
         ({"budget_fen": -1}, "invalid_input"),
@@ -239,6 +239,58 @@ async def test_numbers_past_64_bits_are_a_400_not_a_server_error(client, url):
 
 
 @pytest.mark.parametrize(
+    ("who", "url", "body"),
+    [
+        (None, "/log/witness", {"size": 2**63, "cosignature": "x"}),
+        (
+            "admin",
+            "/api/people",
+            {
+                "username": "p1",
+                "display_name": "某人",
+                "password": "long-enough-1",
+                "roles": ["bidder"],
+                "organisation_id": 2**64,
+            },
+        ),
+        (
+            "admin",
+            "/api/people",
+            {
+                "username": "p1",
+                "display_name": "某人",
+                "password": "long-enough-1",
+                "roles": ["staff"],
+                "centre_id": -(2**63) - 1,
+            },
+        ),
+        ("staff", "/api/staff/notices", {"project_id": 2**63, "kind": "tender", "title": "某工程招标公告"}),
+        (
+            "staff",
+            "/api/staff/notices",
+            {"project_id": 1, "kind": "tender", "title": "某工程招标公告", "fields": {"extra": [1, {"big": 2**70}]}},
+        ),
+    ],
+)
+async def test_an_integer_past_64_bits_anywhere_in_a_body_is_a_400_and_changes_nothing(
+    app, client, clock, who, url, body
+):
+    """Ids in bodies are looked up in BIGINT columns (a 500 on either engine when they do not fit), and a free-form
+    object's numbers are read back by browsers as doubles: refused wherever they are, before any handler runs."""
+    world = await build_world(app, clock.at)
+    before = await _rows(app)
+    r = await client.post(url, json=body, headers=world.headers(who) if who else {})
+    assert r.status_code == 400, (url, r.status_code, r.text[:300])
+    error = r.json()["error"]
+    assert (
+        error["code"] == "number_out_of_range"
+        and "超出范围" in error["message_zh"]
+        and "64 bits" in error["message_en"]
+    )
+    assert await _rows(app) == before
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "/api/notices?q=%E9%81%93%00%E8%B7%AF",
@@ -361,3 +413,19 @@ async def test_refusals_meant_for_people_speak_chinese(app, client, clock):
         zh = r.json()["error"]["message_zh"]
         assert r.status_code == 400 and expected in zh, (url, body, zh)
         assert not re.search(r"Expected|Validation|Object|got `|\$\.", zh), zh
+
+
+@pytest.mark.parametrize("target", [0, -1, 2**63 - 1, 999_999])
+@pytest.mark.parametrize("kind", ["tender", "termination"])
+async def test_a_draft_naming_a_notice_that_does_not_exist_is_a_400_and_changes_nothing(
+    app, client, clock, kind, target
+):
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    before = await _rows(app)
+    body = {"project_id": project["id"], "kind": kind, "title": "某工程公告", "target_notice_id": target}
+    r = await client.post("/api/staff/notices", json=body, headers=world.headers("staff"))
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "unknown_target" and error["message_zh"] == "所针对的公告不存在", error
+    assert await _rows(app) == before
