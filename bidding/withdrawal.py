@@ -39,6 +39,10 @@ def withdrawal_document(section_id: int, manifest_sha256: str) -> bytes:
 
 async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schemas.WithdrawalIn) -> Bid:
     actor = _bidder(act)
+    # The section's lock first (refused after the deadline, whatever else is wrong), then the bid it holds: a
+    # replacement of this bidder's own committed while the withdrawal came in is what the read sees — it took
+    # the same lock — so a withdrawal signed for the bid it replaced is refused, not applied to a replaced bid.
+    await lock_open_section(session, section_id, act.at, NOT_TAKING_WITHDRAWALS, party=actor.organisation_id)
     bid = await session.scalar(
         select(Bid).where(
             Bid.section_id == section_id, Bid.organisation_id == actor.organisation_id, Bid.state == "active"
@@ -74,13 +78,6 @@ async def withdraw(session: AsyncSession, act: Act, section_id: int, data: schem
             "The withdrawal's signature is not valid (sign it with the key that signed the bid)",
             code="bad_signature",
         ) from exc
-    await lock_open_section(
-        session,
-        section_id,
-        act.at,
-        ("此标段当前不接受撤回", "This section no longer accepts withdrawals"),
-        party=bid.organisation_id,
-    )
     organisation = await session.get(Organisation, bid.organisation_id)
     assert organisation is not None
     bid.state = "withdrawn"
