@@ -57,7 +57,14 @@ from trading.authorise import Resolvers, make_guard
 from trading.blobs import gc as blob_gc
 from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
-from trading.db import DatabaseUnavailable, is_database_outage, make_engine, make_sessionmaker
+from trading.db import (
+    ConcurrentChange,
+    DatabaseUnavailable,
+    is_database_outage,
+    is_unique_violation,
+    make_engine,
+    make_sessionmaker,
+)
 from trading.draining import Drain, DrainMiddleware
 from trading.errors import DomainError
 from trading.funds import services as funds_services
@@ -223,6 +230,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         log.warning("database unavailable on %s %s: %s", request.method, _route_of(request), " <- ".join(causes))
         outage = DatabaseUnavailable()
         return _error_response(request, outage.status_code, outage.to_dict(), outage.headers)
+    if is_unique_violation(exc):
+        # Two requests made the same change at once, and the database kept one: the other is told so (409).
+        log.info("concurrent change refused on %s %s", request.method, _route_of(request))
+        conflict = ConcurrentChange()
+        return _error_response(request, conflict.status_code, conflict.to_dict(), conflict.headers)
     log.error("internal error on %s %s:\n%s", request.method, _route_of(request), safe_traceback(exc))
     body = {
         "code": "internal_error",

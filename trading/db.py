@@ -20,7 +20,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
-from trading.errors import ServiceUnavailable
+from trading.errors import Conflict, ServiceUnavailable
 from trading.settings import Settings
 
 NAMING_CONVENTION = {
@@ -137,6 +137,42 @@ def is_database_outage(exc: BaseException) -> bool:
             return True
         pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
     return False
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether *exc* (or what caused it) is a unique constraint's refusal: PostgreSQL's 23505, SQLite's
+    SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY. Where a service checks and then inserts, two requests doing the same
+    at once both pass the check and the second's insert meets the first's row."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) == "23505":
+            return True
+        if isinstance(current, sqlite3.IntegrityError) and getattr(current, "sqlite_errorname", "") in (
+            "SQLITE_CONSTRAINT_UNIQUE",
+            "SQLITE_CONSTRAINT_PRIMARYKEY",
+        ):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
+
+
+class ConcurrentChange(Conflict):
+    """The same change made by two requests at once: the one that committed first stands, the other is
+    refused and changed nothing (the database's unique constraint decided)."""
+
+    code = "concurrent_change"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "另一请求刚刚做了同样的操作，以先提交者为准；本次未作任何更改，请刷新后查看",
+            "Another request has just made the same change, and the first to commit stands; this one changed "
+            "nothing — reload to see it",
+        )
 
 
 def _json_text(value: Any) -> str:
