@@ -285,6 +285,10 @@ async def db(app: Litestar) -> AsyncIterator[Any]:
         yield session
 
 
+#: The outage app's settings.database_timeout.
+OUTAGE_DATABASE_TIMEOUT = 2.0
+
+
 @dataclass
 class Outage:
     """An app whose database connections pass through a relay the test can cut (tests/dbproxy.py)."""
@@ -304,9 +308,11 @@ async def outage(backend: str, settings: Settings, clock: FixedClock) -> AsyncIt
     url = make_url(settings.database_url)
     relay = DatabaseRelay(url.host or "127.0.0.1", url.port or 5432)
     await relay.start()
-    application = create_app(
-        msgspec.structs.replace(settings, database_url=relay.url_for(settings.database_url)), clock=clock
+    # A statement unanswered for 2 s gives up (a frozen relay: tests/api/test_database_outage.py).
+    through_relay = msgspec.structs.replace(
+        settings, database_url=relay.url_for(settings.database_url), database_timeout=OUTAGE_DATABASE_TIMEOUT
     )
+    application = create_app(through_relay, clock=clock)
     await _empty_tables(application.state.engine)
     transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:

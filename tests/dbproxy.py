@@ -25,6 +25,8 @@ class DatabaseRelay:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     def url_for(self, database_url: str) -> str:
         """*database_url* with its host and port replaced by the relay's."""
@@ -47,7 +49,16 @@ class DatabaseRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def freeze(self) -> None:
+        """A database host that froze, or a network dropping packets without a reset: every connection stays open
+        and new ones are accepted, but no byte goes either way until :meth:`thaw`."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -64,6 +75,7 @@ class DatabaseRelay:
     ) -> None:
         try:
             while data := await source.read(65536):
+                await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
         except (OSError, asyncio.IncompleteReadError):

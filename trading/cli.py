@@ -38,7 +38,7 @@ async def _upgrade(settings: Settings) -> None:
     from trading.migrate import upgrade
 
     _ensure_dirs(settings)
-    engine = make_engine(settings)
+    engine = make_engine(msgspec.structs.replace(settings, database_timeout=0))  # a migration takes its time
     try:
         await upgrade(engine)
     finally:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,8 @@ def is_database_outage(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, DatabaseUnreachable | sa_exc.TimeoutError | sa_exc.DisconnectionError):
             return True  # (sqlalchemy's TimeoutError: no connection free in the pool in time)
+        if isinstance(current, TimeoutError) and _raised_in_driver(current):
+            return True  # no answer within settings.database_timeout (asyncpg's command_timeout)
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, sqlite3.OperationalError) and "database is locked" in str(current):
@@ -137,6 +140,10 @@ def is_database_outage(exc: BaseException) -> bool:
             return True
         pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
     return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    return any("/asyncpg/" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -196,7 +203,8 @@ def make_engine(settings: Settings, *, pool_size: int | None = None, overflow: i
         kwargs["pool_size"] = pool_size or settings.pool_size
         configured = kwargs["pool_size"] if settings.pool_overflow < 0 else settings.pool_overflow
         kwargs["max_overflow"] = overflow if overflow is not None else configured
-        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT}
+        # command_timeout: a statement with no answer in time raises TimeoutError (is_database_outage: a 503).
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT, "command_timeout": settings.database_timeout or None}
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _tune_sqlite(engine)

@@ -110,6 +110,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     #: (-1: as many as ``pool_size``). 0, the default, keeps the pool fixed: a burst queues for the pool's warm
     #: connections instead of starting server backends it drops a moment later (docs/operations.md, "Small bids").
     pool_overflow: int = 0
+    #: Seconds a statement may wait for PostgreSQL's answer before the request gives up with 503
+    #: ``database_unavailable`` (a database host that froze, or a network that drops packets without a reset,
+    #: would otherwise hold every request forever). 0: wait as long as it takes. ``trading db upgrade`` never
+    #: times out (a migration of a large table may take minutes).
+    database_timeout: float = 30.0
     #: This app host's name in the logs (default: the machine's host name). docs/operations.md.
     instance_name: str = msgspec.field(default_factory=socket.gethostname)
     #: How the service logs: "json" (one JSON object a line, for a log collector: `trading serve`) or "text"
@@ -164,6 +169,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("share_window must be between 60 seconds and one day (86400)")
         if self.pool_size < 1 or self.pool_overflow < -1:
             raise ValueError("pool_size must be at least 1, pool_overflow 0 or more (-1: as many as pool_size)")
+        if not 0 <= self.database_timeout <= 3600:
+            raise ValueError("database_timeout must be between 0 (no limit) and 3600 seconds")
         if not 0 <= self.inline_blob_max_kib <= 16 * 1024:
             raise ValueError("inline_blob_max_kib must be between 0 and 16384 (a bid sent whole is at most 16 MiB)")
         if not 0 <= self.inline_blob_keep_days <= 3650:

@@ -56,6 +56,30 @@ async def test_an_outage_answers_503_with_retry_after_and_the_next_request_after
     assert r.status_code == 200, r.text
 
 
+async def test_a_database_that_stops_answering_is_a_503_after_the_timeout_not_a_request_held_forever(outage, clock):
+    """A frozen database host, or a network that drops packets without a reset: the connections stay open and
+    nothing comes back. Each request gives up after settings.database_timeout (2 s here) with the same 503 as an
+    outage, and once the database answers again the service goes on by itself."""
+    app, client, relay = outage.app, outage.client, outage.relay
+    world = await build_world(app, clock.at)
+    notice = await published_tender(client, world, clock.at)
+    staff = world.headers("staff")
+    relay.freeze()
+    try:
+        for request in (
+            client.get(f"/api/notices/{notice['id']}"),
+            client.post(f"/api/staff/notices/{notice['id']}/publish", headers=staff),
+        ):
+            # A bound on the test, not a measurement: without a timeout the request never answers.
+            assert_unavailable(await asyncio.wait_for(request, 60))
+    finally:
+        relay.thaw()
+    r = await client.get(f"/api/notices/{notice['id']}")
+    assert r.status_code == 200, r.text
+    r = await client.get("/api/me", headers=staff)
+    assert r.status_code == 200, r.text
+
+
 async def test_connections_killed_on_the_server_while_pooled_are_replaced_without_an_error(app, client, clock, backend):
     if backend != "postgresql":
         pytest.skip("pg_terminate_backend is PostgreSQL's")
