@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 import msgspec
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.factories import PASSWORD, build_world
 from trading.accounts.models import ApiToken, Person
@@ -53,12 +53,20 @@ async def test_sign_in_is_rate_limited_per_account(app, client, clock):
     assert r.status_code == 201
 
 
-async def test_concurrent_guesses_are_all_counted(app, client, clock):
+async def test_concurrent_guesses_are_all_counted_and_no_more_are_tried_than_the_limit(app, client, clock, settings):
+    """A burst of guesses at once: each attempt is counted before its password is checked, so however many come
+    together, no more than the limit are tried (the rest are 429) and the limit then holds for the owner too."""
+    from trading.accounts.models import LoginAttempt
+
     await build_world(app, clock.at)
     results = await asyncio.gather(
-        *[client.post("/api/tokens", json={"username": "bidder", "password": f"guess-{i:08d}"}) for i in range(8)]
+        *[client.post("/api/tokens", json={"username": "bidder", "password": f"guess-{i:08d}"}) for i in range(20)]
     )
     assert all(r.status_code in (401, 429) for r in results)
+    assert sum(r.status_code == 401 for r in results) <= settings.login_max_failures, [r.status_code for r in results]
+    async with app.state.sessionmaker() as s:  # the refused ones are not counted as tried
+        tried = await s.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "bidder"))
+    assert tried == sum(r.status_code == 401 for r in results)
     r = await client.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
     assert r.status_code == 429
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,14 +181,15 @@ KNOWN_ADDRESS_DAYS = 90
 
 
 async def _check_rate_limit(
-    session: AsyncSession, username: str, address: str, now: datetime, settings: Settings
+    session: AsyncSession, username: str, address: str, now: datetime, settings: Settings, others: Any
 ) -> None:
     """Refuse a sign-in attempt that guessing has used up, without letting a stranger lock the owner out.
 
     Three limits, each over the last ``login_window`` seconds: failures on this account from this address;
     failures from this address on any account; and, once an account has failed from everywhere together
     more often than its owner ever would, attempts from addresses it has never signed in from (its owner's
-    usual addresses still work). Each refusal says when to try again (Retry-After)."""
+    usual addresses still work). Each refusal says when to try again (Retry-After). *others*: the attempts to
+    count (all but this one, recorded already)."""
     window = timedelta(seconds=settings.login_window)
     since = now - window
     checks = [
@@ -204,11 +205,11 @@ async def _check_rate_limit(
         ),
     ]
     for limit, condition, (zh, en) in checks:
-        counted_from = await _limit_reached(session, condition, since, limit)
+        counted_from = await _limit_reached(session, condition & others, since, limit)
         if counted_from is not None:
             raise _rate_limited(zh, en, counted_from + window - now)
     counted_from = await _limit_reached(
-        session, LoginAttempt.username == username, since, settings.login_max_failures_per_account
+        session, (LoginAttempt.username == username) & others, since, settings.login_max_failures_per_account
     )
     if counted_from is not None:
         known = await session.scalar(
@@ -257,9 +258,22 @@ async def authenticate(
 ) -> Person:
     """Check a username and password, rate-limited per account and per address.
 
-    Every attempt is recorded (committed even when it fails, so that the limit holds).
+    Every attempt is recorded as a failure and committed before anything is checked, so that attempts made at
+    once count each other (checked, then recorded, a burst of twenty all passed a limit of five together); one
+    the limit refuses is taken back out, one that succeeds is marked so.
     """
-    await _check_rate_limit(session, username, address, now, settings)
+    username, address = username[:64], address[:64]
+    attempt = LoginAttempt(username=username, address=address, succeeded=False, at=now)
+    session.add(attempt)
+    await session.flush()
+    attempt_id = attempt.id
+    await session.commit()
+    try:
+        await _check_rate_limit(session, username, address, now, settings, LoginAttempt.id != attempt_id)
+    except TooManyRequests:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        await session.commit()
+        raise
     person = await session.scalar(select(Person).where(Person.username == username))
     ok = await verify_password_async(
         password,
@@ -268,8 +282,9 @@ async def authenticate(
         iterations=settings.password_iterations,
     )
     ok = ok and person is not None and person.is_active
-    session.add(LoginAttempt(username=username[:64], address=address[:64], succeeded=ok, at=now))
-    await session.commit()
+    if ok:
+        await session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True))
+        await session.commit()
     if not ok or person is None:
         raise InvalidInput("用户名或密码错误", "Wrong username or password", code="bad_credentials", status_code=401)
     return person
