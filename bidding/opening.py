@@ -277,13 +277,15 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             .values(state=Opening.state)
         )
         opening = await session.get(Opening, section_id)
+        k, n = sc.committee["k"], sc.committee["n"]  # type: ignore[index]
+        if opening is not None and (again := await _replayed(session, opening, position, data, k, n)) is not None:
+            return again
         if waiting.rowcount != 1 or opening is None or opening.state != "waiting":
             raise RuleViolation(
                 "开标尚未开始或已经结束，不能上传密钥分片",
                 "The opening has not started (or is over): shares cannot be uploaded",
                 code="opening_not_waiting",
             )
-        k, n = sc.committee["k"], sc.committee["n"]  # type: ignore[index]
         if window_closed(opening, await _uploaded_count(session, section_id), k, act.at):
             # Late: the shares in by the window's end are the ones that count. Nobody has closed it yet (the
             # scheduler closes windows as they end): close it now — the opening is due — then refuse.
@@ -409,17 +411,42 @@ async def upload_shares(state: State, act: Act, section_id: int, data: schemas.S
             opening_job.runner_of(state).kick()
         else:  # the processes that will open the bids start now, not when the last opener's shares come in
             opening_job.runner_of(state).start_pool()
-        return {
-            "section_id": section_id,
-            "position": position,
-            "uploaded": uploaded,
-            "k": k,
-            "n": n,
-            "shares_close_at": shares_close_at(opening).isoformat(),
-            "state": "opening" if due else "waiting",
-            "status_url": f"/api/sections/{section_id}/opening",
-            "hall_url": f"/sections/{section_id}/opening",
-        }
+        return _upload_answer(opening, position, uploaded, k, n, "opening" if due else "waiting")
+
+
+def _upload_answer(opening: Opening, position: int, uploaded: int, k: int, n: int, state: str) -> dict[str, Any]:
+    section_id = opening.section_id
+    return {
+        "section_id": section_id,
+        "position": position,
+        "uploaded": uploaded,
+        "k": k,
+        "n": n,
+        "shares_close_at": shares_close_at(opening).isoformat(),
+        "state": state,
+        "status_url": f"/api/sections/{section_id}/opening",
+        "hall_url": f"/sections/{section_id}/opening",
+    }
+
+
+async def _replayed(
+    session: AsyncSession, opening: Opening, position: int, data: schemas.SharesIn, k: int, n: int
+) -> dict[str, Any] | None:
+    """The answer to an opener's upload sent again as it was (its answer lost; the CLI retrying): where the opening
+    stands now — also once the opening it completed has begun or ended. None if this is not such a repeat."""
+    earlier = await session.get(OpeningUpload, (opening.section_id, position))
+    if earlier is None:
+        return None
+    try:
+        same = (
+            base64.b64decode(data.document, validate=True) == earlier.document
+            and base64.b64decode(data.signature, validate=True) == earlier.signature
+        )
+    except ValueError:
+        return None
+    if not same:
+        return None
+    return _upload_answer(opening, position, await _uploaded_count(session, opening.section_id), k, n, opening.state)
 
 
 async def _dispute(
