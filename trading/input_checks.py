@@ -238,6 +238,14 @@ def _takes_form(handler: HTTPRouteHandler) -> bool:
 def check_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """The path's and the query's values: called by the guard (trading.authorise) before it looks anything up,
     so that a number past 64 bits never reaches the database even to find out who may see it."""
+    path = connection.scope.get("path", "")
+    if not path.isascii() and any(ch.isdigit() and not ch.isascii() for ch in path):
+        # Python's int() reads "１" (full width) or "١" (Arabic-Indic) as 1: an id is written in ASCII digits only.
+        raise InvalidInput(
+            "路径中的数字须为半角阿拉伯数字（0–9）",
+            "Numbers in the path must be written with the digits 0–9",
+            code="invalid_path_number",
+        )
     for name, value in connection.path_params.items():
         _check_parameter(name, value)
     for name, value in parse_qsl(connection.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):

@@ -429,3 +429,20 @@ async def test_a_draft_naming_a_notice_that_does_not_exist_is_a_400_and_changes_
     error = r.json()["error"]
     assert error["code"] == "unknown_target" and error["message_zh"] == "所针对的公告不存在", error
     assert await _rows(app) == before
+
+
+@pytest.mark.parametrize("digit", ["１", "١", "۱"])  # full width, Arabic-Indic, Persian: int() reads each as 1
+async def test_an_id_in_the_path_written_with_other_digits_than_0_to_9_is_refused_and_changes_nothing(
+    app, client, clock, digit
+):
+    from trading.accounts.models import ApiToken
+
+    world = await build_world(app, clock.at)
+    async with app.state.sessionmaker() as s:
+        revoked = select(func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_not(None))
+        before = await s.scalar(revoked)
+    r = await client.delete(f"/api/tokens/{digit}", headers=world.headers("admin"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_path_number", r.text
+    assert (await client.get(f"/api/notices/{digit}")).status_code == 400
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(revoked) == before
