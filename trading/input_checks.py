@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -235,6 +235,22 @@ def _takes_form(handler: HTTPRouteHandler) -> bool:
     )
 
 
+_DATE_QUERIES: dict[Any, frozenset[str]] = {}
+
+
+def _date_queries(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The names of the query parameters a handler reads as a date or a datetime."""
+    names = _DATE_QUERIES.get(handler.fn)
+    if names is None:
+        names = frozenset(
+            getattr(field.kwarg_definition, "query", None) or getattr(field.kwarg_definition, "name", None) or name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if any(t in (date, datetime) for t in (field.annotation, *get_args(field.annotation)))
+        )
+        _DATE_QUERIES[handler.fn] = names
+    return names
+
+
 def check_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """The path's and the query's values: called by the guard (trading.authorise) before it looks anything up,
     so that a number past 64 bits never reaches the database even to find out who may see it."""
@@ -248,8 +264,17 @@ def check_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         )
     for name, value in connection.path_params.items():
         _check_parameter(name, value)
+    dates = _date_queries(connection.route_handler)  # type: ignore[arg-type]
     for name, value in parse_qsl(connection.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
         _check_parameter(name, value)
+        if name in dates and value and not _ISO_DATE.match(value.strip()):
+            # (else read as seconds since 1970: from=-1 would be 1969, past the window's check)
+            raise InvalidInput(
+                f"参数 {name} 须为 ISO 8601 日期时间，如 2026-11-21T09:30:00+08:00",
+                f"{name} must be an ISO 8601 date and time, such as 2026-11-21T09:30:00+08:00",
+                code="invalid_date",
+                details={"parameter": name},
+            )
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:

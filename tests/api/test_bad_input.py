@@ -446,3 +446,20 @@ async def test_an_id_in_the_path_written_with_other_digits_than_0_to_9_is_refuse
     assert (await client.get(f"/api/notices/{digit}")).status_code == 400
     async with app.state.sessionmaker() as s:
         assert await s.scalar(revoked) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/notices?from=-1", "/api/notices?to=1.5", "/api/ocds/releases?from=-62135596800", "/api/notices?from=1e19"],
+)
+async def test_a_date_in_the_query_written_as_seconds_since_1970_is_refused(client, url):
+    """A number where a date is wanted would be read as seconds since 1970 (from=-1 is 1969, past the window)."""
+    r = await client.get(url)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_date" and "ISO 8601" in error["message_zh"], error
+
+
+async def test_dates_in_the_query_as_iso_8601_are_taken(client):
+    for url in ("/api/notices?from=2026-11-01T09:30:00%2B08:00", "/api/ocds/releases?to=2026-12-01T00:00:00Z"):
+        assert (await client.get(url)).status_code == 200, url
