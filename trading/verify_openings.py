@@ -174,6 +174,7 @@ async def check_opening(
             await _recheck_bid(
                 client, report, bwhere, fields, bid, keys, cut_size=size, event_index=section_before.get(c)
             )
+    _check_each_bid_ends_once(report, where, [bid for bid, _ in sealed])
     for c, index in sorted(section_before.items(), key=lambda kv: kv[1]):
         if c not in claimed:
             report.problem(
@@ -305,6 +306,26 @@ async def recheck_failure(
     said = (bid.get("outcome"), bid.get("reason"), bid.get("fault"))
     if got != said:
         report.problem("outcome_mismatch", where, f"the published shares give {got}, the record says {said}")
+
+
+def _check_each_bid_ends_once(report: Report, where: str, bids: list[dict[str, Any]]) -> None:
+    """A bid ends at most once before the opening: replaced by the bidder's next bid (whose submission event
+    names it in ``replaces``) or withdrawn (its withdrawal event), never both, nor replaced twice — else the
+    record shows a bid both withdrawn and standing in another's place."""
+    ends: dict[str, list[str]] = {}
+    for bid in bids:
+        details = (bid.get("event") or {}).get("details") or {}
+        if details.get("replaces"):
+            ends.setdefault(details["replaces"], []).append(f"replaced by {str(details.get('manifest_sha256'))[:12]}…")
+        if bid.get("withdrawal_event"):
+            ends.setdefault(str(bid.get("manifest_sha256")), []).append("withdrawn")
+    for manifest, how in ends.items():
+        if len(how) > 1:
+            report.problem(
+                "bid_ended_twice",
+                where,
+                f"bid {manifest[:12]}… ended more than once before the deadline: {', '.join(how)}",
+            )
 
 
 async def _check_withdrawal(

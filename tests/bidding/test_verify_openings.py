@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bidding import events
 from bidding.envelope import read_sealed_bid
@@ -265,3 +265,31 @@ async def test_a_withdrawal_without_the_bidders_signature_is_named(app, client, 
     await _open(app, client, clock, world, section)
     report = await _verify(client, tmp_path, clock)
     assert [p["code"] for p in report.problems] == ["withdrawal_not_signed"], report.summary()
+
+
+async def test_a_bid_both_replaced_and_withdrawn_is_named(app, client, clock, tmp_path):
+    """A withdrawal applied to a bid its replacement had already ended (what a race between the two once did):
+    the record shows one bid withdrawn and standing replaced by the next, and the verifier names it."""
+    from bidding.models import Bid as BidRow
+    from tests.bidding.harness import withdraw
+
+    world, section, bidders = await _bids(app, client, clock, tmp_path, 4)
+    last = bidders[3]
+    async with app.state.sessionmaker() as s:
+        first = await s.scalar(select(BidRow.manifest_sha256).where(BidRow.organisation_id == last.organisation_id))
+    r = await submit(client, last, section, seal(section, last, tmp_path, price=PRICES[3] - 1))
+    assert r.status_code == 201, r.text
+    async with app.state.sessionmaker() as s:  # with database rights: the replaced bid made active again ...
+        mine = await s.scalars(select(BidRow.manifest_sha256).where(BidRow.organisation_id == last.organisation_id))
+        (second,) = set(mine) - {first}
+        for manifest, state in ((second, "replaced"), (first, "active")):  # (one active bid at a time)
+            await s.execute(update(BidRow).where(BidRow.manifest_sha256 == manifest).values(state=state))
+        await s.commit()
+    assert (await withdraw(client, last, section.id, first)).status_code == 200  # ... and withdrawn, signed, logged
+    async with app.state.sessionmaker() as s:
+        await s.execute(update(BidRow).where(BidRow.manifest_sha256 == second).values(state="active"))
+        await s.commit()
+    await _open(app, client, clock, world, section)
+    report = await _verify(client, tmp_path, clock)
+    assert [p["code"] for p in report.problems] == ["bid_ended_twice"], report.summary()
+    assert "withdrawn" in report.problems[0]["what"] and "replaced by" in report.problems[0]["what"]
