@@ -30,6 +30,7 @@ async def _rows(app):
         ({"description": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "json_too_deep"),
         ({"budget_fen": -1}, "invalid_input"),
         ({"region_code": "999999"}, "unknown_region"),
+        ({"region_code": "430104"}, "region_outside_centre"),  # 长沙市岳麓区, filed by 常德's staff
         ({"procedure": "land_listing"}, "procedure_mismatch"),
         ({"procedure": "sealed_auction_of_dreams"}, "unknown_procedure"),
         ({"sections": []}, "invalid_input"),

@@ -19,7 +19,7 @@ from trading.errors import Forbidden, InvalidInput, NotFound
 from trading.projects import schemas
 from trading.projects.models import FundingSource, Project, Section
 from trading.projects.trade_code import make_trade_code
-from trading.regions import full_name, get_region
+from trading.regions import full_name, get_region, is_within
 from trading.rules.procedures import apply_transition, get_procedure
 from trading.sequences import next_value
 
@@ -79,8 +79,17 @@ async def create_project(session: AsyncSession, act: Act, data: schemas.ProjectC
         centre_id = actor.centre_id
     else:
         raise InvalidInput("请指定交易中心", "Name the trading centre (centre_id)", code="centre_required")
-    if await session.get(TradingCentre, centre_id) is None:
+    centre = await session.get(TradingCentre, centre_id)
+    if centre is None:
         raise InvalidInput("交易中心不存在", "The trading centre does not exist", code="unknown_centre")
+    if not is_within(data.region_code, centre.region_code):
+        # A centre trades for its own area (a city's for the city and its counties; the province's for all).
+        raise InvalidInput(
+            f"项目所在地 {full_name(data.region_code)} 不在{centre.name}的辖区内",
+            f"The project's place, {data.region_code}, lies outside the area of the trading centre it is filed with",
+            code="region_outside_centre",
+            details={"region_code": data.region_code, "centre_region_code": centre.region_code},
+        )
     owner_kinds = ("transferor", "tenderer") if data.trade_kind in ("land", "property") else ("tenderer",)
     await _organisation(session, data.tenderer_id, owner_kinds, "招标人/出让人", "tenderer or transferor")
     if data.agent_id is not None:
