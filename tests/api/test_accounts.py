@@ -289,3 +289,16 @@ async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_c
         r = await c.get("/api/me", headers={"Authorization": "Bearer tp_no-such-token"})
         assert r.status_code == 401  # an unknown token: the time read apart
     await platform.state.engine.dispose()
+
+
+async def test_two_authorization_headers_are_refused_not_one_of_them_chosen(app, client, clock):
+    """Which one is meant — a proxy's and the client's, or a bidder's and an admin's? Neither is used."""
+    world = await build_world(app, clock.at)
+    two = [
+        ("Authorization", world.headers("bidder")["Authorization"]),
+        ("Authorization", world.headers("admin")["Authorization"]),
+    ]
+    r = await client.get("/api/people", headers=two)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "ambiguous_credentials", r.text
+    assert "Authorization" in r.json()["error"]["message_zh"]
+    assert (await client.get("/api/people", headers=world.headers("admin"))).status_code == 200

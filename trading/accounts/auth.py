@@ -23,7 +23,7 @@ from trading.clock import Clock, DatabaseClock
 from trading.clock import read as read_clock
 from trading.context import Actor
 from trading.db import Lean
-from trading.errors import DomainError, NotAuthenticated
+from trading.errors import DomainError, InvalidInput, NotAuthenticated
 
 SESSION_COOKIE = "trading_session"
 TOKEN_PREFIX = "tp_"
@@ -174,6 +174,16 @@ async def portal_session_for(session: AsyncSession, cookie_value: str, now: date
     return actor_of(row[1]), row[0].csrf_token
 
 
+class AmbiguousCredentials(InvalidInput):
+    code = "ambiguous_credentials"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "请求含有多个 Authorization 头，只能有一个",
+            "The request carries more than one Authorization header: send exactly one",
+        )
+
+
 class AuthenticationMiddleware:
     """Resolve the caller once per request: a bearer token on /api/, the session cookie elsewhere."""
 
@@ -191,8 +201,11 @@ class AuthenticationMiddleware:
             headers = dict(scope["headers"])
             path = scope["path"]
             if is_api_path(path):
-                auth = headers.get(b"authorization", b"").decode("latin-1")
-                if auth.lower().startswith("bearer "):
+                given = [value for name, value in scope["headers"] if name == b"authorization"]
+                auth = given[0].decode("latin-1") if len(given) == 1 else ""
+                if len(given) > 1:  # which one is meant? (a proxy's and the client's, say): neither
+                    scope["auth"], scope["state"]["auth_error"] = "invalid", AmbiguousCredentials()
+                elif auth.lower().startswith("bearer "):
                     token = auth[7:].strip()
                     # One read (and a rare update), on a connection without a session or a transaction: no
                     # BEGIN or ROLLBACK round trips, and none of a session's bookkeeping on every request.
