@@ -65,7 +65,7 @@ def _date_out_of_range(where: str, value: object) -> InvalidInput:
     )
 
 
-def _check_parameter(name: str, value: Any) -> None:
+def _check_parameter(name: str, value: Any, *, is_date: bool = False) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
         raise _int_out_of_range(name)
     if isinstance(value, date) and not EARLIEST <= _as_date(value) <= LATEST:
@@ -75,7 +75,7 @@ def _check_parameter(name: str, value: Any) -> None:
             raise _nul(name)
         if _INTEGER.fullmatch(value.strip()) and not INT64_MIN <= int(value) <= INT64_MAX:
             raise _int_out_of_range(name)
-        year = _ISO_DATE.match(value.strip())
+        year = _ISO_DATE.match(value.strip()) if is_date else None  # (a search for "0001-01-01" is no date)
         if year and not EARLIEST.year <= int(year.group(1)) <= LATEST.year:
             raise _date_out_of_range(name, value)
 
@@ -266,7 +266,7 @@ def check_parameters(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         _check_parameter(name, value)
     dates = _date_queries(connection.route_handler)  # type: ignore[arg-type]
     for name, value in parse_qsl(connection.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
-        _check_parameter(name, value)
+        _check_parameter(name, value, is_date=name in dates)
         if name in dates and value and not _ISO_DATE.match(value.strip()):
             # (else read as seconds since 1970: from=-1 would be 1969, past the window's check)
             raise InvalidInput(

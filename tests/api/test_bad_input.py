@@ -464,3 +464,11 @@ async def test_a_date_in_the_query_written_as_seconds_since_1970_is_refused(clie
 async def test_dates_in_the_query_as_iso_8601_are_taken(client):
     for url in ("/api/notices?from=2026-11-01T09:30:00%2B08:00", "/api/ocds/releases?to=2026-12-01T00:00:00Z"):
         assert (await client.get(url)).status_code == 200, url
+
+
+async def test_text_that_looks_like_an_old_date_is_only_refused_where_a_date_is_meant(client):
+    """The 2000-2199 window is for dates: a search for "0001-01-01" is a search, and a number given a date is
+    refused as a number."""
+    assert (await client.get("/api/notices", params={"q": "0001-01-01"})).status_code == 200
+    r = await client.get("/api/changes", params={"limit": "0001-01-01"})
+    assert r.status_code == 400 and "日期" not in r.json()["error"]["message_zh"], r.text
