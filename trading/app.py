@@ -171,8 +171,23 @@ _HTTP_MESSAGES = {
 }
 
 
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    """The largest body the request's route takes, in bytes (None if unknown)."""
+    try:
+        return request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route (the limit was met before routing)
+        return None
+
+
+def _size(n: int) -> str:
+    return f"{n // 1024 // 1024} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n:,} bytes"
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     zh, en, code = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error"))
+    limit = _body_limit(request) if exc.status_code == 413 else None
+    if limit:
+        zh, en = f"{zh}（此处上限 {_size(limit)}）", f"{en} (the limit here is {_size(limit)})"
     body: dict[str, Any] = {"code": code, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en}
     if isinstance(exc, ValidationException):
         # A query or path parameter the route's signature refused: each problem named, in Chinese too.
@@ -195,6 +210,8 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
             body["details"] = {"problems": problems}
     elif exc.status_code < 500 and exc.detail and exc.detail not in (zh, en) and exc.status_code != 404:
         body["details"] = {"detail": str(exc.detail)}
+    if limit:
+        body["details"] = {"max_bytes": limit}
     # (a 405 names the methods the route takes in Allow, as RFC 9110 asks)
     return _error_response(request, exc.status_code, {"error": body}, dict(exc.headers or {}))
 

@@ -62,7 +62,9 @@ async def test_an_oversize_body_is_a_413(app, client, clock):
     huge = project_payload(world, description="路" * 400_000)  # 1.2 MB of UTF-8, over the 1 MB default
     r = await client.post("/api/projects", json=huge, headers=world.headers("staff"))
     assert r.status_code == 413
-    assert r.json()["error"]["code"] == "payload_too_large"
+    error = r.json()["error"]
+    assert error["code"] == "payload_too_large" and error["details"]["max_bytes"] == 1_000_000
+    assert "1,000,000 bytes" in error["message_zh"] and "the limit here is 1,000,000 bytes" in error["message_en"]
 
 
 @pytest.mark.parametrize(
