@@ -20,7 +20,7 @@ from notices.kinds import NOTICE_KINDS
 from notices.models import Attachment, Notice, NoticeVersion, published_fields
 from notices.search import search_condition
 from notices.services import log_event_key
-from trading.errors import InvalidInput
+from trading.errors import InvalidInput, NotFound
 from trading.log import services as log
 from trading.projects.models import Project
 from trading.regions import full_name, get_region
@@ -285,7 +285,7 @@ async def version_document(session: AsyncSession, notice_id: int, version: int) 
         select(NoticeVersion).where(NoticeVersion.notice_id == notice_id, NoticeVersion.version == version)
     )
     if row is None:
-        raise NoticeNotFound()
+        raise NotFound(f"该公告没有第 {version} 版", f"This notice has no version {version}", code="version_not_found")
     return row
 
 

@@ -60,6 +60,8 @@ async def test_a_20_day_tender_period_is_published_as_version_1(app, client, clo
 
     assert hashlib.sha256(doc.content).hexdigest() == notice["content_hash"] == doc.headers["x-content-sha256"]
     assert doc.json()["title"] == notice["title"]
+    missing = await client.get(f"/api/notices/{notice['id']}/versions/2/document")  # the notice is there; not v2
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "version_not_found", missing.text
     project = (await client.get(f"/api/projects/{notice['project_id']}")).json()
     assert project["sections"][0]["state"] == "tendering"
     assert project["sections"][0]["deadline_at"] is not None
