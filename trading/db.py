@@ -8,7 +8,7 @@ import logging
 import sqlite3
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,9 +117,8 @@ class DatabaseUnavailable(ServiceUnavailable):
         self.headers["Cache-Control"] = "no-store"
 
 
-def is_database_outage(exc: BaseException) -> bool:
-    """Whether *exc* (or what caused it) says the database is unreachable or lost the connection, as opposed
-    to refusing the statement (a constraint, a bug), which a retry would not cure."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """*exc* and everything that caused it: its cause, its context and a driver error it wraps, each once."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -127,45 +126,46 @@ def is_database_outage(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, DatabaseUnreachable | sa_exc.TimeoutError | sa_exc.DisconnectionError):
-            return True  # (sqlalchemy's TimeoutError: no connection free in the pool in time)
-        if isinstance(current, TimeoutError) and _raised_in_driver(current):
-            return True  # no answer within settings.database_timeout (asyncpg's command_timeout)
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, sqlite3.OperationalError) and "database is locked" in str(current):
-            return True  # SQLite busy past its timeout (another writer held it): a retry later succeeds
-        sqlstate = getattr(current, "sqlstate", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
-            return True
+        yield current
         pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return False
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether *exc* (or what caused it) says the database is unreachable or lost the connection, as opposed
+    to refusing the statement (a constraint, a bug), which a retry would not cure."""
+    return any(_says_outage(current) for current in _chain(exc))
+
+
+def _says_outage(current: BaseException) -> bool:
+    if isinstance(current, DatabaseUnreachable | sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # (sqlalchemy's TimeoutError: no connection free in the pool in time)
+    if isinstance(current, TimeoutError) and _raised_in_driver(current):
+        return True  # no answer within settings.database_timeout (asyncpg's command_timeout)
+    if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+        return True
+    if isinstance(current, sqlite3.OperationalError) and "database is locked" in str(current):
+        return True  # SQLite busy past its timeout (another writer held it): a retry later succeeds
+    sqlstate = getattr(current, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES)
 
 
 def _raised_in_driver(exc: BaseException) -> bool:
     return any("/asyncpg/" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
+#: SQLite's names for a unique constraint's refusal (sqlite3.IntegrityError.sqlite_errorname).
+_SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """Whether *exc* (or what caused it) is a unique constraint's refusal: PostgreSQL's 23505, SQLite's
     SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY. Where a service checks and then inserts, two requests doing the same
     at once both pass the check and the second's insert meets the first's row."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == "23505":
-            return True
-        if isinstance(current, sqlite3.IntegrityError) and getattr(current, "sqlite_errorname", "") in (
-            "SQLITE_CONSTRAINT_UNIQUE",
-            "SQLITE_CONSTRAINT_PRIMARYKEY",
-        ):
-            return True
-        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return False
+    return any(
+        getattr(current, "sqlstate", None) == "23505"
+        or (isinstance(current, sqlite3.IntegrityError) and getattr(current, "sqlite_errorname", "") in _SQLITE_UNIQUE)
+        for current in _chain(exc)
+    )
 
 
 class ConcurrentChange(Conflict):
