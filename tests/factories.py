@@ -174,8 +174,11 @@ def tender_timetable(published: datetime, days: int = 20) -> dict[str, str]:
     }
 
 
-async def create_project(client: httpx.AsyncClient, world: World, **overrides: Any) -> dict[str, Any]:
-    r = await client.post("/api/projects", json=project_payload(world, **overrides), headers=world.headers("staff"))
+async def create_project(
+    client: httpx.AsyncClient, world: World, *, who: str = "staff", **overrides: Any
+) -> dict[str, Any]:
+    """A project filed by *who* with its own centre (常德's staff by default; "other_staff" for 怀化's area)."""
+    r = await client.post("/api/projects", json=project_payload(world, **overrides), headers=world.headers(who))
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -186,6 +189,8 @@ async def draft_tender(
     project: dict[str, Any],
     now: datetime,
     days: int = 20,
+    *,
+    who: str = "staff",
     **overrides: Any,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
@@ -198,7 +203,7 @@ async def draft_tender(
         "timetable": tender_timetable(now, days),
     }
     payload.update(overrides)
-    r = await client.post("/api/staff/notices", json=payload, headers=world.headers("staff"))
+    r = await client.post("/api/staff/notices", json=payload, headers=world.headers(who))
     assert r.status_code == 201, r.text
     return r.json()
 
