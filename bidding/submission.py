@@ -69,7 +69,7 @@ from trading.audit.services import record
 from trading.blobs import BlobStore, HashMismatch, Incomplete, OffsetMismatch, Prepared, StoredBlob, UploadSpool
 from trading.context import Act, Actor
 from trading.db import Lean, without_transaction
-from trading.errors import Forbidden, InvalidInput
+from trading.errors import Forbidden, InvalidInput, NotFound
 from trading.log import entries as log_entries
 from trading.log import services as log
 from trading.projects.models import Section
@@ -371,6 +371,8 @@ _SHARE_LOCK_OPEN_SECTION = Lean(
     .where(_OPEN_SECTION)
     .with_for_update(read=True, of=_SECTIONS)
 )
+#: The largest key pg_advisory_xact_lock(int4, int4) takes.
+_INT4_MAX = 2**31 - 1
 _LOCK_OPEN_SECTION = update(_SECTIONS).where(_OPEN_SECTION).values(state=_SECTIONS.c.state)
 
 
@@ -654,6 +656,8 @@ async def lock_open_section(
     commit, and a bid arriving after the close re-reads the row and is refused. The same statement takes a
     transaction's advisory lock on (section, *party*), so one bidder's own acts (a replacement racing a
     withdrawal) still happen one after the other. SQLite, one writer at a time, updates the row."""
+    if not 0 < section_id <= _INT4_MAX:  # no section has such an id (and the advisory lock's keys are int4)
+        raise NotFound("标段不存在", "No such section", code="section_not_found")
     values = {"b_section_id": section_id, "b_party": party, "b_now": now}
     if session.bind.dialect.name == "postgresql":
         taken = await _SHARE_LOCK_OPEN_SECTION.first(await session.connection(), values) is not None
@@ -667,7 +671,8 @@ async def _refuse_not_open(session: AsyncSession, section_id: int, now: datetime
     """Refuse an act the section's lock did not take: with the deadline if it has passed (or the section has
     closed), else with *refusal*. The section is read again, as it is now."""
     section = await session.get(Section, section_id, populate_existing=True)
-    assert section is not None
+    if section is None:  # (a withdrawal takes the lock before it reads anything else)
+        raise NotFound("标段不存在", "No such section", code="section_not_found")
     _ensure_taking_bids(section, now)
     raise SectionNotOpenForBids(*refusal)
 

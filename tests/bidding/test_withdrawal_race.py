@@ -58,3 +58,16 @@ async def test_a_withdrawal_racing_the_replacement_of_the_same_bid_never_ends_it
         seen.add(withdrawn.status_code)
         current = new
     print(f"withdrawal first / replacement first: {sorted(seen)}")
+
+
+async def test_a_withdrawal_for_a_section_that_does_not_exist_is_a_404(app, client, clock):
+    """The withdrawal takes the section's lock before it reads anything: a section that is not there is said so."""
+    world = await build_world(app, clock.at)
+    bidder = await make_bidder(app, client, clock.at, 1)
+    r = await client.post(
+        "/api/sections/238695965278378/bids/mine/withdraw",
+        headers=bidder.headers,
+        json={"withdrawal": "AAAA", "signature": "AAAA"},
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "section_not_found", r.text
+    assert world  # (the world holds the bidder's centre and organisation)
