@@ -657,7 +657,7 @@ async def lock_open_section(
     transaction's advisory lock on (section, *party*), so one bidder's own acts (a replacement racing a
     withdrawal) still happen one after the other. SQLite, one writer at a time, updates the row."""
     if not 0 < section_id <= _INT4_MAX:  # no section has such an id (and the advisory lock's keys are int4)
-        raise NotFound("标段不存在", "No such section", code="section_not_found")
+        raise _no_such_section()
     values = {"b_section_id": section_id, "b_party": party, "b_now": now}
     if session.bind.dialect.name == "postgresql":
         taken = await _SHARE_LOCK_OPEN_SECTION.first(await session.connection(), values) is not None
@@ -672,9 +672,13 @@ async def _refuse_not_open(session: AsyncSession, section_id: int, now: datetime
     closed), else with *refusal*. The section is read again, as it is now."""
     section = await session.get(Section, section_id, populate_existing=True)
     if section is None:  # (a withdrawal takes the lock before it reads anything else)
-        raise NotFound("标段不存在", "No such section", code="section_not_found")
+        raise _no_such_section()
     _ensure_taking_bids(section, now)
     raise SectionNotOpenForBids(*refusal)
+
+
+def _no_such_section() -> NotFound:
+    return NotFound("标段不存在", "No such section", code="section_not_found")
 
 
 def _unregistered_key() -> Forbidden:
