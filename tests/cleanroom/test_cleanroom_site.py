@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from tests.bidding.harness import make_bidder, open_all, open_section, seal, submit
 from tests.cleanroom.verifier import verify
@@ -98,6 +98,46 @@ async def test_a_bid_deleted_before_the_opening_is_named(app, client, clock, tmp
     report = await verify(client)
     assert report.codes() == ["bid_dropped"], report.summary()
     assert report.bids == 3
+
+
+async def test_a_bid_both_replaced_and_withdrawn_is_named(app, client, clock, tmp_path):
+    """log.md §5 step 4. With database rights, a bid its replacement had ended is made active again and
+    withdrawn (signed and logged as the bidder asked): the record lists it withdrawn and replaced."""
+    from bidding.models import Bid
+    from tests.bidding.harness import withdraw
+
+    world = await build_world(app, clock.at)
+    section = await open_section(app, client, world, clock.at)
+    bidders = []
+    for i in range(3):
+        bidder = await make_bidder(app, client, clock.at, i + 1)
+        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=PRICES[i]))
+        assert r.status_code == 201, r.text
+        bidders.append(bidder)
+    last = bidders[2]
+    first = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
+    again = seal(section, last, tmp_path / "again", price=PRICES[2] - 1)
+    assert (await submit(client, last, section, again)).status_code == 201
+    second = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
+    states = {first["manifest_sha256"]: "active", second["manifest_sha256"]: "replaced"}
+
+    async def set_states(states):
+        async with app.state.sessionmaker() as s:
+            for manifest, state in states.items():  # one at a time: one active bid per bidder
+                await s.execute(update(Bid).where(Bid.manifest_sha256 == manifest).values(state=state))
+            await s.commit()
+
+    await set_states(dict(reversed(states.items())))
+    assert (await withdraw(client, last, section.id, first["manifest_sha256"])).status_code == 200
+    await set_states({second["manifest_sha256"]: "active"})
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    await open_all(client, section)
+    await integrate_all(app)
+    report = await verify(client)
+    assert report.codes() == ["bid_ended_twice"], report.summary()
+    assert report.problems[0].where["manifest_sha256"] == first["manifest_sha256"]
 
 
 class Rewriting(httpx.AsyncBaseTransport):
