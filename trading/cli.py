@@ -234,6 +234,7 @@ def _run_server(settings: Settings, host: str, port: int, *, workers: int) -> in
             # Each request is logged once, by the platform (trading.observability), with its route and request id.
             access_log=False,
             timeout_graceful_shutdown=REQUESTS_GRACE,
+            server_header=False,  # no "server: uvicorn": what runs the site is nobody's business to be told
         )
         if workers > 1:  # each worker on a socket of its own: a burst of connections is spread over them
             os.environ[SUPERVISOR_ENV] = str(os.getpid())  # (its workers watch it: trading.workers)

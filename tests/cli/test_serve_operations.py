@@ -249,7 +249,8 @@ async def test_several_workers_report_one_sum_of_their_counts(tmp_path):
         sent = 0
         for _ in range(10):  # until both workers have answered some (each request on a fresh connection)
             for _ in range(20):
-                assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+                r = httpx.get(url + "/healthz", timeout=10)
+                assert r.status_code == 200 and "server" not in r.headers, r.headers
                 sent += 1
             time.sleep(0.2)
             pids = {line["pid"] for line in _log_lines(tmp_path) if line.get("route") == "/healthz"}
