@@ -30,6 +30,15 @@ def headers_for(content_type: str) -> dict[str, str]:
     return {name.decode(): value.decode() for name, value in COMMON} | {"content-security-policy": policy}
 
 
+def _is_page(headers: list[tuple[bytes, bytes]]) -> bool:
+    """The platform's own HTML page. A file given out as an attachment is not one, whatever its type: a
+    published HTML attachment gets the data policy (sandboxed, nothing runs), not the pages' script-src 'self'."""
+    named = {name.lower(): value for name, value in headers}
+    if named.get(b"content-disposition", b"").lower().startswith(b"attachment"):
+        return False
+    return named.get(b"content-type", b"").startswith(b"text/html")
+
+
 class SecurityHeadersMiddleware:
     """Add the headers to every HTTP response, whatever produced it (handlers, static files, error pages)."""
 
@@ -45,8 +54,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _ in headers}
-                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                policy = PAGE_POLICY if content_type.startswith(b"text/html") else DATA_POLICY
+                policy = PAGE_POLICY if _is_page(headers) else DATA_POLICY
                 extra = [*COMMON, (b"content-security-policy", policy.encode())]
                 headers += [(name, value) for name, value in extra if name not in present]
                 message = {**message, "headers": headers}

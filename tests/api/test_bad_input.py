@@ -187,6 +187,30 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     assert r5.status_code == 409
 
 
+async def test_an_html_attachment_is_a_download_that_runs_nothing(app, client, clock):
+    """A published HTML file (or one claiming to be) must not run as a page of the platform: a script it names
+    from the platform itself would otherwise be allowed by the pages' policy (script-src 'self')."""
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    draft = await draft_tender(client, world, project, clock.at)
+    page = b'<html><script src="/api/notices/1/attachments/2"></script><p>\xe6\x8b\x9b\xe6\xa0\x87</p></html>'
+    r = await client.post(
+        f"/api/staff/notices/{draft['id']}/attachments",
+        params={"filename": "说明.html"},
+        content=page,
+        headers=world.headers("staff") | {"content-type": "text/html; charset=utf-8"},
+    )
+    assert r.status_code == 201, r.text
+    url = r.json()["url"]
+    assert (await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))).is_success
+    got = await client.get(url)
+    assert got.status_code == 200 and got.content == page
+    assert got.headers["content-disposition"].startswith("attachment;")
+    policy = got.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none'") and "sandbox" in policy and "script-src" not in policy, policy
+    assert got.headers["x-content-type-options"] == "nosniff"
+
+
 async def test_an_oversize_attachment_is_refused_and_leaves_nothing(app, client, clock, settings, tmp_path):
     import msgspec
 
