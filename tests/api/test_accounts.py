@@ -216,7 +216,9 @@ async def test_tokens_expire_by_role_and_their_owner_lists_and_revokes_them(app,
         assert (await c.get("/api/me", headers=_bearer(tokens["staff"]))).status_code == 200
         short = next(t for t in listed if t["label"] == "short")
         assert (await c.delete(f"/api/tokens/{short['id']}", headers=_bearer(tokens["staff"]))).status_code == 204
-        assert (await c.get("/api/me", headers=_bearer(tokens["short"]))).status_code == 401
+        r = await c.get("/api/me", headers=_bearer(tokens["short"]))
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_not_valid", r.text
+        assert "撤销" in r.json()["error"]["message_zh"] and "POST /api/tokens" in r.json()["error"]["message_en"]
     await platform.state.engine.dispose()
 
 
@@ -287,7 +289,7 @@ async def test_a_tokens_use_is_recorded_at_most_once_a_minute_on_the_databases_c
         assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
         assert await last_used() is None  # an expired token's use is not recorded
         r = await c.get("/api/me", headers={"Authorization": "Bearer tp_no-such-token"})
-        assert r.status_code == 401  # an unknown token: the time read apart
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_not_valid"  # (the time read apart)
     await platform.state.engine.dispose()
 
 

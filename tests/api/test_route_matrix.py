@@ -33,6 +33,7 @@ pytestmark = pytest.mark.asyncio
 AUTHZ_CODES = {
     "not_authenticated",
     "token_expired",
+    "token_not_valid",
     "wrong_role",
     "other_centre",
     "not_on_panel",

@@ -174,6 +174,21 @@ async def portal_session_for(session: AsyncSession, cookie_value: str, now: date
     return actor_of(row[1]), row[0].csrf_token
 
 
+class TokenNotValid(NotAuthenticated):
+    """A bearer token the platform does not honour: unknown, revoked, or its holder's account disabled (which of
+    these is not said: the answer is the same for a guessed token as for a revoked one)."""
+
+    code = "token_not_valid"
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self,
+            "API 令牌无效（不存在、已撤销或账户已停用），请重新登录获取新令牌（POST /api/tokens）",
+            "The API token is not valid (unknown, revoked, or its account disabled): sign in again for a new one "
+            "(POST /api/tokens)",
+        )
+
+
 class AmbiguousCredentials(InvalidInput):
     code = "ambiguous_credentials"
 
@@ -215,11 +230,10 @@ class AuthenticationMiddleware:
                     # The request's instant (trading.web.make_act), read once: a bid's path saves a round trip.
                     scope["state"]["now"] = now
                     # An invalid or expired token is an error, not a silent downgrade to the public.
-                    if isinstance(found, TokenExpired):
-                        scope["auth"], scope["state"]["auth_error"] = "invalid", found
+                    if isinstance(found, Actor):
+                        scope["user"], scope["auth"] = found, "token"
                     else:
-                        scope["user"] = found
-                        scope["auth"] = "token" if found else "invalid"
+                        scope["auth"], scope["state"]["auth_error"] = "invalid", found or TokenNotValid()
             else:
                 cookie_header = headers.get(b"cookie", b"").decode("latin-1")
                 if SESSION_COOKIE in cookie_header:
