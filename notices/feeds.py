@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 
 from notices import reads
-from notices.errors import NoticeNotFound
 from notices.kinds import NOTICE_KINDS
 from trading.caching import cache_headers, etag_for, not_modified, not_modified_response
 from trading.errors import InvalidInput
@@ -78,7 +77,12 @@ class FeedController(Controller):
         """The latest notices of one kind (Atom): /feeds/kinds/tender.atom"""
         kind = feed_name.removesuffix(".atom")
         if kind not in NOTICE_KINDS or not feed_name.endswith(".atom"):
-            raise NoticeNotFound()
+            raise InvalidInput(
+                "没有这类公告的订阅，可用：" + "、".join(f"{k}.atom" for k in NOTICE_KINDS),
+                "No feed of that kind; there are: " + ", ".join(f"{k}.atom" for k in NOTICE_KINDS),
+                code="unknown_notice_kind",
+                status_code=404,
+            )
         return await _feed(
             request,
             db,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -183,6 +184,19 @@ def _size(n: int) -> str:
     return f"{n // 1024 // 1024} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+_SOURCE_ZH = {"query": "查询", "path": "路径", "header": "请求头", "cookie": "Cookie "}
+
+
+def _missing_parameter(detail: str) -> list[dict[str, str]]:
+    """Litestar's refusal of a request without a required parameter, as one problem naming it."""
+    found = _MISSING.match(detail or "")
+    if found is None:
+        return []
+    source, key = found.groups()
+    return [{"key": key, "source": source, "message": f"the {source} parameter is required"}]
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     zh, en, code = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", "The request cannot be handled", "http_error"))
     limit = _body_limit(request) if exc.status_code == 413 else None
@@ -191,7 +205,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     body: dict[str, Any] = {"code": code, "message": f"{zh} / {en}", "message_zh": zh, "message_en": en}
     if isinstance(exc, ValidationException):
         # A query or path parameter the route's signature refused: each problem named, in Chinese too.
-        problems = exc.extra if isinstance(exc.extra, list) else []
+        problems = exc.extra if isinstance(exc.extra, list) else _missing_parameter(exc.detail)
         zh = "；".join(
             f"参数 {p.get('key', '?')}：{validation_error(str(p.get('message', ''))).message_zh.split('：', 1)[-1]}"
             for p in problems

@@ -80,6 +80,11 @@ def _check_parameter(name: str, value: Any, *, is_date: bool = False) -> None:
             raise _date_out_of_range(name, value)
 
 
+def check_date(name: str, value: date) -> None:
+    """A date a handler read itself (from text the router could not type) held to the same window."""
+    _check_parameter(name, value)
+
+
 def _as_date(value: date) -> date:
     return value.date() if isinstance(value, datetime) else value
 
@@ -188,6 +193,7 @@ _TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
     ),
     (re.compile(r"Invalid RFC3339 encoded date"), "日期格式无效（须为 2026-03-02 这样的形式）"),
     (re.compile(r"Integer value out of range"), "整数超出范围"),
+    (re.compile(r"^the \w+ parameter is required$"), "必填，请提供"),  # (trading.app: a missing parameter)
 ]
 _AT = re.compile(r" - at `(\$[^`]*)`$")
 

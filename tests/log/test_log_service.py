@@ -158,6 +158,9 @@ async def test_the_deadline_checkpoint_holds_exactly_what_came_before(app, clien
 
 async def test_bad_log_queries_are_400s(client):
     assert (await client.get("/log/entries", params={"start": 5, "end": 2})).status_code == 400
+    r = await client.get("/log/entries", params={"start": 0})
+    assert r.status_code == 400 and r.json()["error"]["details"]["problems"][0]["key"] == "end"
+    assert "参数 end：必填" in r.json()["error"]["message_zh"] and "end: the query parameter is required" in r.text
     assert (await client.get("/log/proof/inclusion", params={"tree_size": 1})).status_code == 400
     assert (await client.get("/log/proof/inclusion", params={"tree_size": 1, "leaf_hash": "zz"})).status_code == 400
     assert (await client.get("/log/proof/consistency", params={"first": 3, "second": 99})).status_code == 400

@@ -107,7 +107,9 @@ async def test_atom_feeds(client, corpus):
     r = await client.get("/feeds/regions/430700.atom")
     titles = [e.findtext(f"{ATOM}title") for e in ET.fromstring(r.content).findall(f"{ATOM}entry")]
     assert "鹤城区第五中学新建工程招标公告" not in titles
-    assert (await client.get("/feeds/kinds/nonsense.atom")).status_code == 404
+    r = await client.get("/feeds/kinds/nonsense.atom")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_notice_kind"
+    assert "tender.atom" in r.json()["error"]["message_en"]  # the feeds there are, named
     assert (await client.get("/feeds/regions/999999.atom")).status_code == 404
 
 

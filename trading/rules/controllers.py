@@ -10,7 +10,8 @@ from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody, Parameter
 
 from trading.accounts.schemas import Strict
-from trading.errors import NotFound
+from trading.errors import InvalidInput, NotFound
+from trading.input_checks import check_date
 from trading.rules import services
 from trading.rules.calendar import CalendarGap
 from trading.rules.procedures import PROCEDURES
@@ -73,10 +74,33 @@ class CalendarController(Controller):
         counts = await services.year_counts(db)
         return [CalendarYearRead(year=y, holidays=h, workdays=w) for y, (h, w) in sorted(counts.items()) if h]
 
-    @put("/{day:date}", operation_id="setCalendarDay")
+    # (The day is taken as text and read here: a date the router cannot read, such as 2026-02-30, would
+    # otherwise be a bare 404 for a page that does not exist.)
+    @put("/{day:str}", operation_id="setCalendarDay")
     async def set_day(
-        self, request: Request, db: DB, day: FromPath[date], data: JSONBody[CalendarDayIn]
+        self,
+        request: Request,
+        db: DB,
+        day: Annotated[str, Parameter(description="The date, e.g. 2027-02-06", schema_extra={"format": "date"})],
+        data: JSONBody[CalendarDayIn],
     ) -> CalendarDayRead:
         """Mark a date as holiday, make-up working day or normal (the admin; last year to the year after next)."""
-        await services.set_day(db, await make_act(request, db), day, data.kind, data.name)
-        return CalendarDayRead(day=day, kind=data.kind, name=data.name)
+        when = _calendar_date(day)
+        await services.set_day(db, await make_act(request, db), when, data.kind, data.name)
+        return CalendarDayRead(day=when, kind=data.kind, name=data.name)
+
+
+def _calendar_date(text: str) -> date:
+    """A calendar day as written in the path: YYYY-MM-DD, a date that exists."""
+    try:
+        if len(text) == 10 and text.isascii():
+            day = date.fromisoformat(text)
+            check_date("day", day)  # (2000–2199, as every date the platform takes)
+            return day
+    except ValueError:
+        pass
+    raise InvalidInput(
+        f"日期 {text[:40]} 无效：须为存在的日期，写作 2027-02-06 这样的形式",
+        f"{text[:40]!r} is not a date: write an existing date as YYYY-MM-DD, such as 2027-02-06",
+        code="invalid_date",
+    )
