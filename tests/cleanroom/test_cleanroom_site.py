@@ -35,7 +35,7 @@ async def _site(app, client, clock, tmp_path, count=3, before_opening=None):
         assert r.status_code == 201, r.text
         bidders.append(bidder)
     if before_opening:
-        await before_opening(app, bidders)
+        await before_opening(section, bidders)
     clock.set(section.deadline + timedelta(minutes=1))
     r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
     assert r.status_code == 200, r.text
@@ -88,7 +88,7 @@ async def test_an_opening_with_a_replaced_control_price_verifies_clean(app, clie
 async def test_a_bid_deleted_before_the_opening_is_named(app, client, clock, tmp_path):
     from bidding.models import Bid  # setup only: someone with database rights drops a bid
 
-    async def drop_second(app, bidders):
+    async def drop_second(_section, bidders):
         async with app.state.sessionmaker() as s:
             victim = await s.scalar(select(Bid).where(Bid.organisation_id == bidders[1].organisation_id))
             await s.execute(delete(Bid).where(Bid.id == victim.id))
@@ -106,38 +106,28 @@ async def test_a_bid_both_replaced_and_withdrawn_is_named(app, client, clock, tm
     from bidding.models import Bid
     from tests.bidding.harness import withdraw
 
-    world = await build_world(app, clock.at)
-    section = await open_section(app, client, world, clock.at)
-    bidders = []
-    for i in range(3):
-        bidder = await make_bidder(app, client, clock.at, i + 1)
-        r = await submit(client, bidder, section, seal(section, bidder, tmp_path, price=PRICES[i]))
-        assert r.status_code == 201, r.text
-        bidders.append(bidder)
-    last = bidders[2]
-    first = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
-    again = seal(section, last, tmp_path / "again", price=PRICES[2] - 1)
-    assert (await submit(client, last, section, again)).status_code == 201
-    second = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
-    states = {first["manifest_sha256"]: "active", second["manifest_sha256"]: "replaced"}
-
     async def set_states(states):
         async with app.state.sessionmaker() as s:
             for manifest, state in states.items():  # one at a time: one active bid per bidder
                 await s.execute(update(Bid).where(Bid.manifest_sha256 == manifest).values(state=state))
             await s.commit()
 
-    await set_states(dict(reversed(states.items())))
-    assert (await withdraw(client, last, section.id, first["manifest_sha256"])).status_code == 200
-    await set_states({second["manifest_sha256"]: "active"})
-    clock.set(section.deadline + timedelta(minutes=1))
-    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
-    assert r.status_code == 200, r.text
-    await open_all(client, section)
-    await integrate_all(app)
+    async def withdraw_the_replaced_bid(section, bidders):
+        last = bidders[-1]
+        first = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
+        again = seal(section, last, tmp_path / "again", price=PRICES[2] - 1)
+        assert (await submit(client, last, section, again)).status_code == 201
+        second = (await client.get(f"/api/sections/{section.id}/bids/mine", headers=last.headers)).json()
+        await set_states({second["manifest_sha256"]: "replaced", first["manifest_sha256"]: "active"})
+        assert (await withdraw(client, last, section.id, first["manifest_sha256"])).status_code == 200
+        await set_states({second["manifest_sha256"]: "active"})
+        ended.append(first["manifest_sha256"])
+
+    ended: list[str] = []
+    await _site(app, client, clock, tmp_path, before_opening=withdraw_the_replaced_bid)
     report = await verify(client)
     assert report.codes() == ["bid_ended_twice"], report.summary()
-    assert report.problems[0].where["manifest_sha256"] == first["manifest_sha256"]
+    assert report.problems[0].where["manifest_sha256"] == ended[0]
 
 
 class Rewriting(httpx.AsyncBaseTransport):
