@@ -22,6 +22,7 @@ from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
 
 from trading.errors import DomainError, InvalidInput
+from trading.validation_zh import explain
 
 #: The range of a PostgreSQL BIGINT (and of SQLite's INTEGER): every id, count and amount fits in it.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -154,62 +155,9 @@ def _first_unstorable(value: Any, path: str = "$") -> InvalidInput | None:
     return None
 
 
-_TYPE_NAMES = {
-    "str": "文本",
-    "int": "整数",
-    "float": "数字",
-    "bool": "布尔值（true/false）",
-    "object": "对象",
-    "array": "数组",
-    "null": "空值",
-    "datetime": "日期时间",
-    "date": "日期",
-    "bytes": "base64 数据",
-}
-
-
-def _types_zh(match: re.Match[str]) -> str:
-    def names(spec: str) -> str:
-        return "或".join(_TYPE_NAMES.get(t.strip(), t.strip()) for t in spec.split("|"))
-
-    return f"应为{names(match.group(1))}，实际为{names(match.group(2))}"
-
-
-_TRANSLATIONS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"Expected `([^`]+)`, got `([^`]+)`"), _types_zh),
-    (re.compile(r"Object missing required field `([^`]+)`"), r"缺少必填字段 \1"),
-    (re.compile(r"Object contains unknown field `([^`]+)`"), r"含有未知字段 \1"),
-    (re.compile(r"Expected `(\w+)` of length >= (\d+)"), r"长度至少为 \2"),
-    (re.compile(r"Expected `(\w+)` of length <= (\d+)"), r"长度至多为 \2"),
-    (re.compile(r"Expected `(\w+)` >= (-?[\d.]+)"), r"数值须不小于 \2"),
-    (re.compile(r"Expected `(\w+)` <= (-?[\d.]+)"), r"数值须不大于 \2"),
-    (re.compile(r"Expected `(\w+)` > (-?[\d.]+)"), r"数值须大于 \2"),
-    (re.compile(r"Expected `(\w+)` < (-?[\d.]+)"), r"数值须小于 \2"),
-    (re.compile(r"Expected `str` matching regex .*"), "格式不符合要求"),
-    (re.compile(r"Invalid enum value (.+)"), r"取值 \1 不在允许的范围内"),
-    (
-        re.compile(r"Invalid RFC3339 encoded datetime"),
-        "日期时间格式无效（须为 RFC 3339，如 2026-03-02T09:00:00+08:00）",
-    ),
-    (re.compile(r"Invalid RFC3339 encoded date"), "日期格式无效（须为 2026-03-02 这样的形式）"),
-    (re.compile(r"Integer value out of range"), "整数超出范围"),
-    (re.compile(r"^the \w+ parameter is required$"), "必填，请提供"),  # (trading.app: a missing parameter)
-]
-_AT = re.compile(r" - at `(\$[^`]*)`$")
-
-
 def validation_error(message: str) -> InvalidInput:
     """A msgspec validation message as a refusal a person can act on, in Chinese and English."""
-    where = _AT.search(message)
-    plain = _AT.sub("", message)
-    zh = "请求内容不符合要求"
-    for pattern, replacement in _TRANSLATIONS:
-        if pattern.search(plain):
-            zh = pattern.sub(replacement, plain)
-            break
-    field = where.group(1) if where else None
-    if field and field != "$":
-        zh = f"字段 {field.removeprefix('$.')}：{zh}"
+    zh, field = explain(message)
     return InvalidInput(
         f"请求内容不符合要求：{zh}",
         f"The request is not valid: {message}",

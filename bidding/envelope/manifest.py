@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from trading.validation_zh import explain
+
 from .aead import TAG_SIZE, check_chunk_size, plaintext_size
 from .context import (
     ENVELOPE_PRICE,
@@ -204,7 +206,7 @@ def parse_manifest(manifest_bytes: bytes) -> Manifest:
     try:
         manifest = msgspec.convert(value, Manifest, strict=True)
     except msgspec.ValidationError as exc:
-        raise Malformed(f"清单内容不正确：{exc}", f"The manifest is not valid: {exc}") from None
+        raise Malformed(f"清单内容不正确：{explain(str(exc))[0]}", f"The manifest is not valid: {exc}") from None
     return validate_manifest(manifest)
 
 

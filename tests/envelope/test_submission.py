@@ -207,6 +207,22 @@ def test_malformed_manifests_are_refused_even_when_signed(sealed, edit, error):
     assert excinfo.value.message_zh and excinfo.value.message_en
 
 
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (_set(["section_id"], "4301"), "字段 section_id：应为整数，实际为文本"),
+        (_set(["extra"], 1), "含有未知字段 extra"),
+    ],
+)
+def test_a_malformed_manifest_is_explained_in_chinese(sealed, edit, said):
+    """The bidder reads what is wrong in Chinese (not msgspec's English) and in English."""
+    data, signature = resigned(sealed, edit)
+    with pytest.raises(Malformed) as excinfo:
+        check(sealed, manifest_bytes=data, signature=signature)
+    assert said in excinfo.value.message_zh and "Expected" not in excinfo.value.message_zh, excinfo.value.message_zh
+    assert "manifest is not valid" in excinfo.value.message_en
+
+
 def test_ciphertext_hash_and_size_are_checked(sealed):
     manifest = check(sealed)
     bid = read_sealed_bid(sealed[2])
