@@ -62,7 +62,15 @@ async def test_the_admin_keeps_the_calendar_and_it_is_audited(app, client, clock
     r = await client.put("/api/calendar/2026-05-08", json={"kind": "sometimes"}, headers=world.headers("admin"))
     assert r.status_code == 400
     before = (await client.get("/api/calendar", params={"year": 2026})).json()
-    for day in ("2026-13-45", "2026-02-30", "2026-2-3", "tomorrow", "２０２６-05-08"):  # a day that is no date
+    for day in (
+        "2026-13-45",
+        "2026-02-30",
+        "2026-2-3",
+        "20260508",
+        "2026-W19-5",
+        "tomorrow",
+        "２０２６-05-08",
+    ):  # a day that is no date
         r = await client.put(f"/api/calendar/{day}", json={"kind": "holiday"}, headers=world.headers("admin"))
         assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_date", "invalid_path_number"), r.text
         assert "2027-02-06" in r.json()["error"]["message_en"] or "0–9" in r.json()["error"]["message_en"], r.text

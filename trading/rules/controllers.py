@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -90,10 +91,13 @@ class CalendarController(Controller):
         return CalendarDayRead(day=when, kind=data.kind, name=data.name)
 
 
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _calendar_date(text: str) -> date:
     """A calendar day as written in the path: YYYY-MM-DD, a date that exists."""
     try:
-        if len(text) == 10 and text.isascii():
+        if _YYYY_MM_DD.fullmatch(text):  # (fromisoformat alone takes 20260508 and the week date 2026-W19-5)
             day = date.fromisoformat(text)
             check_date("day", day)  # (2000–2199, as every date the platform takes)
             return day
