@@ -15,6 +15,7 @@ from trading.caching import cache_headers, etag_for, not_modified, not_modified_
 from trading.errors import InvalidInput
 from trading.regions import REGIONS
 from trading.web import DB
+from trading.xmltext import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -27,7 +28,7 @@ def _iso(dt: datetime | None) -> str:
 def render_feed(base_url: str, feed_path: str, title: str, items: list[Any], updated: datetime | None) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = title
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = xml_text(title)
     ET.SubElement(feed, f"{{{ATOM}}}id").text = base_url + feed_path
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = _iso(updated)
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=base_url + feed_path, type="application/atom+xml")
@@ -36,7 +37,7 @@ def render_feed(base_url: str, feed_path: str, title: str, items: list[Any], upd
     ET.SubElement(author, f"{{{ATOM}}}name").text = "湖南省公共资源交易平台"
     for item in items:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = item.title
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_text(item.title)
         # The entry id names the version, so an amendment appears as an update of the same URL.
         ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{base_url}{item.url}#v{item.version}"
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = _iso(item.last_published_at)
@@ -46,7 +47,7 @@ def render_feed(base_url: str, feed_path: str, title: str, items: list[Any], upd
         summary = f"{item.kind_name}｜{item.region_name}"
         if item.deadline_at:
             summary += f"｜截止 {item.deadline_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M')} UTC"
-        ET.SubElement(entry, f"{{{ATOM}}}summary").text = summary
+        ET.SubElement(entry, f"{{{ATOM}}}summary").text = xml_text(summary)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False)
 
 

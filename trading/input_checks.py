@@ -1,6 +1,6 @@
-"""What every request must be before a handler sees it: numbers that fit the database, text without NUL
-characters, dates within this and the next two centuries, JSON sent as JSON, typed exactly as documented
-and nested no deeper than a person would write.
+"""What every request must be before a handler sees it: numbers that fit the database, text without NUL or
+other control characters, dates within this and the next two centuries, JSON sent as JSON, typed exactly as
+documented and nested no deeper than a person would write.
 
 Litestar converts request data leniently (a JSON string "100" becomes the integer 100, as a query string
 must), and either engine fails in its own way on what it cannot store (PostgreSQL refuses NUL in text and
@@ -23,6 +23,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from trading.errors import DomainError, InvalidInput
 from trading.validation_zh import explain
+from trading.xmltext import UNWRITABLE
 
 #: The range of a PostgreSQL BIGINT (and of SQLite's INTEGER): every id, count and amount fits in it.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -45,6 +46,22 @@ def _int_out_of_range(name: str) -> InvalidInput:
         f"The number in {name} is out of range (it must fit in 64 bits)",
         code="number_out_of_range",
         details={"parameter": name},
+    )
+
+
+def _unwritable(where: str, text: str) -> InvalidInput | None:
+    """The refusal of *text* if it holds a character no text may hold (NUL has its own, older code)."""
+    found = UNWRITABLE.search(text)  # (XML — the feeds, the charts — cannot carry them; nobody means them)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return _nul(where)
+    point = f"\\u{ord(found.group()):04x}"
+    return InvalidInput(
+        f"{where} 含有控制字符（{point}），文本中不允许出现",
+        f"{where} contains a control character ({point}), which no text may hold",
+        code="control_character",
+        details={"where": where, "character": point},
     )
 
 
@@ -72,13 +89,25 @@ def _check_parameter(name: str, value: Any, *, is_date: bool = False) -> None:
     if isinstance(value, date) and not EARLIEST <= _as_date(value) <= LATEST:
         raise _date_out_of_range(name, value)
     if isinstance(value, str):
-        if "\x00" in value:
-            raise _nul(name)
+        refusal = _unwritable(name, value)
+        if refusal:
+            raise refusal
         if _INTEGER.fullmatch(value.strip()) and not INT64_MIN <= int(value) <= INT64_MAX:
             raise _int_out_of_range(name)
         year = _ISO_DATE.match(value.strip()) if is_date else None  # (a search for "0001-01-01" is no date)
         if year and not EARLIEST.year <= int(year.group(1)) <= LATEST.year:
             raise _date_out_of_range(name, value)
+
+
+_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_day(text: str) -> date:
+    """A day written YYYY-MM-DD (ValueError otherwise): Python's fromisoformat alone also reads 20260508 and the
+    week date 2026-W19-5, which no form or path of the platform offers."""
+    if not _YYYY_MM_DD.fullmatch(text):
+        raise ValueError(f"not YYYY-MM-DD: {text[:40]!r}")
+    return date.fromisoformat(text)
 
 
 def check_date(name: str, value: date) -> None:
@@ -137,13 +166,14 @@ def _first_unstorable(value: Any, path: str = "$") -> InvalidInput | None:
     """What no database column can hold in a decoded body, with where it is: a NUL in text (a key included), or
     an integer past 64 bits — anywhere, in a free-form object too (JSON readers in browsers round them)."""
     if isinstance(value, str):
-        return _nul(path) if "\x00" in value else None
+        return _unwritable(path, value)
     if isinstance(value, int) and not isinstance(value, bool):
         return None if INT64_MIN <= value <= INT64_MAX else _int_out_of_range(path)
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                return _nul(f"{path} 的键")
+            refusal = _unwritable(f"{path} 的键", key)
+            if refusal:
+                return refusal
             found = _first_unstorable(item, f"{path}.{key}")
             if found:
                 return found
@@ -241,6 +271,11 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         body = await request.body()
         if b"%00" in body or b"\x00" in body:
             raise _nul("表单 / the form")
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                refusal = _unwritable(f"表单 / the form: {name}", value)
+                if refusal:
+                    raise refusal
 
 
 async def _check_json_body(request: Request[Any, Any, Any], body_type: Any) -> None:

@@ -27,6 +27,9 @@ async def _rows(app):
         ({"budget_fen": "4865000000"}, "invalid_input"),  # nor a number written as a string
         ({"budget_fen": 2**63}, "number_out_of_range"),  # nor one past 64 bits
         ({"name": "澧县\u0000道路"}, "nul_in_text"),
+        ({"name": "澧县\u000b道路"}, "control_character"),  # (XML cannot carry it: the feeds would break)
+        ({"description": {"备注\u001b": "x"}}, "control_character"),
+        ({"name": "澧县道路\ufffe"}, "control_character"),
         ({"description": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "json_too_deep"),
         ({"budget_fen": -1}, "invalid_input"),
         ({"region_code": "999999"}, "unknown_region"),
@@ -357,6 +360,11 @@ async def test_nul_deep_json_and_wrong_content_types_on_sign_in_change_nothing(a
     assert r.status_code == 415
     r = await client.post("/login", data={"username": "staff\x00", "password": "x"})
     assert r.status_code == 400
+    r = await client.post("/login", data={"username": "staff\x0c", "password": "x"})
+    assert r.status_code == 400 and "u000c" in r.text
+    r = await client.get("/api/notices", params={"q": "道\x1f路"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "control_character"
+    assert r.json()["error"]["details"] == {"where": "q", "character": "\\u001f"}
     r = await client.post(
         "/api/centres",
         json={"code": "X\u0000", "name": "某中心", "region_code": "430700"},

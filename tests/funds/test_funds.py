@@ -229,3 +229,15 @@ def test_charts_escape_their_labels_and_draw_nothing_without_data():
         charts.timeline_chart([], contract_fen=None, start=date(2026, 1, 1), end=date(2026, 2, 1), title="t")
     )
     assert empty.findall(f"{SVG}circle") == []
+
+
+def test_a_chart_stays_well_formed_whatever_characters_its_text_holds():
+    """A project named before the input checks refused control characters must not break its chart."""
+    title = "控制\x0b字符\x1b工程\ufffe"
+    for svg in (
+        charts.bar_chart([("资金\x01来源", 100)], title=title),
+        charts.timeline_chart([(date(2026, 1, 5), 100)], contract_fen=200, start=date(2026, 1, 1),
+                              end=date(2026, 2, 1), title=title),
+    ):  # fmt: skip
+        root = ET.fromstring(svg)
+        assert "控制\ufffd字符\ufffd工程\ufffd" in (root.findtext(f"{SVG}title") or "")

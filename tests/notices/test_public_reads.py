@@ -173,3 +173,22 @@ async def test_openapi_response_schemas_are_described(client):
     assert detail["$ref"].endswith("NoticeDetail")
     page = spec["components"]["schemas"]["NoticePage"]
     assert set(page["properties"]) == {"items", "next"}
+
+
+async def test_a_feed_stays_well_formed_whatever_characters_a_title_holds():
+    """One title holding a character XML cannot carry (stored before the input checks refused them) must not make
+    the province's whole feed unreadable: it is shown as U+FFFD."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from notices.feeds import render_feed
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    item = SimpleNamespace(
+        title="控制字符\x0b\x1b标题施工招标公告", url="/notices/1", version=1, last_published_at=at,
+        first_published_at=at, kind="tender", kind_name="招标公告", region_name="澧县\x01", deadline_at=None,
+    )  # fmt: skip
+    feed = ET.fromstring(render_feed("http://t", "/feeds/notices.atom", "最新\x0c公告", [item], at))
+    entry = feed.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "控制字符\ufffd\ufffd标题施工招标公告"
+    assert feed.findtext(f"{ATOM}title") == "最新\ufffd公告" and "\ufffd" in entry.findtext(f"{ATOM}summary")

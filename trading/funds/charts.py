@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
+
+from trading.xmltext import xml_text
 
 PALETTE = ("#1f5fa8", "#d9822b", "#3c8d5a", "#a23b72", "#6b5ca5", "#8c6d31", "#c0392b", "#4a4a4a")
 
@@ -16,6 +18,11 @@ PALETTE = ("#1f5fa8", "#d9822b", "#3c8d5a", "#a23b72", "#6b5ca5", "#8c6d31", "#c
 def wan(fen: int) -> str:
     """An amount in 万元 with two decimals (the unit public finance pages use)."""
     return f"{fen / 1_000_000:,.2f}"
+
+
+def escape(value: str, entities: dict[str, str] | None = None) -> str:
+    """*value* as XML text: markup escaped, and any character XML cannot carry (an old project name's) replaced."""
+    return _escape(xml_text(value), entities or {})
 
 
 def _attr(value: str) -> str:
