@@ -53,6 +53,7 @@ from trading.audit.controllers import audit_page
 from trading.caching import cache_headers, etag_for, not_modified, not_modified_response
 from trading.context import ROLE_NAMES_ZH, Actor
 from trading.errors import DomainError, Forbidden, InvalidInput, NotFound
+from trading.input_checks import iso_day
 from trading.log import services as log_services
 from trading.projects.models import Project
 from trading.projects.schemas import TRADE_KIND_NAMES
@@ -268,7 +269,7 @@ def _parse_day(value: str, name_zh: str, name_en: str) -> date | None:
     if not value:
         return None
     try:
-        day = date.fromisoformat(value)
+        day = iso_day(value)
     except ValueError:
         raise InvalidInput(
             f"{name_zh}格式应为 年-月-日，例如 2026-03-01",

@@ -185,7 +185,6 @@ def _size(n: int) -> str:
 
 
 _MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
-_SOURCE_ZH = {"query": "查询", "path": "路径", "header": "请求头", "cookie": "Cookie "}
 
 
 def _missing_parameter(detail: str) -> list[dict[str, str]]:

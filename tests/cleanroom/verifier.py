@@ -500,19 +500,20 @@ async def check_opening(
     for commitment, index in section.tagged.items():
         if index < size and commitment not in listed:
             report.add("bid_dropped", "a bid event logged by the deadline is not in the record", index=index, **where)
-    _check_single_ending(fields["bids"], report, where)
+    _check_single_ending([item for _, item in items], report, where)
 
 
-def _check_single_ending(bids: list[dict[str, Any]], report: Report, where: dict[str, Any]) -> None:
-    """log.md §5 step 4: a bid ends at most once before the deadline — replaced (another bid's submission
-    event names it in `details.replaces`) or withdrawn (it has a `withdrawal_event`), never both, never twice."""
+def _check_single_ending(items: list[dict[str, Any]], report: Report, where: dict[str, Any]) -> None:
+    """log.md §5 step 4: a bid (or sealed reserve price) ends at most once before the deadline — replaced
+    (another's submission event names it in `details.replaces`) or withdrawn (it has a `withdrawal_event`),
+    never both, never twice."""
     endings: collections.Counter[str] = collections.Counter()
-    for bid in bids:
-        replaces = ((bid.get("event") or {}).get("details") or {}).get("replaces")
-        if replaces:
+    for item in items:
+        replaces = ((item.get("event") or {}).get("details") or {}).get("replaces")
+        if isinstance(replaces, str) and replaces:
             endings[replaces] += 1
-        if bid.get("withdrawal_event") is not None:
-            endings[bid.get("manifest_sha256")] += 1
+        if item.get("withdrawal_event") is not None:
+            endings[str(item.get("manifest_sha256"))] += 1
     for manifest, count in sorted(endings.items()):
         if count > 1:
             report.add("bid_ended_twice", f"ended {count} times before the deadline", manifest_sha256=manifest, **where)

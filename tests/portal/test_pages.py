@@ -154,6 +154,8 @@ async def test_filters(app, client, clock):
         ({"region": "<b>x</b>"}, "行政区划代码"),
         ({"status": "maybe"}, "状态只能是"),
         ({"from": "2026-13-01"}, "起始日期格式"),
+        ({"from": "2026-W10-1"}, "起始日期格式"),  # an ISO week date: no form writes one
+        ({"to": "20260301"}, "截止日期格式"),
         ({"to": "yesterday"}, "截止日期格式"),
         ({"from": "2026-03-05", "to": "2026-03-01"}, "起始日期不能晚于截止日期"),
         ({"cursor": "not-a-cursor"}, "分页游标无效"),

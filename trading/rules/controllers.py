@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -12,7 +11,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from trading.accounts.schemas import Strict
 from trading.errors import InvalidInput, NotFound
-from trading.input_checks import check_date
+from trading.input_checks import check_date, iso_day
 from trading.rules import services
 from trading.rules.calendar import CalendarGap
 from trading.rules.procedures import PROCEDURES
@@ -91,20 +90,15 @@ class CalendarController(Controller):
         return CalendarDayRead(day=when, kind=data.kind, name=data.name)
 
 
-_YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
 def _calendar_date(text: str) -> date:
     """A calendar day as written in the path: YYYY-MM-DD, a date that exists."""
     try:
-        if _YYYY_MM_DD.fullmatch(text):  # (fromisoformat alone takes 20260508 and the week date 2026-W19-5)
-            day = date.fromisoformat(text)
-            check_date("day", day)  # (2000–2199, as every date the platform takes)
-            return day
+        day = iso_day(text)
     except ValueError:
-        pass
-    raise InvalidInput(
-        f"日期 {text[:40]} 无效：须为存在的日期，写作 2027-02-06 这样的形式",
-        f"{text[:40]!r} is not a date: write an existing date as YYYY-MM-DD, such as 2027-02-06",
-        code="invalid_date",
-    )
+        raise InvalidInput(
+            f"日期 {text[:40]} 无效：须为存在的日期，写作 2027-02-06 这样的形式",
+            f"{text[:40]!r} is not a date: write an existing date as YYYY-MM-DD, such as 2027-02-06",
+            code="invalid_date",
+        ) from None
+    check_date("day", day)  # (2000–2199, as every date the platform takes)
+    return day
