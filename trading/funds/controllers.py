@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,9 +26,23 @@ SVG = "image/svg+xml"
 CSV = "text/csv"
 
 
+#: What makes a spreadsheet program read a cell as a formula (=HYPERLINK(…) leaking the sheet, DDE running a
+#: command): its first character, in ASCII or full width (WPS and Excel read both), or a tab or return before it.
+_FORMULA_START = re.compile(r"[=+\-@\t\r＝＋－＠]")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """*value* as a cell no spreadsheet runs: text that would start a formula is given a leading apostrophe
+    (shown as text, as OWASP advises); numbers, a negative one included, stay numbers."""
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list[list[Any]], filename: str) -> Response[bytes]:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([[spreadsheet_cell(v) for v in row] for row in rows])
     # With a BOM, spreadsheet programs open the Chinese text as UTF-8.
     return Response(
         content=("\ufeff" + buffer.getvalue()).encode(),
