@@ -94,9 +94,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     witness_keys: str = ""
     #: How often each worker tries to integrate queued log entries, in seconds.
     log_interval: float = 0.25
-    #: The log's maximum merge delay, in seconds: every entry is in a signed checkpoint within this time of
-    #: the act it records (served at /log/info; verifiers report a younger entry as pending, an older as missing).
-    log_max_merge_delay: float = 60.0
+    #: The log's maximum merge delay, in whole seconds (1–3600: a verifier accepts at most an hour): every entry
+    #: is in a signed checkpoint within this time of the act it records (served at /log/info, signed into every
+    #: receipt; verifiers report a younger entry as pending, an older as missing).
+    log_max_merge_delay: int = 60
     #: Log SQL statements (never in production: they carry data).
     echo_sql: bool = False
     #: The OCDS ocid prefix ("ocds-" and six characters, registered with the Open Contracting Partnership);
@@ -169,6 +170,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("share_window must be between 60 seconds and one day (86400)")
         if self.pool_size < 1 or self.pool_overflow < -1:
             raise ValueError("pool_size must be at least 1, pool_overflow 0 or more (-1: as many as pool_size)")
+        if not (isinstance(self.log_max_merge_delay, int) and 1 <= self.log_max_merge_delay <= 3600):
+            raise ValueError("log_max_merge_delay must be whole seconds between 1 and 3600 (verifiers accept an hour)")
         if not 0 <= self.database_timeout <= 3600:
             raise ValueError("database_timeout must be between 0 (no limit) and 3600 seconds")
         if not 0 <= self.inline_blob_max_kib <= 16 * 1024:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from sqlalchemy import delete, text
@@ -119,22 +120,34 @@ async def test_the_log_states_its_maximum_merge_delay_and_the_verifier_keeps_it_
     import httpx
     import msgspec
 
-    from trading.app import create_app
-
     info = (await client.get("/log/info")).json()
     assert info["max_merge_delay_seconds"] == 60 and info["origin"] == settings.log_origin
     assert info["vkey"] == (await client.get("/log/key")).text.strip()
-    # A site that states a day-long delay cannot keep a dropped version pending for a day: an hour at most.
-    lax = create_app(msgspec.structs.replace(settings, log_max_merge_delay=86400.0), clock=clock)
-    world, _ = await _site(lax, client, clock)
+    # The platform never promises more than a verifier accepts ...
+    for delay in (0, 3601, 86400):
+        with pytest.raises(ValueError, match="log_max_merge_delay"):
+            msgspec.structs.replace(settings, log_max_merge_delay=delay)
+    # ... and a site that states a day-long delay all the same cannot keep a dropped version pending for a day.
+    world, _ = await _site(app, client, clock)
     sneaked = await published_tender(client, world, clock.at)
     async with app.state.sessionmaker() as s:
         await s.execute(delete(LogEntry).where(LogEntry.event_key == f"notice:{sneaked['id']}:v1"))
         await s.commit()
     clock.advance(hours=2)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=lax), base_url="http://t") as c:
+
+    class StatesADay(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app=app)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            if request.url.path != "/log/info":
+                return response
+            stated = json.loads(await response.aread()) | {"max_merge_delay_seconds": 86400}
+            return httpx.Response(200, json=stated)
+
+    async with httpx.AsyncClient(transport=StatesADay(), base_url="http://t") as c:
         report, _ = await verify_site(c, url="http://lax", state_path=tmp_path / "lax.json", now=clock.at)
-    await lax.state.engine.dispose()
     assert report.max_merge_delay_seconds == 3600
     assert [p["code"] for p in report.problems] == ["not_in_log"]
 

@@ -51,7 +51,7 @@ class LogInfo(msgspec.Struct):
     vkey: str
     #: Every entry is in a signed checkpoint within this many seconds of the act it records; a verifier
     #: reports a published item missing from the log as pending while younger, as missing once older.
-    max_merge_delay_seconds: float
+    max_merge_delay_seconds: int
     #: The witnesses whose cosignatures the platform accepts (C2SP vkeys), as configured.
     witnesses: list[str] = []
 
