@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.bidding.harness import make_bidder, open_all, open_section, seal, submit
 from tests.cleanroom import primitives as p
 from tests.cleanroom.receipts import check_receipt, verify_receipt
+from tests.cleanroom.tampering import tampered_site
 from tests.factories import build_world, integrate_all
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -151,23 +152,8 @@ async def test_a_receipt_signed_by_another_key_fails(app, client, clock, tmp_pat
     assert result.status == "failed" and result.codes() == ["log_key_mismatch", "bad_signature"], result.summary()
 
 
-class Rewriting(httpx.AsyncBaseTransport):
-    """A site that serves what the honest app serves, except where *rewrite* changes an answer."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, rewrite) -> None:
-        self.inner, self.rewrite = inner, rewrite
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        status, changed = self.rewrite(request, response.status_code, body)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(status, headers=headers, content=changed)
-
-
 def _tampered(app, rewrite) -> httpx.AsyncClient:
-    inner = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
-    return httpx.AsyncClient(transport=Rewriting(inner, rewrite), base_url="http://testserver.local")
+    return tampered_site(app, rewrite)
 
 
 async def test_an_inclusion_proof_for_another_entry_is_reported(app, client, clock, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from tests.bidding.harness import make_bidder, open_all, open_section, seal, submit
+from tests.cleanroom.tampering import tampered_site
 from tests.cleanroom.verifier import verify
 from tests.factories import build_world, integrate_all
 
@@ -130,23 +131,9 @@ async def test_a_bid_both_replaced_and_withdrawn_is_named(app, client, clock, tm
     assert report.problems[0].where["manifest_sha256"] == ended[0]
 
 
-class Rewriting(httpx.AsyncBaseTransport):
-    """A site that serves what the honest app serves, except where *rewrite* changes a JSON answer."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, rewrite) -> None:
-        self.inner, self.rewrite = inner, rewrite
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        changed = self.rewrite(request.url.path, body)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=changed)
-
-
 def _tampered_client(app, rewrite) -> httpx.AsyncClient:
-    inner = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
-    return httpx.AsyncClient(transport=Rewriting(inner, rewrite), base_url="http://testserver.local")
+    """The site with *rewrite* (path, honest body → body served) changing its answers."""
+    return tampered_site(app, lambda request, status, body: (status, rewrite(request.url.path, body)))
 
 
 def _change_price(fields):
