@@ -43,7 +43,10 @@ class OcdsController(Controller):
             trade_kind=trade_kind,
             cursor=cursor,
             limit=limit,
-            uri=str(request.url),
+            # The package's own address on the site as configured, never as the caller's Host header names it.
+            uri=state.settings.base_url.rstrip("/")
+            + request.url.path
+            + (f"?{request.url.query}" if request.url.query else ""),
             stage=stage,
         )
         headers = {}

@@ -102,6 +102,9 @@ async def test_every_release_the_demo_produces_validates_and_the_packages_page(a
     assert {k: v for k, v in {r["id"]: errors(RELEASE_SCHEMA, r) for r in payments}.items() if v} == {}
     later = (await client.get("/api/ocds/releases", params={"from": "2026-09-01T00:00:00Z", "limit": 1000})).json()
     assert all(r["date"] >= "2026-09-01" for r in later["releases"])
+    # The package names its own address on the site as configured, whatever Host header the caller sent.
+    forged = await client.get("/api/ocds/releases", params={"limit": 1}, headers={"host": "evil.example"})
+    assert forged.json()["uri"] == settings.base_url.rstrip("/") + "/api/ocds/releases?limit=1"
 
 
 @pytest.mark.asyncio
