@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -405,17 +405,16 @@ async def verify_receipt(
     client: httpx.AsyncClient,
     receipt: Any,
     *,
-    now: datetime | None = None,
+    now: datetime,
     log_key: str | None = None,
     previous: tuple[int, bytes] | None = None,
 ) -> ReceiptResult:
     """log.md §11 steps 1–4 against the site *client* speaks to.
 
-    *now* is the verifier's own clock (default: the system's). *log_key* pins the log's vkey; by default the
+    *now* is the verifier's own clock, given by the caller (the tests' clock: no test depends on today's date). *log_key* pins the log's vkey; by default the
     site's ``/log/key`` (which must then equal ``/log/info``'s vkey). *previous* is the (size, root) of the last
     checkpoint this verifier checked for this log (``result.tree_size``, ``result.root`` of an earlier run).
     """
-    now = now or datetime.now(UTC)
     out = ReceiptResult()
     info_r, key_r = await client.get("/log/info"), await client.get("/log/key")
     site_key = key_r.text.strip() if key_r.status_code == 200 else None
