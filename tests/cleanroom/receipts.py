@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from tests.cleanroom import primitives as p
+from tests.cleanroom.findings import Findings
 
 FORMAT_V2 = "trading-receipt/v2"
 FORMAT_V1 = "trading-receipt/v1"
@@ -72,32 +73,11 @@ OWN_CODES = {
 
 
 @dataclass
-class Problem:
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
-
-
-@dataclass
-class ReceiptCheck:
+class ReceiptCheck(Findings):
     """What ``check_receipt`` found: the signed document (when it decodes) and any problems."""
 
     document: dict[str, Any] | None = None
     signed: bytes = b""
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def codes(self) -> list[str]:
-        return [x.code for x in self.problems]
-
-    def add(self, code: str, message: str) -> None:
-        self.problems.append(Problem(code, message))
 
 
 @dataclass

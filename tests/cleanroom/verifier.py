@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from tests.cleanroom import primitives as p
+from tests.cleanroom.findings import Findings
 
 #: Codes this verifier had to make up: the documents name none for these failures.
 OWN_CODES = {
@@ -44,17 +45,7 @@ OWN_CODES = {
 
 
 @dataclass
-class Problem:
-    code: str
-    message: str
-    where: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, **self.where}
-
-
-@dataclass
-class Report:
+class Report(Findings):
     origin: str = ""
     tree_size: int = 0
     entries: int = 0
@@ -69,18 +60,6 @@ class Report:
     opened_bids: int = 0  # prices re-decrypted
     reserve_prices: int = 0
     rulings: int = 0  # the supervisors' rulings on disputed bids checked
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def codes(self) -> list[str]:
-        return [x.code for x in self.problems]
-
-    def add(self, code: str, message: str, **where: Any) -> None:
-        self.problems.append(Problem(code, message, where))
 
     def summary(self) -> str:
         lines = [
