@@ -208,6 +208,21 @@ async def draft_tender(
     return r.json()
 
 
+async def attach(
+    client: httpx.AsyncClient,
+    world: World,
+    draft: dict[str, Any],
+    filename: str,
+    body: bytes,
+    media_type: str | None = None,
+) -> httpx.Response:
+    """Staff upload *body* as an attachment of the draft notice; the answer, whatever it is."""
+    headers = world.headers("staff") | ({"content-type": media_type} if media_type else {})
+    return await client.post(
+        f"/api/staff/notices/{draft['id']}/attachments", params={"filename": filename}, content=body, headers=headers
+    )
+
+
 async def published_tender(client: httpx.AsyncClient, world: World, now: datetime, days: int = 20) -> dict[str, Any]:
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, now, days)

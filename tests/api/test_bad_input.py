@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import build_world, create_project, draft_tender, project_payload
+from tests.factories import attach, build_world, create_project, draft_tender, project_payload
 from trading.accounts.models import Organisation
 from trading.audit.models import AuditEntry
 from trading.projects.models import Project
@@ -159,12 +159,7 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     body = "澧县城区道路提质改造工程招标文件\n".encode() * 20000
-    r = await client.post(
-        f"/api/staff/notices/{draft['id']}/attachments",
-        params={"filename": "招标文件.pdf"},
-        content=body,
-        headers=world.headers("staff") | {"content-type": "application/pdf"},
-    )
+    r = await attach(client, world, draft, "招标文件.pdf", body, "application/pdf")
     assert r.status_code == 201, r.text
     assert r.json()["sha256"] == hashlib.sha256(body).hexdigest()
     assert r.json()["size"] == len(body)
@@ -181,12 +176,7 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     r4 = await client.get(r.json()["url"])
     assert r4.status_code == 200 and r4.content == body
     # A published notice takes no more attachments.
-    r5 = await client.post(
-        f"/api/staff/notices/{draft['id']}/attachments",
-        params={"filename": "补充.pdf"},
-        content=b"x",
-        headers=world.headers("staff"),
-    )
+    r5 = await attach(client, world, draft, "补充.pdf", b"x")
     assert r5.status_code == 409
 
 
@@ -197,12 +187,7 @@ async def test_an_html_attachment_is_a_download_that_runs_nothing(app, client, c
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     page = b'<html><script src="/api/notices/1/attachments/2"></script><p>\xe6\x8b\x9b\xe6\xa0\x87</p></html>'
-    r = await client.post(
-        f"/api/staff/notices/{draft['id']}/attachments",
-        params={"filename": "说明.html"},
-        content=page,
-        headers=world.headers("staff") | {"content-type": "text/html; charset=utf-8"},
-    )
+    r = await attach(client, world, draft, "说明.html", page, "text/html; charset=utf-8")
     assert r.status_code == 201, r.text
     url = r.json()["url"]
     assert (await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))).is_success
@@ -227,12 +212,7 @@ async def test_an_oversize_attachment_is_refused_and_leaves_nothing(app, client,
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small), base_url="http://t") as c:
-        r = await c.post(
-            f"/api/staff/notices/{draft['id']}/attachments",
-            params={"filename": "大文件.zip"},
-            content=b"0" * 5000,
-            headers=world.headers("staff"),
-        )
+        r = await attach(c, world, draft, "大文件.zip", b"0" * 5000)
     await small.state.engine.dispose()
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"

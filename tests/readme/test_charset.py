@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import build_world, create_project, draft_tender, integrate_all
+from tests.factories import attach, build_world, create_project, draft_tender, integrate_all
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,12 +60,7 @@ async def test_an_attachment_keeps_the_charset_it_was_uploaded_with(app, client,
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     body = "序号,材料,数量\n1,沥青混凝土,1200\n".encode("gbk")
-    r = await client.post(
-        f"/api/staff/notices/{draft['id']}/attachments",
-        params={"filename": "工程量清单.csv"},
-        content=body,
-        headers=world.headers("staff") | {"content-type": "text/csv; charset=GBK"},
-    )
+    r = await attach(client, world, draft, "工程量清单.csv", body, "text/csv; charset=GBK")
     assert r.status_code == 201, r.text
     assert (await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))).is_success
     got = await client.get(r.json()["url"])
