@@ -345,6 +345,12 @@ async def test_nul_deep_json_and_wrong_content_types_on_sign_in_change_nothing(a
     r = await client.get("/api/notices", params={"q": "道\x1f路"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "control_character"
     assert r.json()["error"]["details"] == {"where": "q", "character": "\\u001f"}
+    # However the JSON writes it: escaped short (\f, \b), or U+FFFE raw in UTF-8.
+    json_body = {"content-type": "application/json"}
+    for body in (b'{"username":"staff\\f","password":"x"}', b'{"username":"s\\b","password":"x"}',
+                 '{"username":"staff\ufffe","password":"x"}'.encode()):  # fmt: skip
+        r = await client.post("/api/tokens", content=body, headers=json_body)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "control_character", (body, r.text)
     r = await client.post(
         "/api/centres",
         json={"code": "X\u0000", "name": "某中心", "region_code": "430700"},
