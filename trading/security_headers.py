@@ -30,10 +30,10 @@ def headers_for(content_type: str) -> dict[str, str]:
     return {name.decode(): value.decode() for name, value in COMMON} | {"content-security-policy": policy}
 
 
-def _is_page(headers: list[tuple[bytes, bytes]]) -> bool:
-    """The platform's own HTML page. A file given out as an attachment is not one, whatever its type: a
-    published HTML attachment gets the data policy (sandboxed, nothing runs), not the pages' script-src 'self'."""
-    named = {name.lower(): value for name, value in headers}
+def _is_page(named: dict[bytes, bytes]) -> bool:
+    """Whether a response with these headers (lower-cased names) is the platform's own HTML page. A file given out
+    as an attachment is not one, whatever its type: a published HTML attachment gets the data policy (sandboxed,
+    nothing runs), not the pages' script-src 'self'."""
     if named.get(b"content-disposition", b"").lower().startswith(b"attachment"):
         return False
     return named.get(b"content-type", b"").startswith(b"text/html")
@@ -53,8 +53,8 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
-                present = {name.lower() for name, _ in headers}
-                policy = PAGE_POLICY if _is_page(headers) else DATA_POLICY
+                present = {name.lower(): value for name, value in headers}
+                policy = PAGE_POLICY if _is_page(present) else DATA_POLICY
                 extra = [*COMMON, (b"content-security-policy", policy.encode())]
                 headers += [(name, value) for name, value in extra if name not in present]
                 message = {**message, "headers": headers}
