@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from bidding.client import BiddingClient
     from bidding.envelope import OpenerPrivateKey
+    from trading.log.note import Checkpoint
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -1043,7 +1044,7 @@ def check_receipt(
     from bidding.events import commitment, section_tag
     from trading.canonical import canonical_bytes
     from trading.log import merkle
-    from trading.log.note import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+    from trading.log.note import NoteError, NoteVerifier, open_checkpoint
 
     checks: list[Check] = []
 
@@ -1131,6 +1132,12 @@ def check_receipt(
                 "leaf index lies within that checkpoint",
                 f"index {index}",
             )
+            add(
+                _embedded_proof_holds(doc.get("inclusion_proof"), leaf, index, checkpoint),
+                "回执所附包含证明有效（离线核对）",
+                "the receipt's own inclusion proof verifies against its checkpoint",
+                f"entry {index} in the tree of size {checkpoint.size}",
+            )
     elif merge_by is None:
         add(None, "回执未附检查点（签发时尚未记入日志）", "the receipt carries no checkpoint")
 
@@ -1217,6 +1224,22 @@ def _leaf_in(client: BiddingClient, tree_size: int, leaf_hash_hex: str) -> int |
             return None
         raise
     return index if index < tree_size else None
+
+
+def _embedded_proof_holds(path_hex: Any, leaf: bytes, index: Any, checkpoint: Checkpoint) -> bool:
+    """A v1 receipt's audit path (docs/log.md §11: a list of lowercase hex hashes) from *leaf* at *index* to
+    the root of the receipt's own checkpoint."""
+    from trading.log import merkle
+
+    if not isinstance(path_hex, list) or not isinstance(index, int) or not 0 <= index < checkpoint.size:
+        return False
+    try:
+        path = [bytes.fromhex(node) for node in path_hex]
+    except (TypeError, ValueError):
+        return False
+    if any(len(node) != 32 for node in path):
+        return False
+    return merkle.verify_inclusion(leaf, index, checkpoint.size, path, checkpoint.root_hash)
 
 
 def _promise_pending(merge_by: datetime | None, size: int, add: Callable[..., bool]) -> None:

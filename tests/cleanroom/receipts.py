@@ -278,12 +278,14 @@ def check_receipt(receipt: Any, *, log_key: str | None = None, signature: str | 
 
 
 def _check_v1_form(doc: dict[str, Any], out: ReceiptCheck) -> None:
-    """v1 carries its own proof; its form is not specified beyond the names (GAPS.md): leaf_index an integer,
-    checkpoint a signed note (text), inclusion_proof a list of base64 hashes — assumed."""
-    if not _int(doc["leaf_index"]) or not isinstance(doc["checkpoint"], str):
-        out.add("receipt_malformed", "v1: leaf_index or checkpoint")
-    if not isinstance(doc["inclusion_proof"], list) or not all(isinstance(x, str) for x in doc["inclusion_proof"]):
-        out.add("receipt_malformed", "v1: inclusion_proof is not a list of base64 hashes")
+    """v1 (log.md §11, "The first format"): leaf_index an integer and checkpoint a signed note's text, or both
+    null (signed before integration); inclusion_proof a list of lowercase hex hashes."""
+    index, checkpoint = doc["leaf_index"], doc["checkpoint"]
+    if not ((index is None and checkpoint is None) or (_int(index) and isinstance(checkpoint, str))):
+        out.add("receipt_malformed", "v1: leaf_index and checkpoint are an integer and a text, or both null")
+    proof = doc["inclusion_proof"]
+    if not isinstance(proof, list) or not all(isinstance(x, str) and p.HEX64.match(x) for x in proof):
+        out.add("receipt_malformed", "v1: inclusion_proof is not a list of lowercase hex hashes")
 
 
 # --- §11 steps 3 and 4: online --------------------------------------------------------------------------------------
@@ -447,7 +449,7 @@ async def verify_receipt(
             await _consistent(client, previous[0], previous[1], cp, out, "since the last run")
     if isinstance(index, str):
         return out
-    if doc["format"] == FORMAT_V1:
+    if doc["format"] == FORMAT_V1 and doc["leaf_index"] is not None:
         await _check_v1_proof(doc, key, leaf, out)
     if index is None:
         merge_by = p.parse_instant(doc["merge_by"]) if doc["format"] == FORMAT_V2 else None
@@ -486,7 +488,7 @@ async def _check_v1_proof(doc: dict[str, Any], key: p.NoteKey, leaf: bytes, out:
     """v1: "the same checks, with the checkpoint taken from the receipt" (§11)."""
     try:
         cp = p.parse_checkpoint(p.verify_note(doc["checkpoint"], key))
-        proof = [p.b64decode(x) for x in doc["inclusion_proof"]]
+        proof = [bytes.fromhex(x) for x in doc["inclusion_proof"]]
     except ValueError as exc:
         out.add("bad_checkpoint", f"v1 receipt's checkpoint: {exc}")
         return

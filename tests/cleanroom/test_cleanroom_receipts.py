@@ -258,3 +258,37 @@ async def test_a_receipt_states_the_merge_delay_the_log_states(app, settings, cl
         await site.state.engine.dispose()
     assert stated == 90
     assert check.ok, check.problems
+
+
+async def test_a_first_format_receipt_is_checked_by_its_own_proof(app, client, clock, tmp_path):
+    """log.md §11, "The first format": a v1 receipt (the site's key, its entry's index, the signed checkpoint and
+    the audit path in hex) verifies; an audit path with one hash changed fails even though it is signed."""
+    _, _, receipts = await _bid(app, client, clock, tmp_path, count=2)
+    await integrate_all(app)
+    document = dict(receipts[0]["document"])
+    checkpoint = (await client.get("/log/checkpoint")).text
+    size = int(checkpoint.split("\n")[1])
+    proof = (
+        await client.get("/log/proof/inclusion", params={"tree_size": size, "leaf_hash": document["leaf_hash"]})
+    ).json()
+    del document["max_merge_delay_seconds"], document["merge_by"]
+    document |= {
+        "format": "trading-receipt/v1",
+        "leaf_index": proof["index"],
+        "checkpoint": checkpoint,
+        "inclusion_proof": [p.b64decode(node).hex() for node in proof["proof"]],
+    }
+    first = _resigned(receipts[0], document, app.state.platform_key)
+    assert check_receipt(first, log_key=await _vkey(client)).ok
+    result = await verify_receipt(client, first, now=clock.at)
+    assert result.status == "verified" and result.index == proof["index"], result.summary()
+
+    bent = _resigned(
+        receipts[0],
+        {**document, "inclusion_proof": ["00" * 32, *document["inclusion_proof"][1:]]},
+        app.state.platform_key,
+    )
+    result = await verify_receipt(client, bent, now=clock.at)
+    assert result.status == "failed" and result.codes() == ["bad_proof"], result.summary()
+    in_base64 = _resigned(receipts[0], {**document, "inclusion_proof": proof["proof"]}, app.state.platform_key)
+    assert "receipt_malformed" in check_receipt(in_base64, log_key=await _vkey(client)).codes()

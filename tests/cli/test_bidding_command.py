@@ -575,3 +575,68 @@ def test_verify_receipt_calls_an_entry_missing_after_merge_by_a_broken_promise_a
         assert "FAILED  平台未兑现承诺" in broken.stdout and "结果：未通过" in broken.stdout, broken.stdout
         pending = platform.bidding("anyone", "verify-receipt", str(fresh))
         assert "SKIPPED 尚未记入日志" in pending.stdout and "FAILED" not in pending.stdout, pending.stdout
+
+
+async def _a_first_format_receipt(settings: Settings, tmp: Path, now: datetime) -> Path:
+    """A bid receipted, its entry integrated, and its receipt re-signed in the first format (docs/log.md §11,
+    `trading-receipt/v1`: leaf_index, the signed checkpoint and the audit path in hex, no promise) with the
+    platform's own key, as a site before v2 handed them out; returns the receipt file."""
+    from bidding.receipts import sign_receipt
+    from tests.bidding import harness
+    from trading.log.integrator import integrate_once
+
+    clock = FixedClock(now)
+    async with in_process(settings, clock) as (app, client):
+        world = await build_world(app, clock.at)
+        section = await harness.open_section(app, client, world, clock.at)
+        bidder = await harness.make_bidder(app, client, clock.at - timedelta(minutes=5), 1)
+        r = await harness.submit_file(client, bidder, section, harness.seal(section, bidder, tmp))
+        assert r.status_code == 201, r.text
+        await integrate_once(app.state)
+        doc = dict(r.json()["receipt"]["document"])
+        checkpoint = (await client.get("/log/checkpoint")).text
+        size = int(checkpoint.split("\n")[1])
+        proof = (await client.get(f"/log/proof/inclusion?tree_size={size}&leaf_hash={doc['leaf_hash']}")).json()
+        for promised in ("max_merge_delay_seconds", "merge_by"):
+            del doc[promised]
+        doc |= {
+            "format": "trading-receipt/v1",
+            "leaf_index": proof["index"],
+            "checkpoint": checkpoint,
+            "inclusion_proof": [base64.b64decode(node).hex() for node in proof["proof"]],
+        }
+        data, signature = sign_receipt(doc, app.state.platform_key)
+    receipt = tmp / "receipt-v1.json"
+    receipt.write_text(
+        json.dumps({"receipt": base64.b64encode(data).decode(), "signature": base64.b64encode(signature).decode()})
+    )
+    return receipt
+
+
+def test_verify_receipt_checks_a_first_format_receipt_and_its_own_inclusion_proof(tmp_path):
+    settings = sqlite_settings(tmp_path / "platform")
+    now = datetime.now(UTC).replace(microsecond=0)
+    receipt = asyncio.run(_a_first_format_receipt(settings, tmp_path, now))
+    platform = Platform(tmp_path, settings)
+    offline = platform.bidding("anyone", "verify-receipt", str(receipt), "--offline")
+    assert "OK      回执所附包含证明有效" in offline.stdout and "FAILED" not in offline.stdout, offline.stdout
+    with platform.serving(now + timedelta(seconds=5)):
+        online = platform.bidding("anyone", "verify-receipt", str(receipt))
+        assert "FAILED" not in online.stdout and "包含证明有效：条目" in online.stdout, online.stdout
+
+    # The same receipt with one hash of its audit path changed, signed again: the signature holds, the proof not.
+    from bidding.receipts import sign_receipt
+    from trading.keys import load_or_create_signing_key
+
+    wrapper = json.loads(receipt.read_text())
+    doc = json.loads(base64.b64decode(wrapper["receipt"]))
+    assert doc["inclusion_proof"], "a one-leaf tree has no audit path to tamper with"
+    doc["inclusion_proof"][0] = "00" * 32
+    data, signature = sign_receipt(doc, load_or_create_signing_key(settings.signing_key_path))
+    bent = tmp_path / "receipt-v1-bent.json"
+    bent.write_text(
+        json.dumps({"receipt": base64.b64encode(data).decode(), "signature": base64.b64encode(signature).decode()})
+    )
+    refused = platform.bidding("anyone", "verify-receipt", str(bent), "--offline", ok=False)
+    assert "FAILED  回执所附包含证明有效" in refused.stdout, refused.stdout
+    assert "OK      平台对回执的签名有效" in refused.stdout, refused.stdout
