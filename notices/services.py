@@ -7,7 +7,7 @@ it adds a version to the notice it amends. Nothing published is ever updated in 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notices import advance, schemas
+from notices import advance, media_types, schemas
 from notices.errors import (
     MissingFields,
     NoticeNotFound,
@@ -279,7 +279,9 @@ async def add_attachment(
     blobs: BlobStore,
     max_bytes: int,
 ) -> Attachment:
-    """Stream a file into the blob store (hashing as it passes) and attach it to a draft."""
+    """Stream a file into the blob store (hashing as it passes) and attach it to a draft. Its *media_type* (the
+    request's Content-Type) must be one an attachment may have, and its first bytes must agree with it
+    (notices/media_types.py); a refused file leaves nothing behind."""
     assert act.actor is not None
     notice = await notice_for_staff(session, act.actor, notice_id)
     if notice.status != "draft":
@@ -287,13 +289,14 @@ async def add_attachment(
     name = filename.strip().replace("/", "_").replace("\\", "_")[:255]
     if not name:
         raise InvalidInput("请提供文件名", "Give the file a name (?filename=…)", code="filename_required")
-    stored = await blobs.put_stream(body, max_bytes=max_bytes)
+    media_type, kind = media_types.declared(media_type)
+    stored = await blobs.put_stream(_checked_head(body, media_type, kind), max_bytes=max_bytes)
     if stored.size == 0:
         raise InvalidInput("文件为空", "The file is empty", code="empty_file")
     attachment = Attachment(
         notice_id=notice.id,
         filename=name,
-        media_type=media_type[:100],
+        media_type=media_type,
         size=stored.size,
         sha256=stored.sha256,
         uploaded_at=act.at,
@@ -317,6 +320,23 @@ async def add_attachment(
         },
     )
     return attachment
+
+
+async def _checked_head(body: AsyncIterable[bytes], media_type: str, kind: media_types.Kind) -> AsyncIterator[bytes]:
+    """*body*, passed on once its first HEAD_BYTES (or all of it, if shorter) agree with *kind*: a file that
+    does not is refused before the store has anything of it."""
+    head = b""
+    async for chunk in body:
+        if len(head) >= media_types.HEAD_BYTES:
+            yield chunk
+            continue
+        head += chunk
+        if len(head) >= media_types.HEAD_BYTES:
+            media_types.check_head(media_type, kind, head[: media_types.HEAD_BYTES])
+            yield head
+    if 0 < len(head) < media_types.HEAD_BYTES:  # (an empty file is refused as such once stored)
+        media_types.check_head(media_type, kind, head)
+        yield head
 
 
 async def publish(

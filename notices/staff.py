@@ -79,7 +79,12 @@ class StaffNoticeController(Controller):
         notice_id: FromPath[int],
         filename: str = Parameter(min_length=1, max_length=255),
     ) -> schemas.AttachmentRead:
-        """Attach a file to a draft: the raw body is streamed to the blob store and hashed (SHA-256)."""
+        """Attach a file to a draft: the raw body is streamed to the blob store and hashed (SHA-256).
+
+        Its Content-Type is one of PDF, Word, Excel, PowerPoint, OpenDocument, OFD, ZIP, RAR, 7z, PNG, JPEG,
+        TIFF, DWG, text/plain or text/csv (with charset utf-8, gbk, gb18030, gb2312 or big5), or
+        application/octet-stream for any other format; the file's first bytes must agree with it. Else 415:
+        unsupported_media_type, media_type_mismatch, charset_mismatch or unknown_charset."""
         settings = request.app.state.settings
         media_type = request.headers.get("content-type", "application/octet-stream")
         if media_type.startswith("multipart/"):

@@ -46,7 +46,7 @@ STATUSES = {
     404: "Nothing there (or nothing the caller may see)",
     409: "The state forbids it now (already done, published, superseded, …)",
     413: "The body is larger than the limit",
-    415: "The body is not sent as JSON",
+    415: "The body's type is not accepted: not JSON, or an attachment's type or content (see the route)",
     422: "A rule or statutory period refuses it (the rule is named)",
     429: "Too many failed sign-ins: wait Retry-After seconds",
 }

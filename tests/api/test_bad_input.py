@@ -158,7 +158,7 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     world = await build_world(app, clock.at)
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
-    body = "澧县城区道路提质改造工程招标文件\n".encode() * 20000
+    body = b"%PDF-1.7\n" + "澧县城区道路提质改造工程招标文件\n".encode() * 20000
     r = await attach(client, world, draft, "招标文件.pdf", body, "application/pdf")
     assert r.status_code == 201, r.text
     assert r.json()["sha256"] == hashlib.sha256(body).hexdigest()
@@ -176,7 +176,7 @@ async def test_attachment_upload_is_streamed_hashed_and_limited(app, client, clo
     r4 = await client.get(r.json()["url"])
     assert r4.status_code == 200 and r4.content == body
     # A published notice takes no more attachments.
-    r5 = await attach(client, world, draft, "补充.pdf", b"x")
+    r5 = await attach(client, world, draft, "补充.pdf", b"%PDF-1.7")
     assert r5.status_code == 409
 
 
@@ -187,7 +187,9 @@ async def test_an_html_attachment_is_a_download_that_runs_nothing(app, client, c
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     page = b'<html><script src="/api/notices/1/attachments/2"></script><p>\xe6\x8b\x9b\xe6\xa0\x87</p></html>'
-    r = await attach(client, world, draft, "说明.html", page, "text/html; charset=utf-8")
+    refused = await attach(client, world, draft, "说明.html", page, "text/html; charset=utf-8")
+    assert refused.status_code == 415 and refused.json()["error"]["code"] == "unsupported_media_type", refused.text
+    r = await attach(client, world, draft, "说明.html", page, "application/octet-stream")
     assert r.status_code == 201, r.text
     url = r.json()["url"]
     assert (await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))).is_success
