@@ -4,19 +4,22 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notices.models import Notice, NoticeVersion
+from notices.models import Attachment, Notice, NoticeVersion
 from notices.ocds.releases import (
     BID_EXTENSION,
     OCDS_VERSION,
     Org,
     ProjectFacts,
+    PublishedFile,
     PublishedVersion,
     Transaction,
     compile_releases,
@@ -58,7 +61,38 @@ async def project_facts(session: AsyncSession, project: Project, settings: Setti
     )
 
 
-def published_version(notice: Notice, version: NoticeVersion, base_url: str) -> PublishedVersion:
+#: A notice's published files: (the version that first published each, the file), in the order attached.
+Files = dict[int, list[tuple[int, PublishedFile]]]
+
+
+async def published_files(session: AsyncSession, notice_ids: Iterable[int], base_url: str) -> Files:
+    """The published attachments of these notices, each with the time of the version that first published it."""
+    ids = sorted(set(notice_ids))
+    files: Files = defaultdict(list)
+    if not ids:
+        return files
+    rows = await session.execute(
+        select(Attachment, NoticeVersion.published_at)
+        .join(
+            NoticeVersion,
+            and_(
+                NoticeVersion.notice_id == Attachment.notice_id,
+                NoticeVersion.version == Attachment.published_in_version,
+            ),
+        )
+        .where(Attachment.notice_id.in_(ids))
+        .order_by(Attachment.id)
+    )
+    for a, published_at in rows:
+        url = f"{base_url.rstrip('/')}/api/notices/{a.notice_id}/attachments/{a.id}"
+        file = PublishedFile(a.id, a.filename, a.media_type, a.sha256, a.size, url, published_at.isoformat())
+        files[a.notice_id].append((a.published_in_version, file))
+    return files
+
+
+def published_version(
+    notice: Notice, version: NoticeVersion, base_url: str, files: Files | None = None
+) -> PublishedVersion:
     document = json.loads(version.document)
     return PublishedVersion(
         notice_id=notice.id,
@@ -71,6 +105,7 @@ def published_version(notice: Notice, version: NoticeVersion, base_url: str) -> 
         section_ids=document.get("section_ids") or [],
         content_sha256=version.content_hash,
         url=f"{base_url.rstrip('/')}/api/notices/{notice.id}/versions/{version.version}/document",
+        files=[f for first, f in (files or {}).get(notice.id, ()) if first <= version.version],
     )
 
 
@@ -85,8 +120,9 @@ async def project_releases(session: AsyncSession, project: Project, settings: Se
         )
     ).all()
     releases = []
+    files = await published_files(session, (n.id for n, _ in rows), settings.base_url)
     for n, v in rows:
-        version = published_version(n, v, settings.base_url)
+        version = published_version(n, v, settings.base_url, files)
         releases.append(release(facts, version, opening_bids=await _opening_bids(session, version)))
     return releases + await _implementation(session, project, facts, rows)
 
@@ -258,8 +294,9 @@ async def release_package(
         )
         versions = (await session.execute(query)).all()
         keys = [version.change_seq for _, version, _ in versions]
+        files = await published_files(session, (notice.id for notice, _, _ in versions[:limit]), settings.base_url)
         for notice, version, project in versions[:limit]:
-            published = published_version(notice, version, settings.base_url)
+            published = published_version(notice, version, settings.base_url, files)
             opening_bids = await _opening_bids(session, published)
             releases.append(release(await facts_of(project), published, opening_bids=opening_bids))
     package = _package_head(uri, now)

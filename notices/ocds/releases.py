@@ -64,6 +64,21 @@ class PublishedVersion:
     section_ids: Sequence[int] = ()
     content_sha256: str = ""
     url: str = ""
+    #: The files published with the notice up to this version (tender documents, drawings, bills of quantities).
+    files: Sequence[PublishedFile] = ()
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A notice's attachment as the public downloads it."""
+
+    id: int
+    filename: str
+    media_type: str  # as served; OCDS takes its type/subtype (notices/media_types.py)
+    sha256: str
+    size: int
+    url: str
+    published_at: str  # RFC 3339: when the version that first published it was
 
 
 def amount(fen: int | None) -> dict[str, Any] | None:
@@ -122,6 +137,30 @@ def _document(version: PublishedVersion, document_type: str) -> dict[str, Any]:
     return doc
 
 
+def _documents(version: PublishedVersion, document_type: str) -> list[dict[str, Any]]:
+    """The notice's own document, then the files published with it."""
+    return [_document(version, document_type), *_files(version, document_type)]
+
+
+def _files(version: PublishedVersion, document_type: str) -> list[dict[str, Any]]:
+    # A tender notice's files are the documentation for bidders (招标文件, drawings, bills of quantities); any
+    # other notice's are part of what that notice publishes.
+    file_type = "biddingDocuments" if document_type == "tenderNotice" else document_type
+    return [
+        {
+            "id": f"attachment-{f.id}",
+            "documentType": file_type,
+            "title": f.filename,
+            "description": f"附件 SHA-256：{f.sha256}；{f.size} 字节",
+            "url": f.url,
+            "datePublished": f.published_at,
+            "format": f.media_type.partition(";")[0].strip(),
+            "language": "zh",
+        }
+        for f in version.files
+    ]
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -164,7 +203,7 @@ def release(
     elif kind == "tender_plan":
         out["tag"] = ["planning"]
         out |= _planning(project, fields)
-        out.setdefault("planning", {})["documents"] = [_document(version, "procurementPlan")]
+        out.setdefault("planning", {})["documents"] = _documents(version, "procurementPlan")
         tender |= _given(
             title=project.name,
             description=_text(fields.get("project_overview")) or version.title,
@@ -194,7 +233,7 @@ def release(
             eligibilityCriteria=_text(fields.get("qualification")),
             submissionMethod=["electronicSubmission"],
             submissionMethodDetails=_text(fields.get("submission_how")),
-            documents=[_document(version, "tenderNotice")],
+            documents=_documents(version, "tenderNotice"),
         )
         deadline = version.timetable.get("prequalification_deadline")
         if deadline:
@@ -216,7 +255,7 @@ def release(
             + "、".join(passed)
             + (f"；公告文本 SHA-256：{version.content_sha256}" if version.content_sha256 else "")
         )
-        tender["documents"] = [shortlist]
+        tender["documents"] = [shortlist, *_files(version, "shortlistedFirms")]
     elif kind == "amendment":
         out["tag"] = ["tenderAmendment"]
         tender["amendments"] = [
@@ -294,7 +333,7 @@ def release(
         ]
         if items:
             award["items"] = items
-        award["documents"] = [_document(version, "awardNotice")]
+        award["documents"] = _documents(version, "awardNotice")
         out["awards"] = [award]
     elif kind == "contract":
         out["tag"] = ["contract"]
@@ -303,7 +342,7 @@ def release(
             "awardID": f"{key}-award",
             "title": version.title,
             "status": "active",
-            "documents": [_document(version, "contractNotice")],
+            "documents": _documents(version, "contractNotice"),
         }
         if isinstance(fields.get("amount_fen"), int):
             contract["value"] = amount(fields["amount_fen"])
@@ -328,7 +367,7 @@ def release(
         out["contracts"] = [contract]
     elif kind in ("objection_reply", "dispute_ruling"):
         out["tag"] = ["tenderUpdate"]
-        tender["documents"] = [_document(version, "complaints")]
+        tender["documents"] = _documents(version, "complaints")
         ruled = _ruled_bid(version, opening_bids or (), key) if kind == "dispute_ruling" else None
         if ruled is not None:
             out["bids"] = {"details": [ruled]}
@@ -370,7 +409,7 @@ def _opening_tender(project: ProjectFacts, version: PublishedVersion, procuring:
         "procurementMethod": "open",
         "procurementMethodDetails": project.procedure_name_zh,
         "submissionMethod": ["electronicSubmission"],
-        "documents": [_document(version, "tenderNotice")],
+        "documents": _documents(version, "tenderNotice"),
     }
     category = {"works": "works", "land": None, "property": None}.get(project.trade_kind, None)
     if category:

@@ -5,6 +5,7 @@ road project can be followed from its tender to its contract."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +136,13 @@ async def test_a_road_project_can_be_followed_from_tender_to_contract_as_an_ocds
     assert "implementation" in tags
     assert compiled == compile_releases(record["releases"])
     assert any(p["roles"] == ["buyer"] or "buyer" in p["roles"] for p in compiled["parties"])
+    # The tender's files (its 招标文件) are in the tender's documents, and each is the file the site serves.
+    files = [d for d in compiled["tender"]["documents"] if d["documentType"] == "biddingDocuments"]
+    assert files, compiled["tender"]["documents"]
+    for d in files:
+        assert d["format"] == "text/plain" and d["title"].startswith("招标文件") and d["datePublished"], d
+        served = await client.get(d["url"].removeprefix(settings.base_url.rstrip("/")))
+        assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() in d["description"], d
     missing = await client.get(f"/api/ocds/records/{settings.ocid_prefix}-nope")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "ocid_not_found"
 
