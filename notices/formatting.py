@@ -22,6 +22,7 @@ from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from bidding.envelope import errors as envelope_errors
+from notices import media_types
 from notices.kinds import NOTICE_KINDS, FieldSpec
 from trading.context import ROLE_NAMES_ZH
 from trading.projects.schemas import FUNDING_KIND_NAMES, TRADE_KIND_NAMES
@@ -652,6 +653,7 @@ def register_filters(engine: JinjaTemplateEngine) -> None:
             "wanyuan": wanyuan,
             "number": number,
             "filesize": filesize,
+            "file_kind": media_types.label,
             "local_dt": _zoned(local_datetime),
             "local_date": _zoned(local_date),
             "short_date": _zoned(short_date),

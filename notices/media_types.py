@@ -171,6 +171,17 @@ def _charset(label: str) -> str:
     return served
 
 
+def label(media_type: str) -> str:
+    """What a reader is told the file is: "PDF", "Word (docx)", "CSV · gbk"; an older attachment's type the
+    list does not hold, as it was given."""
+    essence, _, parameters = media_type.partition(";")
+    kind = KINDS.get(essence.strip().lower())
+    if kind is None:
+        return media_type
+    charset = parameters.partition("charset=")[2].strip()
+    return f"{kind.label} · {charset}" if kind.text and charset else kind.label
+
+
 def check_head(media_type: str, kind: Kind, head: bytes) -> None:
     """Refuse a file whose first bytes contradict *kind* (ContentNotAsDeclared); a text type's head must also
     decode in its charset (an incomplete character cut off at the head's end is allowed)."""

@@ -137,6 +137,8 @@ async def test_a_refused_attachment_is_a_415_that_leaves_nothing(app, client, cl
     assert published.status_code == 200, published.text
     served = await client.get(published.json()["attachments"][0]["url"])
     assert served.headers["content-type"] == "text/plain; charset=utf-8" and served.content == not_a_pdf
+    page = await client.get(f"/notices/{draft['id']}")  # the public's page says what each file is
+    assert page.status_code == 200 and "文本 text · utf-8" in page.text and "CSV · gbk" in page.text
 
 
 @pytest.mark.asyncio
