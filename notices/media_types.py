@@ -70,7 +70,12 @@ KINDS: dict[str, Kind] = {
     "image/png": Kind("PNG", _starts(b"\x89PNG\r\n\x1a\n")),
     "image/jpeg": Kind("JPEG", _starts(b"\xff\xd8\xff")),
     "image/tiff": Kind("TIFF", _starts(*_TIFF)),
+    "image/gif": Kind("GIF", _starts(b"GIF87a", b"GIF89a")),
+    "image/bmp": Kind("BMP", _starts(b"BM")),
     "image/vnd.dwg": Kind("DWG 图纸", _starts(b"AC10")),
+    "image/x-dwg": Kind("DWG 图纸", _starts(b"AC10")),  # (the names operating systems give DWG files)
+    "application/acad": Kind("DWG 图纸", _starts(b"AC10")),
+    "application/x-dwg": Kind("DWG 图纸", _starts(b"AC10")),
     "text/plain": Kind("文本 text", _text, text=True),
     "text/csv": Kind("CSV", _text, text=True),
     "application/octet-stream": Kind("其他格式 other", None),
@@ -100,9 +105,10 @@ class ContentNotAsDeclared(DomainError):
     def __init__(self, media_type: str, label: str) -> None:
         super().__init__(
             f"文件内容不是所声明的 {label} 格式（Content-Type: {media_type}）：请确认上传的是正确的文件，"
-            "或声明其真实类型",
+            "或声明其真实类型；真实类型不在可用之列的（如另存为 .xls 的网页），请以 application/octet-stream 上传",
             f"The file's content is not the {label} its Content-Type ({media_type}) says: check that this is the "
-            "right file, or declare its real type",
+            "right file, or declare its real type; a type not on the list (a web page saved as .xls, say) goes as "
+            "application/octet-stream",
         )
 
 
@@ -111,9 +117,11 @@ class NotInCharset(DomainError):
     code = "charset_mismatch"
 
     def __init__(self, charset: str) -> None:
+        likely = "gbk" if charset == "utf-8" else "utf-8"
         super().__init__(
-            f"文件内容不是 {charset} 编码的文本：如为 GBK 编码，请在 Content-Type 中声明 charset=gbk",
-            f"The file is not text in {charset}: if it is GBK, say so in its Content-Type (charset=gbk)",
+            f"文件内容不是 {charset} 编码的文本：如为 {likely.upper()} 编码，请在 Content-Type 中声明 charset={likely}",
+            f"The file is not text in {charset}: if it is {likely.upper()}, say so in its Content-Type "
+            f"(charset={likely})",
         )
 
 
@@ -123,8 +131,8 @@ class BadCharset(DomainError):
 
     def __init__(self, charset: str) -> None:
         super().__init__(
-            f"不接受的字符集：{charset}（可用 utf-8、gbk、gb18030、gb2312、big5）",
-            f"Charset {charset!r} is not accepted (use utf-8, gbk, gb18030, gb2312 or big5)",
+            f"不接受的字符集：{charset}（可用 {'、'.join(CHARSETS.values())}）",
+            f"Charset {charset!r} is not accepted (use {', '.join(CHARSETS.values())})",
         )
 
 
@@ -161,14 +169,48 @@ CHARSETS = {
 }
 
 
+#: Labels Python's codecs do not know, for charsets they do.
+_ALIASES = {"x-gbk": "gbk", "windows-936": "gbk", "x-gb18030": "gb18030"}
+#: Charsets whose text a UTF-8 file is often mistaken for.
+_NOT_UTF8 = ("gbk", "gb18030", "gb2312", "big5")
+
+
 def _charset(label: str) -> str:
     try:
-        served = CHARSETS.get(codecs.lookup(label).name)
-    except LookupError:
+        served = CHARSETS.get(codecs.lookup(_ALIASES.get(label.lower(), label)).name)
+    except (LookupError, ValueError):  # (ValueError: a name with a NUL in it)
         served = None
     if served is None:
         raise BadCharset(label[:40])
     return served
+
+
+#: File name endings a browser or an operating system would run or render as a page: never a tender document.
+ACTIVE_ENDINGS = frozenset(
+    "html htm xhtml shtml mht mhtml svg svgz js mjs hta exe com bat cmd scr msi ps1 vbs vbe wsf jar lnk dll "
+    "cpl reg sh".split()
+)
+
+
+class ActiveFileName(DomainError):
+    status_code = 400
+    code = "filename_not_allowed"
+
+    def __init__(self, ending: str) -> None:
+        super().__init__(
+            f"不接受以 .{ending} 结尾的附件：网页、脚本和可执行程序不能作为公告附件发布",
+            f"Attachments named .{ending} are not accepted: web pages, scripts and programs are not published "
+            "as a notice's files",
+        )
+
+
+def check_filename(name: str) -> None:
+    """Refuse a name whose ending would be run or rendered (ActiveFileName): 招标文件.pdf.exe, and 说明.html. —
+    Windows drops trailing dots and spaces."""
+    stem = name.rstrip(". ").lower()
+    ending = stem.rpartition(".")[2].strip() if "." in stem else ""
+    if ending in ACTIVE_ENDINGS:
+        raise ActiveFileName(ending)
 
 
 def label(media_type: str) -> str:
@@ -191,7 +233,20 @@ def check_head(media_type: str, kind: Kind, head: bytes) -> None:
         raise ContentNotAsDeclared(media_type, kind.label)
     if kind.text:
         charset = media_type.partition("charset=")[2] or "utf-8"
+        whole = len(head) < HEAD_BYTES
         try:
-            codecs.getincrementaldecoder(charset)().decode(head, final=len(head) < HEAD_BYTES)
+            codecs.getincrementaldecoder(charset)().decode(head, final=whole)
         except UnicodeDecodeError:
             raise NotInCharset(charset) from None
+        if charset in _NOT_UTF8 and not head.isascii() and _reads_as_utf8(head, whole):
+            # Chinese text in UTF-8 often also decodes as GBK — to other characters: served as GBK, it would
+            # reach its readers garbled. Real GBK text almost never is valid UTF-8 as well.
+            raise NotInCharset(charset)
+
+
+def _reads_as_utf8(head: bytes, whole: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+    except UnicodeDecodeError:
+        return False
+    return True

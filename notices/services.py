@@ -289,10 +289,9 @@ async def add_attachment(
     name = filename.strip().replace("/", "_").replace("\\", "_")[:255]
     if not name:
         raise InvalidInput("请提供文件名", "Give the file a name (?filename=…)", code="filename_required")
+    media_types.check_filename(name)
     media_type, kind = media_types.declared(media_type)
     stored = await blobs.put_stream(_checked_head(body, media_type, kind), max_bytes=max_bytes)
-    if stored.size == 0:
-        raise InvalidInput("文件为空", "The file is empty", code="empty_file")
     attachment = Attachment(
         notice_id=notice.id,
         filename=name,
@@ -334,7 +333,9 @@ async def _checked_head(body: AsyncIterable[bytes], media_type: str, kind: media
         if len(head) >= media_types.HEAD_BYTES:
             media_types.check_head(media_type, kind, head[: media_types.HEAD_BYTES])
             yield head
-    if 0 < len(head) < media_types.HEAD_BYTES:  # (an empty file is refused as such once stored)
+    if not head:
+        raise InvalidInput("文件为空", "The file is empty", code="empty_file")
+    if len(head) < media_types.HEAD_BYTES:
         media_types.check_head(media_type, kind, head)
         yield head
 

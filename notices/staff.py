@@ -82,12 +82,13 @@ class StaffNoticeController(Controller):
         """Attach a file to a draft: the raw body is streamed to the blob store and hashed (SHA-256).
 
         Its Content-Type is one of PDF, Word, Excel, PowerPoint, OpenDocument, OFD, ZIP, RAR, 7z, PNG, JPEG,
-        TIFF, DWG, text/plain or text/csv (with charset utf-8, gbk, gb18030, gb2312 or big5), or
+        TIFF, GIF, BMP, DWG, text/plain or text/csv (with its charset: utf-8, gbk, gb18030, gb2312, big5 …), or
         application/octet-stream for any other format; the file's first bytes must agree with it. Else 415:
-        unsupported_media_type, media_type_mismatch, charset_mismatch or unknown_charset."""
+        unsupported_media_type, media_type_mismatch, charset_mismatch or unknown_charset. A name ending in what
+        would run or render as a page (.html, .svg, .exe, .js …) is a 400 filename_not_allowed."""
         settings = request.app.state.settings
         media_type = request.headers.get("content-type", "application/octet-stream")
-        if media_type.startswith("multipart/"):
+        if media_type.strip().lower().startswith("multipart/"):
             raise InvalidInput(
                 "请直接上传文件内容（非 multipart 表单）",
                 "Send the file as the raw request body, not as a multipart form",

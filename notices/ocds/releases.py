@@ -161,6 +161,12 @@ def _files(version: PublishedVersion, document_type: str) -> list[dict[str, Any]
     ]
 
 
+def _add_files(tender: dict[str, Any], version: PublishedVersion, document_type: str) -> None:
+    """A notice whose release has no document of its own still lists its files, in the tender's documents."""
+    if version.files:
+        tender.setdefault("documents", []).extend(_files(version, document_type))
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -266,6 +272,7 @@ def release(
                 "description": version.title,
             }
         ]
+        _add_files(tender, version, "biddingDocuments")  # the revised 招标文件, drawings, bills of quantities
     elif kind == "termination":
         out["tag"] = ["tenderCancellation"]
         tender["status"] = "unsuccessful" if fields.get("outcome") == "failed" else "cancelled"
@@ -276,6 +283,7 @@ def release(
                 "rationale": _text(fields.get("reason")),
             }
         ]
+        _add_files(tender, version, "cancellationDetails")
     elif kind == "opening_record":
         out["tag"] = ["tenderUpdate"]
         details, tenderers = _bids(version, parties, key)
@@ -293,6 +301,7 @@ def release(
                 {"id": f"{key}-highest", "measure": "highestValidBidValue", "value": max(prices), "currency": "CNY"},
             ]
         out["bids"] = {"statistics": statistics, "details": details}
+        _add_files(tender, version, "bidders")
     elif kind == "candidate_publicity":
         out["tag"] = ["award"]
         out["awards"] = [
@@ -308,6 +317,7 @@ def release(
             for i, c in enumerate(fields.get("candidates") or [])
             if isinstance(c, dict)
         ]
+        _add_files(tender, version, "evaluationReports")
     elif kind == "result":
         out["tag"] = ["award"]
         winner = fields.get("winner")

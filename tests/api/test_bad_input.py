@@ -187,9 +187,11 @@ async def test_an_html_attachment_is_a_download_that_runs_nothing(app, client, c
     project = await create_project(client, world)
     draft = await draft_tender(client, world, project, clock.at)
     page = b'<html><script src="/api/notices/1/attachments/2"></script><p>\xe6\x8b\x9b\xe6\xa0\x87</p></html>'
-    refused = await attach(client, world, draft, "说明.html", page, "text/html; charset=utf-8")
+    refused = await attach(client, world, draft, "说明.txt", page, "text/html; charset=utf-8")
     assert refused.status_code == 415 and refused.json()["error"]["code"] == "unsupported_media_type", refused.text
-    r = await attach(client, world, draft, "说明.html", page, "application/octet-stream")
+    named = await attach(client, world, draft, "说明.html", page, "application/octet-stream")
+    assert named.status_code == 400 and named.json()["error"]["code"] == "filename_not_allowed", named.text
+    r = await attach(client, world, draft, "说明.dat", page, "application/octet-stream")
     assert r.status_code == 201, r.text
     url = r.json()["url"]
     assert (await client.post(f"/api/staff/notices/{draft['id']}/publish", headers=world.headers("staff"))).is_success

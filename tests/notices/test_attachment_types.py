@@ -35,6 +35,11 @@ XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40
         ("image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
         ("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF"),
         ("image/vnd.dwg", b"AC1032\x00\x00"),
+        ("image/x-dwg", b"AC1027\x00\x00"),
+        ("image/gif", b"GIF89a\x01\x00"),
+        ("image/bmp", b"BM6\x00\x00\x00"),
+        ("text/plain; charset=x-gbk", "招标文件".encode("gbk")),
+        ("text/plain; charset=gbk", b"plain ASCII is GBK too"),
         ("text/csv; charset=GBK", "序号,材料,数量\n1,沥青混凝土,1200\n".encode("gbk")),
         ("text/plain", "澧县城区道路提质改造工程\n".encode()),
         ("application/octet-stream", b"\x00\x01GZBS proprietary tender file"),
@@ -59,6 +64,8 @@ def test_the_types_a_centre_publishes_are_accepted(content_type, head):
         ("image/png", b"\xff\xd8\xff\xe0", "media_type_mismatch"),
         ("text/plain", b"MZ\x90\x00\x03\x00", "media_type_mismatch"),  # a program is no text
         ("text/csv", "序号,数量\n".encode("gbk"), "charset_mismatch"),  # GBK, not the UTF-8 assumed
+        ("text/csv; charset=gbk", "序号,材料,数量\n".encode(), "charset_mismatch"),  # UTF-8 sent as GBK
+        ("text/plain; charset=big5", "招標文件".encode(), "charset_mismatch"),
         ("text/csv; charset=utf-16", b"\xff\xfe1\x00", "unknown_charset"),
         ("text/plain; charset=base64", b"aGVsbG8=", "unknown_charset"),
     ],
@@ -70,6 +77,29 @@ def test_a_type_not_published_or_content_not_as_declared_is_refused(content_type
     assert refused.value.status_code == 415 and refused.value.code == code
     zh, _, en = refused.value.message.partition(" / ")
     assert zh and en, refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        ("招标文件.pdf", False),
+        ("说明.html.pdf", False),
+        ("工程量清单", False),
+        ("说明.html", True),
+        ("说明.HTM", True),
+        ("图.svg", True),
+        ("招标文件.pdf.exe", True),
+        ("招标文件.exe. ", True),  # Windows drops the trailing dot and space
+        ("run.js", True),
+    ],
+)
+def test_a_name_that_would_run_or_render_is_refused(name, refused):
+    if refused:
+        with pytest.raises(media_types.ActiveFileName) as error:
+            media_types.check_filename(name)
+        assert error.value.status_code == 400 and error.value.code == "filename_not_allowed"
+    else:
+        media_types.check_filename(name)
 
 
 def test_the_type_is_kept_in_one_form():
@@ -121,11 +151,15 @@ async def test_a_refused_attachment_is_a_415_that_leaves_nothing(app, client, cl
     assert r.status_code == 415, r.text
     error = r.json()["error"]
     assert error["code"] == "media_type_mismatch" and "PDF" in error["message_zh"] and "PDF" in error["message_en"]
-    r = await attach(client, world, draft, "说明.svg", b"<svg onload=alert(1)/>", "image/svg+xml")
+    r = await attach(client, world, draft, "说明.dat", b"<svg onload=alert(1)/>", "image/svg+xml")
     assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
     assert "application/octet-stream" in r.json()["error"]["message_en"]
     r = await attach(client, world, draft, "清单.csv", "序号,数量\n".encode("gbk"), "text/csv")
     assert r.status_code == 415 and "charset=gbk" in r.json()["error"]["message"]
+    r = await attach(client, world, draft, "说明.htm", b"<p>x</p>", "application/octet-stream")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "filename_not_allowed"
+    r = await attach(client, world, draft, "空.pdf", b"", "application/pdf")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "empty_file"
     assert await _what_is_kept(app, draft["id"], client, world) == before
 
     # the same file declared as what it is goes in, and is served with that type

@@ -17,7 +17,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 import notices
-from notices.ocds.releases import compile_releases
+from notices.kinds import NOTICE_KINDS
+from notices.ocds.releases import Org, ProjectFacts, PublishedFile, PublishedVersion, compile_releases, release
 from tests.demo_snapshot import seeded_demo
 
 SCHEMA = Path(notices.__file__).parent / "ocds" / "schema"
@@ -172,3 +173,58 @@ def test_compiling_merges_by_identifier_and_lets_newer_values_win():
         {"id": "b", "name": "B", "roles": ["tenderer"]},
     ]
     assert compiled["tag"] == ["compiled"] and compiled["date"] == "2026-02-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("kind", list(NOTICE_KINDS))
+def test_every_kind_of_notice_lists_its_files_in_its_release(kind):
+    """Whatever the notice — a tender's 招标文件, an amendment's revised documents, a termination's reasons —
+    its published files are in its release, with their media type, address and hash, and the release validates."""
+    facts = ProjectFacts(
+        ocid_prefix="ocds-hnggzy",
+        trade_code="E4307000001001",
+        name="澧县城区道路提质改造工程",
+        trade_kind="works",
+        procedure_name_zh="公开招标",
+        tenderer=Org("澧县住房和城乡建设局", "11430723MB1234567X"),
+    )
+    drawing = PublishedFile(
+        7,
+        "施工图.dwg",
+        "image/vnd.dwg",
+        "ab" * 32,
+        1024,
+        "https://ggzy.example/api/notices/3/attachments/7",
+        "2026-11-20T01:00:00+00:00",
+    )
+    bill = PublishedFile(
+        8,
+        "工程量清单.csv",
+        "text/csv; charset=gbk",
+        "cd" * 32,
+        2048,
+        "https://ggzy.example/api/notices/3/attachments/8",
+        "2026-11-21T01:00:00+00:00",
+    )
+    version = PublishedVersion(
+        notice_id=3,
+        version=2,
+        kind=kind,
+        title="公告",
+        published_at="2026-11-21T01:00:00+00:00",
+        fields={"winner": "湖南路桥建设集团有限责任公司"} if kind == "result" else {},  # (a result names its winner)
+        section_ids=[5],
+        files=[drawing, bill],
+    )
+    out = release(facts, version)
+    assert errors(RELEASE_SCHEMA, out) == []
+    listed = [
+        d
+        for place in (out.get("planning", {}), out.get("tender", {}), *out.get("awards", []), *out.get("contracts", []))
+        for d in place.get("documents", [])
+        if d["id"].startswith("attachment-")
+    ]
+    assert [(d["id"], d["format"], d["url"]) for d in listed] == [
+        ("attachment-7", "image/vnd.dwg", drawing.url),
+        ("attachment-8", "text/csv", bill.url),
+    ], out
+    assert "ab" * 32 in listed[0]["description"] and listed[0]["datePublished"] == drawing.published_at
