@@ -31,6 +31,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -1064,6 +1065,13 @@ def check_receipt(
     ):
         return Report(checks)
     merge_by = _promised_by(doc, add)
+    if doc.get("format") == "trading-receipt/v1" and not add(
+        _v1_form(doc),
+        "v1 回执的 leaf_index、checkpoint、inclusion_proof 格式正确",
+        "v1 receipt's leaf_index, checkpoint and inclusion_proof have the documented form",
+        "docs/log.md §11",
+    ):
+        return Report(checks)
     for name, value in (expect or {}).items():
         add(doc.get(name) == value, f"回执的 {name} 与本地投标一致", f"receipt {name} matches the local bid")
 
@@ -1226,19 +1234,27 @@ def _leaf_in(client: BiddingClient, tree_size: int, leaf_hash_hex: str) -> int |
     return index if index < tree_size else None
 
 
-def _embedded_proof_holds(path_hex: Any, leaf: bytes, index: Any, checkpoint: Checkpoint) -> bool:
-    """A v1 receipt's audit path (docs/log.md §11: a list of lowercase hex hashes) from *leaf* at *index* to
-    the root of the receipt's own checkpoint."""
+def _v1_form(doc: dict[str, Any]) -> bool:
+    """docs/log.md §11, the first format: leaf_index an integer and checkpoint a text, or both null; the audit
+    path a list of lowercase hex hashes."""
+    index, checkpoint, path = (doc.get(name, ...) for name in ("leaf_index", "checkpoint", "inclusion_proof"))
+    located = (index is None and checkpoint is None) or (
+        type(index) is int and index >= 0 and isinstance(checkpoint, str)
+    )
+    return located and isinstance(path, list) and all(isinstance(n, str) and _HEX_HASH.fullmatch(n) for n in path)
+
+
+_HEX_HASH = re.compile("[0-9a-f]{64}")
+
+
+def _embedded_proof_holds(path_hex: list[str], leaf: bytes, index: int, checkpoint: Checkpoint) -> bool:
+    """A v1 receipt's audit path (its form checked: _v1_form) from *leaf* at *index* to the root of the
+    receipt's own checkpoint."""
     from trading.log import merkle
 
-    if not isinstance(path_hex, list) or not isinstance(index, int) or not 0 <= index < checkpoint.size:
+    if not 0 <= index < checkpoint.size:
         return False
-    try:
-        path = [bytes.fromhex(node) for node in path_hex]
-    except (TypeError, ValueError):
-        return False
-    if any(len(node) != 32 for node in path):
-        return False
+    path = [bytes.fromhex(node) for node in path_hex]
     return merkle.verify_inclusion(leaf, index, checkpoint.size, path, checkpoint.root_hash)
 
 

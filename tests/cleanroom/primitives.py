@@ -127,7 +127,7 @@ def b64(data: bytes) -> str:
 
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = re.compile(r"[0-9a-f]{64}")  # (fullmatch: "$" would let a trailing newline through)
 
 
 def parse_instant(text: object) -> datetime:

@@ -203,7 +203,7 @@ def check_receipt(receipt: Any, *, log_key: str | None = None, signature: str | 
         out.add("receipt_malformed", f"kind {doc['kind']!r} is not {KIND!r}")
     if not _int(doc["section_id"]) or not isinstance(doc["bidder_credit_code"], str):
         out.add("receipt_malformed", "section_id or bidder_credit_code")
-    if not isinstance(doc["manifest_sha256"], str) or not p.HEX64.match(doc["manifest_sha256"]):
+    if not isinstance(doc["manifest_sha256"], str) or not p.HEX64.fullmatch(doc["manifest_sha256"]):
         out.add("receipt_malformed", "manifest_sha256 is not lower-case hex SHA-256")
     try:
         received = p.parse_instant(doc["received_at"])
@@ -253,7 +253,7 @@ def check_receipt(receipt: Any, *, log_key: str | None = None, signature: str | 
         or entry["kind"] != "bid_event"
     ):
         out.add("entry_malformed", "log_entry is not exactly {kind: bid_event, commitment, section_tag}")
-    elif not isinstance(entry["section_tag"], str) or not p.HEX64.match(entry["section_tag"]):
+    elif not isinstance(entry["section_tag"], str) or not p.HEX64.fullmatch(entry["section_tag"]):
         out.add("entry_malformed", "section_tag is not lower-case hex")
     if isinstance(entry, dict) and entry.get("commitment") != commitment:
         out.add("commitment_mismatch", "the commitment of event and salt is not the entry's")
@@ -270,7 +270,7 @@ def check_receipt(receipt: Any, *, log_key: str | None = None, signature: str | 
     allowed = set(expected) | {"replaces"}
     if wrong or set(event) - allowed or not set(expected) <= set(event):
         out.add("event_mismatch", f"the event differs from the receipt in {wrong or sorted(set(event) ^ allowed)}")
-    elif "replaces" in event and (not isinstance(event["replaces"], str) or not p.HEX64.match(event["replaces"])):
+    elif "replaces" in event and (not isinstance(event["replaces"], str) or not p.HEX64.fullmatch(event["replaces"])):
         out.add("event_mismatch", "replaces is not a manifest hash")
     if fmt == FORMAT_V1:
         _check_v1_form(doc, out)
@@ -284,7 +284,7 @@ def _check_v1_form(doc: dict[str, Any], out: ReceiptCheck) -> None:
     if not ((index is None and checkpoint is None) or (_int(index) and isinstance(checkpoint, str))):
         out.add("receipt_malformed", "v1: leaf_index and checkpoint are an integer and a text, or both null")
     proof = doc["inclusion_proof"]
-    if not isinstance(proof, list) or not all(isinstance(x, str) and p.HEX64.match(x) for x in proof):
+    if not isinstance(proof, list) or not all(isinstance(x, str) and p.HEX64.fullmatch(x) for x in proof):
         out.add("receipt_malformed", "v1: inclusion_proof is not a list of lowercase hex hashes")
 
 
@@ -307,7 +307,7 @@ def _hash_of(text: Any) -> bytes | None:
     if not isinstance(text, str):
         return None
     try:
-        return bytes.fromhex(text) if p.HEX64.match(text) else p.b64decode(text)
+        return bytes.fromhex(text) if p.HEX64.fullmatch(text) else p.b64decode(text)
     except ValueError:
         return None
 
@@ -450,11 +450,13 @@ async def verify_receipt(
     if isinstance(index, str):
         return out
     if doc["format"] == FORMAT_V1 and doc["leaf_index"] is not None:
-        await _check_v1_proof(doc, key, leaf, out)
+        await _check_v1_proof(client, doc, key, leaf, index, cp, out)
     if index is None:
         merge_by = p.parse_instant(doc["merge_by"]) if doc["format"] == FORMAT_V2 else None
         size = cp.size if cp is not None else 0
-        if merge_by is not None and now <= merge_by:
+        if doc["format"] == FORMAT_V1:  # no promise: "not found is a failure, not pending" (§11, the first format)
+            out.add("bid_not_in_log", f"the signed checkpoint of size {size} does not hold the v1 receipt's entry")
+        elif merge_by is not None and now <= merge_by:
             out.status = "pending" if not out.problems else "failed"
             out.notes.append(f"not in the log's tree of {size} yet; promised by {doc['merge_by']}")
         else:
@@ -484,16 +486,33 @@ async def verify_receipt(
     return out
 
 
-async def _check_v1_proof(doc: dict[str, Any], key: p.NoteKey, leaf: bytes, out: ReceiptResult) -> None:
-    """v1: "the same checks, with the checkpoint taken from the receipt" (§11)."""
+async def _check_v1_proof(
+    client: httpx.AsyncClient,
+    doc: dict[str, Any],
+    key: p.NoteKey,
+    leaf: bytes,
+    found: int | None,
+    latest: p.Checkpoint | None,
+    out: ReceiptResult,
+) -> None:
+    """§11, the first format: the receipt's checkpoint verifies with the log key, 0 ≤ leaf_index < its size, its
+    audit path verifies against that root; online, the entry is found at leaf_index and the latest checkpoint is
+    consistent with the receipt's (a smaller latest tree is a rollback)."""
     try:
         cp = p.parse_checkpoint(p.verify_note(doc["checkpoint"], key))
         proof = [bytes.fromhex(x) for x in doc["inclusion_proof"]]
     except ValueError as exc:
         out.add("bad_checkpoint", f"v1 receipt's checkpoint: {exc}")
         return
-    if not p.verify_inclusion(doc["leaf_index"], cp.size, leaf, proof, cp.root):
+    index = doc["leaf_index"]
+    if not 0 <= index < cp.size:
+        out.add("bad_proof", f"v1 receipt's leaf_index {index} lies outside its checkpoint of size {cp.size}")
+    elif not p.verify_inclusion(index, cp.size, leaf, proof, cp.root):
         out.add("bad_proof", "v1 receipt's own inclusion proof does not verify against its checkpoint")
+    if found is not None and found != index:
+        out.add("bad_proof", f"the log holds the entry at {found}, the v1 receipt says {index}")
+    if latest is not None:
+        await _consistent(client, cp.size, cp.root, latest, out, "from the v1 receipt's checkpoint")
 
 
 async def _opening_record(client: httpx.AsyncClient, section_id: int) -> dict[str, Any] | None:

@@ -151,7 +151,7 @@ def check_fields(kind: str, document: dict[str, Any]) -> list[str]:
         missing, extra = sorted(expected - set(document)), sorted(set(document) - expected)
         faults.append(f"fields: missing {missing}, extra {extra}")
     for name, value in document.items():
-        if name in HASH_FIELDS and not (isinstance(value, str) and p.HEX64.match(value)):
+        if name in HASH_FIELDS and not (isinstance(value, str) and p.HEX64.fullmatch(value)):
             faults.append(f"{name} is not lower-case hex SHA-256")
         if name in INSTANT_FIELDS and not p.is_instant(value):
             faults.append(f"{name} {value!r} is not an instant of log.md §1")
