@@ -290,5 +290,8 @@ async def test_a_first_format_receipt_is_checked_by_its_own_proof(app, client, c
     )
     result = await verify_receipt(client, bent, now=clock.at)
     assert result.status == "failed" and result.codes() == ["bad_proof"], result.summary()
+    beyond = _resigned(receipts[0], {**document, "leaf_index": size}, app.state.platform_key)
+    result = await verify_receipt(client, beyond, now=clock.at)
+    assert result.status == "failed" and set(result.codes()) == {"bad_proof"}, result.summary()
     in_base64 = _resigned(receipts[0], {**document, "inclusion_proof": proof["proof"]}, app.state.platform_key)
     assert "receipt_malformed" in check_receipt(in_base64, log_key=await _vkey(client)).codes()

@@ -640,3 +640,12 @@ def test_verify_receipt_checks_a_first_format_receipt_and_its_own_inclusion_proo
     refused = platform.bidding("anyone", "verify-receipt", str(bent), "--offline", ok=False)
     assert "FAILED  回执所附包含证明有效" in refused.stdout, refused.stdout
     assert "OK      平台对回执的签名有效" in refused.stdout, refused.stdout
+
+    # The path in upper-case hex, or an index without its checkpoint: not the documented form (docs/log.md §11).
+    for change in ({"inclusion_proof": ["AB" * 32]}, {"checkpoint": None}):
+        data, signature = sign_receipt(doc | change, load_or_create_signing_key(settings.signing_key_path))
+        bent.write_text(
+            json.dumps({"receipt": base64.b64encode(data).decode(), "signature": base64.b64encode(signature).decode()})
+        )
+        refused = platform.bidding("anyone", "verify-receipt", str(bent), "--offline", ok=False)
+        assert "FAILED  v1 回执的 leaf_index、checkpoint、inclusion_proof 格式正确" in refused.stdout, refused.stdout
