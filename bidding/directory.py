@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bidding import schemas
 from bidding.models import Bid, BidderKey, CentreKey
 from trading.accounts.models import Organisation, TradingCentre
-from trading.audit.controllers import SEALED_STATES
+from trading.audit.controllers import opened_section_ids
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
 from trading.context import Act
@@ -161,7 +161,7 @@ async def bidder_keys(session: AsyncSession, public_key: bytes | None = None) ->
         select(BidderKey, Section.id)
         .join(Bid, Bid.signing_key_id == BidderKey.id)
         .join(Section, Section.id == Bid.section_id)
-        .where(Section.state.not_in(SEALED_STATES))
+        .where(Section.id.in_(opened_section_ids()))
         .order_by(BidderKey.id, Section.id)
     )
     if public_key is not None:

@@ -119,3 +119,21 @@ async def test_an_untouched_opening_checks_every_signer_against_the_directory_an
         await s.commit()
     report, _ = await verify_site(client, url="http://site", state_path=tmp_path / "v2.json", now=clock.at)
     assert {p["code"] for p in report.problems} == {"key_not_logged"}, report.summary()
+
+
+async def test_a_trade_that_fails_for_want_of_bidders_never_names_them(app, client, clock, tmp_path):
+    """Fewer than three bids: the opening fails (流标) and the bids go back unopened. The section's state is past
+    the opening, but nobody — the public's key directory, the supervisors' audit trail — learns who bid."""
+    world, section, bidders = await _opened(app, client, clock, tmp_path, count=2)
+    clock.set(section.deadline + timedelta(minutes=1))
+    r = await client.post(f"/api/sections/{section.id}/opening", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    assert (await client.get(f"/api/sections/{section.id}/opening")).json()["state"] == "failed"
+    assert (await client.get("/api/key-directory/bidders")).json() == []
+    key = _b64(_public(bidders[0]))
+    assert (await client.get("/api/key-directory/bidders", params={"public_key": key})).json() == []
+    trail = await client.get("/api/audit", params={"limit": 500}, headers=world.headers("supervisor"))
+    assert trail.status_code == 200, trail.text
+    actions = [e["action"] for e in trail.json()["items"]]
+    assert "opening.start" in actions or any(a.startswith("opening") for a in actions), actions
+    assert not {"bid.upload_begin", "bid.submit", "bid.withdraw"} & set(actions), actions

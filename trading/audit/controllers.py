@@ -12,12 +12,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromQuery, Parameter
-from sqlalchemy import String, cast, select
+from sqlalchemy import Select, String, cast, select
 
 from trading.audit.models import AuditEntry
 from trading.audit.services import BIDDING_STAGE_ACTIONS
 from trading.context import Actor
-from trading.projects.models import Section
 from trading.web import DB, decode_cursor, encode_cursor, request_actor
 
 
@@ -40,8 +39,14 @@ class AuditPage(msgspec.Struct):
     next: str | None
 
 
-#: Section states in which its bids are still secret (no opening record yet).
-SEALED_STATES = ("draft", "tendering", "suspended", "closed", "opening")
+def opened_section_ids(*, as_text: bool = False) -> Select[Any]:
+    """The sections whose opening record is out: only there is it public who bid. Every other section's bids are
+    still secret — before its opening, and for good when none comes: a trade terminated before its opening, or
+    failed for want of bidders (流标: fewer than three bids, returned unopened), never names its bidders."""
+    from bidding.models import Opening  # (the sealed bids' own package: the audit trail is the core's)
+
+    section_id = cast(Opening.section_id, String) if as_text else Opening.section_id  # (audit subjects are text)
+    return select(section_id).where(Opening.state == "opened")
 
 
 async def audit_page(
@@ -56,12 +61,12 @@ async def audit_page(
     query = select(AuditEntry)
     if not viewer.has_role("admin"):  # a supervisor: its own centre's business
         query = query.where(AuditEntry.centre_id == viewer.centre_id)
-    sealed = select(cast(Section.id, String)).where(Section.state.in_(SEALED_STATES))
+    opened = opened_section_ids(as_text=True)
     query = query.where(
         ~(
             AuditEntry.action.in_(BIDDING_STAGE_ACTIONS)
             & (AuditEntry.subject_type == "section")
-            & AuditEntry.subject_id.in_(sealed)
+            & AuditEntry.subject_id.not_in(opened)
         )
     )
     if subject_type:
