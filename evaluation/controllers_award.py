@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from evaluation import award, plans, publicity, reports, schemas, sheets
-from trading.web import DB, make_act
+from trading.web import DB, make_act, request_actor
 
 
 class EvaluationPlanController(Controller):
@@ -24,9 +24,9 @@ class EvaluationPlanController(Controller):
         return plans.read(await plans.set_plan(db, await make_act(request, db), section_id, data))
 
     @get("/", operation_id="getEvaluationPlan")
-    async def view(self, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
-        """The section's evaluation plan (public, like the tender documents)."""
-        return plans.read(await plans.plan_of(db, section_id))
+    async def view(self, request: Request, db: DB, section_id: FromPath[int]) -> dict[str, Any]:
+        """The section's evaluation plan (public, like the tender documents, once the section is published)."""
+        return plans.read(await plans.public_plan(db, section_id, request_actor(request)))
 
 
 class EvaluationController(Controller):

@@ -15,11 +15,11 @@ from evaluation.models import EvaluationPlan
 from evaluation.sections import centre_staff
 from trading.audit.services import record
 from trading.canonical import canonical_bytes
-from trading.context import Act
+from trading.context import Act, Actor
 from trading.errors import InvalidInput, NotFound, RuleViolation
 from trading.log import entries as log_entries
 from trading.log import services as log
-from trading.projects.services import section_and_project
+from trading.projects.services import may_see_drafts, section_and_project
 
 FULL_MARKS = Decimal(100)
 
@@ -145,6 +145,15 @@ async def plan_of(session: AsyncSession, section_id: int) -> EvaluationPlan:
     if row is None:
         raise NotFound("此标段没有在平台上评标的评标办法", "This section has no evaluation plan", code="no_plan")
     return row
+
+
+async def public_plan(session: AsyncSession, section_id: int, viewer: Actor | None) -> EvaluationPlan:
+    """The plan as the tender documents publish it: once the section's trade is published; before that only
+    whoever may see the draft (its centre's staff and supervisors, the admin) — to anyone else there is none."""
+    section, project = await section_and_project(session, section_id)
+    if section.state == "draft" and not may_see_drafts(viewer, project):
+        raise NotFound("此标段没有在平台上评标的评标办法", "This section has no evaluation plan", code="no_plan")
+    return await plan_of(session, section_id)
 
 
 def read(row: EvaluationPlan) -> dict[str, Any]:

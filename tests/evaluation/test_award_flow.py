@@ -303,3 +303,20 @@ async def test_a_minority_rejection_does_not_reject_and_its_points_are_left_out(
     # averaged over the three who qualified it (fewer than five: nothing dropped)
     assert first["criteria"] == {"construction_plan": "25.00", "quality_safety": "15.00", "credit": "8.00"}
     assert not r.json()["void"] and len(report["ranking"]) == 3
+
+
+async def test_a_draft_sections_plan_is_seen_only_by_who_may_see_the_draft(app, client, clock):
+    """The plan is public like the tender documents — once they are: before the section's trade is published,
+    the public, a bidder and another centre's staff are told there is none."""
+    from tests.factories import build_world, create_project
+
+    world = await build_world(app, clock.at)
+    project = await create_project(client, world)
+    url = f"/api/sections/{project['sections'][0]['id']}/evaluation-plan"
+    assert (await client.put(url, headers=world.headers("staff"), json=COMPREHENSIVE)).status_code == 200
+    for who in (None, "bidder", "other_staff"):
+        r = await client.get(url, headers=world.headers(who) if who else {})
+        refused(r, 404, "no_plan")
+    for who in ("staff", "supervisor", "admin"):
+        r = await client.get(url, headers=world.headers(who))
+        assert r.status_code == 200 and r.json()["method"] == "comprehensive", (who, r.text)

@@ -161,12 +161,12 @@ async def load_project(session: AsyncSession, project_id: int, *, viewer: Actor 
         .where(Project.id == project_id)
         .options(selectinload(Project.funding_sources), selectinload(Project.sections))
     )
-    if project is None or (project.state == "draft" and not _may_see_drafts(viewer, project)):
+    if project is None or (project.state == "draft" and not may_see_drafts(viewer, project)):
         raise NotFound("项目不存在", "No such project", code="project_not_found")
     return project
 
 
-def _may_see_drafts(viewer: Actor | None, project: Project) -> bool:
+def may_see_drafts(viewer: Actor | None, project: Project) -> bool:
     """A draft project is seen by the admin, and by the staff and supervisors of its own centre."""
     if viewer is None:
         return False
