@@ -769,6 +769,7 @@ async def publish_record(session: AsyncSession, act: Act, sc: SectionCommittee, 
             section_ids=[sc.section.id],
         ),
         tz=SHANGHAI,
+        by_platform=True,
     )
 
 

@@ -58,8 +58,8 @@ PLATFORM_STAGES = {
     "result": ("awarded", "sold"),
     "contract": ("contracted", "sold"),
 }
-#: Notices the platform writes itself for a trade it opened (see _refuse_hand_made).
-PLATFORM_ONLY = frozenset({"candidate_publicity", "result", "objection_reply", "dispute_ruling"})
+#: Notices the platform writes itself for a trade whose bids it holds (see _refuse_hand_made).
+PLATFORM_ONLY = frozenset({"opening_record", "candidate_publicity", "result", "objection_reply", "dispute_ruling"})
 #: Acts that the platform takes on its own when their time has come.
 SYSTEM_ROLES = ("staff", "admin", "system")
 #: Section states in which a published trade may still be amended or terminated.
@@ -411,16 +411,16 @@ async def _publish(
 
 
 async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
-    """A section opened on the platform is evaluated on it: its candidates, result and replies come from the
-    platform's own records, never from a hand-typed notice (a trade run offline may still publish them)."""
-    from bidding.models import Opening  # (bidding publishes through this module)
+    """A trade whose bids the platform holds is opened and evaluated on it: its opening record, candidates, result
+    and replies come from the platform's own records, never from a hand-typed notice — an opening record typed in
+    would stand in for bids never decrypted. A trade run offline (no bid on the platform, no opening) may still
+    publish them."""
+    from bidding.models import Bid, Opening  # (bidding publishes through this module)
 
-    online = await session.scalar(
-        select(Opening.section_id)
-        .join(Section, Section.id == Opening.section_id)
-        .where(Section.project_id == notice.project_id)
-        .limit(1)
-    )
+    sections = select(Section.id).where(Section.project_id == notice.project_id)
+    opened = select(Opening.section_id).where(Opening.section_id.in_(sections)).limit(1)
+    bid = select(Bid.section_id).where(Bid.section_id.in_(sections)).limit(1)
+    online = await session.scalar(opened) or await session.scalar(bid)
     if online is not None or notice.kind in ("objection_reply", "dispute_ruling"):
         raise RuleViolation(
             "此公告由平台根据评标、公示记录生成，不能手工发布",

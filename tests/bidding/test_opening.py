@@ -128,6 +128,34 @@ async def test_fewer_than_three_bids_is_a_failed_tender(app, client, clock, tmp_
     assert r.status_code == 422 and r.json()["error"]["code"] == "opening_not_waiting"
 
 
+async def test_staff_cannot_type_in_an_opening_record_for_bids_the_platform_holds(app, client, clock, tmp_path):
+    """Past the deadline, with sealed bids on the platform: an opening record typed by hand would stand in for bids
+    never decrypted. It is refused and nothing is published; the platform's own opening still runs."""
+    world, section, _ = await _three_bids(app, client, clock, tmp_path)
+    clock.set(section.deadline + timedelta(minutes=1))
+    staff = world.headers("staff")
+    draft = {
+        "project_id": section.notice["project_id"],
+        "kind": "opening_record",
+        "title": "开标记录（手工）",
+        "body": "投标人及报价见下。",
+        "section_ids": [section.id],
+        "fields": {
+            "opened_at": clock.at.isoformat(),
+            "bids": [{"bidder": "湖南某建设有限公司", "price_fen": 100}],
+        },
+    }
+    r = await client.post("/api/staff/notices", headers=staff, json=draft)
+    assert r.status_code == 201, r.text
+    refused = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=staff)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "produced_by_platform", refused.text
+    assert (await client.get("/api/notices", params={"kind": "opening_record"})).json()["items"] == []
+    assert (await client.post(f"/api/sections/{section.id}/opening", headers=staff)).status_code == 200
+    await open_all(client, section)
+    assert (await opening_settled(client, section))["state"] == "opened"
+    assert len((await client.get("/api/notices", params={"kind": "opening_record"})).json()["items"]) == 1
+
+
 async def test_the_opening_hall_follows_the_ceremony(app, client, clock, tmp_path):
     world, section, _ = await _three_bids(app, client, clock, tmp_path)
     page = await client.get(f"/sections/{section.id}/opening")
