@@ -234,19 +234,18 @@ def check_head(media_type: str, kind: Kind, head: bytes) -> None:
     if kind.text:
         charset = media_type.partition("charset=")[2] or "utf-8"
         whole = len(head) < HEAD_BYTES
-        try:
-            codecs.getincrementaldecoder(charset)().decode(head, final=whole)
-        except UnicodeDecodeError:
-            raise NotInCharset(charset) from None
-        if charset in _NOT_UTF8 and not head.isascii() and _reads_as_utf8(head, whole):
+        if not _decodes(head, charset, whole):
+            raise NotInCharset(charset)
+        if charset in _NOT_UTF8 and not head.isascii() and _decodes(head, "utf-8", whole):
             # Chinese text in UTF-8 often also decodes as GBK — to other characters: served as GBK, it would
             # reach its readers garbled. Real GBK text almost never is valid UTF-8 as well.
             raise NotInCharset(charset)
 
 
-def _reads_as_utf8(head: bytes, whole: bool) -> bool:
+def _decodes(head: bytes, charset: str, whole: bool) -> bool:
+    """Whether *head* is text in *charset* — a character cut off at its end allowed unless it is the whole file."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+        codecs.getincrementaldecoder(charset)().decode(head, final=whole)
     except UnicodeDecodeError:
         return False
     return True

@@ -63,6 +63,10 @@ def document_url(notice_id: int, version: int) -> str:
     return f"/api/notices/{notice_id}/versions/{version}/document"
 
 
+def attachment_url(a: Attachment) -> str:
+    return f"/api/notices/{a.notice_id}/attachments/{a.id}"
+
+
 def summaries(rows: Sequence[Any]) -> list[schemas.NoticeSummary]:
     """List items from notices or from rows of :data:`SUMMARY_COLUMNS`."""
     return [
@@ -199,7 +203,7 @@ def attachment_read(a: Attachment) -> schemas.AttachmentRead:
         size=a.size,
         sha256=a.sha256,
         published_in_version=a.published_in_version,
-        url=f"/api/notices/{a.notice_id}/attachments/{a.id}",
+        url=attachment_url(a),
     )
 
 

@@ -26,7 +26,7 @@ from notices.ocds.releases import (
     implementation_release,
     release,
 )
-from notices.reads import _in_region
+from notices.reads import _in_region, attachment_url, document_url
 from trading.accounts.models import Organisation
 from trading.errors import NotFound
 from trading.projects.models import FundingSource, Project
@@ -84,7 +84,7 @@ async def published_files(session: AsyncSession, notice_ids: Iterable[int], base
         .order_by(Attachment.id)
     )
     for a, published_at in rows:
-        url = f"{base_url.rstrip('/')}/api/notices/{a.notice_id}/attachments/{a.id}"
+        url = base_url.rstrip("/") + attachment_url(a)
         file = PublishedFile(a.id, a.filename, a.media_type, a.sha256, a.size, url, published_at.isoformat())
         files[a.notice_id].append((a.published_in_version, file))
     return files
@@ -104,7 +104,7 @@ def published_version(
         timetable=document.get("timetable") or {},
         section_ids=document.get("section_ids") or [],
         content_sha256=version.content_hash,
-        url=f"{base_url.rstrip('/')}/api/notices/{notice.id}/versions/{version.version}/document",
+        url=base_url.rstrip("/") + document_url(notice.id, version.version),
         files=[f for first, f in (files or {}).get(notice.id, ()) if first <= version.version],
     )
 
