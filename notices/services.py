@@ -59,7 +59,9 @@ PLATFORM_STAGES = {
     "contract": ("contracted", "sold"),
 }
 #: Notices the platform writes itself for a trade whose bids it holds (see _refuse_hand_made).
-PLATFORM_ONLY = frozenset({"opening_record", "candidate_publicity", "result", "objection_reply", "dispute_ruling"})
+PLATFORM_ONLY = frozenset(
+    {"opening_record", "candidate_publicity", "result", "objection_reply", "dispute_ruling", "contract"}
+)
 #: Acts that the platform takes on its own when their time has come.
 SYSTEM_ROLES = ("staff", "admin", "system")
 #: Section states in which a published trade may still be amended or terminated.
@@ -414,12 +416,25 @@ async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
     """A trade whose bids the platform holds is opened and evaluated on it: its opening record, candidates, result
     and replies come from the platform's own records, never from a hand-typed notice — an opening record typed in
     would stand in for bids never decrypted. A trade run offline (no bid on the platform, no opening) may still
-    publish them."""
+    publish them. A contract notice never: it is published by recording the contract."""
     from bidding.models import Bid, Opening  # (bidding publishes through this module)
 
     sections = select(Section.id).where(Section.project_id == notice.project_id)
     opened = select(Opening.section_id).where(Opening.section_id.in_(sections)).limit(1)
     bid = select(Bid.section_id).where(Bid.section_id.in_(sections)).limit(1)
+    if notice.kind == "contract":
+        # For every trade, online or not: recording the contract checks it against the award and tells
+        # supervisors of a late signing or a departure from the award (trading.funds.contracts).
+        ids = list(notice.section_ids or [])
+        path = f"/api/sections/{ids[0] if len(ids) == 1 else '{section_id}'}/contract"
+        raise RuleViolation(
+            f"合同公示由合同登记生成：请通过「登记合同」（POST {path}）填写已签订的合同，"
+            "平台核对中标（成交）结果后发布",
+            f"A contract notice comes from recording the contract (POST {path}), which checks it against the award "
+            "and publishes it",
+            code="produced_by_platform",
+            details={"record_with": "recordContract"},
+        )
     online = await session.scalar(opened) or await session.scalar(bid)
     if online is not None or notice.kind in ("objection_reply", "dispute_ruling"):
         raise RuleViolation(

@@ -38,6 +38,27 @@ async def test_demo_seed_fills_the_portal(app, client, settings, clock):
     assert "跳过" in again  # seeding twice does nothing
 
 
+async def test_every_demo_contract_is_recorded_against_its_award(app, settings, clock):
+    """The demo's contracts are recorded as staff record them (trading.funds.contracts): each published contract
+    notice has its record, checked against the section's award, with both parties' credit codes."""
+    from trading.funds.models import Contract
+    from trading.projects.models import Section
+
+    clock.set(datetime(2026, 11, 21, 3, tzinfo=UTC))
+    await seeded_demo(app, settings, clock)
+    async with app.state.sessionmaker() as s:
+        notices = set(await s.scalars(select(Notice.id).where(Notice.kind == "contract", Notice.status == "published")))
+        records = list(await s.scalars(select(Contract)))
+        states = set(
+            await s.scalars(select(Section.state).where(Section.id.in_(select(Contract.section_id))).distinct())
+        )
+    assert states == {"contracted", "sold"}  # tenders and procurements move on; transfers, once sold, stay sold
+    assert len(notices) >= 20
+    assert {c.notice_id for c in records} == notices
+    assert all(c.amount_fen == c.award_amount_fen and not c.late for c in records)
+    assert all(len(p["credit_code"]) == 18 for c in records for p in c.parties)
+
+
 async def test_the_demo_hashes_each_printed_password_once_and_every_account_signs_in_with_its_roles(
     app, client, settings, clock
 ):

@@ -192,6 +192,49 @@ async def test_refusals_leave_the_database_as_it_was(app, client, clock):
     assert await _state(app, section["id"]) == after
 
 
+async def test_a_contract_notice_cannot_be_typed_in_by_hand(app, client, clock):
+    """A contract notice is published only by recording the contract, for a trade run offline too: typed in by
+    hand it would skip the checks against the award and the supervisors' alerts (a changed amount, a late
+    signing). The draft may be written; publishing it is refused and changes nothing."""
+    world = await build_world(app, TENDERED)
+    project, section = await _awarded(app, client, world, clock)  # no bid on the platform: an offline trade
+    clock.set(local(2026, 4, 21))
+    codes = await _codes(app)
+    r = await client.post(
+        "/api/staff/notices",
+        headers=world.headers("staff"),
+        json={
+            "project_id": project["id"],
+            "kind": "contract",
+            "title": "澧县2026年城区道路提质改造工程合同公示",
+            "body": "合同金额：30,000,000.00元",
+            "fields": {
+                "parties": [{"role": "甲方", "name": TENDERER}, {"role": "乙方", "name": WINNER}],
+                "amount_fen": PRICE * 2,
+                "signed_on": "2026-04-20T10:00:00+08:00",
+                "term": "240日历天",
+                "document_sha256": DOCUMENT,
+            },
+            "section_ids": [section["id"]],
+        },
+    )
+    assert r.status_code == 201, r.text
+    before = await _state(app, section["id"])
+    refused = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
+    error = refused.json()["error"]
+    assert (refused.status_code, error["code"]) == (422, "produced_by_platform"), refused.text
+    assert f"POST /api/sections/{section['id']}/contract" in error["message_en"]
+    assert "登记合同" in error["message_zh"]
+    assert await _state(app, section["id"]) == before
+
+    recorded = await client.post(
+        f"/api/sections/{section['id']}/contract", headers=world.headers("staff"), json=_contract(codes)
+    )
+    assert recorded.status_code == 201, recorded.text
+    notice = (await client.get(f"/api/notices/{recorded.json()['notice_id']}")).json()
+    assert notice["status"] == "published" and notice["fields"]["amount_fen"] == PRICE
+
+
 async def test_two_staff_recording_at_once_record_one_contract(app, client, clock):
     world = await build_world(app, TENDERED)
     _, section = await _awarded(app, client, world, clock)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, NamedTuple
@@ -2958,16 +2959,21 @@ class _WorldBuilder:
         contract_name, party = _CONTRACTS[d.trade_kind]
         if d.trade_kind == "works":
             term = f"{winner['days']}日历天（自开工令载明的开工日期起算）"
-            subject = section.name
+            subject, days = section.name, winner["days"]
         elif d.trade_kind == "procurement":
             term, subject = d.facts["term"], "、".join(n for n, _u, _q in d.facts["items"][section.code])
+            days = _term_days(term)
         elif d.trade_kind == "land":
             term, subject = (
                 f"{d.facts['tenure']}年（自交付土地之日起算）",
                 f"{d.facts['parcel_no']}宗地国有建设用地使用权",
             )
+            days = 365 * d.facts["tenure"]
         else:
             term, subject = d.facts["term"], d.facts["lot"]
+            days = _term_days(term)
+        # The term runs from the working day after signing (commencement, delivery of the land, the lease).
+        starts = _add_workdays(_day(signed), 1)
         number = f"{d.trade_code}-{section.code}-HT"
         what = d.facts["parcel_no"] + "宗地" if d.trade_kind == "land" else d.name
         digest = hashlib.sha256(f"{number}|{t.name}|{firm.name}|{price}|{_iso(signed)}".encode()).hexdigest()
@@ -2997,8 +3003,28 @@ class _WorldBuilder:
             "signed_on": _iso(signed),
             "term": term,
             "document_sha256": digest,
+            # The rest of what recording the contract asks (trading.demo.seed records it: trading.funds.contracts).
+            "starts_on": starts.isoformat(),
+            "ends_on": (starts + timedelta(days=days)).isoformat(),
+            "notes": body[-1],
         }
         return f"{d.name}{label}合同公示", "\n".join(body), fields
+
+
+_NUMERALS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+def _term_days(term: str) -> int:
+    """The days a contract term worded as the demo words it runs: "合同签订后60日内交货…" is 60, "两年" or
+    "3年" so many years; a year when it says neither."""
+    days = re.search(r"(\d+)日", term)
+    if days:
+        return int(days.group(1))
+    years = re.search(r"(\d+|[一两二三四五])年", term)
+    if years:
+        n = years.group(1)
+        return 365 * (int(n) if n.isdigit() else _NUMERALS[n])
+    return 365
 
 
 _ROLES = {

@@ -7,7 +7,7 @@ published. Seeding is deterministic for a given day, and does nothing if the dat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from notices.models import Notice
 from notices.schemas import NoticeDraftCreate
 from trading.accounts import schemas as acc
 from trading.accounts.auth import actor_of
-from trading.accounts.models import Person
+from trading.accounts.models import Organisation, Person
 from trading.accounts.services import create_centre, create_organisation, create_person
 from trading.clock import Clock, clock_from_setting
 from trading.context import Act
@@ -44,6 +44,8 @@ from trading.demo.passwords import shared_hashes
 from trading.demo.payments import seed_payments
 from trading.demo.plans import seed_plans
 from trading.demo.sealed import seed_sealed
+from trading.funds import contracts
+from trading.funds.schemas import ContractIn, ContractPartyIn, ContractTermIn
 from trading.projects.models import Section
 from trading.projects.schemas import FundingSourceIn, ProjectCreate, SectionIn
 from trading.projects.services import create_project
@@ -283,6 +285,12 @@ async def _write_project(
             counts["published"] += await trade.take(bidding, staff, n)
             notice_ids.append(None)
             continue
+        if n.kind == "contract":
+            # As staff do: the contract is recorded, checked against the award, and the platform publishes it.
+            await session.flush()
+            notice_ids.append(await _record_contract(session, act, spec, n, section_ids, orgs))
+            counts["published"] += 1
+            continue
         fields = dict(n.fields)
         if n.kind == "amendment" and n.changes:
             fields["changes"] = n.changes
@@ -311,6 +319,42 @@ async def _write_project(
             counts["published"] += 1
         else:
             counts["drafts"] += 1
+
+
+async def _record_contract(
+    session: AsyncSession,
+    act: Act,
+    spec: ProjectSpec,
+    n: NoticeSpec,
+    section_ids: dict[str, int],
+    orgs: dict[str, int],
+) -> int:
+    """Record the contract of *n* (a contract notice of the world) through trading.funds.contracts; its notice id."""
+    f = n.fields
+    keys = {p["role"]: p["org_key"] for p in f["parties"]}
+    tenderer = await session.get(Organisation, orgs[keys["甲方"]])
+    contractor = await session.get(Organisation, orgs[keys["乙方"]])
+    assert tenderer is not None and contractor is not None
+    contract = await contracts.record_contract(
+        session,
+        act,
+        section_ids[n.section_codes[0]],
+        ContractIn(
+            tenderer=ContractPartyIn(name=tenderer.name, credit_code=tenderer.credit_code),
+            contractor=ContractPartyIn(name=contractor.name, credit_code=contractor.credit_code),
+            amount_fen=f["amount_fen"],
+            currency="CNY",
+            signed_on=datetime.fromisoformat(f["signed_on"]).date(),
+            term=ContractTermIn(
+                starts_on=date.fromisoformat(f["starts_on"]),
+                ends_on=date.fromisoformat(f["ends_on"]),
+                description=f["term"],
+            ),
+            document_sha256=f["document_sha256"],
+            notes=f["notes"],
+        ),
+    )
+    return contract.notice_id
 
 
 class _SealedTrade:

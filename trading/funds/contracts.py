@@ -40,6 +40,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Days after the award notice within which the contract is signed (法 §46, 采购法 §46).
 CONTRACT_DAYS = 30
 CONTRACT_RULE = "法 §46, 采购法 §46"
+#: The states a section takes its contract in: a tender or procurement once awarded (the contract moves it on to
+#: "contracted"), a land or property transfer once sold (its transfer contract leaves it sold).
+CONTRACTABLE = frozenset({"awarded", "sold"})
 
 
 def contract_due(awarded_on: date) -> date:
@@ -133,11 +136,12 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
 
     if await session.scalar(select(Contract.id).where(Contract.section_id == section.id)) is not None:
         raise _already_recorded()
-    if section.state != "awarded":
+    if section.state not in CONTRACTABLE:
         zh, en = get_procedure(project.procedure).state_name(section.state)
         raise Conflict(
             f"标段「{section.name}」当前处于「{zh}」，只有已定标（成交）的标段可以登记合同",
-            f"Section {section.code} is {en.lower()} ({section.state}); only an awarded section takes a contract",
+            f"Section {section.code} is {en.lower()} ({section.state}); only an awarded or sold section takes a "
+            "contract",
             code="section_not_awarded",
             details={"state": section.state},
         )
@@ -225,7 +229,7 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
         await session.flush()
     except IntegrityError as exc:  # a concurrent request recorded the section's contract first
         raise _already_recorded() from exc
-    await notice_services.publish(session, act, draft.id, tz=SHANGHAI)
+    await notice_services.publish(session, act, draft.id, tz=SHANGHAI, by_platform=True)
 
     label = f"{project.name}{section.name}"
     if contract.late:
