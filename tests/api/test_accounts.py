@@ -63,7 +63,8 @@ async def test_concurrent_guesses_are_all_counted_and_no_more_are_tried_than_the
         *[client.post("/api/tokens", json={"username": "bidder", "password": f"guess-{i:08d}"}) for i in range(20)]
     )
     assert all(r.status_code in (401, 429) for r in results)
-    assert sum(r.status_code == 401 for r in results) <= settings.login_max_failures, [r.status_code for r in results]
+    # Counted one after another: exactly the limit tried, however the requests interleave.
+    assert sum(r.status_code == 401 for r in results) == settings.login_max_failures, [r.status_code for r in results]
     async with app.state.sessionmaker() as s:  # the refused ones are not counted as tried
         tried = await s.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "bidder"))
     assert tried == sum(r.status_code == 401 for r in results)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import BigInteger, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -230,6 +230,16 @@ async def _check_rate_limit(
             )
 
 
+async def _lock_sign_in(session: AsyncSession, username: str, address: str) -> None:
+    """PostgreSQL: take the sign-in locks of *username* and of *address* for this transaction (advisory locks on
+    hashes of the two, always in that order; a rare collision of hashes only makes two sign-ins wait for each
+    other). SQLite needs none: the attempt's insert holds its write lock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (f"sign-in account:{username}", f"sign-in address:{address}"):
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key).cast(BigInteger))))
+
+
 async def _limit_reached(session: AsyncSession, condition: Any, since: datetime, limit: int) -> datetime | None:
     """When *limit* failures under *condition* have been counted since *since*: the time of the oldest of
     the latest *limit* (the wait ends when it leaves the window); else None."""
@@ -258,22 +268,24 @@ async def authenticate(
 ) -> Person:
     """Check a username and password, rate-limited per account and per address.
 
-    Every attempt is recorded as a failure and committed before anything is checked, so that attempts made at
-    once count each other (checked, then recorded, a burst of twenty all passed a limit of five together); one
-    the limit refuses is taken back out, one that succeeds is marked so.
-    """
+    The limits are checked and the attempt recorded (as a failure, until it succeeds) in one transaction that
+    holds the account's and the address's sign-in locks, then committed before the password is checked: attempts
+    made at once are counted one after another, so a burst of twenty against a limit of five tries exactly five
+    and refuses the rest. (Checked, then recorded, all twenty passed together; recorded, then checked, each
+    counted others that were about to be refused and taken back out, and a burst could try fewer than the limit
+    and leave the account open to the next.) A refused attempt is not recorded."""
     username, address = username[:64], address[:64]
+    await _lock_sign_in(session, username, address)
     attempt = LoginAttempt(username=username, address=address, succeeded=False, at=now)
     session.add(attempt)
-    await session.flush()
+    await session.flush()  # (on SQLite this write takes the database's write lock, held to the commit)
     attempt_id = attempt.id
-    await session.commit()
     try:
         await _check_rate_limit(session, username, address, now, settings, LoginAttempt.id != attempt_id)
     except TooManyRequests:
-        await session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
-        await session.commit()
+        await session.rollback()
         raise
+    await session.commit()
     person = await session.scalar(select(Person).where(Person.username == username))
     ok = await verify_password_async(
         password,
