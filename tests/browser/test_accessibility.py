@@ -1,11 +1,13 @@
-"""The portal's main pages checked with axe-core in a real browser: no serious or critical violation of WCAG 2
-A/AA or axe's best practices on the home page, the notice lists, a tender, an opening record, a result, the
-project page and the fund pages.
+"""The portal's pages checked with axe-core in a real browser: no serious or critical violation of WCAG 2 A/AA or
+axe's best practices on every kind of page the portal serves — the home page, the notice lists, a tender and its
+printable form, an opening record, a candidate publicity, a result, a contract, the opening hall, the project,
+the fund pages, the regions, the transparency log, the about and sign-in pages — and, signed in, a supervisor's
+alerts, audit trail and account and a bidder's account.
 
 axe-core comes from npm, pinned in tests/browser/package.json and package-lock.json (`npm ci --prefix
 tests/browser`, which .ci/run does) and added to each page as a script tag once it has loaded, so JavaScript
-is on here; the pages checked carry no script of their own, so they are what a reader without JavaScript gets.
-Each page is checked at a desktop (1366 px) and a phone (390 px) width.
+is on here. Only the opening hall has a script of its own (its live updates); the others are what a reader
+without JavaScript gets. Each page is checked at a desktop (1366 px) and a phone (390 px) width.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 import pytest
 
 from tests.browser.test_public_journey import CHROMIUM, CHROMIUM_ARGS
+from trading.demo.data import PASSWORDS
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 #: What axe checks: WCAG 2.0 A and AA, and the rules axe counts as best practice.
@@ -49,20 +52,38 @@ def pages_to_check(demo_url: str) -> dict[str, str]:
     """The pages a citizen reads most, by name: paths on the demo portal."""
     items = httpx.get(f"{demo_url}/api/notices", params={"q": ROAD, "limit": 50}, timeout=10).json()["items"]
     by_kind = {item["kind"]: item for item in items}
-    for kind in ("tender", "opening_record", "result"):
+    for kind in ("tender", "opening_record", "candidate_publicity", "result", "contract"):
         assert kind in by_kind, f"the demo has no {kind} notice for {ROAD}"
     project_id = by_kind["result"]["project_id"]
+    record = httpx.get(f"{demo_url}/api/notices/{by_kind['opening_record']['id']}", timeout=10).json()
+    section_id = record["fields"]["section_id"]
     return {
         "home": "/",
         "notice list": "/notices",
         "filtered list": "/notices?kind=tender&trade_kind=works&region=430700&from=2026-10-01&to=2026-11-21",
         "tender notice": by_kind["tender"]["url"],
+        "printable tender notice": f"/notices/{by_kind['tender']['id']}/print",
         "opening record": by_kind["opening_record"]["url"],
+        "candidate publicity": by_kind["candidate_publicity"]["url"],
         "result notice": by_kind["result"]["url"],
+        "contract notice": by_kind["contract"]["url"],
+        "opening hall": f"/sections/{section_id}/opening",
         "project": f"/projects/{project_id}",
         "funds": "/funds",
         "project funds": f"/projects/{project_id}/funds",
+        "regions": "/regions",
+        "a region": "/regions/430700",
+        "transparency log": "/log",
+        "about": "/about",
+        "sign-in": "/login",
     }
+
+
+#: Pages behind the sign-in, by the demo account that reads them.
+SIGNED_IN = {
+    ("cd_supervisor", "supervisor"): {"alerts": "/supervision", "audit trail": "/audit", "account": "/account"},
+    ("bidder_xiangzhong_luqiao", "bidder"): {"bidder's account": "/account"},
+}
 
 
 def axe_violations(page: Any, script: Path) -> list[dict[str, Any]]:
@@ -87,6 +108,34 @@ def describe(name: str, path: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def check_pages(
+    browser: Any, demo_url: str, script: Path, width: int, pages: dict[str, str], account: tuple[str, str] | None
+) -> list[str]:
+    """axe's blocking findings on *pages*, read at *width* in a browser context of their own, signed in as
+    *account* (username, role) if given."""
+    # The portal's Content-Security-Policy (script-src 'self') refuses the inline axe script; the browser is
+    # told to let it through, the server's policy is unchanged.
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
+    page = context.new_page()
+    if account is not None:
+        username, role = account
+        page.goto(f"{demo_url}/login")
+        page.fill('input[name="username"]', username)
+        page.fill('input[name="password"]', PASSWORDS[role])
+        page.click('form[action="/login"] button[type="submit"]')
+        page.wait_for_url(lambda address: "/login" not in address)
+    report = []
+    for name, path in pages.items():
+        response = page.goto(demo_url + path)
+        assert response is not None and response.status == 200, (account, name, path)
+        blocking = [v for v in axe_violations(page, script) if v["impact"] in BLOCKING]
+        if blocking:
+            who = f" ({account[0]})" if account else ""
+            report.append(describe(f"{name}{who} at {width} px", path, blocking))
+    context.close()
+    return report
+
+
 @pytest.mark.browser
 def test_the_main_pages_have_no_serious_accessibility_violations(axe_script: Path, demo_url: str) -> None:
     from playwright.sync_api import sync_playwright
@@ -97,17 +146,9 @@ def test_the_main_pages_have_no_serious_accessibility_violations(axe_script: Pat
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for width in (1366, 390):
-                # The portal's Content-Security-Policy (script-src 'self') refuses the inline axe script;
-                # the browser is told to let it through, the server's policy is unchanged.
-                context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
-                page = context.new_page()
-                for name, path in pages.items():
-                    response = page.goto(demo_url + path)
-                    assert response is not None and response.status == 200, (name, path)
-                    blocking = [v for v in axe_violations(page, axe_script) if v["impact"] in BLOCKING]
-                    if blocking:
-                        report.append(describe(f"{name} at {width} px", path, blocking))
-                context.close()
+                report += check_pages(browser, demo_url, axe_script, width, pages, None)
+                for account, signed_in in SIGNED_IN.items():
+                    report += check_pages(browser, demo_url, axe_script, width, signed_in, account)
         finally:
             browser.close()
     assert not report, "axe-core found serious or critical violations:\n" + "\n".join(report)
