@@ -153,6 +153,11 @@ def _raised_in_driver(exc: BaseException) -> bool:
     return any("/asyncpg/" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether *exc* (or what caused it) is PostgreSQL's 55P03: a lock not had within ``lock_timeout``."""
+    return any(getattr(current, "sqlstate", None) == "55P03" for current in _chain(exc))
+
+
 #: SQLite's names for a unique constraint's refusal (sqlite3.IntegrityError.sqlite_errorname).
 _SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 

@@ -72,6 +72,46 @@ async def test_concurrent_guesses_are_all_counted_and_no_more_are_tried_than_the
     assert r.status_code == 429
 
 
+async def test_a_burst_from_one_address_over_many_accounts_tries_exactly_its_limit(app, client, clock, settings):
+    """Guesses at many accounts from one address at once are counted one after another too: the address's limit
+    is tried, no more and no fewer."""
+    from trading.accounts.models import LoginAttempt
+
+    await build_world(app, clock.at)
+    limit = settings.login_max_failures_per_address
+    results = await asyncio.gather(
+        *[
+            client.post("/api/tokens", json={"username": f"someone-{i % 8}", "password": f"guess-{i:08d}"})
+            for i in range(limit + 10)
+        ]
+    )
+    assert sorted(r.status_code for r in results) == [401] * limit + [429] * 10
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(LoginAttempt)) == limit
+
+
+async def test_a_sign_in_that_cannot_be_counted_in_time_is_refused_as_busy(backend, app, client, clock):
+    """While another attempt on the same account holds its lock, a sign-in waits at most two seconds, then is
+    refused (429 sign_in_busy, Retry-After) without being recorded — a flood at one account queues no longer
+    than that for the pool's connections."""
+    from trading.accounts.models import LoginAttempt
+    from trading.accounts.services import ACCOUNT_LOCK
+
+    if backend != "postgresql":
+        pytest.skip("the sign-in locks are PostgreSQL's (SQLite's write lock serialises the attempts)")
+    await build_world(app, clock.at)
+    async with app.state.engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_lock(:kind, hashtext('bidder'))"), {"kind": ACCOUNT_LOCK})
+        r = await client.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
+        assert (r.status_code, r.json()["error"]["code"]) == (429, "sign_in_busy"), r.text
+        assert r.headers["retry-after"] == "2" and "稍后再试" in r.json()["error"]["message_zh"]
+        await holder.execute(text("SELECT pg_advisory_unlock(:kind, hashtext('bidder'))"), {"kind": ACCOUNT_LOCK})
+    async with app.state.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(LoginAttempt)) == 0
+    r = await client.post("/api/tokens", json={"username": "bidder", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+
+
 async def test_admin_creates_people_with_roles_and_rules(app, client, clock):
     world = await build_world(app, clock.at)
     admin = world.headers("admin")

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import BigInteger, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, text, true, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trading.accounts import schemas
@@ -19,6 +19,7 @@ from trading.accounts.models import ApiToken, LoginAttempt, Organisation, Person
 from trading.accounts.passwords import hash_password, verify_password_async
 from trading.audit.services import record
 from trading.context import Act, Actor
+from trading.db import is_lock_timeout
 from trading.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from trading.regions import get_region
 from trading.settings import Settings
@@ -230,14 +231,35 @@ async def _check_rate_limit(
             )
 
 
+#: The sign-in locks (pg_advisory_xact_lock(int4, int4)): the first key says whose, the second is a hash of the
+#: account's username or of the address. Negative, so never a section id (the bids' locks, bidding.submission).
+ACCOUNT_LOCK, ADDRESS_LOCK = -1, -2
+#: How long a sign-in waits for the attempts before it on the same account or from the same address to be
+#: counted (each holds the lock for a few statements) before it is refused as busy.
+SIGN_IN_LOCK_TIMEOUT = "2s"
+
+
 async def _lock_sign_in(session: AsyncSession, username: str, address: str) -> None:
-    """PostgreSQL: take the sign-in locks of *username* and of *address* for this transaction (advisory locks on
-    hashes of the two, always in that order; a rare collision of hashes only makes two sign-ins wait for each
-    other). SQLite needs none: the attempt's insert holds its write lock."""
+    """PostgreSQL: take the sign-in locks of *username* and of *address* for this transaction, always in that
+    order (a collision of hashes only makes two sign-ins wait for each other); a burst that queues past
+    SIGN_IN_LOCK_TIMEOUT is refused as busy rather than holding the pool's connections. SQLite needs none: the
+    attempt's insert takes its write lock."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in (f"sign-in account:{username}", f"sign-in address:{address}"):
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key).cast(BigInteger))))
+    await session.execute(text(f"SET LOCAL lock_timeout = '{SIGN_IN_LOCK_TIMEOUT}'"))
+    try:
+        for kind, key in ((ACCOUNT_LOCK, username), (ADDRESS_LOCK, address)):
+            await session.execute(select(func.pg_advisory_xact_lock(kind, func.hashtext(key))))
+    except DBAPIError as exc:
+        if not is_lock_timeout(exc):
+            raise
+        await session.rollback()
+        raise TooManyRequests(
+            "此账号或本地址同时有太多登录请求，请稍后再试",
+            "Too many sign-ins to this account or from this address at once; try again shortly",
+            retry_after=2,
+            code="sign_in_busy",
+        ) from None
 
 
 async def _limit_reached(session: AsyncSession, condition: Any, since: datetime, limit: int) -> datetime | None:
@@ -275,6 +297,8 @@ async def authenticate(
     counted others that were about to be refused and taken back out, and a burst could try fewer than the limit
     and leave the account open to the next.) A refused attempt is not recorded."""
     username, address = username[:64], address[:64]
+    # Once guessing has used a limit up, refused at once, without queueing for the locks (most of a flood).
+    await _check_rate_limit(session, username, address, now, settings, true())
     await _lock_sign_in(session, username, address)
     attempt = LoginAttempt(username=username, address=address, succeeded=False, at=now)
     session.add(attempt)
