@@ -479,3 +479,24 @@ def test_people(world: DemoWorld) -> None:
         if "bidder" in person.roles:
             assert person.org_key is not None and "bidder" in orgs[person.org_key].kinds
     assert any(p.username == "cd_staff1" for p in world.people)
+
+
+@pytest.mark.parametrize(
+    ("term", "kw", "starts", "ends"),
+    [
+        # N days from commencement (the working day after signing: 1–5 May are holidays) end on the Nth day.
+        ("480日历天（自开工令载明的开工日期起算）", {"days": 480}, date(2026, 5, 6), date(2027, 8, 28)),
+        # N years end the day before the anniversary, however many leap days lie between.
+        ("70年（自交付土地之日起算）", {"years": 70}, date(2026, 5, 6), date(2096, 5, 5)),
+        ("一年", {}, date(2026, 5, 6), date(2027, 5, 5)),
+        ("三年，合同一年一签，考核合格后续签", {}, date(2026, 5, 6), date(2029, 5, 5)),
+        # "Within N days after signing" counts from the signing day.
+        ("合同签订后240日内提交经审查通过的成果", {}, date(2026, 4, 30), date(2026, 12, 26)),
+        # A term that ends with an event the contract cannot date.
+        ("自产权交易合同生效之日起至股权变更登记完成之日止", {}, date(2026, 5, 6), date(2026, 8, 3)),
+    ],
+)
+def test_a_demo_contracts_term_runs_the_dates_its_words_say(term, kw, starts, ends):
+    from trading.demo.data import _term_dates
+
+    assert _term_dates(term, date(2026, 4, 30), **kw) == (starts, ends)

@@ -235,6 +235,44 @@ async def test_a_contract_notice_cannot_be_typed_in_by_hand(app, client, clock):
     assert notice["status"] == "published" and notice["fields"]["amount_fen"] == PRICE
 
 
+async def test_a_contract_notice_published_before_contracts_were_recorded_stands_for_one(app, client, clock):
+    """A database from before contracts were recorded may hold a hand-typed contract notice: the section has its
+    contract, and recording another is refused (a sold transfer, which stays sold, would otherwise take two)."""
+    from notices import services as notice_services
+    from notices.schemas import NoticeDraftCreate
+    from trading.accounts.auth import actor_of
+    from trading.accounts.models import Person
+    from trading.context import Act
+
+    world = await build_world(app, TENDERED)
+    project, section = await _awarded(app, client, world, clock)
+    clock.set(local(2026, 4, 21))
+    async with app.state.sessionmaker() as s:
+        staff = await s.scalar(select(Person).where(Person.username == "staff"))
+        act = Act(actor=actor_of(staff), address="127.0.0.1", at=clock.at)
+        draft = await notice_services.create_draft(
+            s,
+            act,
+            NoticeDraftCreate(
+                project_id=project["id"],
+                kind="contract",
+                title="澧县2026年城区道路提质改造工程合同公示",
+                body="合同金额：23,864,500.00元",
+                fields={"parties": [{"role": "乙方", "name": WINNER}], "amount_fen": PRICE, "signed_on": "2026-04-20", "term": "240日历天",
+                        "document_sha256": DOCUMENT},
+                section_ids=[section["id"]],
+            ),
+        )  # fmt: skip
+        await notice_services.publish(s, act, draft.id, tz=local(2026, 1, 1).tzinfo, by_platform=True)
+        await s.commit()
+    before = await _state(app, section["id"])
+    r = await client.post(
+        f"/api/sections/{section['id']}/contract", headers=world.headers("staff"), json=_contract(await _codes(app))
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "contract_exists"), r.text
+    assert await _state(app, section["id"]) == before
+
+
 async def test_two_staff_recording_at_once_record_one_contract(app, client, clock):
     world = await build_world(app, TENDERED)
     _, section = await _awarded(app, client, world, clock)

@@ -2959,21 +2959,20 @@ class _WorldBuilder:
         contract_name, party = _CONTRACTS[d.trade_kind]
         if d.trade_kind == "works":
             term = f"{winner['days']}日历天（自开工令载明的开工日期起算）"
-            subject, days = section.name, winner["days"]
+            subject = section.name
+            starts, ends = _term_dates(term, _day(signed), days=winner["days"])
         elif d.trade_kind == "procurement":
             term, subject = d.facts["term"], "、".join(n for n, _u, _q in d.facts["items"][section.code])
-            days = _term_days(term)
+            starts, ends = _term_dates(term, _day(signed))
         elif d.trade_kind == "land":
             term, subject = (
                 f"{d.facts['tenure']}年（自交付土地之日起算）",
                 f"{d.facts['parcel_no']}宗地国有建设用地使用权",
             )
-            days = 365 * d.facts["tenure"]
+            starts, ends = _term_dates(term, _day(signed), years=d.facts["tenure"])
         else:
             term, subject = d.facts["term"], d.facts["lot"]
-            days = _term_days(term)
-        # The term runs from the working day after signing (commencement, delivery of the land, the lease).
-        starts = _add_workdays(_day(signed), 1)
+            starts, ends = _term_dates(term, _day(signed))
         number = f"{d.trade_code}-{section.code}-HT"
         what = d.facts["parcel_no"] + "宗地" if d.trade_kind == "land" else d.name
         digest = hashlib.sha256(f"{number}|{t.name}|{firm.name}|{price}|{_iso(signed)}".encode()).hexdigest()
@@ -3005,7 +3004,7 @@ class _WorldBuilder:
             "document_sha256": digest,
             # The rest of what recording the contract asks (trading.demo.seed records it: trading.funds.contracts).
             "starts_on": starts.isoformat(),
-            "ends_on": (starts + timedelta(days=days)).isoformat(),
+            "ends_on": ends.isoformat(),
             "notes": body[-1],
         }
         return f"{d.name}{label}合同公示", "\n".join(body), fields
@@ -3014,17 +3013,35 @@ class _WorldBuilder:
 _NUMERALS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5}
 
 
-def _term_days(term: str) -> int:
-    """The days a contract term worded as the demo words it runs: "合同签订后60日内交货…" is 60, "两年" or
-    "3年" so many years; a year when it says neither."""
-    days = re.search(r"(\d+)日", term)
-    if days:
-        return int(days.group(1))
-    years = re.search(r"(\d+|[一两二三四五])年", term)
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def _term_dates(term: str, signed: date, *, days: int = 0, years: int = 0) -> tuple[date, date]:
+    """The first and last day of a contract term as the demo words it (or *days* or *years* long). It runs from
+    the working day after signing (commencement, delivery of the land, the lease), or from the signing day when it
+    says so ("合同签订后60日内交货…": by the 60th day after); N days end on the Nth day, N years the day before
+    the anniversary. A term that ends with an event the contract cannot date ("至股权变更登记完成之日止") is given
+    90 days, the time such a registration takes at most."""
+    if not days and not years:
+        after_signing = re.search(r"签订后(\d+)日", term)
+        if after_signing:
+            return signed, signed + timedelta(days=int(after_signing.group(1)))
+        counted = re.search(r"(\d+)日", term)
+        if counted:
+            days = int(counted.group(1))
+        elif counted := re.search(r"(\d+|[一两二三四五])年", term):
+            n = counted.group(1)
+            years = int(n) if n.isdigit() else _NUMERALS[n]
+        else:
+            days = 90
+    start = _add_workdays(signed, 1)
     if years:
-        n = years.group(1)
-        return 365 * (int(n) if n.isdigit() else _NUMERALS[n])
-    return 365
+        return start, _add_years(start, years) - timedelta(days=1)
+    return start, start + timedelta(days=days - 1)
 
 
 _ROLES = {

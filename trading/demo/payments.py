@@ -57,7 +57,8 @@ async def _plans(session, project: Project, tenderer: Organisation) -> list[Plan
     return [
         Plan(
             c.notice_id,
-            datetime.fromisoformat(c.signed_on or ""),
+            # (a recorded contract's signing date is a date: the day in Shanghai)
+            datetime.combine(date.fromisoformat((c.signed_on or "")[:10]), time(), tzinfo=SHANGHAI),
             c.amount_fen,
             WORKS_SCHEDULE,
             tenderer.name,

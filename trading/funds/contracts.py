@@ -136,6 +136,11 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
 
     if await session.scalar(select(Contract.id).where(Contract.section_id == section.id)) is not None:
         raise _already_recorded()
+    # A contract notice published before contracts were recorded (typed in by hand) stands for one: a sold
+    # section, which stays sold, would otherwise take a second.
+    notices = await published_fields(session, project.id, "contract")
+    if any(not n.section_ids or section.id in n.section_ids for n, _ in notices):
+        raise _already_recorded()
     if section.state not in CONTRACTABLE:
         zh, en = get_procedure(project.procedure).state_name(section.state)
         raise Conflict(
