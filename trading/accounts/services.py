@@ -302,7 +302,9 @@ async def authenticate(
     await _lock_sign_in(session, username, address)
     attempt = LoginAttempt(username=username, address=address, succeeded=False, at=now)
     session.add(attempt)
-    await session.flush()  # (on SQLite this write takes the database's write lock, held to the commit)
+    # On SQLite this insert opens the transaction (the driver begins one at the first write; the reads before it
+    # ran outside any) and takes the database's write lock, held to the commit: no stale snapshot to upgrade.
+    await session.flush()
     attempt_id = attempt.id
     try:
         await _check_rate_limit(session, username, address, now, settings, LoginAttempt.id != attempt_id)
