@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import os
 import shutil
 import subprocess
@@ -656,7 +657,22 @@ def main(argv: list[str] | None = None) -> int:
     except (msgspec.ValidationError, OSError, ValueError) as exc:
         print(f"设置有误 / bad settings: {exc}", file=sys.stderr)
         return 2
-    return int(args.func(args, settings) or 0)
+    code = int(args.func(args, settings) or 0)
+    if argv is None and settings.blob_store == "s3":
+        _leave(code)
+    return code
+
+
+def _leave(code: int) -> None:
+    """End the process (the command line's, not a caller's: main() given no *argv*) without the interpreter's
+    finalization, once what it wrote is flushed. A command that used the S3 store may leave obstore's runtime
+    threads (Rust) about to hand a last reference back to Python; one doing so while the interpreter finalizes
+    aborts the process — SIGABRT, exit 134, after the command's work was done and reported (seen once, after
+    `trading blobs import` in the backup-and-restore test; pyo3 on Python before 3.14)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
