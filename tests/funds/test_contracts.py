@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bidding import scheduler
 from notices.models import Notice, NoticeVersion
@@ -271,6 +271,50 @@ async def test_a_contract_notice_published_before_contracts_were_recorded_stands
     )
     assert (r.status_code, r.json()["error"]["code"]) == (409, "contract_exists"), r.text
     assert await _state(app, section["id"]) == before
+
+
+async def test_a_sold_transfer_records_its_contract_and_stays_sold(app, client, clock):
+    """A land transfer, once sold, records its transfer contract against the result notice like a tender: the
+    section stays sold, a second is refused; and as its date is the one the confirmation of the sale sets, not
+    法 §46's 30 days, one signed 40 days after the result is not flagged late."""
+    world = await build_world(app, TENDERED)
+    project = await create_project(
+        client, world, name="澧县澧浦街道2026-05号地块国有建设用地使用权挂牌出让", trade_kind="land",
+        procedure="land_listing", funding_sources=[], budget_fen=None, control_price_fen=None,
+        sections=[{"code": "01", "name": "2026-05号地块"}],
+    )  # fmt: skip
+    section = project["sections"][0]
+    async with app.state.sessionmaker() as s:  # listed and sold off the platform: only its result is published
+        await s.execute(update(Section).where(Section.id == section["id"]).values(state="sold"))
+        await s.commit()
+    clock.set(AWARDED)
+    r = await client.post(
+        "/api/staff/notices",
+        headers=world.headers("staff"),
+        json={
+            "project_id": project["id"],
+            "kind": "result",
+            "title": "澧县澧浦街道2026-05号地块挂牌出让结果公告",
+            "body": f"竞得人：{WINNER}\n成交价：{PRICE / 100:,.2f}元",
+            "fields": {"winner": WINNER, "price_fen": PRICE},
+            "section_ids": [section["id"]],
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+    clock.set(local(2026, 5, 12))
+    url = f"/api/sections/{section['id']}/contract"
+    body = _contract(await _codes(app), signed_on="2026-05-11")  # 40 days after the result
+    recorded = await client.post(url, headers=world.headers("staff"), json=body)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["days_after_award"] == 40 and recorded.json()["late"] is False
+    async with app.state.sessionmaker() as s:
+        assert (await s.get(Section, section["id"])).state == "sold"
+        kinds = set(await s.scalars(select(SupervisionAlert.kind)))
+    assert "contract_late" not in kinds
+    again = await client.post(url, headers=world.headers("staff"), json=body)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "contract_exists")
 
 
 async def test_two_staff_recording_at_once_record_one_contract(app, client, clock):

@@ -225,7 +225,9 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
         performance_place=data.performance_place.strip(),
         notes=data.notes.strip(),
         days_after_award=days,
-        late=data.signed_on > contract_due(awarded_on),
+        # 法 §46 and 采购法 §46 give a tender's or a procurement's contract 30 days; a transfer's date is the one
+        # its confirmation of the sale (成交确认书) sets, which the platform does not hold: never "late" here.
+        late=section.state == "awarded" and data.signed_on > contract_due(awarded_on),
         recorded_by=actor.person_id,
         recorded_at=act.at,
     )
