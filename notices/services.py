@@ -419,9 +419,6 @@ async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
     publish them. A contract notice never: it is published by recording the contract."""
     from bidding.models import Bid, Opening  # (bidding publishes through this module)
 
-    sections = select(Section.id).where(Section.project_id == notice.project_id)
-    opened = select(Opening.section_id).where(Opening.section_id.in_(sections)).limit(1)
-    bid = select(Bid.section_id).where(Bid.section_id.in_(sections)).limit(1)
     if notice.kind == "contract":
         # For every trade, online or not: recording the contract checks it against the award and tells
         # supervisors of a late signing or a departure from the award (trading.funds.contracts).
@@ -435,6 +432,9 @@ async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:
             code="produced_by_platform",
             details={"record_with": "recordContract"},
         )
+    sections = select(Section.id).where(Section.project_id == notice.project_id)
+    opened = select(Opening.section_id).where(Opening.section_id.in_(sections)).limit(1)
+    bid = select(Bid.section_id).where(Bid.section_id.in_(sections)).limit(1)
     online = await session.scalar(opened) or await session.scalar(bid)
     if online is not None or notice.kind in ("objection_reply", "dispute_ruling"):
         raise RuleViolation(

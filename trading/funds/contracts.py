@@ -134,10 +134,9 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
     tenderer_code = validate_credit_code(data.tenderer.credit_code)
     contractor_code = validate_credit_code(data.contractor.credit_code)
 
-    if await session.scalar(select(Contract.id).where(Contract.section_id == section.id)) is not None:
-        raise _already_recorded()
-    # A contract notice published before contracts were recorded (typed in by hand) stands for one: a sold
-    # section, which stays sold, would otherwise take a second.
+    # The section's contract is its published contract notice: one recorded here (published with its record, in
+    # the same transaction), or one typed in before contracts were recorded — a sold section, which stays sold,
+    # would otherwise take a second. Two recording at once: the record's unique section (IntegrityError, below).
     notices = await published_fields(session, project.id, "contract")
     if any(not n.section_ids or section.id in n.section_ids for n, _ in notices):
         raise _already_recorded()
