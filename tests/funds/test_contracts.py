@@ -38,6 +38,25 @@ async def _codes(app) -> dict[str, str]:
         return {o.name: o.credit_code for o in await s.scalars(select(Organisation))}
 
 
+async def _draft(client, world, project, section, kind: str, title: str, body: str, fields: dict) -> int:
+    """A notice of *kind* on *section*, drafted by hand by the project's centre's staff; its id."""
+    r = await client.post(
+        "/api/staff/notices",
+        headers=world.headers("staff"),
+        json={"project_id": project["id"], "kind": kind, "title": title, "body": body, "fields": fields,
+              "section_ids": [section["id"]]},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def _publish_result(client, world, project, section, title: str, body: str, fields: dict) -> None:
+    """A result notice on *section*, typed in and published by staff (a trade run offline)."""
+    notice_id = await _draft(client, world, project, section, "result", title, body, fields)
+    r = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))
+    assert r.status_code == 200, r.text
+
+
 async def _awarded(app, client, world, clock, *, name: str = "澧县2026年城区道路提质改造工程", at=AWARDED):
     """A works project whose one section was tendered, then awarded by a published result notice at *at*."""
     clock.set(TENDERED)
@@ -47,21 +66,15 @@ async def _awarded(app, client, world, clock, *, name: str = "澧县2026年城�
     assert r.status_code == 200, r.text
     clock.set(at)
     section = project["sections"][0]
-    r = await client.post(
-        "/api/staff/notices",
-        headers=world.headers("staff"),
-        json={
-            "project_id": project["id"],
-            "kind": "result",
-            "title": f"{name}{section['name']}中标结果公告",
-            "body": f"中标人：{WINNER}\n中标价：{PRICE / 100:,.2f}元\n工期：240日历天",
-            "fields": {"winner": WINNER, "price_fen": PRICE, "duration_days": 240, "project_leader": "周建华"},
-            "section_ids": [section["id"]],
-        },
+    await _publish_result(
+        client,
+        world,
+        project,
+        section,
+        f"{name}{section['name']}中标结果公告",
+        f"中标人：{WINNER}\n中标价：{PRICE / 100:,.2f}元\n工期：240日历天",
+        {"winner": WINNER, "price_fen": PRICE, "duration_days": 240, "project_leader": "周建华"},
     )
-    assert r.status_code == 201, r.text
-    r = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
-    assert r.status_code == 200, r.text
     return project, section
 
 
@@ -200,27 +213,24 @@ async def test_a_contract_notice_cannot_be_typed_in_by_hand(app, client, clock):
     project, section = await _awarded(app, client, world, clock)  # no bid on the platform: an offline trade
     clock.set(local(2026, 4, 21))
     codes = await _codes(app)
-    r = await client.post(
-        "/api/staff/notices",
-        headers=world.headers("staff"),
-        json={
-            "project_id": project["id"],
-            "kind": "contract",
-            "title": "澧县2026年城区道路提质改造工程合同公示",
-            "body": "合同金额：30,000,000.00元",
-            "fields": {
-                "parties": [{"role": "甲方", "name": TENDERER}, {"role": "乙方", "name": WINNER}],
-                "amount_fen": PRICE * 2,
-                "signed_on": "2026-04-20T10:00:00+08:00",
-                "term": "240日历天",
-                "document_sha256": DOCUMENT,
-            },
-            "section_ids": [section["id"]],
+    notice_id = await _draft(
+        client,
+        world,
+        project,
+        section,
+        "contract",
+        "澧县2026年城区道路提质改造工程合同公示",
+        "合同金额：30,000,000.00元",
+        {
+            "parties": [{"role": "甲方", "name": TENDERER}, {"role": "乙方", "name": WINNER}],
+            "amount_fen": PRICE * 2,
+            "signed_on": "2026-04-20T10:00:00+08:00",
+            "term": "240日历天",
+            "document_sha256": DOCUMENT,
         },
     )
-    assert r.status_code == 201, r.text
     before = await _state(app, section["id"])
-    refused = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
+    refused = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))
     error = refused.json()["error"]
     assert (refused.status_code, error["code"]) == (422, "produced_by_platform"), refused.text
     assert f"POST /api/sections/{section['id']}/contract" in error["message_en"]
@@ -288,21 +298,15 @@ async def test_a_sold_transfer_records_its_contract_and_stays_sold(app, client, 
         await s.execute(update(Section).where(Section.id == section["id"]).values(state="sold"))
         await s.commit()
     clock.set(AWARDED)
-    r = await client.post(
-        "/api/staff/notices",
-        headers=world.headers("staff"),
-        json={
-            "project_id": project["id"],
-            "kind": "result",
-            "title": "澧县澧浦街道2026-05号地块挂牌出让结果公告",
-            "body": f"竞得人：{WINNER}\n成交价：{PRICE / 100:,.2f}元",
-            "fields": {"winner": WINNER, "price_fen": PRICE},
-            "section_ids": [section["id"]],
-        },
+    await _publish_result(
+        client,
+        world,
+        project,
+        section,
+        "澧县澧浦街道2026-05号地块挂牌出让结果公告",
+        f"竞得人：{WINNER}\n成交价：{PRICE / 100:,.2f}元",
+        {"winner": WINNER, "price_fen": PRICE},
     )
-    assert r.status_code == 201, r.text
-    r = await client.post(f"/api/staff/notices/{r.json()['id']}/publish", headers=world.headers("staff"))
-    assert r.status_code == 200, r.text
     clock.set(local(2026, 5, 12))
     url = f"/api/sections/{section['id']}/contract"
     body = _contract(await _codes(app), signed_on="2026-05-11")  # 40 days after the result
