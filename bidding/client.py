@@ -127,12 +127,12 @@ class BiddingClient:
         self.unavailable_retries = unavailable_retries
         self.dropped_waits = dropped_waits
         self.on_unavailable = on_unavailable
-        headers = {"User-Agent": USER_AGENT}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        # The token goes to the API only: the log (/log/) is the public's, and a token that has expired since must
+        # not stand in the way of checking a receipt there.
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
             base_url=self.server,
-            headers=headers,
+            headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(timeout, connect=15.0),
             transport=transport,
             follow_redirects=False,
@@ -157,6 +157,8 @@ class BiddingClient:
         """A ``content`` given as a function is called for each try (a streamed body is read again)."""
         dropped = 0
         attempt = 0
+        if self._auth and path.startswith("/api/"):
+            kwargs["headers"] = self._auth | kwargs.get("headers", {})
         while True:
             content = kwargs.get("content")
             try:

@@ -252,8 +252,11 @@ async def test_tokens_expire_by_role_and_their_owner_lists_and_revokes_them(app,
         r = await c.get("/api/me", headers=_bearer(tokens["admin"]))
         assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
         assert "过期" in r.json()["error"]["message_zh"]
-        r = await c.get("/api/notices", headers=_bearer(tokens["admin"]))  # an expired token is not the public
-        assert r.status_code == 401
+        # An expired token is not the public: not on the API, the log or the feeds either.
+        for path in ("/api/notices", "/log/checkpoint", "/log/entries?start=0&limit=1", "/feeds/notices.atom"):
+            r = await c.get(path, headers=_bearer(tokens["admin"]))
+            assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired", (path, r.text)
+        assert (await c.get("/log/key")).status_code == 200  # the public, with no token, as before
         assert (await c.get("/api/me", headers=_bearer(tokens["staff"]))).status_code == 200
         short = next(t for t in listed if t["label"] == "short")
         assert (await c.delete(f"/api/tokens/{short['id']}", headers=_bearer(tokens["staff"]))).status_code == 204

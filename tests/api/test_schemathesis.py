@@ -4,7 +4,9 @@ every answer must match what the document says (its status, content type, header
 refusals in the platform's one error shape, trading.api_docs).
 
 Bounded: a few generated cases per operation and role (the whole run takes a minute or two), all sent to
-127.0.0.1; the seed is fixed so that a failure reproduces.
+127.0.0.1; the seed is fixed so that a failure reproduces. A deeper attack run, by hand:
+``TRADING_FUZZ_EXAMPLES=100 TRADING_FUZZ_ROLES=all TRADING_FUZZ_RANDOM=1 pytest tests/api/test_schemathesis.py``
+(every role of the demo, a hundred cases each, a new seed each run: each failure is printed with its case).
 """
 
 from __future__ import annotations
@@ -38,6 +40,26 @@ from tests.processes import free_port
 
 TRADING = str(Path(sys.executable).parent / "trading")
 TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
+#: How many cases per operation; which roles (``all``: each role of the demo); a new seed each run (by hand).
+EXAMPLES = int(os.environ.get("TRADING_FUZZ_EXAMPLES", "8"))
+ALL_ROLES = os.environ.get("TRADING_FUZZ_ROLES") == "all"
+RANDOM = os.environ.get("TRADING_FUZZ_RANDOM") == "1"
+#: role -> the demo account that plays it (the default run: the public, a centre's staff and a bidder).
+ACCOUNTS = {
+    "staff": "cd_staff1",
+    "bidder": "bidder_xiangzhong_luqiao",
+    **(
+        {
+            "supervisor": "cd_supervisor",
+            "admin": "admin",
+            "opener": "opener1",
+            "evaluator": "expert1",
+            "expert_keeper": "expert_keeper",
+        }
+        if ALL_ROLES
+        else {}
+    ),
+}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -120,7 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         from trading.demo.data import PASSWORDS
 
         roles = {"public": {}}
-        for role, username in (("staff", "cd_staff1"), ("bidder", "bidder_xiangzhong_luqiao")):
+        for role, username in ACCOUNTS.items():
             r = httpx.post(base + "/api/tokens", json={"username": username, "password": PASSWORDS[role]}, timeout=10)
             assert r.status_code == 201, r.text
             roles[role] = {"Authorization": f"Bearer {r.json()['token']}"}
@@ -148,7 +170,11 @@ def test_no_operation_errs_or_answers_otherwise_than_documented(served):
         strategy = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
 
         @settings(
-            max_examples=8, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=not RANDOM,
+            database=None,
+            suppress_health_check=list(HealthCheck),
         )
         @given(case=strategy)
         def check(case) -> None:

@@ -405,6 +405,10 @@ def test_bidders_and_openers_take_part_from_start_to_finish_with_the_command_lin
         # A receipt from before the deadline still verifies against the log as it is now.
         later = platform.bidding("toubiao1", "verify-receipt", "bid-1.bid.receipt.json")
         assert "结果：通过" in later.stdout and "一致性证明有效" in later.stdout, later.stdout
+        # The log is the public's: a token that no longer works (the server refuses it, even there) is not sent.
+        assert httpx.get(f"{platform.url}/log/key", headers={"Authorization": "Bearer stale"}).status_code == 401
+        stale = platform.bidding("toubiao1", "--token", "stale", "verify-receipt", "bid-1.bid.receipt.json")
+        assert "结果：通过" in stale.stdout, stale.stdout
 
 
 def _x25519_key() -> str:

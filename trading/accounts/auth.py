@@ -48,8 +48,14 @@ def actor_of(person: Person) -> Actor:
     )
 
 
-def is_api_path(path: str) -> bool:
-    return path.startswith("/api/")
+#: The machine paths, where a caller names itself with a bearer token (and a token that is not valid is refused,
+#: even where the public may read: a client should hear that its token no longer works); elsewhere the portal's
+#: session cookie. /metrics keeps its own bearer token (trading.metrics), not an API token.
+BEARER_PATHS = ("/api/", "/log/", "/feeds/")
+
+
+def takes_bearer_token(path: str) -> bool:
+    return path.startswith(BEARER_PATHS)
 
 
 class TokenExpired(NotAuthenticated):
@@ -200,7 +206,8 @@ class AmbiguousCredentials(InvalidInput):
 
 
 class AuthenticationMiddleware:
-    """Resolve the caller once per request: a bearer token on /api/, the session cookie elsewhere."""
+    """Resolve the caller once per request: a bearer token on the machine paths (BEARER_PATHS), the session
+    cookie elsewhere."""
 
     def __init__(self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.app = app
@@ -215,7 +222,7 @@ class AuthenticationMiddleware:
             scope.setdefault("state", {})
             headers = dict(scope["headers"])
             path = scope["path"]
-            if is_api_path(path):
+            if takes_bearer_token(path):
                 given = [value for name, value in scope["headers"] if name == b"authorization"]
                 auth = given[0].decode("latin-1") if len(given) == 1 else ""
                 if len(given) > 1:  # which one is meant? (a proxy's and the client's, say): neither
