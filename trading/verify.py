@@ -2,17 +2,20 @@
 
 What it checks, using only public endpoints:
 
-1. the latest checkpoint is signed by the log's key (pinned on first use, or given with ``--key``);
+1. the latest checkpoint is signed by the log's key (pinned on first use, or given with ``--key``; ``/log/key``
+   and ``/log/info`` must state the same one);
 2. the log only grew since this verifier last looked: a consistency proof from the checkpoint kept in
    the state file — a smaller tree is a rollback, a different root at the same size a split view;
-3. the entries served hash to the signed root (every leaf is fetched and the tree rebuilt);
+3. the entries served hash to the signed root (every leaf is fetched and the tree rebuilt), each is its
+   document's canonical JSON, and each of a known kind has exactly its kind's fields (docs/log.md §1, §4);
 4. every published notice version served (the changes feed) has exactly the bytes its hash names, and
    that hash is in the log; every notice version in the log is still served; each notice's current
    text is the text of its latest version;
 5. every opening record accounts for exactly the bid events logged for its section before its deadline
    cut — the platform's signed statement, itself logged and unique per section, of which checkpoint
-   closed bidding — and the published keys open the logged ciphertexts to the published figures
-   (trading.verify_openings);
+   closed bidding — each row's event names that row's bid, each opened bid was sealed for this section,
+   bidder and the tender notice's committee, and the published keys open the logged ciphertexts to the
+   published figures (trading.verify_openings);
 6. with ``--witness VKEY``: that witness has cosigned a checkpoint whose tree is a prefix of the one
    checked (a platform showing another log to the witness is a split view).
 
@@ -21,7 +24,8 @@ A version not yet in the log is *pending* while it is younger than the log's sta
 problem. Its age is measured on the verifier's own clock, never the platform's: a platform that could set
 the time could keep a dropped entry "pending" for ever.
 
-It prints a short summary (or ``--json``) and exits non-zero when anything is wrong.
+It prints a short summary (or ``--json``) and exits non-zero when anything is wrong; each problem has a stable
+code, listed in docs/log.md §10.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trading.log import merkle
+from trading.canonical import canonical_bytes
+from trading.log import entries, merkle
 from trading.log.note import (
     CosignatureVerifier,
     NoteError,
@@ -158,10 +163,19 @@ async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> httpx.Res
     return r
 
 
+async def _log_info(client: httpx.AsyncClient) -> dict[str, Any]:
+    """``/log/info`` as served; empty if it is not served as a JSON object."""
+    r = await client.get("/log/info")
+    try:
+        info = r.json() if r.status_code == 200 else {}
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 async def _max_merge_delay(client: httpx.AsyncClient) -> timedelta:
     """The merge delay the site states (``/log/info``), at most :data:`LONGEST_MAX_MERGE_DELAY`."""
-    r = await client.get("/log/info")
-    stated = r.json().get("max_merge_delay_seconds") if r.status_code == 200 else None
+    stated = (await _log_info(client)).get("max_merge_delay_seconds")
     if not isinstance(stated, int | float) or stated <= 0:
         return DEFAULT_MAX_MERGE_DELAY
     return min(timedelta(seconds=stated), LONGEST_MAX_MERGE_DELAY)
@@ -196,9 +210,17 @@ async def verify_site(
     if mine.get("vkey") and mine["vkey"] != vkey:
         report.problem("key_changed", "/log/key", f"the log key changed since last time ({mine['vkey']} → {vkey})")
         return report, {}
+    stated = (await _log_info(client)).get("vkey")
+    if stated != vkey:  # one log, one key: the two places it is published must agree
+        report.problem("key_mismatch", "/log/info", f"/log/info states the key {stated}, /log/key serves {vkey}")
+        return report, {}
+    try:
+        verifier = NoteVerifier.from_vkey(vkey)
+    except NoteError as exc:
+        report.problem("key_mismatch", "/log/key", f"the log key does not parse: {exc}")
+        return report, {}
     if not mine.get("vkey") and not pinned_key:
         report.notes.append(f"trusting log key {vkey} on first use (pin it with --key)")
-    verifier = NoteVerifier.from_vkey(vkey)
 
     note = (await _get(client, "/log/checkpoint")).text
     try:
@@ -288,9 +310,17 @@ async def verify_site(
     cuts = logged_cuts(report, raw_entries, verifier)
     keys = KeyLog.read(raw_entries)
     for notice_id, fields in records:
-        await check_opening(
-            client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, keys=keys, delay=delay
-        )
+        try:
+            await check_opening(
+                client, report, notice_id, fields, verifier, leaves, raw_entries, cuts=cuts, keys=keys, delay=delay
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a record not in log.md §8's shape
+            report.problem(
+                "record_malformed",
+                f"/notices/{notice_id} (开标记录)",
+                f"开标记录缺少字段或字段无法解析 / the record lacks a field of log.md §8, or one does not parse: "
+                f"{exc!r}",
+            )
 
     _check_rulings(report, records, rulings)
 
@@ -317,7 +347,21 @@ def _index_entry(report: Report, index: int, data: bytes, documents: dict[tuple[
     except ValueError:
         report.problem("bad_entry", f"log entry {index}", "not a JSON document")
         return
+    if not isinstance(doc, dict):
+        report.problem("bad_entry", f"log entry {index}", "not a JSON object")
+        return
+    if canonical_bytes(doc) != data:  # one document, one byte string (log.md §1): else two leaves say one thing
+        report.problem("entry_not_canonical", f"log entry {index}", "the entry's bytes are not its canonical JSON")
     kind = doc.get("kind")
+    expected = entries.FIELDS.get(kind) if isinstance(kind, str) else None
+    if expected is not None and set(doc) != expected:
+        extra, missing = sorted(set(doc) - expected), sorted(expected - set(doc))
+        report.problem(
+            "entry_fields",
+            f"log entry {index}",
+            f"a {kind} entry with fields other than log.md §4's (extra {extra}, missing {missing})",
+        )
+        return
     if kind == "notice_version":
         key = (int(doc["notice_id"]), int(doc["version"]))
         if key in documents:

@@ -1,10 +1,11 @@
 """`trading verify`'s checks of one opening record (docs/log.md §5–§8), from public data only.
 
-The record must account for exactly the bid events logged for its section before its signed deadline cut;
-each manifest must be signed by a key the key directory shows was the sealer's and was logged before the
-cut; the published price keys must open the logged ciphertexts to the published figures; a bid that did not
-open must fail for the reason and fault its published shares give; a withdrawal must be the bidder's own
-signed act.
+The record must account for exactly the bid events logged for its section before its signed deadline cut,
+each row's event naming that row's bid; each opened bid's manifest must name this section, its bidder and the
+tender notice's committee, and be signed by a key the key directory shows was the sealer's and was logged
+before the cut; the published price keys must open the logged ciphertexts to the published figures; a bid that
+did not open must fail for the reason and fault its published shares give; a withdrawal must be the bidder's
+own signed act.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ async def check_opening(
             event = bid.get(label)
             if not event:
                 continue
+            _check_event_names_its_bid(report, bwhere, label, fields, bid, event["details"])
             c = commitment(event["details"], base64.b64decode(event["salt"]))
             claimed.add(c)
             if c in section_after:
@@ -183,6 +185,30 @@ async def check_opening(
                 f"log entry {index} is a bid event of this section, logged before the deadline, "
                 "but the opening record does not account for it",
             )
+
+
+#: The events a record's rows carry: which event each label may be, and which field names the sealer.
+_EVENTS = {
+    ("bidder", "event"): ("submission", "bidder_credit_code"),
+    ("bidder", "withdrawal_event"): ("withdrawal", "bidder_credit_code"),
+    ("reserve", "event"): ("reserve_submission", "sealer_credit_code"),
+}
+
+
+def _check_event_names_its_bid(
+    report: Report, where: str, label: str, fields: dict[str, Any], bid: dict[str, Any], details: dict[str, Any]
+) -> None:
+    """A row's event is about that row's bid (log.md §5): its section, manifest and sealer — else one bid's
+    logged event could be shown as another's, and the bid it was really about go unaccounted for unseen."""
+    event, sealer = _EVENTS[("bidder" if "bidder" in bid else "reserve", label)]
+    named = (details.get("event"), details.get("section_id"), details.get("manifest_sha256"), details.get(sealer))
+    if named != (event, fields.get("section_id"), bid.get("manifest_sha256"), bid.get(sealer)):
+        report.problem(
+            "event_details_mismatch",
+            where,
+            f"记录所附的 {label} 不是这份投标的 / the {label.replace('_', ' ')} attached names another event, "
+            f"section, bid or sealer than its row",
+        )
 
 
 async def _recheck_bid(
@@ -222,7 +248,54 @@ async def _recheck_bid(
             f"the ciphertext opens to {form.get('total_price_fen')} fen, the record says "
             f"{(bid.get('form') or {}).get('total_price_fen')}",
         )
+    await check_sealed_for(client, report, where, fields, bid, manifest)
     await _check_signer(client, report, where, bid, m.content, manifest, keys, cut_size, event_index)
+
+
+async def check_sealed_for(
+    client: httpx.AsyncClient, report: Report, where: str, fields: dict[str, Any], bid: dict[str, Any], manifest: Any
+) -> None:
+    """An opened bid was sealed for this very section, by the bidder the record names (a reserve price: in the
+    tenderer's name), to the committee of the tender notice the record names: else a platform could count, as
+    this section's, a bid signed for another section or sealed to other openers (envelope.md §4, §12)."""
+    from bidding.envelope import BidContext, WrongBidder, WrongCommittee, WrongSection, check_manifest_context
+    from bidding.envelope.context import ROLE_BIDDER, ROLE_RESERVE
+
+    committee = await _tender_committee(client, fields)
+    if committee is None:
+        report.problem("outcome_unverifiable", where, "the tender's committee is not served as logged")
+        return
+    reserve = "bidder" not in bid
+    try:
+        context = BidContext(
+            section_id=fields["section_id"],
+            trade_code=fields["trade_code"],
+            section_code=fields["section_code"],
+            bidder_credit_code=bid.get("sealer_credit_code" if reserve else "bidder_credit_code") or "",
+            suite=committee["suite"],
+            k=committee["k"],
+            n=committee["n"],
+            opener_keys=tuple(
+                base64.b64decode(m["public_key"]) for m in sorted(committee["members"], key=lambda m: m["position"])
+            ),
+            role=ROLE_RESERVE if reserve else ROLE_BIDDER,
+        )
+        check_manifest_context(manifest, context)
+    except WrongCommittee:
+        report.problem(
+            "wrong_committee",
+            where,
+            "密封所用的开标委员会不是招标公告公布的 / the bid was sealed to another committee than the tender notice's",
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        report.problem("outcome_unverifiable", where, f"the record or the tender's committee is incomplete: {exc}")
+    except (WrongSection, WrongBidder) as exc:
+        report.problem(
+            "manifest_mismatch",
+            where,
+            f"投标文件清单所写的标段或投标人与开标记录不符 / the manifest names another section, bidder or role "
+            f"than the record ({getattr(exc, 'details', exc)})",
+        )
 
 
 async def _tender_committee(client: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any] | None:

@@ -293,3 +293,89 @@ async def test_a_bid_both_replaced_and_withdrawn_is_named(app, client, clock, tm
     report = await _verify(client, tmp_path, clock)
     assert [p["code"] for p in report.problems] == ["bid_ended_twice"], report.summary()
     assert "withdrawn" in report.problems[0]["what"] and "replaced by" in report.problems[0]["what"]
+
+
+async def test_a_bid_sealed_for_another_section_bidder_or_committee_is_named(app, client, clock, tmp_path):
+    """A platform with the log key could count, in a section's record, a bid its bidder signed for another section
+    (or in another's name, or to other openers): the record, the log and the signatures would all agree. Only the
+    manifest's own context, against the record and the logged tender notice, shows it."""
+    import copy
+
+    import msgspec
+
+    from bidding.envelope import parse_manifest
+    from trading.verify import Report
+    from trading.verify_openings import check_sealed_for
+
+    world, section, bidders = await _bids(app, client, clock, tmp_path, 3)
+    await _open(app, client, clock, world, section)
+    fields = await _record_fields(client, section)
+    bid = next(b for b in fields["bids"] if b["outcome"] == "opened")
+    raw = await client.get(f"/api/sections/{section.id}/opening/bids/{bid['manifest_sha256']}/manifest")
+    manifest = parse_manifest(raw.content)
+
+    async def codes(fields, bid, manifest) -> list[str]:
+        report = Report(url="http://site")
+        await check_sealed_for(client, report, "record", fields, bid, manifest)
+        return [p["code"] for p in report.problems]
+
+    assert await codes(fields, bid, manifest) == []  # as published
+    other_section = {**copy.deepcopy(fields), "section_code": "B2"}
+    assert await codes(other_section, bid, manifest) == ["manifest_mismatch"]
+    other_bidder = {
+        **bid,
+        "bidder_credit_code": next(b.credit_code for b in bidders if b.credit_code != bid["bidder_credit_code"]),
+    }
+    assert await codes(fields, other_bidder, manifest) == ["manifest_mismatch"]
+    committee = manifest.committee
+    to_others = msgspec.structs.replace(
+        manifest,
+        committee=msgspec.structs.replace(committee, opener_keys_sha256=tuple("00" * 32 for _ in range(committee.n))),
+    )
+    assert await codes(fields, bid, to_others) == ["wrong_committee"]
+    unknown_tender = {**fields, "tender_notice": {**fields["tender_notice"], "content_sha256": "0" * 64}}
+    assert await codes(unknown_tender, bid, manifest) == ["outcome_unverifiable"]
+
+
+async def _verify_rewritten(app, client, section, tmp_path, clock, change):
+    """`trading verify` against a site serving the opening record's document with *change* made to its fields
+    (a platform editing its record after publishing it: the log's hash then names it too)."""
+    import json
+
+    from tests.cleanroom.tampering import tampered_site
+
+    status = (await client.get(f"/api/sections/{section.id}/opening")).json()
+    detail = (await client.get(f"/api/notices/{status['record_notice_id']}")).json()
+    url = detail["versions"][-1]["document_url"]
+
+    def rewrite(request, status_code, body):
+        if request.url.path == url:
+            document = json.loads(body)
+            change(document["fields"])
+            return status_code, json.dumps(document, ensure_ascii=False).encode()
+        return status_code, body
+
+    async with tampered_site(app, rewrite) as site:
+        report, _ = await verify_site(site, url="http://site", state_path=tmp_path / "state.json", now=clock.at)
+    return {p["code"] for p in report.problems}
+
+
+async def test_an_event_shown_on_another_bids_row_is_named(app, client, clock, tmp_path):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _open(app, client, clock, world, section)
+
+    def swap(fields):
+        first, second = fields["bids"][0], fields["bids"][1]
+        first["event"], second["event"] = second["event"], first["event"]
+
+    codes = await _verify_rewritten(app, client, section, tmp_path, clock, swap)
+    assert "event_details_mismatch" in codes and "hash_mismatch" in codes, codes
+
+
+async def test_a_record_out_of_its_documented_shape_is_named_not_a_crash(app, client, clock, tmp_path):
+    world, section, _ = await _bids(app, client, clock, tmp_path, 3)
+    await _open(app, client, clock, world, section)
+    codes = await _verify_rewritten(
+        app, client, section, tmp_path, clock, lambda fields: fields["bids"][0].pop("event")
+    )
+    assert "record_malformed" in codes, codes

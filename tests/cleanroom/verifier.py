@@ -6,8 +6,7 @@ It imports nothing of the platform: the standard library, ``cryptography`` and `
 bytes and fields, and for every opening record (notices of kind ``opening_record``) checks the deadline cut, the
 bid events in both directions, each opened bid's manifest, signer and price.
 
-Problem codes are those docs/log.md §5, §6 and §10 name. Where the documents name no code for a failure this
-verifier finds, it uses one of its own, listed in ``OWN_CODES`` (each is a gap in the documents).
+Problem codes are those docs/log.md §10 lists (``OWN_CODES`` would hold any the documents did not name: none).
 """
 
 from __future__ import annotations
@@ -24,24 +23,10 @@ import httpx
 from tests.cleanroom import primitives as p
 from tests.cleanroom.findings import Findings
 
-#: Codes this verifier had to make up: the documents name none for these failures.
-OWN_CODES = {
-    "entry_not_canonical": "an entry's bytes are not the canonical JSON of log.md §1",
-    "entry_fields": "a known kind's entry does not have exactly the fields of log.md §4 (or a value's form is off)",
-    "entries_incomplete": "/log/entries did not give every index below the checkpoint's size, in order",
-    "log_key_mismatch": "/log/info's vkey and /log/key differ, or the key name is not the origin",
-    "bad_checkpoint": "the checkpoint does not parse or does not name the log's origin",
-    "record_malformed": "an opening record lacks a field of log.md §8, or a value does not parse",
-    "record_not_logged": "the opening record's published version is not in the log with the served document's hash",
-    "event_details_mismatch": "a listed event's details name another section, bid or bidder than its record entry",
-    "manifest_unavailable": "an opened bid's manifest or price ciphertext is not served",
-    "manifest_mismatch": "a manifest names another section, bidder or role than the record",
-    "deadline_checkpoint_mismatch": "the record's deadline_checkpoint is unsigned, disagrees with the cut, or is not "
-    "what /log/checkpoints/{S} serves",
-    "bad_proof": "an inclusion proof served at /log/proof/inclusion does not verify (log.md names no code)",
-    "wrong_committee": "a manifest's suite, k, n or opener key hashes are not the logged tender notice's committee "
-    "(envelope.md §12 has envelope.wrong_committee; log.md has no code)",
-}
+#: Codes this verifier had to make up because the documents name none: none since docs/log.md §10 lists every
+#: code a verifier reports (this verifier's first ones — entries_incomplete, log_key_mismatch, record_not_logged,
+#: manifest_unavailable — are its entries_gap/entries_missing, key_mismatch, not_in_log and ciphertext_missing).
+OWN_CODES: dict[str, str] = {}
 
 
 @dataclass
@@ -196,14 +181,14 @@ async def read_log(client: httpx.AsyncClient, report: Report, witness_vkeys: tup
     key_text = (await _get(client, "/log/key")).text.strip()
     report.origin = info.get("origin", "")
     if key_text != info.get("vkey"):
-        report.add("log_key_mismatch", "/log/key differs from /log/info's vkey")
+        report.add("key_mismatch", "/log/key differs from /log/info's vkey")
     try:
         key = p.parse_vkey(key_text)
     except ValueError as exc:
-        report.add("log_key_mismatch", f"the log's verifier key does not parse: {exc}")
+        report.add("key_mismatch", f"the log's verifier key does not parse: {exc}")
         return None
     if key.name != info.get("origin") or key.alg != 0x01:
-        report.add("log_key_mismatch", "the key's name is not the origin, or it is not an Ed25519 note key")
+        report.add("key_mismatch", "the key's name is not the origin, or it is not an Ed25519 note key")
     max_delay = float(info.get("max_merge_delay_seconds", 3600))
     if max_delay > 3600:
         report.notes.append(f"the site states a maximum merge delay of {max_delay} s; taking 3600 s (log.md §10)")
@@ -229,12 +214,12 @@ async def read_log(client: httpx.AsyncClient, report: Report, witness_vkeys: tup
             break
         for item in page:
             if item.get("index") != len(entries):
-                report.add("entries_incomplete", f"expected index {len(entries)}, got {item.get('index')}")
+                report.add("entries_gap", f"expected index {len(entries)}, got {item.get('index')}")
                 return None
             entries.append(Entry(item["index"], p.b64decode(item["data"]), None, None))
         start = len(entries)
     if len(entries) != checkpoint.size:
-        report.add("entries_incomplete", f"{len(entries)} entries served for a tree of {checkpoint.size}")
+        report.add("entries_missing", f"{len(entries)} entries served for a tree of {checkpoint.size}")
         return None
     leaves = [p.leaf_hash(e.data) for e in entries]
     if p.tree_root(leaves) != checkpoint.root:
@@ -691,7 +676,7 @@ async def _check_bid(
     opened = item.get("outcome") == "opened"
     if mr.status_code != 200:
         if opened:
-            report.add("manifest_unavailable", f"manifest {mr.status_code}", **here)
+            report.add("ciphertext_missing", f"manifest {mr.status_code}", **here)
         else:
             report.notes.append(f"section {sid}: no manifest served for a {item.get('outcome')} bid")
         return
@@ -734,7 +719,7 @@ async def _check_bid(
         return
     pr = await _get(client, f"{base}/price")
     if pr.status_code != 200:
-        report.add("manifest_unavailable", f"price ciphertext {pr.status_code}", **here)
+        report.add("ciphertext_missing", f"price ciphertext {pr.status_code}", **here)
         return
     # the ciphertext and the price (envelope.md §10.4)
     published = (item.get("ciphertexts") or {}).get("price") or {}

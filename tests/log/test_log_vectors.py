@@ -324,3 +324,11 @@ def test_the_vectors_check_by_their_own_rules():
         root = bytes.fromhex(v["tree"]["roots"][str(p["size"])])
         proof = [bytes.fromhex(x) for x in p["proof"]]
         assert merkle.verify_inclusion(leaves[p["index"]], p["index"], p["size"], proof, root)
+
+
+def test_each_kind_has_exactly_the_fields_a_verifier_expects():
+    """trading.log.entries.FIELDS, which `trading verify` holds entries to (entry_fields), is what the builders
+    write, for every kind the platform writes."""
+    built = {kind: set(document) for kind, document in _entry_inputs()}
+    assert set(built) == set(entries.FIELDS)
+    assert {kind: fields for kind, fields in built.items()} == {k: set(v) for k, v in entries.FIELDS.items()}

@@ -201,6 +201,24 @@ async def test_a_changed_log_key_is_refused(app, client, clock, tmp_path):
     assert [p["code"] for p in report.problems] == ["key_mismatch"]
 
 
+async def test_a_log_stating_two_keys_is_refused(app, client, clock, tmp_path):
+    """/log/key and /log/info's vkey are one key published twice: a site serving two is named, whichever."""
+    import json
+
+    from tests.cleanroom.tampering import tampered_site
+
+    await _site(app, client, clock)
+
+    def other_key(request, status, body):
+        if request.url.path == "/log/info":
+            return status, json.dumps({**json.loads(body), "vkey": "someone+01020304+AQ" + "A" * 42}).encode()
+        return status, body
+
+    async with tampered_site(app, other_key) as site:
+        report, _ = await verify_site(site, url="http://site", state_path=tmp_path / "s.json", now=clock.at)
+    assert [(p["code"], p["where"]) for p in report.problems] == [("key_mismatch", "/log/info")]
+
+
 async def test_a_registered_witness_cosigns_and_the_cosignature_is_served(app, client, clock, tmp_path, settings):
     import httpx
     import msgspec
@@ -225,3 +243,21 @@ async def test_a_registered_witness_cosigns_and_the_cosignature_is_served(app, c
         r = await c.post("/log/witness", json={"size": seen["checkpoint"].size, "cosignature": forged})
         assert r.status_code == 403
     await witnessed.state.engine.dispose()
+
+
+async def test_entries_off_their_canonical_form_or_their_kinds_fields_are_named(app, client, clock, tmp_path):
+    """log.md §1 and §4: one document has one byte string, and a known kind exactly its fields. An entry the
+    platform wrote otherwise (here straight into the table, then integrated and signed as usual) could say one
+    thing to one reader and another to the next, or carry what its kind does not publish."""
+    await _site(app, client, clock, count=1)
+    spaced = b'{"commitment": "00", "kind": "bid_event", "section_tag": "11"}'
+    extra = b'{"commitment":"00","kind":"bid_event","note":"x","section_tag":"22"}'
+    later = b'{"kind":"auction_offer","lot":1}'  # a kind from a later version: accepted
+    async with app.state.sessionmaker() as s:
+        for i, data in enumerate((spaced, extra, later)):
+            s.add(LogEntry(event_key=f"odd:{i}", kind="bid_event", data=data, created_at=clock.at))
+        await s.commit()
+    await integrate_once(app.state)
+    report = await _verify(client, tmp_path, clock)
+    assert sorted(p["code"] for p in report.problems) == ["entry_fields", "entry_not_canonical"], report.summary()
+    assert "log entry 1" in report.summary() and "log entry 2" in report.summary()

@@ -247,3 +247,30 @@ def result_letters(
         "letters": sorted(letters),
         "at": instant(at),
     }
+
+
+def _fields(*names: str) -> frozenset[str]:
+    return frozenset(("kind", *names))
+
+
+#: Each kind's exact field set (docs/log.md §4): a verifier names an entry of a known kind with a field more or
+#: one less (``entry_fields``). Kinds not here are later ones, which a verifier accepts.
+FIELDS: dict[str, frozenset[str]] = {
+    "notice_version": _fields("trade_code", "notice_id", "notice_kind", "version", "content_sha256", "published_at"),
+    "payment": _fields("trade_code", "payment_kind", *PAYMENT_FIELDS),
+    "bid_event": _fields("commitment", "section_tag"),
+    "deadline_cut": _fields("note"),
+    "signing_key": _fields("event", "key_sha256", "owner_commitment", "at"),
+    "centre_key": _fields("event", "centre_code", "public_key", "at"),
+    "evaluation_plan": _fields("trade_code", "section_id", "plan", "at"),
+    "expert_change": _fields("expert_id", "action", "record_sha256", "active", "at"),
+    "expert_draw_commitment": _fields(
+        "trade_code", "section_id", "seed_sha256", "pool_sha256", "pool_size", "count", "specialities", "committed_at"
+    ),
+    "expert_draw_result": _fields("trade_code", "section_id", "version", "result_sha256", "beacon_tree_size", "at"),
+    "evaluation_report": _fields("trade_code", "section_id", "report_sha256", "void", "at"),
+    "objection": _fields("trade_code", "section_id", "objection_id", "text_sha256", "filed_at"),
+    "complaint": _fields("trade_code", "section_id", "complaint_id", "text_sha256", "filed_at"),
+    "complaint_ruling": _fields("trade_code", "section_id", "complaint_id", "ruling_sha256", "ruled_at"),
+    "result_letters": _fields("trade_code", "section_id", "result_notice_id", "letters", "at"),
+}
