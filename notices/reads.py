@@ -284,9 +284,17 @@ async def notice_detail(session: AsyncSession, notice: Notice, *, include_drafts
     )
 
 
+#: The largest version a notice can have (its column is a 32-bit integer).
+MAX_VERSION = 2**31 - 1
+
+
 async def version_document(session: AsyncSession, notice_id: int, version: int) -> NoticeVersion:
-    row = await session.scalar(
-        select(NoticeVersion).where(NoticeVersion.notice_id == notice_id, NoticeVersion.version == version)
+    row = (
+        await session.scalar(
+            select(NoticeVersion).where(NoticeVersion.notice_id == notice_id, NoticeVersion.version == version)
+        )
+        if 0 < version <= MAX_VERSION
+        else None
     )
     if row is None:
         raise NotFound(f"该公告没有第 {version} 版", f"This notice has no version {version}", code="version_not_found")

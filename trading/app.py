@@ -59,8 +59,10 @@ from trading.blobs import gc as blob_gc
 from trading.blobs import make_blob_store
 from trading.clock import Clock, clock_from_setting
 from trading.db import (
+    ArgumentOutOfRange,
     ConcurrentChange,
     DatabaseUnavailable,
+    is_argument_out_of_range,
     is_database_outage,
     is_unique_violation,
     make_engine,
@@ -265,6 +267,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         log.info("concurrent change refused on %s %s", request.method, _route_of(request))
         conflict = ConcurrentChange()
         return _error_response(request, conflict.status_code, conflict.to_dict(), conflict.headers)
+    if is_argument_out_of_range(exc):
+        # A number in the request that fits 64 bits but not the narrower column it is looked up in.
+        log.info("argument out of its column's range on %s %s", request.method, _route_of(request))
+        refused = ArgumentOutOfRange()
+        return _error_response(request, refused.status_code, refused.to_dict(), refused.headers)
     log.error("internal error on %s %s:\n%s", request.method, _route_of(request), safe_traceback(exc))
     body = {
         "code": "internal_error",

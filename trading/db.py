@@ -21,7 +21,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
-from trading.errors import Conflict, ServiceUnavailable
+from trading.errors import Conflict, InvalidInput, ServiceUnavailable
 from trading.settings import Settings
 
 NAMING_CONVENTION = {
@@ -153,6 +153,17 @@ def _raised_in_driver(exc: BaseException) -> bool:
     return any("/asyncpg/" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
+def is_argument_out_of_range(exc: BaseException) -> bool:
+    """Whether *exc* is the driver refusing a statement's argument as too large for its column's type (a number
+    from the request past a 32- or 16-bit column: asyncpg's DataError, caused by an OverflowError, raised before
+    anything is sent). Request checks bound every number to 64 bits (trading.input_checks); a few columns
+    (a notice's version, an opener's position) are narrower."""
+    chain = list(_chain(exc))
+    return any(
+        type(current).__module__.startswith("asyncpg") and type(current).__name__ == "DataError" for current in chain
+    ) and any(isinstance(current, OverflowError) for current in chain)
+
+
 def is_lock_timeout(exc: BaseException) -> bool:
     """Whether *exc* (or what caused it) is PostgreSQL's 55P03: a lock not had within ``lock_timeout``."""
     return any(getattr(current, "sqlstate", None) == "55P03" for current in _chain(exc))
@@ -171,6 +182,19 @@ def is_unique_violation(exc: BaseException) -> bool:
         or (isinstance(current, sqlite3.IntegrityError) and getattr(current, "sqlite_errorname", "") in _SQLITE_UNIQUE)
         for current in _chain(exc)
     )
+
+
+class ArgumentOutOfRange(InvalidInput):
+    """A number in the request too large for what it names here (is_argument_out_of_range)."""
+
+    code = "number_out_of_range"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "请求中的数值超出此处允许的范围（没有这样的记录），请检查编号或数量",
+            "A number in the request is out of the range it can take here (no such record exists): check the id or "
+            "count",
+        )
 
 
 class ConcurrentChange(Conflict):

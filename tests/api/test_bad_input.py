@@ -496,3 +496,28 @@ async def test_text_that_looks_like_an_old_date_is_only_refused_where_a_date_is_
     assert (await client.get("/api/notices", params={"q": "0001-01-01"})).status_code == 200
     r = await client.get("/api/changes", params={"limit": "0001-01-01"})
     assert r.status_code == 400 and "日期" not in r.json()["error"]["message_zh"], r.text
+
+
+async def test_a_number_that_fits_64_bits_but_not_its_column_is_no_server_error(app, client, clock):
+    """A notice's version is a 32-bit column: a version past it is one the notice does not have (404, on either
+    engine), not PostgreSQL's driver failing to send it (a 500, found by schemathesis). Any other such number is
+    a 400 that says so: the driver's refusal is told apart from a fault, with a real database."""
+    from notices.models import NoticeVersion
+    from tests.factories import published_tender
+    from trading.db import is_argument_out_of_range, is_unique_violation
+
+    world = await build_world(app, clock.at)
+    notice = await published_tender(client, world, clock.at)
+    for version in (4_531_524_863_734, 2**31, 0, -1):
+        r = await client.get(f"/api/notices/{notice['id']}/versions/{version}/document")
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "version_not_found"), (version, r.text)
+    assert (await client.get(f"/api/notices/{notice['id']}/versions/1/document")).status_code == 200
+
+    async with app.state.sessionmaker() as s:
+        try:
+            await s.scalar(select(NoticeVersion).where(NoticeVersion.version == 2**40))
+        except Exception as exc:  # PostgreSQL: the driver refuses the argument before sending it
+            assert app.state.engine.dialect.name == "postgresql"
+            assert is_argument_out_of_range(exc) and not is_unique_violation(exc)
+        else:  # SQLite: its integers are 64-bit, and nothing is found
+            assert app.state.engine.dialect.name == "sqlite"
