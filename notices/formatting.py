@@ -299,6 +299,11 @@ def display_value(value: Any, type: str | None = None, key: str = "") -> Node:
             dt = as_datetime(value)
             if dt is not None:
                 return {"kind": "text", "text": local_datetime(dt)}
+        if type == "date":
+            try:
+                return {"kind": "text", "text": local_date(date.fromisoformat(value))}
+            except ValueError:
+                pass
         return text_node(value)
     if isinstance(value, Mapping):
         return {
@@ -609,7 +614,7 @@ _ALERT_KINDS = {
     "payee_not_contractor": "收款人不是合同乙方",
     "contract_late": "合同逾期订立",
     "contract_amount_differs": "合同金额与中标金额不符",
-    "contract_overdue": "中标后逾期未订立合同",
+    "contract_overdue": "中标（成交）后逾期未订立合同",
     "publicity_late": "中标候选人逾期公示",
     "objection_reply_late": "异议逾期答复",
     "objection_reply_overdue": "异议逾期未答复",

@@ -12,7 +12,7 @@ class FieldSpec(msgspec.Struct, frozen=True):
     key: str
     name_zh: str
     name_en: str
-    #: "text", "money" (integer fen), "int", "number", "datetime", "list", "object", "bool"
+    #: "text", "money" (integer fen), "int", "number", "datetime", "date" (YYYY-MM-DD), "list", "object", "bool"
     type: str = "text"
     required: bool = True
     source: str = ""
@@ -349,6 +349,16 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
                     "87号令 §69",
                 ),
                 _f("evaluation_panel", "评审专家名单", "Evaluation panel", "list", False, "87号令 §69"),
+                # A transfer's contract date, fixed by its confirmation of the sale; a tender's or a procurement's is
+                # the law's 30 days after this notice (trading.funds.contracts).
+                _f(
+                    "contract_due_on",
+                    "合同签订期限（成交确认书约定）",
+                    "Contract to be signed by (as the confirmation of the sale fixes)",
+                    "date",
+                    False,
+                    "成交确认书",
+                ),
             ),
             produced_by_platform=True,
         ),

@@ -8,7 +8,7 @@ it adds a version to the notice it amends. Nothing published is ever updated in 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -402,6 +402,8 @@ async def _publish(
     elif kind.key == "termination":
         await _terminate(session, act, notice, project)
     elif kind.key in PLATFORM_STAGES:
+        if kind.key == "result":
+            _check_contract_due(fields, act.at.astimezone(tz).date())
         await _advance(
             session, act, project, await _sections(session, project, notice.section_ids), PLATFORM_STAGES[kind.key]
         )
@@ -410,6 +412,32 @@ async def _publish(
     if project.state == "draft":
         project.state = "public"
     return notice
+
+
+def _check_contract_due(fields: dict[str, Any], published_on: date) -> None:
+    """A result notice's ``contract_due_on`` (a transfer's contract date, as its confirmation of the sale fixes it)
+    is a day, ``YYYY-MM-DD``, not before the notice itself: supervisors are alerted when it passes without a
+    contract."""
+    value = fields.get("contract_due_on")
+    if value is None or value == "":
+        return
+    try:
+        due = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        due = None
+    if due is None:
+        raise InvalidInput(
+            f"合同签订期限「{value}」不是日期，请写作如 2026-12-20",
+            f"The contract date '{value}' is not a date: write it like 2026-12-20",
+            code="bad_contract_due_on",
+        )
+    if due < published_on:
+        raise RuleViolation(
+            f"合同签订期限 {due} 早于本公告发布之日 {published_on}",
+            f"The contract date {due} is before this notice's own day, {published_on}",
+            code="contract_due_before_result",
+            rule="成交确认书",
+        )
 
 
 async def _refuse_hand_made(session: AsyncSession, notice: Notice) -> None:

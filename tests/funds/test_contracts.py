@@ -283,15 +283,12 @@ async def test_a_contract_notice_published_before_contracts_were_recorded_stands
     assert await _state(app, section["id"]) == before
 
 
-async def test_a_sold_transfer_records_its_contract_and_stays_sold(app, client, clock):
-    """A land transfer, once sold, records its transfer contract against the result notice like a tender: the
-    section stays sold, a second is refused; and as its date is the one the confirmation of the sale sets, not
-    法 §46's 30 days, one signed 40 days after the result is not flagged late."""
-    world = await build_world(app, TENDERED)
+async def _sold(app, client, world, clock, *, parcel: str = "2026-05", **stated):
+    """A land listing sold off the platform, its result notice published at AWARDED with *stated* fields."""
     project = await create_project(
-        client, world, name="澧县澧浦街道2026-05号地块国有建设用地使用权挂牌出让", trade_kind="land",
+        client, world, name=f"澧县澧浦街道{parcel}号地块国有建设用地使用权挂牌出让", trade_kind="land",
         procedure="land_listing", funding_sources=[], budget_fen=None, control_price_fen=None,
-        sections=[{"code": "01", "name": "2026-05号地块"}],
+        sections=[{"code": "01", "name": f"{parcel}号地块"}],
     )  # fmt: skip
     section = project["sections"][0]
     async with app.state.sessionmaker() as s:  # listed and sold off the platform: only its result is published
@@ -303,10 +300,19 @@ async def test_a_sold_transfer_records_its_contract_and_stays_sold(app, client, 
         world,
         project,
         section,
-        "澧县澧浦街道2026-05号地块挂牌出让结果公告",
+        f"澧县澧浦街道{parcel}号地块挂牌出让结果公告",
         f"竞得人：{WINNER}\n成交价：{PRICE / 100:,.2f}元",
-        {"winner": WINNER, "price_fen": PRICE},
+        {"winner": WINNER, "price_fen": PRICE, **stated},
     )
+    return project, section
+
+
+async def test_a_sold_transfer_records_its_contract_and_stays_sold(app, client, clock):
+    """A land transfer, once sold, records its transfer contract against the result notice like a tender: the
+    section stays sold, a second is refused; and as its date is the one the confirmation of the sale sets, not
+    法 §46's 30 days, one signed 40 days after a result stating no such date is not flagged late."""
+    world = await build_world(app, TENDERED)
+    _, section = await _sold(app, client, world, clock)
     clock.set(local(2026, 5, 12))
     url = f"/api/sections/{section['id']}/contract"
     body = _contract(await _codes(app), signed_on="2026-05-11")  # 40 days after the result
@@ -422,3 +428,75 @@ async def test_awards_without_a_contract_after_30_days_are_flagged_once(app, cli
     async with app.state.sessionmaker() as s:
         assert await s.scalar(select(func.count()).where(AuditEntry.action == "contract.overdue")) == 2
         assert await s.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+async def test_a_transfer_past_the_contract_date_its_result_states_is_flagged_and_a_late_contract_named(
+    app, client, clock
+):
+    """A sold transfer's contract date is the one its confirmation of the sale fixes, stated on its result notice
+    (contract_due_on): past it without a contract, supervisors are alerted once; a contract signed after it is
+    recorded late. A result stating no date is never flagged, and a stated date must be a day not before the
+    result itself."""
+    world = await build_world(app, TENDERED)
+    codes = await _codes(app)
+    _, overdue = await _sold(app, client, world, clock, parcel="2026-05", contract_due_on="2026-04-15")
+    _, late = await _sold(app, client, world, clock, parcel="2026-06", contract_due_on="2026-04-15")
+    _, later = await _sold(app, client, world, clock, parcel="2026-07", contract_due_on="2026-05-20")
+    _, undated = await _sold(app, client, world, clock, parcel="2026-08")
+    results = (await client.get("/api/notices", params={"kind": "result"})).json()["items"]
+    page = (await client.get(f"/notices/{max(n['id'] for n in results if '2026-05号' in n['title'])}")).text
+    assert "合同签订期限" in page and "2026年4月15日" in page  # on the portal, as a day
+
+    async def flag() -> list[int]:
+        async with app.state.sessionmaker() as s:
+            flagged = await flag_overdue_contracts(s, clock.at)
+            await s.commit()
+            return flagged
+
+    clock.set(local(2026, 4, 15, 23, 59))  # the day itself: still in time
+    assert await flag() == []
+    clock.set(local(2026, 4, 16, 9))
+    r = await client.post(
+        f"/api/sections/{late['id']}/contract",
+        headers=world.headers("staff"),
+        json=_contract(codes, signed_on="2026-04-16"),
+    )
+    assert r.status_code == 201 and r.json()["late"] is True, r.text
+    assert await flag() == [overdue["id"]]
+    assert await flag() == []
+    clock.set(local(2026, 6, 30))  # long after: the later date has passed too; the undated one is never flagged
+    assert await flag() == [later["id"]]
+    alerts = (await client.get("/api/supervision/alerts", headers=world.headers("supervisor"))).json()
+    by = {(a["kind"], a["subject_type"], a["subject_id"]): a for a in alerts}
+    first = by[("contract_overdue", "section", overdue["id"])]
+    assert first["details"]["due_on"] == "2026-04-15" and first["details"]["rule"] == "成交确认书"
+    assert "成交确认书" in first["message_zh"] and "2026-04-15" in first["message_zh"]
+    signed_late = by[("contract_late", "contract", r.json()["id"])]
+    assert (
+        signed_late["details"]["due_on"] == "2026-04-15"
+        and "晚于成交确认书约定的 2026-04-15" in signed_late["message_zh"]
+    )
+    assert not any(a["subject_id"] == undated["id"] for a in alerts if a["subject_type"] == "section")
+
+    # The date is checked as the result is published: a day, not before the result.
+    project = await create_project(
+        client, world, name="澧县澧浦街道2026-09号地块国有建设用地使用权挂牌出让", trade_kind="land",
+        procedure="land_listing", funding_sources=[], budget_fen=None, control_price_fen=None,
+        sections=[{"code": "01", "name": "2026-09号地块"}],
+    )  # fmt: skip
+    section = project["sections"][0]
+    async with app.state.sessionmaker() as s:
+        await s.execute(update(Section).where(Section.id == section["id"]).values(state="sold"))
+        await s.commit()
+    for stated, status, code in (
+        ("4月20日", 400, "bad_contract_due_on"),
+        ("2026-06-29", 422, "contract_due_before_result"),
+    ):
+        notice_id = await _draft(
+            client, world, project, section, "result", "2026-09号地块挂牌出让结果公告", "竞得人：…",
+            {"winner": WINNER, "price_fen": PRICE, "contract_due_on": stated},
+        )  # fmt: skip
+        before = await _state(app, section["id"])
+        r = await client.post(f"/api/staff/notices/{notice_id}/publish", headers=world.headers("staff"))
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+        assert await _state(app, section["id"]) == before

@@ -2082,8 +2082,12 @@ class _WorldBuilder:
             winners.add(winner["bidder"])
             result_at = _at(_add_workdays(decided, result_lag), result_hour, result_minute) + offset
             signed = _add_workdays(_day(result_at), signing_lag)
+            result = {"winner": winner}
+            if d.trade_kind in _TRANSFER_CONTRACT_WORKDAYS:  # the day its confirmation of the sale fixes
+                due = _add_workdays(decided, _TRANSFER_CONTRACT_WORKDAYS[d.trade_kind])
+                result["contract_due"], signed = due, min(signed, due)
             contract_at = _at(_add_workdays(signed, contract_lag), contract_hour) + offset
-            d.events.append(_Event(result_at, "result", section=section.code, data={"winner": winner}))
+            d.events.append(_Event(result_at, "result", section=section.code, data=result))
             data = {"winner": winner, "signed": _at(signed, 10)}
             d.events.append(_Event(contract_at, "contract", section=section.code, data=data))
         d.events.sort(key=lambda e: e.at)
@@ -2845,6 +2849,8 @@ class _WorldBuilder:
             "price_fen": price,
             "winner_address": firm.address,
         }
+        if "contract_due" in e.data:
+            fields["contract_due_on"] = e.data["contract_due"].isoformat()
         if d.trade_kind == "works":
             fields |= {
                 "duration_days": winner["days"],
@@ -3009,6 +3015,9 @@ class _WorldBuilder:
         }
         return f"{d.name}{label}合同公示", "\n".join(body), fields
 
+
+#: A transfer's contract, in working days from the sale (as its result notice says): land 10, property 5.
+_TRANSFER_CONTRACT_WORKDAYS = {"land": 10, "property": 5}
 
 _NUMERALS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5}
 

@@ -45,9 +45,24 @@ CONTRACT_RULE = "法 §46, 采购法 §46"
 CONTRACTABLE = frozenset({"awarded", "sold"})
 
 
+#: Where a transfer's contract date comes from: its confirmation of the sale, as its result notice states it.
+TRANSFER_RULE = "成交确认书"
+
+
 def contract_due(awarded_on: date) -> date:
     """The last day on which the contract may be signed for an award notice published on *awarded_on*."""
     return awarded_on + timedelta(days=CONTRACT_DAYS)
+
+
+def stated_due(fields: dict[str, Any]) -> date | None:
+    """The contract date a result notice states (``contract_due_on``, ``YYYY-MM-DD``), if it states one."""
+    value = fields.get("contract_due_on")
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,16 @@ class Award:
     def awarded_on(self) -> date:
         assert self.notice.first_published_at is not None
         return self.notice.first_published_at.astimezone(SHANGHAI).date()
+
+    def due_on(self, state: str) -> date | None:
+        """The last day for the contract: a tender's or a procurement's 30 days after the award notice (法 §46,
+        采购法 §46); a transfer's the day its confirmation of the sale (成交确认书) fixes, as its result notice
+        states it (``contract_due_on``) — none if it states none."""
+        return contract_due(self.awarded_on) if state == "awarded" else stated_due(self.fields)
+
+    @staticmethod
+    def rule(state: str) -> str:
+        return CONTRACT_RULE if state == "awarded" else TRANSFER_RULE
 
 
 async def award_of(session: AsyncSession, section: Section) -> Award | None:
@@ -137,8 +162,7 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
     # The section's contract is its published contract notice: one recorded here (published with its record, in
     # the same transaction), or one typed in before contracts were recorded — a sold section, which stays sold,
     # would otherwise take a second. Two recording at once: the record's unique section (IntegrityError, below).
-    notices = await published_fields(session, project.id, "contract")
-    if any(not n.section_ids or section.id in n.section_ids for n, _ in notices):
+    if await _contract_notice_covers(session, section):
         raise _already_recorded()
     if section.state not in CONTRACTABLE:
         zh, en = get_procedure(project.procedure).state_name(section.state)
@@ -189,6 +213,8 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
         )
 
     days = (data.signed_on - awarded_on).days
+    awarded = section.state == "awarded"  # (publishing the contract notice moves it on to "contracted")
+    due_on = award.due_on(section.state)
     parties = [
         {"role": "甲方", "name": data.tenderer.name.strip(), "credit_code": tenderer_code},
         {"role": "乙方", "name": data.contractor.name.strip(), "credit_code": contractor_code},
@@ -224,9 +250,7 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
         performance_place=data.performance_place.strip(),
         notes=data.notes.strip(),
         days_after_award=days,
-        # 法 §46 and 采购法 §46 give a tender's or a procurement's contract 30 days; a transfer's date is the one
-        # its confirmation of the sale (成交确认书) sets, which the platform does not hold: never "late" here.
-        late=section.state == "awarded" and data.signed_on > contract_due(awarded_on),
+        late=due_on is not None and data.signed_on > due_on,
         recorded_by=actor.person_id,
         recorded_at=act.at,
     )
@@ -245,15 +269,20 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
             project_id=project.id,
             subject_type="contract",
             subject_id=contract.id,
-            message_zh=f"{label}：合同于中标（成交）结果公告发布后第 {days} 日签订，超过法定的30日",
-            message_en=f"The contract was signed {days} days after the award notice, more than the 30 the law allows",
+            message_zh=f"{label}：合同于中标（成交）结果公告发布后第 {days} 日签订，超过法定的30日"
+            if awarded
+            else f"{label}：合同于 {data.signed_on} 签订，晚于成交确认书约定的 {due_on}",
+            message_en=f"The contract was signed {days} days after the award notice, more than the 30 the law allows"
+            if awarded
+            else f"The contract was signed on {data.signed_on}, after {due_on}, the date the confirmation of the "
+            "sale fixed",
             details={
                 "section_id": section.id,
                 "awarded_on": awarded_on.isoformat(),
-                "due_on": contract_due(awarded_on).isoformat(),
+                "due_on": str(due_on),
                 "signed_on": data.signed_on.isoformat(),
                 "days_after_award": days,
-                "rule": CONTRACT_RULE,
+                "rule": CONTRACT_RULE if awarded else TRANSFER_RULE,
             },
             at=act.at,
         )
@@ -379,29 +408,28 @@ def _notice_body(
 
 
 async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[int]:
-    """Alert supervisors, once per section, to every awarded section still without a contract more than 30
-    days after its result notice was first published; returns the sections newly flagged. The caller commits."""
+    """Alert supervisors, once per section, to every section still without a contract past its day: an awarded
+    tender or procurement more than 30 days after its result notice was first published; a sold transfer past the
+    day its result notice states its confirmation of the sale fixed (``contract_due_on``). Returns the sections
+    newly flagged. The caller commits."""
     today = now.astimezone(SHANGHAI).date()
     # A result published before this moment is at least 31 calendar days old today.
     cutoff = datetime.combine(today - timedelta(days=CONTRACT_DAYS), time(), tzinfo=SHANGHAI)
+    results = (Notice.project_id == Section.project_id) & (Notice.kind == "result") & (Notice.status == "published")
+    unflagged = (
+        ~exists().where(Contract.section_id == Section.id),
+        ~exists().where(
+            SupervisionAlert.kind == "contract_overdue",
+            SupervisionAlert.subject_type == "section",
+            SupervisionAlert.subject_id == Section.id,
+        ),
+    )
+    awarded = exists().where(results, Notice.first_published_at < cutoff)
+    sold = exists().where(results, Notice.fields["contract_due_on"].as_string() < today.isoformat())
     candidates = list(
         await session.scalars(
             select(Section)
-            .where(
-                Section.state == "awarded",
-                ~exists().where(Contract.section_id == Section.id),
-                ~exists().where(
-                    SupervisionAlert.kind == "contract_overdue",
-                    SupervisionAlert.subject_type == "section",
-                    SupervisionAlert.subject_id == Section.id,
-                ),
-                exists().where(
-                    Notice.project_id == Section.project_id,
-                    Notice.kind == "result",
-                    Notice.status == "published",
-                    Notice.first_published_at < cutoff,
-                ),
-            )
+            .where(((Section.state == "awarded") & awarded) | ((Section.state == "sold") & sold), *unflagged)
             .order_by(Section.id)
             .limit(500)
         )
@@ -409,11 +437,20 @@ async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[i
     flagged = []
     for section in candidates:
         award = await award_of(session, section)
-        if award is None or today <= contract_due(award.awarded_on):
-            continue  # its latest award is more recent than another result of the project
+        due = award.due_on(section.state) if award is not None else None
+        if award is None or due is None or today <= due:
+            continue  # its latest award is more recent (or states a later day) than another result of the project
+        if section.state == "sold" and await _contract_notice_covers(session, section):
+            continue  # a transfer's contract notice typed in before contracts were recorded (it stays sold)
         project = await session.get(Project, section.project_id)
         assert project is not None
         days = (today - award.awarded_on).days
+        if section.state == "awarded":
+            zh = f"中标（成交）结果公告已于 {award.awarded_on} 发布，{days} 日后仍未登记合同（应在30日内订立）"
+            en = f"has no contract {days} days after its award notice (due within 30)"
+        else:
+            zh = f"成交结果公告已于 {award.awarded_on} 发布，成交确认书约定的合同签订期限 {due} 已过，仍未登记合同"
+            en = f"has no contract past {due}, the day its confirmation of the sale fixed"
         alert_id = await raise_found_alert(
             session,
             action="contract.overdue",
@@ -423,17 +460,15 @@ async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[i
             project_id=project.id,
             subject_type="section",
             subject_id=section.id,
-            message_zh=f"{project.name}{section.name}：中标（成交）结果公告已于 {award.awarded_on} 发布，"
-            f"{days} 日后仍未登记合同（应在30日内订立）",
-            message_en=f"Section {section.code} of {project.trade_code} has no contract {days} days after its award "
-            "notice (due within 30)",
+            message_zh=f"{project.name}{section.name}：{zh}",
+            message_en=f"Section {section.code} of {project.trade_code} {en}",
             details={
                 "section_id": section.id,
                 "result_notice_id": award.notice.id,
                 "awarded_on": award.awarded_on.isoformat(),
-                "due_on": contract_due(award.awarded_on).isoformat(),
+                "due_on": due.isoformat(),
                 "days_since_award": days,
-                "rule": CONTRACT_RULE,
+                "rule": award.rule(section.state),
             },
             at=now,
         )
@@ -441,3 +476,8 @@ async def flag_overdue_contracts(session: AsyncSession, now: datetime) -> list[i
             continue  # another worker raised it
         flagged.append(section.id)
     return flagged
+
+
+async def _contract_notice_covers(session: AsyncSession, section: Section) -> bool:
+    notices = await published_fields(session, section.project_id, "contract")
+    return any(not n.section_ids or section.id in n.section_ids for n, _ in notices)
