@@ -142,6 +142,7 @@ async def check_opening(
         if section_tag(key, doc["commitment"]) == doc.get("section_tag"):
             (section_before if index < size else section_after)[doc["commitment"]] = index
     claimed: set[str] = set()
+    tenders: dict[tuple[Any, ...], dict[str, Any] | None] = {}  # the tender notice's committee, read once
     # Bids, and any reserve or control price staff sealed (logged and opened the same way).
     sealed = [(bid, bid.get("bidder", "?")) for bid in fields.get("bids") or []]
     sealed += [(r, r.get("kind_zh", "标底")) for r in fields.get("reserve_prices") or []]
@@ -170,11 +171,19 @@ async def check_opening(
         if bid.get("withdrawal_event"):
             await _check_withdrawal(client, report, bwhere, fields, bid)
         if bid.get("outcome") in ("failed", "disputed") and "bidder" in bid:
-            await recheck_failure(client, report, bwhere, fields, bid)
+            await recheck_failure(client, report, bwhere, fields, bid, tenders=tenders)
         if bid.get("outcome") == "opened":
             c = commitment(bid["event"]["details"], base64.b64decode(bid["event"]["salt"]))
             await _recheck_bid(
-                client, report, bwhere, fields, bid, keys, cut_size=size, event_index=section_before.get(c)
+                client,
+                report,
+                bwhere,
+                fields,
+                bid,
+                keys,
+                cut_size=size,
+                event_index=section_before.get(c),
+                tenders=tenders,
             )
     _check_each_bid_ends_once(report, where, [bid for bid, _ in sealed])
     for c, index in sorted(section_before.items(), key=lambda kv: kv[1]):
@@ -221,6 +230,7 @@ async def _recheck_bid(
     *,
     cut_size: int,
     event_index: int | None,
+    tenders: dict[tuple[Any, ...], dict[str, Any] | None] | None = None,
 ) -> None:
     """One opened bid or reserve price: the manifest and its signature, the signer in the key directory and
     the log, and the published key opening the logged ciphertext to the published figures."""
@@ -248,12 +258,19 @@ async def _recheck_bid(
             f"the ciphertext opens to {form.get('total_price_fen')} fen, the record says "
             f"{(bid.get('form') or {}).get('total_price_fen')}",
         )
-    await check_sealed_for(client, report, where, fields, bid, manifest)
+    await check_sealed_for(client, report, where, fields, bid, manifest, tenders=tenders)
     await _check_signer(client, report, where, bid, m.content, manifest, keys, cut_size, event_index)
 
 
 async def check_sealed_for(
-    client: httpx.AsyncClient, report: Report, where: str, fields: dict[str, Any], bid: dict[str, Any], manifest: Any
+    client: httpx.AsyncClient,
+    report: Report,
+    where: str,
+    fields: dict[str, Any],
+    bid: dict[str, Any],
+    manifest: Any,
+    *,
+    tenders: dict[tuple[Any, ...], dict[str, Any] | None] | None = None,
 ) -> None:
     """An opened bid was sealed for this very section, by the bidder the record names (a reserve price: in the
     tenderer's name), to the committee of the tender notice the record names: else a platform could count, as
@@ -261,7 +278,7 @@ async def check_sealed_for(
     from bidding.envelope import BidContext, WrongBidder, WrongCommittee, WrongSection, check_manifest_context
     from bidding.envelope.context import ROLE_BIDDER, ROLE_RESERVE
 
-    committee = await _tender_committee(client, fields)
+    committee = await _tender_committee(client, fields, tenders)
     if committee is None:
         report.problem("outcome_unverifiable", where, "the tender's committee is not served as logged")
         return
@@ -298,9 +315,22 @@ async def check_sealed_for(
         )
 
 
-async def _tender_committee(client: httpx.AsyncClient, fields: dict[str, Any]) -> dict[str, Any] | None:
-    """The committee of the published tender version the record names (its bytes checked against its hash)."""
+async def _tender_committee(
+    client: httpx.AsyncClient, fields: dict[str, Any], tenders: dict[tuple[Any, ...], Any] | None = None
+) -> dict[str, Any] | None:
+    """The committee of the published tender version the record names (its bytes checked against its hash);
+    read once per record when *tenders* keeps what was read."""
     tender = fields.get("tender_notice") or {}
+    key = (tender.get("notice_id"), tender.get("version"), tender.get("content_sha256"))
+    if tenders is not None and key in tenders:
+        return tenders[key]
+    committee = await _read_tender_committee(client, tender)
+    if tenders is not None:
+        tenders[key] = committee
+    return committee
+
+
+async def _read_tender_committee(client: httpx.AsyncClient, tender: dict[str, Any]) -> dict[str, Any] | None:
     r = await client.get(f"/api/notices/{tender.get('notice_id')}")
     if r.status_code != 200:
         return None
@@ -313,7 +343,13 @@ async def _tender_committee(client: httpx.AsyncClient, fields: dict[str, Any]) -
 
 
 async def recheck_failure(
-    client: httpx.AsyncClient, report: Report, where: str, fields: dict[str, Any], bid: dict[str, Any]
+    client: httpx.AsyncClient,
+    report: Report,
+    where: str,
+    fields: dict[str, Any],
+    bid: dict[str, Any],
+    *,
+    tenders: dict[tuple[Any, ...], dict[str, Any] | None] | None = None,
 ) -> None:
     """A bid that did not open: every price share uploaded in the window and every dispute are in the record, so
     the combination is repeated here and must reach the same outcome, reason and fault (docs/envelope.md §10)."""
@@ -328,7 +364,7 @@ async def recheck_failure(
     )
     from bidding.envelope.priceform import STANDARD_PRICE_FIELDS
 
-    committee = await _tender_committee(client, fields)
+    committee = await _tender_committee(client, fields, tenders)
     base = f"/api/sections/{fields['section_id']}/opening/bids/{bid['manifest_sha256']}"
     m = await client.get(base + "/manifest")
     if committee is None or m.status_code != 200 or manifest_hash(m.content) != bid["manifest_sha256"]:
