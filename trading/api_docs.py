@@ -42,7 +42,8 @@ ERROR = {
 STATUSES = {
     400: "Bad input: wrong type, number out of range, NUL, date out of range, malformed JSON",
     401: "Not signed in, or the token is invalid or expired",
-    403: "The caller's role or jurisdiction does not reach this (wrong_role, other_centre, not_on_panel, …)",
+    403: "The caller's role or jurisdiction does not reach this (wrong_role, other_centre, not_on_panel, …), or a "
+    "cosignature from a witness the platform does not know (bad_cosignature)",
     404: "Nothing there (or nothing the caller may see)",
     409: "The state forbids it now (already done, published, superseded, …)",
     413: "The body is larger than the limit",
@@ -52,12 +53,15 @@ STATUSES = {
 }
 #: Routes where wrong passwords are counted.
 SIGN_IN = {"createToken"}
+#: Public routes that refuse by what is sent rather than who sends it: a witness's cosignature is taken only from
+#: a witness the platform knows (403 bad_cosignature).
+PUBLIC_BUT_VOUCHED = {"addCosignature"}
 
 
 def statuses_for(operation_id: str, method: str) -> list[int]:
     rule = ROUTES.get(operation_id)
     found = {400, 401, 404, 409, 422}
-    if rule is None or not rule.public:
+    if rule is None or not rule.public or operation_id in PUBLIC_BUT_VOUCHED:
         found.add(403)
     if method in ("post", "put", "patch"):
         found |= {413, 415}

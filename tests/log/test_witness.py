@@ -102,3 +102,6 @@ async def test_a_witness_the_platform_does_not_know_cannot_cosign(app, client, c
     await _publish(app, client, clock, world)
     result = await witness_once(client, witness, tmp_path / "w.json", now=lambda: 1)  # not in witness_keys
     assert not result.ok and "403" in result.message
+    # …and the API document says so: a public route, whose 403 is for the witnesses it does not know.
+    spec = (await client.get("/schema/openapi.json")).json()
+    assert "403" in spec["paths"]["/log/witness"]["post"]["responses"]
