@@ -7,7 +7,8 @@ Bounded: a few generated cases per operation and role (the whole run takes a min
 127.0.0.1; the seed is fixed so that a failure reproduces. A deeper attack run, by hand:
 ``TRADING_FUZZ_EXAMPLES=100 TRADING_FUZZ_ROLES=all TRADING_FUZZ_RANDOM=1 pytest tests/api/test_schemathesis.py``
 (every role of the demo, a hundred cases each, a new seed each run: each failure is printed with its case);
-``TRADING_FUZZ_ONLY=/evaluation/reads`` runs only the operations whose path holds it.
+``TRADING_FUZZ_ONLY=/evaluation/reads`` runs only the operations whose path holds it, and
+``TRADING_FUZZ_ENGINE=sqlite`` serves the demo from SQLite instead.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ TODAY = datetime(2026, 11, 21, 3, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("TRADING_FUZZ_EXAMPLES", "8"))
 ALL_ROLES = os.environ.get("TRADING_FUZZ_ROLES") == "all"
 RANDOM = os.environ.get("TRADING_FUZZ_RANDOM") == "1"
+#: The embedded engine instead of PostgreSQL (by hand: TRADING_FUZZ_ENGINE=sqlite).
+ON_SQLITE = os.environ.get("TRADING_FUZZ_ENGINE") == "sqlite"
 #: Only the operations whose path holds this (to replay one that failed).
 ONLY = os.environ.get("TRADING_FUZZ_ONLY", "")
 #: role -> the demo account that plays it (the default run: the public, a centre's staff and a bidder).
@@ -79,7 +82,7 @@ async def _seeded_database(tmp: Path) -> tuple[str, dict[str, str]]:
     from trading.migrate import upgrade
     from trading.settings import Settings
 
-    url = await _create_pg_database()
+    url = f"sqlite+aiosqlite:///{tmp / 'fuzz.db'}" if ON_SQLITE else await _create_pg_database()
     settings = Settings(
         database_url=url,
         blob_dir=str(tmp / "blobs"),
@@ -154,7 +157,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         server.terminate()
         server.wait(timeout=30)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, _drop_pg_database(url)).result()
+            if not ON_SQLITE:
+                pool.submit(asyncio.run, _drop_pg_database(url)).result()
 
 
 def _described(exc: BaseException) -> str:
