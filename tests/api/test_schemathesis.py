@@ -165,7 +165,8 @@ def _described(exc: BaseException) -> str:
     """The failure and, for a group (hypothesis's "unreliable" or several at once), each one in it."""
     parts = [str(exc)]
     for sub in getattr(exc, "exceptions", ()):
-        parts.append(f"  - {type(sub).__name__}: {sub}")
+        cause = sub.__cause__ or sub.__context__
+        parts.append(f"  - {type(sub).__name__}: {sub}" + (f" (from {type(cause).__name__}: {cause})" if cause else ""))
     return "\n".join(parts)
 
 
