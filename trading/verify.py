@@ -173,9 +173,9 @@ async def _log_info(client: httpx.AsyncClient) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-async def _max_merge_delay(client: httpx.AsyncClient) -> timedelta:
+def _max_merge_delay(info: dict[str, Any]) -> timedelta:
     """The merge delay the site states (``/log/info``), at most :data:`LONGEST_MAX_MERGE_DELAY`."""
-    stated = (await _log_info(client)).get("max_merge_delay_seconds")
+    stated = info.get("max_merge_delay_seconds")
     if not isinstance(stated, int | float) or stated <= 0:
         return DEFAULT_MAX_MERGE_DELAY
     return min(timedelta(seconds=stated), LONGEST_MAX_MERGE_DELAY)
@@ -198,7 +198,8 @@ async def verify_site(
     a published version missing from the log is pending until it is *max_merge_delay* old (default: what
     the site states)."""
     report = Report(url=url)
-    delay = max_merge_delay if max_merge_delay is not None else await _max_merge_delay(client)
+    info = await _log_info(client)
+    delay = max_merge_delay if max_merge_delay is not None else _max_merge_delay(info)
     report.max_merge_delay_seconds = delay.total_seconds()
     states = _load_state(state_path)
     mine = states.get(url, {})
@@ -210,7 +211,7 @@ async def verify_site(
     if mine.get("vkey") and mine["vkey"] != vkey:
         report.problem("key_changed", "/log/key", f"the log key changed since last time ({mine['vkey']} → {vkey})")
         return report, {}
-    stated = (await _log_info(client)).get("vkey")
+    stated = info.get("vkey")
     if stated != vkey:  # one log, one key: the two places it is published must agree
         report.problem("key_mismatch", "/log/info", f"/log/info states the key {stated}, /log/key serves {vkey}")
         return report, {}
