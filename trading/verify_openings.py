@@ -275,29 +275,14 @@ async def check_sealed_for(
     """An opened bid was sealed for this very section, by the bidder the record names (a reserve price: in the
     tenderer's name), to the committee of the tender notice the record names: else a platform could count, as
     this section's, a bid signed for another section or sealed to other openers (envelope.md §4, §12)."""
-    from bidding.envelope import BidContext, WrongBidder, WrongCommittee, WrongSection, check_manifest_context
-    from bidding.envelope.context import ROLE_BIDDER, ROLE_RESERVE
+    from bidding.envelope import WrongBidder, WrongCommittee, WrongSection, check_manifest_context
 
     committee = await _tender_committee(client, fields, tenders)
     if committee is None:
         report.problem("outcome_unverifiable", where, "the tender's committee is not served as logged")
         return
-    reserve = "bidder" not in bid
     try:
-        context = BidContext(
-            section_id=fields["section_id"],
-            trade_code=fields["trade_code"],
-            section_code=fields["section_code"],
-            bidder_credit_code=bid.get("sealer_credit_code" if reserve else "bidder_credit_code") or "",
-            suite=committee["suite"],
-            k=committee["k"],
-            n=committee["n"],
-            opener_keys=tuple(
-                base64.b64decode(m["public_key"]) for m in sorted(committee["members"], key=lambda m: m["position"])
-            ),
-            role=ROLE_RESERVE if reserve else ROLE_BIDDER,
-        )
-        check_manifest_context(manifest, context)
+        check_manifest_context(manifest, _sealed_for(fields, bid, committee))
     except WrongCommittee:
         report.problem(
             "wrong_committee",
@@ -313,6 +298,28 @@ async def check_sealed_for(
             f"投标文件清单所写的标段或投标人与开标记录不符 / the manifest names another section, bidder or role "
             f"than the record ({getattr(exc, 'details', exc)})",
         )
+
+
+def _sealed_for(fields: dict[str, Any], bid: dict[str, Any], committee: dict[str, Any]) -> Any:
+    """The context a record's row had to be sealed under: the record's section, the row's bidder (a reserve price:
+    the tenderer, its sealer) and the tender notice's committee, its openers in position order."""
+    from bidding.envelope import BidContext
+    from bidding.envelope.context import ROLE_BIDDER, ROLE_RESERVE
+
+    reserve = "bidder" not in bid
+    return BidContext(
+        section_id=fields["section_id"],
+        trade_code=fields["trade_code"],
+        section_code=fields["section_code"],
+        bidder_credit_code=bid["sealer_credit_code" if reserve else "bidder_credit_code"],
+        suite=committee["suite"],
+        k=committee["k"],
+        n=committee["n"],
+        opener_keys=tuple(
+            base64.b64decode(m["public_key"]) for m in sorted(committee["members"], key=lambda m: m["position"])
+        ),
+        role=ROLE_RESERVE if reserve else ROLE_BIDDER,
+    )
 
 
 async def _tender_committee(
@@ -354,7 +361,6 @@ async def recheck_failure(
     """A bid that did not open: every price share uploaded in the window and every dispute are in the record, so
     the combination is repeated here and must reach the same outcome, reason and fault (docs/envelope.md §10)."""
     from bidding.envelope import (
-        BidContext,
         EnvelopeError,
         check_dispute,
         combine_and_open,
@@ -371,16 +377,7 @@ async def recheck_failure(
         report.problem("outcome_unverifiable", where, "the tender's committee or the bid's manifest is not served")
         return
     manifest = parse_manifest(m.content)
-    context = BidContext(
-        section_id=fields["section_id"],
-        trade_code=fields["trade_code"],
-        section_code=fields["section_code"],
-        bidder_credit_code=bid["bidder_credit_code"],
-        suite=committee["suite"],
-        k=committee["k"],
-        n=committee["n"],
-        opener_keys=tuple(base64.b64decode(member["public_key"]) for member in committee["members"]),
-    )
+    context = _sealed_for(fields, bid, committee)
     disputed = set()
     for dispute in bid.get("disputes") or []:
         try:
