@@ -414,17 +414,25 @@ async def _publish(
     return notice
 
 
+def contract_due_on(fields: dict[str, Any]) -> date | None:
+    """The day a result notice's ``contract_due_on`` names (a transfer's contract date, as its confirmation of the
+    sale fixes it), written ``YYYY-MM-DD``; None if it names none."""
+    value = fields.get("contract_due_on")
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _check_contract_due(fields: dict[str, Any], published_on: date) -> None:
-    """A result notice's ``contract_due_on`` (a transfer's contract date, as its confirmation of the sale fixes it)
-    is a day, ``YYYY-MM-DD``, not before the notice itself: supervisors are alerted when it passes without a
-    contract."""
+    """A result notice's ``contract_due_on`` is a day not before the notice itself: supervisors are alerted when
+    it passes without a contract (trading.funds.contracts)."""
     value = fields.get("contract_due_on")
     if value is None or value == "":
         return
-    try:
-        due = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        due = None
+    due = contract_due_on(fields)
     if due is None:
         raise InvalidInput(
             f"合同签订期限「{value}」不是日期，请写作如 2026-12-20",

@@ -54,17 +54,6 @@ def contract_due(awarded_on: date) -> date:
     return awarded_on + timedelta(days=CONTRACT_DAYS)
 
 
-def stated_due(fields: dict[str, Any]) -> date | None:
-    """The contract date a result notice states (``contract_due_on``, ``YYYY-MM-DD``), if it states one."""
-    value = fields.get("contract_due_on")
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class Award:
     """A section's award: its published result notice (中标/成交结果公告) and that notice's fields."""
@@ -81,7 +70,7 @@ class Award:
         """The last day for the contract: a tender's or a procurement's 30 days after the award notice (法 §46,
         采购法 §46); a transfer's the day its confirmation of the sale (成交确认书) fixes, as its result notice
         states it (``contract_due_on``) — none if it states none."""
-        return contract_due(self.awarded_on) if state == "awarded" else stated_due(self.fields)
+        return contract_due(self.awarded_on) if state == "awarded" else notice_services.contract_due_on(self.fields)
 
     @staticmethod
     def rule(state: str) -> str:
@@ -213,8 +202,8 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
         )
 
     days = (data.signed_on - awarded_on).days
-    awarded = section.state == "awarded"  # (publishing the contract notice moves it on to "contracted")
-    due_on = award.due_on(section.state)
+    state = section.state  # as awarded or sold: publishing the contract notice moves an award on to "contracted"
+    awarded, due_on = state == "awarded", award.due_on(state)
     parties = [
         {"role": "甲方", "name": data.tenderer.name.strip(), "credit_code": tenderer_code},
         {"role": "乙方", "name": data.contractor.name.strip(), "credit_code": contractor_code},
@@ -282,7 +271,7 @@ async def record_contract(session: AsyncSession, act: Act, section_id: int, data
                 "due_on": str(due_on),
                 "signed_on": data.signed_on.isoformat(),
                 "days_after_award": days,
-                "rule": CONTRACT_RULE if awarded else TRANSFER_RULE,
+                "rule": award.rule(state),
             },
             at=act.at,
         )
